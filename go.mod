@@ -1,0 +1,3 @@
+module github.com/kalm-go/kalm
+
+go 1.26
