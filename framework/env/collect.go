@@ -1,0 +1,160 @@
+package env
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+)
+
+// CollectRequest asks for a dataset of Episodes rollouts of a behaviour
+// policy on goals of Level, written to the directory Out.
+type CollectRequest struct {
+	Episodes int
+	Level    string
+	Policy   string
+	Params   map[string]float64
+	Seed     uint64
+	// Batch is the number of episodes stepped together (default 256).
+	Batch int
+	Out   string
+}
+
+// Progress reports how far a long call has come.
+type Progress struct {
+	Done, Total int
+	Metrics     map[string]float64
+}
+
+// Collect runs a behaviour policy in e and writes the rollouts to a new
+// dataset at req.Out. Plugins run it inside their own process (the Collect
+// RPC), so no step crosses a process boundary; it works on any Env.
+// progress, if not nil, is called after every batch.
+func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progress)) (dataset.Meta, error) {
+	spec, err := e.Spec(ctx)
+	if err != nil {
+		return dataset.Meta{}, err
+	}
+	if req.Episodes < 1 {
+		return dataset.Meta{}, fmt.Errorf("collect: episodes = %d, want ≥ 1", req.Episodes)
+	}
+	if req.Batch <= 0 {
+		req.Batch = 256
+	}
+	if req.Level == "" && len(spec.Levels) > 0 {
+		req.Level = spec.Levels[0]
+	}
+	w, err := dataset.Create(req.Out, dataset.Meta{
+		Env: spec.Name, Source: dataset.Real, ObsDim: spec.ObsDim, GoalDim: spec.GoalDim, ActionSpace: spec.ActionSpace,
+		Attrs: map[string]string{"policy": req.Policy, "level": req.Level, "seed": fmt.Sprint(req.Seed)},
+	})
+	if err != nil {
+		return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+	}
+	defer w.Abort() // no-op after a successful Close
+	succ := 0
+	for start, b := 0, uint64(0); start < req.Episodes; start, b = start+req.Batch, b+1 {
+		if err := ctx.Err(); err != nil {
+			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+		}
+		n := min(req.Batch, req.Episodes-start)
+		seed := req.Seed*1_000_003 + b
+		goals, err := e.Goals(ctx, GoalsRequest{Level: req.Level, N: n, Seed: seed})
+		if err != nil {
+			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+		}
+		eps, err := Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+			r, err := e.Behave(ctx, BehaveRequest{Policy: req.Policy, Observations: obs, Goals: goals, Params: req.Params, Seed: seed<<16 + uint64(t)})
+			if err != nil {
+				return nil, err
+			}
+			return r.Actions, nil
+		})
+		if err != nil {
+			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+		}
+		for _, ep := range eps {
+			if ep.Success {
+				succ++
+			}
+			if err := w.Write(ep); err != nil {
+				return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+			}
+		}
+		if progress != nil {
+			done := start + n
+			progress(Progress{Done: done, Total: req.Episodes, Metrics: map[string]float64{"success": float64(succ) / float64(done)}})
+		}
+	}
+	meta := w.Meta()
+	if err := w.Close(); err != nil {
+		return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+	}
+	return meta, nil
+}
+
+// ActFunc chooses actions [N, ActionDim] for the observations [N, ObsDim] at step t.
+type ActFunc func(ctx context.Context, t int, obs []float32) ([]float32, error)
+
+// Rollout runs one batch of episodes, one per goal, until every episode is
+// done, and returns them. init optionally sets the initial observations.
+func Rollout(ctx context.Context, e Env, spec Spec, goals []dataset.Goal, seed uint64, init []float32, act ActFunc) ([]*dataset.Episode, error) {
+	n := len(goals)
+	r, err := e.Reset(ctx, ResetRequest{Seed: seed, Goals: goals, Observations: init})
+	if err != nil {
+		return nil, err
+	}
+	od, ad := spec.ObsDim, spec.ActionSpace.Dim
+	if len(r.Observations) != n*od {
+		return nil, fmt.Errorf("reset returned %d observation values for %d episodes of dim %d", len(r.Observations), n, od)
+	}
+	eps := make([]*dataset.Episode, n)
+	for i := range eps {
+		eps[i] = &dataset.Episode{Goal: goals[i], Observations: append([]float32(nil), r.Observations[i*od:(i+1)*od]...)}
+	}
+	obs := r.Observations
+	done := make([]bool, n)
+	for t := 0; ; t++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		acts, err := act(ctx, t, obs)
+		if err != nil {
+			return nil, err
+		}
+		if len(acts) != n*ad {
+			return nil, fmt.Errorf("policy returned %d action values for %d episodes of dim %d", len(acts), n, ad)
+		}
+		s, err := e.Step(ctx, StepRequest{Actions: acts})
+		if err != nil {
+			return nil, err
+		}
+		if len(s.Observations) != n*od || len(s.Rewards) != n || len(s.Done) != n {
+			return nil, fmt.Errorf("step returned %d observation values and %d rewards for %d episodes", len(s.Observations), len(s.Rewards), n)
+		}
+		left := 0
+		for i, ep := range eps {
+			if done[i] {
+				continue
+			}
+			ep.Actions = append(ep.Actions, acts[i*ad:(i+1)*ad]...)
+			ep.Observations = append(ep.Observations, s.Observations[i*od:(i+1)*od]...)
+			ep.Rewards = append(ep.Rewards, s.Rewards[i])
+			ep.Terminals = append(ep.Terminals, s.Terminals[i])
+			ep.Timeouts = append(ep.Timeouts, s.Timeouts[i])
+			ep.Success = ep.Success || s.Success[i]
+			if s.Done[i] {
+				done[i] = true
+			} else {
+				left++
+			}
+		}
+		if left == 0 {
+			return eps, nil
+		}
+		if t > 1_000_000 {
+			return nil, fmt.Errorf("episodes still running after %d steps: the env never reports done", t)
+		}
+		obs = s.Observations
+	}
+}

@@ -1,0 +1,11 @@
+// Package env defines kalm's environment plugins: the Env interface a plugin
+// implements, its request and response types, and Serve, which turns a plugin
+// binary's main into a one-line call:
+//
+//	func main() { env.Serve(myEnv{}) }
+//
+// A plugin author never imports go-plugin or gRPC. The host reaches an Env in
+// another process through the same interface (see package registry), so code
+// written against Env runs in-process in tests and across processes in
+// production. Package envtest checks any implementation against the contract.
+package env

@@ -1,0 +1,158 @@
+package env
+
+import (
+	"context"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+)
+
+// Env is an environment plugin. Every method batches: a vectorised
+// environment over many episodes at once is the normal case, and a call
+// carries whole batches as row-major float32 slices.
+//
+// An Env keeps the state of the current batch of episodes between Reset and
+// Step; a host that needs two independent batches starts two plugin processes.
+type Env interface {
+	// Spec describes the environment.
+	Spec(ctx context.Context) (Spec, error)
+	// Goals samples n goals of a level, drawn from seed.
+	Goals(ctx context.Context, req GoalsRequest) ([]dataset.Goal, error)
+	// Reset starts one episode per goal and returns their first observations.
+	Reset(ctx context.Context, req ResetRequest) (*ResetResponse, error)
+	// Step applies one action per episode of the current batch.
+	Step(ctx context.Context, req StepRequest) (*StepResponse, error)
+	// Judge labels any rollout (real or imagined) with the rewards, terminals
+	// and success the environment would have given it under goal.
+	Judge(ctx context.Context, req JudgeRequest) (*JudgeResponse, error)
+	// Behave returns the actions of a scripted behaviour policy for a batch of
+	// observations and goals (data collection).
+	Behave(ctx context.Context, req BehaveRequest) (*BehaveResponse, error)
+	// Plausibility scores how physically plausible a rollout is.
+	Plausibility(ctx context.Context, req PlausibilityRequest) (*PlausibilityResponse, error)
+	// Render draws an observation as an image.
+	Render(ctx context.Context, req RenderRequest) (*RenderResponse, error)
+}
+
+// Spec describes an environment.
+type Spec struct {
+	Name        string        `json:"name"`
+	ObsDim      int           `json:"obs_dim"`
+	ActionSpace dataset.Space `json:"action_space"`
+	// GoalDim is the length of every goal's Vector.
+	GoalDim int `json:"goal_dim"`
+	// Horizon is the step limit after which an episode times out.
+	Horizon int `json:"horizon"`
+	// Levels names the goal levels, training level first.
+	Levels []string `json:"levels"`
+	// Policies names the behaviour policies Behave accepts.
+	Policies []string `json:"policies"`
+	// Config echoes the configuration the env runs with.
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// Configurer is implemented by environments that take settings (physics
+// model, horizon, ...). The host calls Configure once, before any other call
+// but Spec. Unknown keys or bad values must be rejected with an error naming them.
+type Configurer interface {
+	Configure(ctx context.Context, config map[string]string) error
+}
+
+// GoalsRequest asks for N goals of Level.
+type GoalsRequest struct {
+	Level string
+	N     int
+	Seed  uint64
+}
+
+// ResetRequest starts len(Goals) episodes.
+type ResetRequest struct {
+	Seed  uint64
+	Goals []dataset.Goal
+	// Observations optionally sets the initial observations, [len(Goals), ObsDim].
+	// Evaluation on recorded initial states and imagination from real states use it.
+	Observations []float32
+}
+
+// ResetResponse holds the first observations, [N, ObsDim].
+type ResetResponse struct {
+	Observations []float32
+}
+
+// StepRequest holds one action per episode, [N, ActionDim]. Actions for
+// episodes that are already done are ignored.
+type StepRequest struct {
+	Actions []float32
+}
+
+// StepResponse reports one transition per episode. An episode that was
+// already done reports its last observation again, reward 0 and Done.
+type StepResponse struct {
+	Observations []float32 // [N, ObsDim]
+	Rewards      []float32 // [N]
+	Terminals    []bool    // [N] the episode ended in a terminal state this step
+	Timeouts     []bool    // [N] the episode hit the horizon this step
+	Success      []bool    // [N] the goal is achieved
+	Done         []bool    // [N] the episode is over (now or earlier)
+}
+
+// JudgeRequest is a rollout to label: T actions and the T+1 observations around them.
+type JudgeRequest struct {
+	Goal         dataset.Goal
+	Observations []float32 // [T+1, ObsDim]
+	Actions      []float32 // [T, ActionDim]
+}
+
+// JudgeResponse labels each transition of a rollout.
+type JudgeResponse struct {
+	Rewards   []float32 // [T]
+	Terminals []bool    // [T]
+	Success   bool      // the goal is achieved at some step
+	// Steps is the number of leading transitions the episode would have
+	// lasted in the real environment (up to the first terminal).
+	Steps int
+}
+
+// BehaveRequest asks a behaviour policy for one action per observation.
+type BehaveRequest struct {
+	Policy       string
+	Observations []float32 // [N, ObsDim]
+	Goals        []dataset.Goal
+	// Params tunes the policy (noise, share of random actions, ...).
+	Params map[string]float64
+	Seed   uint64
+}
+
+// BehaveResponse holds the actions, [N, ActionDim].
+type BehaveResponse struct {
+	Actions []float32
+}
+
+// PlausibilityRequest is a rollout to score.
+type PlausibilityRequest struct {
+	Observations []float32 // [T+1, ObsDim]
+	Actions      []float32 // [T, ActionDim]
+}
+
+// PlausibilityResponse gives the share of transitions that break the
+// environment's physical rules (paper Tables 4–5).
+type PlausibilityResponse struct {
+	// OutOfBounds is the share of transitions whose next state leaves the workspace.
+	OutOfBounds float64
+	// BeyondDynamics is the share of transitions that move further than the
+	// dynamics allow.
+	BeyondDynamics float64
+	// Metrics holds further env-specific scores.
+	Metrics map[string]float64
+}
+
+// RenderRequest asks for a picture of one observation.
+type RenderRequest struct {
+	Observation []float32
+	Caption     string
+	Width       int // pixels; 0 means the env's default
+}
+
+// RenderResponse holds a PNG image.
+type RenderResponse struct {
+	PNG []byte
+}

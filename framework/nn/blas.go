@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// Backend names the BLAS implementation in use: "gonum" (pure Go) or
+// "openblas" (cgo, selected with the openblas build tag).
+func Backend() string { return backend }
+
+// Mat is a row-major matrix view: element (i, j) is Data[i*Cols+j].
+type Mat struct {
+	Rows, Cols int
+	Data       []float32
+}
+
+// NewMat allocates a zero rows×cols matrix.
+func NewMat(rows, cols int) Mat { return Mat{rows, cols, make([]float32, rows*cols)} }
+
+// View returns a rows×cols matrix over the first rows*cols elements of data.
+func View(data []float32, rows, cols int) Mat { return Mat{rows, cols, data[:rows*cols]} }
+
+// Row returns row i.
+func (m Mat) Row(i int) []float32 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
+
+// Gemm computes c = alpha·op(a)·op(b) + beta·c, where op transposes when the
+// corresponding flag is set. Shapes are checked and a mismatch panics, since
+// it is a programming error, never a data error.
+func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	m, k := a.Rows, a.Cols
+	if transA {
+		ta = blas.Trans
+		m, k = a.Cols, a.Rows
+	}
+	kb, n := b.Rows, b.Cols
+	if transB {
+		tb = blas.Trans
+		kb, n = b.Cols, b.Rows
+	}
+	if k != kb || c.Rows != m || c.Cols != n {
+		panic("nn: Gemm shape mismatch")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scale(beta, c.Data[:m*n])
+		return
+	}
+	impl.Sgemm(ta, tb, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1))
+}
+
+func scale(s float32, x []float32) {
+	if s == 0 {
+		clear(x)
+		return
+	}
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+var impl blas.Float32 = blas32.Implementation()
+
+// grow returns buf resized to n elements, reallocating only when its capacity
+// is too small (so steady-state calls do not allocate).
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}

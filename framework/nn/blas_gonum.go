@@ -1,0 +1,5 @@
+//go:build !openblas
+
+package nn
+
+const backend = "gonum"

@@ -1,0 +1,20 @@
+//go:build openblas
+
+package nn
+
+// #cgo LDFLAGS: -lopenblas
+import "C"
+
+import (
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/netlib/blas/netlib"
+)
+
+const backend = "openblas"
+
+func init() {
+	blas32.Use(netlib.Implementation{})
+	blas64.Use(netlib.Implementation{})
+	impl = netlib.Implementation{}
+}

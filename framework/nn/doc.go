@@ -1,0 +1,27 @@
+// Package nn is a small float32 neural-network core for the offline RL
+// algorithms and the in-process language model.
+//
+// Tensors are row-major [Mat] views over []float32. Matrix products go through
+// gonum's blas32 (pure Go by default; OpenBLAS with `-tags openblas`, see
+// [Backend]). Every layer keeps its own preallocated activation and gradient
+// buffers, which grow to the largest batch seen and are reused afterwards, so a
+// training step performs no heap allocation once warmed up.
+//
+// Conventions, chosen to match PyTorch so that weights can be compared
+// element by element with torch fixtures:
+//
+//   - A [Linear] weight is stored [out, in] (torch layout) and computes
+//     y = x·Wᵀ + b; it is initialised as torch.nn.Linear does
+//     (uniform in ±1/√in for weights and bias).
+//   - Gradients accumulate into Param.Grad (as torch's .grad) until
+//     [ZeroGrad] is called.
+//   - Forward saves what Backward needs; a layer supports one Forward
+//     followed by at most one Backward at a time. To evaluate a network on
+//     several inputs in one loss, stack the inputs into one batch.
+//   - Backward may overwrite the gradient it is given (in-place activation
+//     derivatives).
+//
+// Optimisers ([Adam], with decoupled weight decay for AdamW), global-norm
+// gradient clipping ([ClipGradNorm]) and a cosine learning-rate schedule
+// ([Cosine]) follow torch.optim's arithmetic.
+package nn

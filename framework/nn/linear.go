@@ -1,0 +1,110 @@
+package nn
+
+import "math/rand/v2"
+
+// Activation is an element-wise function fused into a Linear layer.
+type Activation int
+
+const (
+	Identity Activation = iota
+	ReLU
+	Tanh
+)
+
+func (a Activation) String() string {
+	switch a {
+	case ReLU:
+		return "relu"
+	case Tanh:
+		return "tanh"
+	}
+	return "identity"
+}
+
+// Linear is y = act(x·Wᵀ + b) with W stored [Out, In].
+type Linear struct {
+	In, Out int
+	Act     Activation
+	W, B    *Param
+
+	x  Mat       // input of the last Forward (a view of the caller's data)
+	y  []float32 // output buffer
+	dx []float32 // input-gradient buffer
+}
+
+// NewLinear allocates a layer initialised as torch.nn.Linear.
+func NewLinear(rng *rand.Rand, name string, in, out int, act Activation) *Linear {
+	l := newLinear(newSlab(in*out+out), name, in, out, act)
+	InitLinear(rng, l.W.Value, l.B.Value, in)
+	return l
+}
+
+func newLinear(s *slab, name string, in, out int, act Activation) *Linear {
+	return &Linear{In: in, Out: out, Act: act, W: s.take(name+".weight", out, in), B: s.take(name+".bias", out)}
+}
+
+// Params returns the weight and bias.
+func (l *Linear) Params() []*Param { return []*Param{l.W, l.B} }
+
+// Forward computes the output for a batch x (rows × In). The result is owned
+// by the layer and valid until the next Forward.
+func (l *Linear) Forward(x Mat) Mat {
+	if x.Cols != l.In {
+		panic("nn: Linear input width mismatch")
+	}
+	l.x = x
+	l.y = grow(l.y, x.Rows*l.Out)
+	y := View(l.y, x.Rows, l.Out)
+	b := l.B.Value
+	for i := 0; i < x.Rows; i++ {
+		copy(y.Data[i*l.Out:(i+1)*l.Out], b)
+	}
+	Gemm(false, true, 1, x, View(l.W.Value, l.Out, l.In), 1, y)
+	switch l.Act {
+	case ReLU:
+		for i, v := range y.Data {
+			if v < 0 {
+				y.Data[i] = 0
+			}
+		}
+	case Tanh:
+		tanhInPlace(y.Data)
+	}
+	return y
+}
+
+// Backward takes dL/dy for the last Forward, accumulates dL/dW and dL/db into
+// the gradients when paramGrad is set, and returns dL/dx when inputGrad is set
+// (an empty Mat otherwise). dy is overwritten.
+func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
+	y := l.y[:len(dy.Data)]
+	switch l.Act {
+	case ReLU:
+		for i, v := range y {
+			if v <= 0 {
+				dy.Data[i] = 0
+			}
+		}
+	case Tanh:
+		for i, v := range y {
+			dy.Data[i] *= 1 - v*v
+		}
+	}
+	if paramGrad {
+		Gemm(true, false, 1, dy, l.x, 1, View(l.W.Grad, l.Out, l.In))
+		gb := l.B.Grad
+		for i := 0; i < dy.Rows; i++ {
+			r := dy.Data[i*l.Out : (i+1)*l.Out]
+			for j, v := range r {
+				gb[j] += v
+			}
+		}
+	}
+	if !inputGrad {
+		return Mat{}
+	}
+	l.dx = grow(l.dx, dy.Rows*l.In)
+	dx := View(l.dx, dy.Rows, l.In)
+	Gemm(false, false, 1, dy, View(l.W.Value, l.Out, l.In), 0, dx)
+	return dx
+}

@@ -1,0 +1,82 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// MLP is a stack of Linear layers with a hidden activation and an output
+// activation. All its parameters live in one contiguous slab, exposed as
+// [MLP.Flat] for optimisers and Polyak averaging.
+type MLP struct {
+	Layers []*Linear
+	flat   *Param
+}
+
+// NewMLP builds an MLP with layer widths dims (dims[0] inputs, dims[len-1]
+// outputs), hidden activation hidden and output activation out, initialised
+// as torch.nn.Linear. Parameter names follow torch.nn.Sequential with
+// activation modules in between ("0.weight", "2.weight", …) under prefix.
+func NewMLP(rng *rand.Rand, prefix string, dims []int, hidden, out Activation) *MLP {
+	n := 0
+	for i := 0; i+1 < len(dims); i++ {
+		n += dims[i]*dims[i+1] + dims[i+1]
+	}
+	s := newSlab(n)
+	m := &MLP{flat: &Param{Name: prefix, Shape: []int{n}, Value: s.value, Grad: s.grad}}
+	for i := 0; i+1 < len(dims); i++ {
+		act := hidden
+		if i+2 == len(dims) {
+			act = out
+		}
+		l := newLinear(s, fmt.Sprintf("%s%d", prefix, 2*i), dims[i], dims[i+1], act)
+		InitLinear(rng, l.W.Value, l.B.Value, dims[i])
+		m.Layers = append(m.Layers, l)
+	}
+	return m
+}
+
+// In is the input width, Out the output width.
+func (m *MLP) In() int  { return m.Layers[0].In }
+func (m *MLP) Out() int { return m.Layers[len(m.Layers)-1].Out }
+
+// Params returns every weight and bias in layer order.
+func (m *MLP) Params() []*Param {
+	var ps []*Param
+	for _, l := range m.Layers {
+		ps = append(ps, l.W, l.B)
+	}
+	return ps
+}
+
+// Flat returns all parameters as one flat Param sharing their storage.
+func (m *MLP) Flat() *Param { return m.flat }
+
+// Forward runs the network on x; the result is owned by the last layer.
+func (m *MLP) Forward(x Mat) Mat {
+	for _, l := range m.Layers {
+		x = l.Forward(x)
+	}
+	return x
+}
+
+// Backward back-propagates dy (overwritten) through the last Forward.
+// paramGrad accumulates parameter gradients; inputGrad returns dL/dx.
+func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		dy = m.Layers[i].Backward(dy, paramGrad, inputGrad || i > 0)
+	}
+	return dy
+}
+
+// ZeroGrad clears all gradients.
+func (m *MLP) ZeroGrad() { clear(m.flat.Grad) }
+
+// FLOPs returns the matrix-multiply FLOPs of one forward pass on rows rows.
+func (m *MLP) FLOPs(rows int) int64 {
+	var f int64
+	for _, l := range m.Layers {
+		f += 2 * int64(rows) * int64(l.In) * int64(l.Out)
+	}
+	return f
+}

@@ -1,0 +1,74 @@
+package nn
+
+import "math"
+
+// LogSumExp returns log Σ exp(x_i), computed stably.
+func LogSumExp(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(float64(v - m))
+	}
+	return m + float32(math.Log(s))
+}
+
+// Softmax writes softmax(x) into y (which may alias x).
+func Softmax(y, x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var s float64
+	for i, v := range x {
+		e := math.Exp(float64(v - m))
+		y[i] = float32(e)
+		s += e
+	}
+	inv := float32(1 / s)
+	for i := range y {
+		y[i] *= inv
+	}
+}
+
+// SoftmaxRows applies Softmax to every row of x into y.
+func SoftmaxRows(y, x Mat) {
+	for i := 0; i < x.Rows; i++ {
+		Softmax(y.Row(i), x.Row(i))
+	}
+}
+
+// SoftmaxRowsBackward turns dy into dL/dx for y = softmax(x) row-wise:
+// dx = y ⊙ (dy − Σ dy⊙y), in place.
+func SoftmaxRowsBackward(y, dy Mat) {
+	for i := 0; i < y.Rows; i++ {
+		yr, dr := y.Row(i), dy.Row(i)
+		var dot float32
+		for j := range yr {
+			dot += yr[j] * dr[j]
+		}
+		for j := range yr {
+			dr[j] = yr[j] * (dr[j] - dot)
+		}
+	}
+}
+
+// BatchGemm computes c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i] for each i,
+// for attention-style batched products over heads or sequences.
+func BatchGemm(transA, transB bool, alpha float32, a, b []Mat, beta float32, c []Mat) {
+	for i := range c {
+		Gemm(transA, transB, alpha, a[i], b[i], beta, c[i])
+	}
+}
+
+// AllFinite reports whether x holds no NaN or ±Inf.
+func AllFinite(x []float32) bool {
+	for _, v := range x {
+		if v-v != 0 {
+			return false
+		}
+	}
+	return true
+}

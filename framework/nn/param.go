@@ -1,0 +1,83 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Param is a named trainable tensor with its gradient.
+type Param struct {
+	Name  string
+	Shape []int
+	Value []float32
+	Grad  []float32
+}
+
+// Len is the number of elements.
+func (p *Param) Len() int { return len(p.Value) }
+
+// ZeroGrad clears the gradients of params.
+func ZeroGrad(params ...*Param) {
+	for _, p := range params {
+		clear(p.Grad)
+	}
+}
+
+// slab hands out consecutive value/gradient slices of one allocation, so a
+// module's parameters are contiguous and can also be seen as one flat Param.
+type slab struct {
+	value, grad []float32
+	off         int
+}
+
+func newSlab(n int) *slab { return &slab{value: make([]float32, n), grad: make([]float32, n)} }
+
+func (s *slab) take(name string, shape ...int) *Param {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	p := &Param{Name: name, Shape: shape, Value: s.value[s.off : s.off+n : s.off+n], Grad: s.grad[s.off : s.off+n : s.off+n]}
+	s.off += n
+	return p
+}
+
+// Uniform fills x with draws from U(-bound, bound).
+func Uniform(rng *rand.Rand, x []float32, bound float64) {
+	for i := range x {
+		x[i] = float32((2*rng.Float64() - 1) * bound)
+	}
+}
+
+// Normal fills x with draws from N(0, std²).
+func Normal(rng *rand.Rand, x []float32, std float64) {
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+// InitLinear initialises a [out, in] weight and its bias as torch.nn.Linear
+// does: kaiming_uniform(a=√5) on the weight, which is U(±1/√in), and
+// U(±1/√in) on the bias.
+func InitLinear(rng *rand.Rand, w, b []float32, in int) {
+	bound := 1 / math.Sqrt(float64(in))
+	Uniform(rng, w, bound)
+	Uniform(rng, b, bound)
+}
+
+// CopyParams copies the values of src into dst (same shapes, in order), e.g.
+// to initialise a target network.
+func CopyParams(dst, src []*Param) {
+	for i := range dst {
+		copy(dst[i].Value, src[i].Value)
+	}
+}
+
+// Polyak moves dst towards src: dst ← (1−τ)·dst + τ·src, as CORL's
+// soft_update.
+func Polyak(dst, src *Param, tau float32) {
+	d, s := dst.Value, src.Value[:len(dst.Value)]
+	for i := range d {
+		d[i] = (1-tau)*d[i] + tau*s[i]
+	}
+}
