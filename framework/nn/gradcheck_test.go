@@ -1,0 +1,225 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gradCheck compares the analytic gradients of loss = Σ c·f(x) with central
+// finite differences, for every parameter element and input element given.
+// run evaluates f and returns its output; back computes gradients from dy
+// (returning dL/dx, or an empty Mat when the input is not differentiable).
+type gradCase struct {
+	name   string
+	x      []float32 // input (perturbed in place), may be nil
+	params []*Param
+	run    func() Mat
+	back   func(dy Mat) Mat
+}
+
+func checkGrad(t *testing.T, c gradCase) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	y := c.run()
+	coef := make([]float32, len(y.Data))
+	for i := range coef {
+		coef[i] = float32(rng.NormFloat64())
+	}
+	loss := func() float64 {
+		y := c.run()
+		var s float64
+		for i, v := range y.Data {
+			s += float64(v) * float64(coef[i])
+		}
+		return s
+	}
+	ZeroGrad(c.params...)
+	y = c.run()
+	dy := NewMat(y.Rows, y.Cols)
+	copy(dy.Data, coef)
+	dxm := c.back(dy)
+	var dx []float32
+	if c.x != nil {
+		dx = append([]float32(nil), dxm.Data...)
+	}
+	const h = 1e-2
+	cmp := func(what string, v []float32, i int, analytic float32) {
+		old := v[i]
+		v[i] = old + h
+		lp := loss()
+		v[i] = old - h
+		lm := loss()
+		v[i] = old
+		num := (lp - lm) / (2 * h)
+		if d := math.Abs(num - float64(analytic)); d > 2e-2*math.Max(1, math.Abs(num)) {
+			t.Errorf("%s: %s[%d]: analytic %.6g, numeric %.6g", c.name, what, i, analytic, num)
+		}
+	}
+	for _, p := range c.params {
+		g := append([]float32(nil), p.Grad...)
+		for i := range p.Value {
+			cmp(p.Name, p.Value, i, g[i])
+		}
+	}
+	for i := range c.x {
+		cmp("x", c.x, i, dx[i])
+	}
+}
+
+func randMat(rng *rand.Rand, r, c int) Mat {
+	m := NewMat(r, c)
+	Normal(rng, m.Data, 1)
+	return m
+}
+
+func TestGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, act := range []Activation{Identity, ReLU, Tanh} {
+		l := NewLinear(rng, "lin", 4, 3, act)
+		x := randMat(rng, 5, 4)
+		checkGrad(t, gradCase{"linear/" + act.String(), x.Data, l.Params(),
+			func() Mat { return l.Forward(x) },
+			func(dy Mat) Mat { return l.Backward(dy, true, true) }})
+	}
+	m := NewMLP(rng, "", []int{3, 6, 5, 2}, ReLU, Tanh)
+	xm := randMat(rng, 4, 3)
+	checkGrad(t, gradCase{"mlp", xm.Data, m.Params(),
+		func() Mat { return m.Forward(xm) },
+		func(dy Mat) Mat { return m.Backward(dy, true, true) }})
+
+	ln := NewLayerNorm("ln", 5)
+	Normal(rng, ln.Gain.Value, 1)
+	Normal(rng, ln.Bias.Value, 1)
+	xl := randMat(rng, 3, 5)
+	checkGrad(t, gradCase{"layernorm", xl.Data, ln.Params(),
+		func() Mat { return ln.Forward(xl) },
+		func(dy Mat) Mat { return ln.Backward(dy) }})
+
+	e := NewEmbedding(rng, "emb", 6, 3)
+	ids := []int32{0, 5, 2, 5}
+	checkGrad(t, gradCase{"embedding", nil, e.Params(),
+		func() Mat { return e.Forward(ids) },
+		func(dy Mat) Mat { e.Backward(dy); return Mat{} }})
+
+	for _, fn := range []Activation{ReLU, Tanh} {
+		a := &Act{Fn: fn}
+		xa := randMat(rng, 3, 4)
+		checkGrad(t, gradCase{"act/" + fn.String(), xa.Data, nil,
+			func() Mat { return a.Forward(xa) },
+			func(dy Mat) Mat { return a.Backward(dy) }})
+	}
+
+	d := &Dropout{P: 0.3, Train: true}
+	xd := randMat(rng, 3, 4)
+	checkGrad(t, gradCase{"dropout", xd.Data, nil,
+		func() Mat { d.Rng = rand.New(rand.NewPCG(3, 3)); return d.Forward(xd) },
+		func(dy Mat) Mat { return d.Backward(dy) }})
+
+	xs := randMat(rng, 3, 4)
+	ys := NewMat(3, 4)
+	checkGrad(t, gradCase{"softmax", xs.Data, nil,
+		func() Mat { SoftmaxRows(ys, xs); return ys },
+		func(dy Mat) Mat { SoftmaxRowsBackward(ys, dy); return dy }})
+
+	// batched product c = a·bᵀ, gradient with respect to a.
+	a, b := randMat(rng, 3, 4), randMat(rng, 2, 4)
+	c := NewMat(3, 2)
+	checkGrad(t, gradCase{"gemm", a.Data, nil,
+		func() Mat { BatchGemm(false, true, 1, []Mat{a}, []Mat{b}, 0, []Mat{c}); return c },
+		func(dy Mat) Mat { da := NewMat(3, 4); Gemm(false, false, 1, dy, b, 0, da); return da }})
+}
+
+// lossCheck compares a loss's gradient with finite differences of its value.
+func TestLossGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	pred := randMat(rng, 6, 5)
+	target := randMat(rng, 6, 5)
+	labels := []int32{0, 4, 2, 2, 1, 3}
+	cases := []struct {
+		name string
+		f    func(g []float32) float64
+	}{
+		{"cross_entropy", func(g []float32) float64 { return CrossEntropy(pred, labels, Mat{6, 5, g}, 1) }},
+		{"mean_square", func(g []float32) float64 { return MeanSquare(pred, Mat{6, 5, g}, 1) }},
+		{"mse", func(g []float32) float64 { return MSE(pred.Data, target.Data, g, 1) }},
+		{"huber", func(g []float32) float64 { return Huber(pred.Data, target.Data, g, 1, 1) }},
+		{"expectile", func(g []float32) float64 { return Expectile(pred.Data, target.Data, g, 0.7, 1) }},
+	}
+	for _, c := range cases {
+		g := make([]float32, 30)
+		c.f(g)
+		scratch := make([]float32, 30)
+		for i := range pred.Data {
+			old := pred.Data[i]
+			const h = 1e-3
+			pred.Data[i] = old + h
+			lp := c.f(scratch)
+			pred.Data[i] = old - h
+			lm := c.f(scratch)
+			pred.Data[i] = old
+			num := (lp - lm) / (2 * h)
+			if math.Abs(num-float64(g[i])) > 1e-3*math.Max(1, math.Abs(num)) {
+				t.Errorf("%s[%d]: analytic %.6g numeric %.6g", c.name, i, g[i], num)
+			}
+		}
+	}
+}
+
+func TestAdamMatchesTorchFormula(t *testing.T) {
+	// One parameter, two steps, checked against torch.optim.Adam by hand:
+	// step 1 moves by lr·sign(g) (bias-corrected m/√v = g/|g|).
+	p := &Param{Name: "p", Value: []float32{1, -2}, Grad: []float32{0.5, -3}}
+	a := NewAdam(DefaultAdam(0.1), p)
+	a.Step()
+	want := []float32{0.9, -1.9}
+	for i := range want {
+		if math.Abs(float64(p.Value[i]-want[i])) > 1e-6 {
+			t.Fatalf("step 1: %v, want %v", p.Value, want)
+		}
+	}
+	// AdamW decays before the update.
+	q := &Param{Name: "q", Value: []float32{1}, Grad: []float32{0}}
+	w := NewAdam(AdamConfig{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.5, Decoupled: true}, q)
+	w.Step()
+	if math.Abs(float64(q.Value[0])-0.95) > 1e-6 {
+		t.Fatalf("adamw: %v, want 0.95", q.Value[0])
+	}
+}
+
+func TestClipAndCosine(t *testing.T) {
+	p := &Param{Value: make([]float32, 2), Grad: []float32{3, 4}}
+	if n := ClipGradNorm(1, p); n != 5 || math.Abs(float64(p.Grad[0])-0.6) > 1e-6 {
+		t.Fatalf("clip: norm %v grad %v", n, p.Grad)
+	}
+	c := Cosine{Base: 1, T: 10}
+	for _, tc := range []struct {
+		t    int
+		want float64
+	}{{0, 1}, {5, 0.5}, {10, 0}, {20, 0}} {
+		if got := c.At(tc.t); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("cosine(%d) = %v, want %v", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestMLPTrainingStepDoesNotAllocate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := NewMLP(rng, "", []int{10, 64, 64, 4}, ReLU, Identity)
+	opt := NewAdam(DefaultAdam(1e-3), m.Flat())
+	x := randMat(rng, 32, 10)
+	labels := make([]int32, 32)
+	dy := NewMat(32, 4)
+	step := func() {
+		m.ZeroGrad()
+		y := m.Forward(x)
+		clear(dy.Data)
+		CrossEntropy(y, labels, dy, 1)
+		m.Backward(dy, true, false)
+		opt.Step()
+	}
+	step()
+	if n := testing.AllocsPerRun(20, step); n != 0 {
+		t.Fatalf("%v allocations per step, want 0", n)
+	}
+}
