@@ -64,9 +64,9 @@ func scale(s float32, x []float32) {
 
 var impl blas.Float32 = blas32.Implementation()
 
-// grow returns buf resized to n elements, reallocating only when its capacity
+// Grow returns buf resized to n elements, reallocating only when its capacity
 // is too small (so steady-state calls do not allocate).
-func grow(buf []float32, n int) []float32 {
+func Grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
 		return make([]float32, n)
 	}

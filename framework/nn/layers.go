@@ -13,7 +13,7 @@ type Act struct {
 
 // Forward applies the activation to a copy of x.
 func (a *Act) Forward(x Mat) Mat {
-	a.y = grow(a.y, len(x.Data))
+	a.y = Grow(a.y, len(x.Data))
 	y := a.y
 	switch a.Fn {
 	case ReLU:
@@ -79,9 +79,9 @@ func (ln *LayerNorm) Params() []*Param { return []*Param{ln.Gain, ln.Bias} }
 // Forward normalises x (rows × Dim).
 func (ln *LayerNorm) Forward(x Mat) Mat {
 	n, d := x.Rows, ln.Dim
-	ln.xhat = grow(ln.xhat, n*d)
-	ln.y = grow(ln.y, n*d)
-	ln.rstd = grow(ln.rstd, n)
+	ln.xhat = Grow(ln.xhat, n*d)
+	ln.y = Grow(ln.y, n*d)
+	ln.rstd = Grow(ln.rstd, n)
 	g, b := ln.Gain.Value, ln.Bias.Value
 	for i := 0; i < n; i++ {
 		r := x.Data[i*d : (i+1)*d]
@@ -107,7 +107,7 @@ func (ln *LayerNorm) Forward(x Mat) Mat {
 // Backward accumulates gain/bias gradients and returns dL/dx.
 func (ln *LayerNorm) Backward(dy Mat) Mat {
 	n, d := dy.Rows, ln.Dim
-	ln.dx = grow(ln.dx, n*d)
+	ln.dx = Grow(ln.dx, n*d)
 	g := ln.Gain.Value
 	for i := 0; i < n; i++ {
 		dyr, xh, dx := dy.Data[i*d:(i+1)*d], ln.xhat[i*d:(i+1)*d], ln.dx[i*d:(i+1)*d]
@@ -151,7 +151,7 @@ func (e *Embedding) Params() []*Param { return []*Param{e.Table} }
 // Forward gathers the rows of ids. An id outside [0, N) yields a zero row.
 func (e *Embedding) Forward(ids []int32) Mat {
 	e.ids = ids
-	e.y = grow(e.y, len(ids)*e.Dim)
+	e.y = Grow(e.y, len(ids)*e.Dim)
 	for i, id := range ids {
 		row := e.y[i*e.Dim : (i+1)*e.Dim]
 		if id < 0 || int(id) >= e.N {
@@ -189,12 +189,12 @@ type Dropout struct {
 
 // Forward applies dropout.
 func (d *Dropout) Forward(x Mat) Mat {
-	d.y = grow(d.y, len(x.Data))
+	d.y = Grow(d.y, len(x.Data))
 	if !d.Train || d.P == 0 {
 		copy(d.y, x.Data)
 		return Mat{x.Rows, x.Cols, d.y}
 	}
-	d.mask = grow(d.mask, len(x.Data))
+	d.mask = Grow(d.mask, len(x.Data))
 	keep := float32(1 / (1 - d.P))
 	for i, v := range x.Data {
 		if d.Rng.Float64() < d.P {

@@ -53,7 +53,7 @@ func (l *Linear) Forward(x Mat) Mat {
 		panic("nn: Linear input width mismatch")
 	}
 	l.x = x
-	l.y = grow(l.y, x.Rows*l.Out)
+	l.y = Grow(l.y, x.Rows*l.Out)
 	y := View(l.y, x.Rows, l.Out)
 	b := l.B.Value
 	for i := 0; i < x.Rows; i++ {
@@ -103,7 +103,7 @@ func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	if !inputGrad {
 		return Mat{}
 	}
-	l.dx = grow(l.dx, dy.Rows*l.In)
+	l.dx = Grow(l.dx, dy.Rows*l.In)
 	dx := View(l.dx, dy.Rows, l.In)
 	Gemm(false, false, 1, dy, View(l.W.Value, l.Out, l.In), 0, dx)
 	return dx

@@ -1,0 +1,152 @@
+package offline
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// GaussianActor is IQL's (and Gaussian BC's) policy: a diagonal Gaussian
+// whose mean is tanh-bounded, tanh(MLP(s)), with a state-independent log-std
+// clamped to [LogStdMin, LogStdMax] (CORL's GaussianPolicy; the
+// distribution itself is not tanh-transformed).
+type GaussianActor struct {
+	Net                  *nn.MLP
+	LogStd               *nn.Param
+	LogStdMin, LogStdMax float32
+
+	dmu []float32
+}
+
+// NewGaussianActor builds the actor; the MLP's parameters are named
+// prefix+"net.<i>.weight" and the log-std prefix+"log_std" (torch's names).
+func NewGaussianActor(rng *rand.Rand, prefix string, dims []int) *GaussianActor {
+	a := dims[len(dims)-1]
+	return &GaussianActor{
+		Net:       nn.NewMLP(rng, prefix+"net.", dims, nn.ReLU, nn.Tanh),
+		LogStd:    &nn.Param{Name: prefix + "log_std", Shape: []int{a}, Value: make([]float32, a), Grad: make([]float32, a)},
+		LogStdMin: -20, LogStdMax: 2,
+	}
+}
+
+// Params are the trainable tensors (for the optimiser).
+func (g *GaussianActor) Params() []*nn.Param { return []*nn.Param{g.LogStd, g.Net.Flat()} }
+
+// State lists the tensors under their torch names.
+func (g *GaussianActor) State() []*nn.Param { return append([]*nn.Param{g.LogStd}, g.Net.Params()...) }
+
+func (g *GaussianActor) logStd(j int) (float32, bool) {
+	v := g.LogStd.Value[j]
+	if v < g.LogStdMin {
+		return g.LogStdMin, false
+	}
+	if v > g.LogStdMax {
+		return g.LogStdMax, false
+	}
+	return v, true
+}
+
+// WeightedNLL computes mean_i w_i·(−Σ_j log N(a_ij; μ_ij, σ_j)) (w nil means
+// 1), accumulates its gradient into the actor's parameters, and returns it.
+func (g *GaussianActor) WeightedNLL(obs nn.Mat, act, w []float32) float64 {
+	mu := g.Net.Forward(obs)
+	n, d := mu.Rows, mu.Cols
+	g.dmu = nn.Grow(g.dmu, n*d)
+	const halfLog2Pi = 0.9189385332046727
+	var loss float64
+	inv := 1 / float32(n)
+	for j := 0; j < d; j++ {
+		ls, inside := g.logStd(j)
+		ivar := float32(math.Exp(-2 * float64(ls)))
+		var gls float32
+		for i := 0; i < n; i++ {
+			wi := float32(1)
+			if w != nil {
+				wi = w[i]
+			}
+			diff := act[i*d+j] - mu.Data[i*d+j]
+			z2 := diff * diff * ivar
+			loss += float64(wi) * (0.5*float64(z2) + float64(ls) + halfLog2Pi)
+			g.dmu[i*d+j] = -wi * inv * diff * ivar
+			gls += wi * inv * (1 - z2)
+		}
+		if inside {
+			g.LogStd.Grad[j] += gls
+		}
+	}
+	g.Net.Backward(nn.View(g.dmu, n, d), true, false)
+	return loss / float64(n)
+}
+
+// Act writes the mean (deterministic) or a sample clipped to [-1, 1].
+func (g *GaussianActor) Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out []float32) {
+	mu := g.Net.Forward(obs)
+	copy(out, mu.Data)
+	if deterministic {
+		return
+	}
+	for i := range out[:len(mu.Data)] {
+		ls, _ := g.logStd(i % mu.Cols)
+		v := out[i] + float32(rng.NormFloat64()*math.Exp(float64(ls)))
+		out[i] = max(-1, min(1, v))
+	}
+}
+
+// WeightedCrossEntropy is mean_i w_i·(−log softmax(logits_i)[a_i]) (w nil
+// means 1); it adds scale·gradient into grad and returns the loss.
+func WeightedCrossEntropy(logits nn.Mat, a []int32, w []float32, grad nn.Mat, scale float32) float64 {
+	var loss float64
+	inv := scale / float32(logits.Rows)
+	for i := 0; i < logits.Rows; i++ {
+		r, g := logits.Row(i), grad.Row(i)
+		wi := float32(1)
+		if w != nil {
+			wi = w[i]
+		}
+		lse := nn.LogSumExp(r)
+		loss += float64(wi * (lse - r[a[i]]))
+		k := wi * inv
+		for j, v := range r {
+			g[j] += k * float32(math.Exp(float64(v-lse)))
+		}
+		g[a[i]] -= k
+	}
+	return loss / float64(logits.Rows)
+}
+
+// Argmax returns the index of the largest element (the first on ties).
+func Argmax(x []float32) int {
+	best := 0
+	for j, v := range x {
+		if v > x[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+// SampleSoftmax draws an index from softmax(logits).
+func SampleSoftmax(logits []float32, rng *rand.Rand) int {
+	lse := nn.LogSumExp(logits)
+	u := rng.Float64()
+	var c float64
+	for j, v := range logits {
+		c += math.Exp(float64(v - lse))
+		if u < c {
+			return j
+		}
+	}
+	return len(logits) - 1
+}
+
+// ActCategorical writes argmax or sampled indices of per-row logits.
+func ActCategorical(logits nn.Mat, deterministic bool, rng *rand.Rand, out []float32) {
+	for i := 0; i < logits.Rows; i++ {
+		if deterministic {
+			out[i] = float32(Argmax(logits.Row(i)))
+		} else {
+			out[i] = float32(SampleSoftmax(logits.Row(i), rng))
+		}
+	}
+}

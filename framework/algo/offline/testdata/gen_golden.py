@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Golden fixtures for the Go offline-RL updates, small enough to commit.
+
+Extends ../shared/bench/golden_torch.py (same tensor-dump format, same update code from
+bench_torch.py) with hidden width 32 instead of 256, so the fixtures stay small, and adds TD3+BC
+and discrete CQL. TD3+BC's target-policy noise is recorded (torch.randn_like is wrapped) and dumped
+as batch<k>/noise (raw N(0,1) draws) so the Go update can replay it.
+
+Usage (from the repository root; needs Debian's python3-torch):
+  /usr/bin/python3 framework/algo/offline/testdata/gen_golden.py --bench /work/shared/bench
+writes plugins/{bc,iql,td3bc,cql}/testdata/golden/<algo>/{manifest.json,data.bin}.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", default="../shared/bench")
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=16)
+    args = ap.parse_args()
+    sys.path.insert(0, args.bench)
+    import bench_torch as bt
+    import golden_torch as gt
+
+    bt.BATCH = args.batch
+    torch.set_num_threads(1)
+    H = (args.hidden, args.hidden)
+    out = lambda algo: os.path.join(args.root, "plugins", algo, "testdata", "golden")
+    common = {"hidden": list(H), "batch": args.batch, "adam": {"betas": [0.9, 0.999], "eps": 1e-8}}
+
+    torch.manual_seed(0); np.random.seed(0)
+    bc = bt.DiscreteBC(hidden=H)
+    gt.run("bc_discrete", bc, {"net": bc.net}, bt.Data(10, n_actions=40, n=1024), args.steps, out("bc"),
+           dict(common, obs_dim=10, n_actions=40, lr=1e-3, beta_logit_l2=0.5))
+
+    torch.manual_seed(0); np.random.seed(0)
+    iql = bt.IQL(hidden=H)
+    gt.run("iql", iql, {"q1": iql.q1, "q2": iql.q2, "q1_t": iql.q1_t, "q2_t": iql.q2_t, "vf": iql.vf,
+                        "actor": iql.actor}, bt.Data(17, act_dim=6, n=1024), args.steps, out("iql"),
+           dict(common, obs_dim=17, act_dim=6, lr=3e-4, expectile=0.7, beta=3.0, exp_adv_max=100.0,
+                discount=0.99, tau=0.005, actor_cosine_T_max=1_000_000))
+
+    torch.manual_seed(0); np.random.seed(0)
+    cql = bt.DiscreteCQL(hidden=H, lr=1e-3, target_update_interval=2)
+    gt.run("cql_discrete", cql, {"q": cql.q, "q_t": cql.q_t}, bt.Data(10, n_actions=40, n=1024),
+           args.steps, out("cql"),
+           dict(common, obs_dim=10, n_actions=40, lr=1e-3, alpha=1.0, gamma=0.99, target_update_interval=2))
+
+    # TD3+BC: record the policy noise drawn inside train() and dump it with the batch.
+    torch.manual_seed(0); np.random.seed(0)
+    td3 = bt.TD3BC(hidden=H)
+    drawn = []
+    orig = torch.randn_like
+
+    def recording(t, *a, **k):
+        r = orig(t, *a, **k)
+        drawn.append(r.clone())
+        return r
+
+    class Recorder:
+        def __init__(self, algo):
+            self.algo = algo
+
+        def train(self, batch):
+            drawn.clear()
+            torch.randn_like = recording
+            try:
+                return self.algo.train(batch)
+            finally:
+                torch.randn_like = orig
+
+    class Writer(gt.Writer):
+        pass
+
+    # run() writes batches before training; write the noise as an extra tensor per step afterwards.
+    w = gt.Writer(os.path.join(out("td3bc"), "td3bc"))
+    modules = {"actor": td3.actor, "actor_t": td3.actor_t, "c1": td3.c1, "c2": td3.c2,
+               "c1_t": td3.c1_t, "c2_t": td3.c2_t}
+    for n, m in modules.items():
+        w.add_module(f"init/{n}", m)
+    data = bt.Data(17, act_dim=6, n=1024)
+    rec, losses = Recorder(td3), []
+    for k in range(max(args.steps, 4)):  # ≥4 steps so two delayed actor updates happen
+        batch = data.sample()
+        for f, t in zip(["obs", "act", "rew", "next_obs", "done"], batch):
+            w.add(f"batch{k}/{f}", t)
+        losses.append(rec.train(batch))
+        w.add(f"batch{k}/noise", drawn[0])
+        for n, m in modules.items():
+            w.add_module(f"step{k}/{n}", m)
+    w.close(dict(common, obs_dim=17, act_dim=6, lr=3e-4, alpha=2.5, discount=0.99, tau=0.005,
+                 policy_noise=0.2, noise_clip=0.5, policy_freq=2, steps=len(losses)), losses)
+    print("td3bc", losses)
+
+
+if __name__ == "__main__":
+    main()

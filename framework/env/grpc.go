@@ -1,0 +1,259 @@
+package env
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/internal/pb"
+	"github.com/kalm-go/kalm/framework/plugin"
+)
+
+// Plugin is the go-plugin glue for env plugins. Impl is set only inside the
+// plugin process; the host dispenses a *Client.
+type Plugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	Impl Env
+}
+
+var _ goplugin.GRPCPlugin = (*Plugin)(nil)
+
+// GRPCServer registers the implementation on the plugin's gRPC server.
+func (p *Plugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterEnvServer(s, &server{impl: p.Impl})
+	return nil
+}
+
+// GRPCClient returns the host-side client.
+func (p *Plugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &Client{c: pb.NewEnvClient(c)}, nil
+}
+
+// Client is an Env in another process. It also runs Collect inside that
+// process and passes configuration to it.
+type Client struct {
+	c pb.EnvClient
+}
+
+var (
+	_ Env        = (*Client)(nil)
+	_ Configurer = (*Client)(nil)
+)
+
+func (c *Client) Spec(ctx context.Context) (Spec, error) {
+	r, err := c.c.Spec(ctx, &pb.Empty{})
+	if err != nil {
+		return Spec{}, plugin.Error(err)
+	}
+	return Spec{Name: r.Name, ObsDim: int(r.ObsDim), ActionSpace: pb.ToSpace(r.ActionSpace), GoalDim: int(r.GoalDim),
+		Horizon: int(r.Horizon), Levels: r.Levels, Policies: r.Policies, Config: r.Config}, nil
+}
+
+func (c *Client) Configure(ctx context.Context, config map[string]string) error {
+	_, err := c.c.Configure(ctx, &pb.ConfigureRequest{Config: config})
+	return plugin.Error(err)
+}
+
+func (c *Client) Goals(ctx context.Context, req GoalsRequest) ([]dataset.Goal, error) {
+	r, err := c.c.Goals(ctx, &pb.GoalsRequest{Level: req.Level, N: int32(req.N), Seed: req.Seed})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return pb.ToGoals(r.Goals), nil
+}
+
+func (c *Client) Reset(ctx context.Context, req ResetRequest) (*ResetResponse, error) {
+	r, err := c.c.Reset(ctx, &pb.ResetRequest{Seed: req.Seed, Goals: pb.FromGoals(req.Goals), Observations: req.Observations})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &ResetResponse{Observations: r.Observations}, nil
+}
+
+func (c *Client) Step(ctx context.Context, req StepRequest) (*StepResponse, error) {
+	r, err := c.c.Step(ctx, &pb.StepRequest{Actions: req.Actions})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &StepResponse{Observations: r.Observations, Rewards: r.Rewards, Terminals: r.Terminals,
+		Timeouts: r.Timeouts, Success: r.Success, Done: r.Done}, nil
+}
+
+func (c *Client) Judge(ctx context.Context, req JudgeRequest) (*JudgeResponse, error) {
+	r, err := c.c.Judge(ctx, &pb.JudgeRequest{Goal: pb.FromGoal(req.Goal), Observations: req.Observations, Actions: req.Actions})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &JudgeResponse{Rewards: r.Rewards, Terminals: r.Terminals, Success: r.Success, Steps: int(r.Steps)}, nil
+}
+
+func (c *Client) Behave(ctx context.Context, req BehaveRequest) (*BehaveResponse, error) {
+	r, err := c.c.Behave(ctx, &pb.BehaveRequest{Policy: req.Policy, Observations: req.Observations,
+		Goals: pb.FromGoals(req.Goals), Params: req.Params, Seed: req.Seed})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &BehaveResponse{Actions: r.Actions}, nil
+}
+
+func (c *Client) Plausibility(ctx context.Context, req PlausibilityRequest) (*PlausibilityResponse, error) {
+	r, err := c.c.Plausibility(ctx, &pb.PlausibilityRequest{Observations: req.Observations, Actions: req.Actions})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &PlausibilityResponse{OutOfBounds: r.OutOfBounds, BeyondDynamics: r.BeyondDynamics, Metrics: r.Metrics}, nil
+}
+
+func (c *Client) Render(ctx context.Context, req RenderRequest) (*RenderResponse, error) {
+	r, err := c.c.Render(ctx, &pb.RenderRequest{Observation: req.Observation, Caption: req.Caption, Width: int32(req.Width)})
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &RenderResponse{PNG: r.Png}, nil
+}
+
+// Collect runs env.Collect inside the plugin process, so no step crosses
+// the process boundary, and streams its progress.
+func (c *Client) Collect(ctx context.Context, req CollectRequest, progress func(Progress)) (dataset.Meta, error) {
+	st, err := c.c.Collect(ctx, &pb.CollectRequest{Episodes: int32(req.Episodes), Level: req.Level, Policy: req.Policy,
+		Params: req.Params, Seed: req.Seed, Batch: int32(req.Batch), Out: req.Out})
+	if err != nil {
+		return dataset.Meta{}, plugin.Error(err)
+	}
+	for {
+		ev, err := st.Recv()
+		if err == io.EOF {
+			return dataset.Meta{}, fmt.Errorf("collect: plugin ended the stream without a result")
+		}
+		if err != nil {
+			return dataset.Meta{}, plugin.Error(err)
+		}
+		if p := ev.Progress; p != nil && progress != nil {
+			progress(Progress{Done: int(p.Done), Total: int(p.Total), Metrics: p.Metrics})
+		}
+		if len(ev.MetaJson) > 0 {
+			var m dataset.Meta
+			if err := json.Unmarshal(ev.MetaJson, &m); err != nil {
+				return dataset.Meta{}, fmt.Errorf("collect: plugin sent bad metadata: %w", err)
+			}
+			return m, nil
+		}
+	}
+}
+
+// server adapts an Env to the generated gRPC service.
+type server struct {
+	pb.UnimplementedEnvServer
+	impl Env
+}
+
+func (s *server) Spec(ctx context.Context, _ *pb.Empty) (*pb.EnvSpec, error) {
+	sp, err := s.impl.Spec(ctx)
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.EnvSpec{Name: sp.Name, ObsDim: int32(sp.ObsDim), ActionSpace: pb.FromSpace(sp.ActionSpace), GoalDim: int32(sp.GoalDim),
+		Horizon: int32(sp.Horizon), Levels: sp.Levels, Policies: sp.Policies, Config: sp.Config}, nil
+}
+
+func (s *server) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
+	c, ok := s.impl.(Configurer)
+	if !ok {
+		if len(r.Config) > 0 {
+			return nil, plugin.Status(fmt.Errorf("this env takes no configuration, got keys %v", keys(r.Config)))
+		}
+		return &pb.Empty{}, nil
+	}
+	return &pb.Empty{}, plugin.Status(c.Configure(ctx, r.Config))
+}
+
+func (s *server) Goals(ctx context.Context, r *pb.GoalsRequest) (*pb.GoalsResponse, error) {
+	gs, err := s.impl.Goals(ctx, GoalsRequest{Level: r.Level, N: int(r.N), Seed: r.Seed})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.GoalsResponse{Goals: pb.FromGoals(gs)}, nil
+}
+
+func (s *server) Reset(ctx context.Context, r *pb.ResetRequest) (*pb.ResetResponse, error) {
+	out, err := s.impl.Reset(ctx, ResetRequest{Seed: r.Seed, Goals: pb.ToGoals(r.Goals), Observations: r.Observations})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.ResetResponse{Observations: out.Observations}, nil
+}
+
+func (s *server) Step(ctx context.Context, r *pb.StepRequest) (*pb.StepResponse, error) {
+	out, err := s.impl.Step(ctx, StepRequest{Actions: r.Actions})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.StepResponse{Observations: out.Observations, Rewards: out.Rewards, Terminals: out.Terminals,
+		Timeouts: out.Timeouts, Success: out.Success, Done: out.Done}, nil
+}
+
+func (s *server) Judge(ctx context.Context, r *pb.JudgeRequest) (*pb.JudgeResponse, error) {
+	out, err := s.impl.Judge(ctx, JudgeRequest{Goal: pb.ToGoal(r.Goal), Observations: r.Observations, Actions: r.Actions})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.JudgeResponse{Rewards: out.Rewards, Terminals: out.Terminals, Success: out.Success, Steps: int32(out.Steps)}, nil
+}
+
+func (s *server) Behave(ctx context.Context, r *pb.BehaveRequest) (*pb.BehaveResponse, error) {
+	out, err := s.impl.Behave(ctx, BehaveRequest{Policy: r.Policy, Observations: r.Observations, Goals: pb.ToGoals(r.Goals), Params: r.Params, Seed: r.Seed})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.BehaveResponse{Actions: out.Actions}, nil
+}
+
+func (s *server) Plausibility(ctx context.Context, r *pb.PlausibilityRequest) (*pb.PlausibilityResponse, error) {
+	out, err := s.impl.Plausibility(ctx, PlausibilityRequest{Observations: r.Observations, Actions: r.Actions})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.PlausibilityResponse{OutOfBounds: out.OutOfBounds, BeyondDynamics: out.BeyondDynamics, Metrics: out.Metrics}, nil
+}
+
+func (s *server) Render(ctx context.Context, r *pb.RenderRequest) (*pb.RenderResponse, error) {
+	out, err := s.impl.Render(ctx, RenderRequest{Observation: r.Observation, Caption: r.Caption, Width: int(r.Width)})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.RenderResponse{Png: out.PNG}, nil
+}
+
+func (s *server) Collect(r *pb.CollectRequest, st pb.Env_CollectServer) error {
+	var sendErr error
+	meta, err := Collect(st.Context(), s.impl, CollectRequest{Episodes: int(r.Episodes), Level: r.Level, Policy: r.Policy,
+		Params: r.Params, Seed: r.Seed, Batch: int(r.Batch), Out: r.Out}, func(p Progress) {
+		if sendErr == nil {
+			sendErr = st.Send(&pb.CollectEvent{Progress: &pb.Progress{Done: int64(p.Done), Total: int64(p.Total), Metrics: p.Metrics}})
+		}
+	})
+	if err != nil {
+		return plugin.Status(err)
+	}
+	if sendErr != nil {
+		return sendErr
+	}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return plugin.Status(err)
+	}
+	return st.Send(&pb.CollectEvent{MetaJson: b})
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
