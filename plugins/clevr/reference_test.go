@@ -148,19 +148,24 @@ func measurePhysics(t testing.TB, cfg Config, ref *reference) physicsStats {
 func TestPhysicsAgainstMuJoCo(t *testing.T) {
 	ref := loadReference(t)
 	tests := []struct {
-		model                string
+		name, model          string
+		bodyFriction         float64
 		cleanMed, cleanP90   float64
 		overMed, overP90     float64
 		otherP90             float64
 		traj1, traj5, traj10 float64
 	}{
-		{ModelDynamic, 0.02, 0.06, 0.04, 0.14, 0.03, 0.06, 0.15, 0.24},
-		{ModelKinematic, 0.01, 0.07, 0.05, 0.16, 0.035, 0.07, 0.18, 0.28},
+		// The default: dynamic with MuJoCo's body friction 0.8.
+		{"dynamic", ModelDynamic, 0.8, 0.02, 0.03, 0.02, 0.09, 0.02, 0.025, 0.04, 0.06},
+		// Spec §8.2 exactly (frictionless contacts): the prototype's baselines with slack.
+		{"dynamic-frictionless", ModelDynamic, 0, 0.02, 0.06, 0.04, 0.14, 0.03, 0.06, 0.15, 0.24},
+		{"kinematic", ModelKinematic, 0.8, 0.01, 0.07, 0.05, 0.16, 0.035, 0.07, 0.18, 0.28},
 	}
 	for _, tc := range tests {
-		t.Run(tc.model, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Model = tc.model
+			cfg.BodyFriction = tc.bodyFriction
 			st := measurePhysics(t, cfg, ref)
 			check := func(name string, got, max float64) {
 				if !(got <= max) {
@@ -224,7 +229,8 @@ func TestCalibrationCases(t *testing.T) {
 	// Wall rest positions.
 	near("rest at right wall", cases["repeated_push_to_wall_x"][0], 0.4682, 0.005)
 	near("rest at behind wall (blue, −y)", cases["push_from_rest_cardinal"][3], -0.1682, 0.005)
-	near("rest at front wall (+y)", cases["repeated_push_diagonal"][1], 0.5682, 0.005)
+	t.Logf("repeated_push_diagonal final: %.4f", cases["repeated_push_diagonal"])
+	near("rest at front wall (+y, purple)", cases["repeated_push_diagonal"][7], 0.5682, 0.005)
 	near("rest at left wall (blue, −x)", cases["wall_ejection_x0.48/0"][2], -0.4682, 0.005)
 	// Ejection mirror rule (spec §3.5).
 	for name, want := range map[string][2]float64{

@@ -141,6 +141,7 @@ type contact struct {
 	bias     float64
 	invMass  float64 // 1 / effective mass along the normal
 	impulse  float64 // accumulated, ≥ 0
+	tangent  float64 // accumulated tangential (friction) impulse
 	invI     float64
 	invJ     float64
 	wallBody bool
@@ -170,6 +171,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 	dt := cfg.DT
 	var cs [MaxBalls*(MaxBalls-1)/2 + MaxBalls + 4*MaxBalls]contact
 	n := s.n
+	mu := cfg.BodyFriction
 	for sub := 0; sub < cfg.Substeps; sub++ {
 		// Forces: motor and damping on the pusher; damping and Coulomb friction on balls.
 		vp := &vel[pusherBody]
@@ -254,15 +256,39 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				old := c.impulse
 				c.impulse = math.Max(old+lam, 0)
 				lam = c.impulse - old
-				if lam == 0 {
+				if lam != 0 {
+					vi[0] -= lam * c.nx * c.invI
+					vi[1] -= lam * c.ny * c.invI
+					if !c.wallBody {
+						vj := &vel[c.j]
+						vj[0] += lam * c.nx * c.invJ
+						vj[1] += lam * c.ny * c.invJ
+					}
+				}
+				if mu == 0 || c.impulse == 0 {
 					continue
 				}
-				vi[0] -= lam * c.nx * c.invI
-				vi[1] -= lam * c.ny * c.invI
+				// Coulomb friction between bodies (MuJoCo's sliding friction 0.8; balls barely
+				// rotate, so contacts act on translation only).
+				tx, ty := -c.ny, c.nx
+				var vt float64
+				if c.wallBody {
+					vt = -(vi[0]*tx + vi[1]*ty)
+				} else {
+					vj := vel[c.j]
+					vt = (vj[0]-vi[0])*tx + (vj[1]-vi[1])*ty
+				}
+				lt := -vt * c.invMass
+				oldT := c.tangent
+				lim := mu * c.impulse
+				c.tangent = math.Max(-lim, math.Min(lim, oldT+lt))
+				lt = c.tangent - oldT
+				vi[0] -= lt * tx * c.invI
+				vi[1] -= lt * ty * c.invI
 				if !c.wallBody {
 					vj := &vel[c.j]
-					vj[0] += lam * c.nx * c.invJ
-					vj[1] += lam * c.ny * c.invJ
+					vj[0] += lt * tx * c.invJ
+					vj[1] += lt * ty * c.invJ
 				}
 			}
 		}
