@@ -1,0 +1,39 @@
+package cql
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/dataset"
+)
+
+// Factory is CQL, discrete and continuous.
+var Factory = offline.Factory{
+	Name:   "cql",
+	Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous},
+	Params: []offline.Param{
+		{Name: "alpha", Type: algo.TypeFloat, Default: 10.0, Help: "conservative weight (KALM Table 3: 10)"},
+		{Name: "discount", Type: algo.TypeFloat, Default: 0.99, Help: "γ"},
+		{Name: "lr", Type: algo.TypeFloat, Default: 6.25e-5, Help: "discrete: Adam learning rate of the Q network (Table 3)"},
+		{Name: "target_update_interval", Type: algo.TypeInt, Default: 8000, Help: "discrete: steps between hard target copies"},
+		{Name: "huber_delta", Type: algo.TypeFloat, Default: 1.0, Help: "discrete: Huber threshold of the TD loss"},
+		{Name: "actor_lr", Type: algo.TypeFloat, Default: 1e-4, Help: "continuous: actor (and entropy temperature) learning rate"},
+		{Name: "critic_lr", Type: algo.TypeFloat, Default: 3e-4, Help: "continuous: critic learning rate"},
+		{Name: "tau", Type: algo.TypeFloat, Default: 0.005, Help: "continuous: Polyak rate of the target critics"},
+		{Name: "n_actions", Type: algo.TypeInt, Default: 10, Help: "continuous: sampled actions per kind (uniform, π(s), π(s')) in the logsumexp"},
+		{Name: "temperature", Type: algo.TypeFloat, Default: 1.0, Help: "continuous: CQL logsumexp temperature"},
+		{Name: "target_entropy", Type: algo.TypeFloat, Default: 0.0, Help: "continuous: SAC target entropy; 0 means −|A|"},
+	},
+	New: New,
+}
+
+// New builds a discrete or continuous CQL learner for spec.
+func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, error) {
+	switch spec.Space.Kind {
+	case dataset.Discrete:
+		return newDiscrete(spec, h, rng)
+	}
+	return nil, fmt.Errorf("cql: action space kind %q", spec.Space.Kind)
+}

@@ -1,0 +1,100 @@
+package cql
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// Discrete is d3rlpy's DiscreteCQL with a DoubleDQN base.
+type Discrete struct {
+	Q, Qt    *nn.MLP
+	Opt      *nn.Adam
+	Alpha    float32
+	Gamma    float32
+	Delta    float32
+	Interval int
+	It       int
+
+	aStar   []int32
+	y, qd   []float32
+	dq, gtd []float32
+	m       []float64
+}
+
+func newDiscrete(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Discrete, error) {
+	l := &Discrete{Alpha: float32(h.Float("alpha")), Gamma: float32(h.Float("discount")),
+		Delta: float32(h.Float("huber_delta")), Interval: h.Int("target_update_interval"), m: make([]float64, 5)}
+	if l.Interval < 1 {
+		return nil, fmt.Errorf("cql: target_update_interval = %d, want ≥ 1", l.Interval)
+	}
+	dims := h.Dims(spec.InDim, spec.Space.N)
+	l.Q = nn.NewMLP(rng, "q/", dims, nn.ReLU, nn.Identity)
+	l.Qt = nn.NewMLP(rng, "q_t/", dims, nn.ReLU, nn.Identity)
+	nn.CopyParams(l.Qt.Params(), l.Q.Params())
+	l.Opt = nn.NewAdam(nn.DefaultAdam(h.Float("lr")), l.Q.Flat())
+	return l, nil
+}
+
+func (l *Discrete) MetricNames() []string {
+	return []string{"loss", "td_loss", "cql_loss", "q_mean", "q_data_mean"}
+}
+func (l *Discrete) State() []*nn.Param {
+	return append(append(l.Q.Params(), l.Qt.Params()...), l.Opt.State()...)
+}
+func (l *Discrete) Counters() []*int { return []*int{&l.Opt.T, &l.It} }
+
+// Update is one DoubleDQN + CQL(H) step.
+func (l *Discrete) Update(b *offline.Batch) []float64 {
+	l.It++
+	n := b.N
+	if cap(l.aStar) < n {
+		l.aStar = make([]int32, n)
+	}
+	l.aStar = l.aStar[:n]
+	l.y, l.qd, l.gtd = nn.Grow(l.y, n), nn.Grow(l.qd, n), nn.Grow(l.gtd, n)
+	qn := l.Q.Forward(b.NextObsMat())
+	for i := range n {
+		l.aStar[i] = int32(offline.Argmax(qn.Row(i)))
+	}
+	qt := l.Qt.Forward(b.NextObsMat())
+	for i := range n {
+		l.y[i] = b.Rew[i] + l.Gamma*qt.Data[i*qt.Cols+int(l.aStar[i])]*(1-b.Done[i])
+	}
+	l.Q.ZeroGrad()
+	qs := l.Q.Forward(b.ObsMat())
+	var qMean float64
+	for i := range n {
+		l.qd[i] = qs.Data[i*qs.Cols+int(b.ActIdx[i])]
+	}
+	for _, v := range qs.Data {
+		qMean += float64(v)
+	}
+	clear(l.gtd)
+	td := nn.Huber(l.qd, l.y, l.gtd, l.Delta, 1)
+	l.dq = nn.Grow(l.dq, len(qs.Data))
+	dq := nn.View(l.dq, n, qs.Cols)
+	// α·mean(logsumexp(Q(s,·)) − Q(s,a)) = α·cross-entropy of softmax(Q) at a.
+	clear(l.dq)
+	cql := nn.CrossEntropy(qs, b.ActIdx, dq, l.Alpha)
+	var qdMean float64
+	for i := range n {
+		l.dq[i*qs.Cols+int(b.ActIdx[i])] += l.gtd[i]
+		qdMean += float64(l.qd[i])
+	}
+	l.Q.Backward(dq, true, false)
+	l.Opt.Step()
+	if l.It%l.Interval == 0 {
+		copy(l.Qt.Flat().Value, l.Q.Flat().Value)
+	}
+	l.m[0], l.m[1], l.m[2] = td+float64(l.Alpha)*cql, td, cql
+	l.m[3], l.m[4] = qMean/float64(len(qs.Data)), qdMean/float64(n)
+	return l.m
+}
+
+// Act is argmax Q (deterministic) or a softmax(Q) sample.
+func (l *Discrete) Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out []float32) {
+	offline.ActCategorical(l.Q.Forward(obs), deterministic, rng, out)
+}

@@ -1,0 +1,49 @@
+package cql
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/dataset"
+)
+
+// TestGoldenDiscrete replays torch's DiscreteCQL (d3rlpy's rule as in
+// bench_torch.py, lr 1e-3, α 1, target copy every 2 steps) for 3 steps.
+func TestGoldenDiscrete(t *testing.T) {
+	f, err := offline.ReadFixture("testdata/golden/cql_discrete")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := offline.Resolve(Factory.Schema(), map[string]any{"hidden": 32, "lr": 1e-3, "alpha": 1.0, "target_update_interval": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(offline.Spec{InDim: 10, Space: dataset.DiscreteSpace(40)}, h, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := l.State()
+	if err := f.SetState("init/", state); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range f.Losses {
+		b, err := f.Batch(k, 10, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := l.Update(b)
+		if d := math.Abs(m[0] - want["loss"]); d > 1e-4*math.Max(1, math.Abs(want["loss"])) {
+			t.Errorf("step %d: loss %.7g, torch %.7g", k, m[0], want["loss"])
+		}
+		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
+		if err != nil {
+			t.Fatalf("step %d: %v", k, err)
+		}
+		if n != 12 {
+			t.Fatalf("step %d: compared %d tensors, want 12", k, n)
+		}
+	}
+}
