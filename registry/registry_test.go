@@ -174,7 +174,7 @@ func TestBadPlugins(t *testing.T) {
 	writeScript(t, dir, "dies", fmt.Sprintf(`if [ "$1" = describe ]; then echo '`+good+`'; exit 0; fi
 echo "fatal: cannot open the frobnicator" >&2; exit 3`, "dies", 1), 0o755)
 	writeScript(t, dir, "handshake", fmt.Sprintf(`if [ "$1" = describe ]; then echo '`+good+`'; exit 0; fi
-echo "1|7|unix|/tmp/nowhere.sock|grpc"; sleep 5`, "handshake", 1), 0o755)
+echo "1|7|unix|/tmp/nowhere.sock|grpc"; sleep 1`, "handshake", 1), 0o755)
 	writeScript(t, dir, "pinned", fmt.Sprintf("exec %q plugin serve counter \"$@\"", os.Args[0]), 0o755)
 	r := newTestRegistry(t, dir)
 	r.cfg.Pins = map[string]string{"pinned": strings.Repeat("ab", 32)}

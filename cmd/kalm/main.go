@@ -1,0 +1,119 @@
+// Command kalm runs KALM experiments: it loads environment, language-model and
+// offline RL plugins as subprocesses, runs declarative experiment grids,
+// records everything in SQLite and reports tables and plots.
+//
+// Run `kalm help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/kalm-go/kalm/registry"
+)
+
+// command is one kalm subcommand.
+type command struct {
+	name, args, help string
+	run              func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"plugins", "[flags]", "list the plugins found (built-in and on the plugin path)", cmdPlugins},
+		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin},
+		{"version", "", "print kalm's version", cmdVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := 0
+	func() {
+		defer func() {
+			// No plugin outlives the host, even if the host panics.
+			if r := recover(); r != nil {
+				registry.Cleanup()
+				panic(r)
+			}
+		}()
+		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}()
+	stop()
+	registry.Cleanup()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			if errors.Is(err, context.Canceled) {
+				fmt.Fprintln(stderr, "kalm: interrupted")
+				return 130
+			}
+			fmt.Fprintf(stderr, "kalm %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "kalm: unknown command %q%s\n\n", args[0], suggest(args[0]))
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "kalm: knowledgeable agents from offline RL on language-model rollouts\n\nUsage:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  kalm %-9s %-22s %s\n", c.name, c.args, c.help)
+	}
+	fmt.Fprintln(w, "\nRun `kalm COMMAND -h` for a command's flags.")
+}
+
+func suggest(name string) string {
+	var names []string
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, name[:1]) {
+			names = append(names, c.name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return " (did you mean " + strings.Join(names, " or ") + "?)"
+}
+
+// flags returns a flag set for a subcommand that prints its usage to stderr.
+func flags(name, args string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("kalm "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: kalm %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/kalm-go/kalm/registry"
+)
+
+// pluginFlags are the flags every command that launches plugins takes.
+type pluginFlags struct {
+	dirs    stringList
+	threads int
+}
+
+func (p *pluginFlags) register(fs *flag.FlagSet) {
+	fs.Var(&p.dirs, "plugin-dir", "a directory to search for kalm-plugin-* binaries (repeatable; then $KALM_PLUGIN_PATH, ~/.kalm/plugins)")
+	fs.IntVar(&p.threads, "plugin-threads", 1, "BLAS/Go threads per plugin process")
+}
+
+func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find the kalm binary to serve built-in plugins: %w", err)
+	}
+	return registry.New(registry.Config{
+		Dirs:     registry.DefaultDirs(p.dirs),
+		Self:     []string{self},
+		Builtins: builtinNames(),
+		Threads:  p.threads,
+	}), nil
+}
+
+func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("plugins", "[flags]", stderr)
+	var pf pluginFlags
+	pf.register(fs)
+	format := fs.String("format", "table", "output format: table or markdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reg, err := pf.registry(stderr)
+	if err != nil {
+		return err
+	}
+	ps, listErr := reg.List(ctx)
+	opts := []tablewriter.Option{tablewriter.WithHeaderAutoFormat(tw.Off)}
+	if *format == "markdown" {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	} else if *format != "table" {
+		return fmt.Errorf("-format %q: want table or markdown", *format)
+	}
+	t := tablewriter.NewTable(stdout, opts...)
+	t.Header("name", "kind", "version", "path", "capabilities")
+	for _, p := range ps {
+		path := p.Path
+		if p.Builtin {
+			path = "(built in)"
+		}
+		if err := t.Append(p.Name, string(p.Kind), p.Version, path, strings.Join(p.Capabilities, " ")); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if listErr != nil {
+		return fmt.Errorf("some plugins could not be loaded:\n%w", listErr)
+	}
+	return nil
+}
+
+func cmdPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "serve" {
+		return fmt.Errorf("usage: kalm plugin serve NAME [describe]")
+	}
+	serve, ok := builtins()[args[1]]
+	if !ok {
+		return fmt.Errorf("no built-in plugin %q (built in: %s)", args[1], strings.Join(builtinNames(), ", "))
+	}
+	serve(args[2:])
+	return nil
+}
+
+func cmdVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fmt.Fprintln(stdout, version())
+	return nil
+}
