@@ -98,8 +98,8 @@ func (d *decoder) decode(path string, v any, dst reflect.Value) {
 		dst.SetInt(n)
 	case reflect.Float64:
 		f, ok := asFloat(v)
-		if !ok {
-			d.fail(path, v, "is not a number", "")
+		if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
+			d.fail(path, v, "is not a finite number", "")
 			return
 		}
 		dst.SetFloat(f)

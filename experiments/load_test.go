@@ -113,7 +113,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong type", "name: x\ntrain:\n  steps: lots\n", nil, nil,
 			[]string{"exp.yaml:3: train.steps: \"lots\" is not a whole number"}},
 		{"wrong type float", "name: x\ntrain:\n  imagined_ratio: [1]\n", nil, nil,
-			[]string{"train.imagined_ratio: [1] is not a number"}},
+			[]string{"train.imagined_ratio: [1] is not a finite number"}},
 		{"wrong type list", "name: x\neval:\n  levels: {a: 1}\n", nil, nil,
 			[]string{"eval.levels", "is not a list"}},
 		{"wrong type section", "name: x\ntrain: 5\n", nil, nil,

@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"fmt"
+
+	"github.com/kalm-go/kalm/framework/lm"
 	"reflect"
 	"strings"
 )
@@ -50,7 +52,7 @@ func (e *Experiment) validate(errs *FieldErrors) {
 }
 
 // GroundTasks are the KALM grounding tasks an LM backend is trained on.
-var GroundTasks = []string{"goal-to-rollout", "rollout-to-goal", "dynamics", "consequence"}
+var GroundTasks = []string{string(lm.GoalToRollout), string(lm.RolloutToGoal), string(lm.Dynamics), string(lm.Consequence)}
 
 // notAxes are fields a grid may not vary.
 var notAxes = map[string]string{

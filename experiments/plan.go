@@ -1,0 +1,475 @@
+package experiments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/plugin"
+)
+
+// StageKind is one step of the KALM chain.
+type StageKind string
+
+const (
+	Collect  StageKind = "collect"
+	Ground   StageKind = "ground"
+	Imagine  StageKind = "imagine"
+	Train    StageKind = "train"
+	Evaluate StageKind = "evaluate"
+)
+
+// StageKinds lists the kinds in chain order.
+var StageKinds = []StageKind{Collect, Ground, Imagine, Train, Evaluate}
+
+// PluginInfo is what Plan needs to know of an installed plugin.
+type PluginInfo struct {
+	Kind     plugin.Kind
+	Name     string
+	Version  string
+	Checksum string
+	Path     string
+	// Env is the environment's spec (env plugins only).
+	Env *env.Spec
+	// Schema is the algorithm's hyper-parameter schema (algo plugins only).
+	Schema *algo.Schema
+}
+
+// Catalog describes installed plugins. Describe returns an error wrapping
+// ErrNotInstalled for a plugin that is not installed.
+type Catalog interface {
+	Describe(ctx context.Context, kind plugin.Kind, name string) (PluginInfo, error)
+}
+
+// ErrNotInstalled is wrapped by Catalog errors for missing plugins.
+var ErrNotInstalled = errors.New("not installed")
+
+// Stage is one memoised unit of work of a plan. Its Key hashes its kind,
+// the plugins (names and versions) it runs, its configuration, the keys of
+// its inputs and its seed: equal keys mean equal results, so a stage runs
+// once however many cells need it.
+type Stage struct {
+	Key  string
+	Kind StageKind
+	// Plugins are the plugins the stage runs, main plugin first
+	// (evaluate: the env, then the algorithm).
+	Plugins []PluginRef
+	// Config is the stage's configuration: one of CollectConfig,
+	// GroundConfig, ImagineConfig, TrainConfig, EvalConfig.
+	Config any
+	// Inputs are the keys of the stages whose artifacts this one reads.
+	Inputs []string
+	Seed   uint64
+	// Cells lists the IDs of the cells that need this stage.
+	Cells []string
+}
+
+// PluginRef names a plugin and the version it had when planned.
+type PluginRef struct {
+	Kind    plugin.Kind `json:"kind"`
+	Name    string      `json:"name"`
+	Version string      `json:"version"`
+}
+
+// CollectConfig configures a collect stage.
+type CollectConfig struct {
+	EnvConfig map[string]string  `json:"env_config"`
+	Episodes  int                `json:"episodes"`
+	Policy    string             `json:"policy"`
+	Params    map[string]float64 `json:"params"`
+	Level     string             `json:"level"`
+}
+
+// GroundConfig configures a ground stage.
+type GroundConfig struct {
+	LMConfig map[string]any `json:"lm_config"`
+	Steps    int            `json:"steps"`
+	Tasks    []string       `json:"tasks"`
+	// Dataset is the collect stage grounded on.
+	Dataset string `json:"dataset"`
+}
+
+// ImagineConfig configures an imagine stage: rollouts for one novel level.
+type ImagineConfig struct {
+	EnvConfig map[string]string `json:"env_config"`
+	LMConfig  map[string]any    `json:"lm_config"`
+	Level     string            `json:"level"`
+	Rollouts  int               `json:"rollouts"`
+	Ground    string            `json:"ground"`  // the grounded LM's stage
+	Dataset   string            `json:"dataset"` // the real data the initial states come from
+}
+
+// TrainConfig configures a train stage.
+type TrainConfig struct {
+	Hyper           map[string]any `json:"hyper"` // resolved: every schema parameter
+	Steps           int            `json:"steps"`
+	Batch           int            `json:"batch"`
+	CheckpointEvery int            `json:"checkpoint_every"`
+	Datasets        []DatasetRef   `json:"datasets"`
+}
+
+// DatasetRef is a dataset artifact and its share of each batch.
+type DatasetRef struct {
+	Stage  string  `json:"stage"`
+	Weight float64 `json:"weight"`
+}
+
+// EvalConfig configures an evaluate stage.
+type EvalConfig struct {
+	EnvConfig   map[string]string `json:"env_config"`
+	Train       string            `json:"train"`
+	Levels      []string          `json:"levels"`
+	Episodes    int               `json:"episodes"`
+	Checkpoints int               `json:"checkpoints"`
+}
+
+// PlannedCell is a cell and the keys of its stages by kind.
+type PlannedCell struct {
+	Cell
+	Stages map[StageKind]string
+	// Imagine lists the keys of the cell's imagine stages (one per level).
+	Imagine []string
+}
+
+// Plan is the DAG of stages an experiment needs.
+type Plan struct {
+	Experiment *Experiment
+	Cells      []PlannedCell
+	// Stages are in dependency order: every stage after its inputs.
+	Stages  []*Stage
+	Plugins []PluginInfo
+	byKey   map[string]*Stage
+}
+
+// Stage returns the stage with key.
+func (p *Plan) Stage(key string) *Stage { return p.byKey[key] }
+
+// Plan resolves every plugin the cells need through cat, checks the
+// experiment against them (installed, goal levels, behaviour policies,
+// action spaces, hyper-parameter schemas) and builds the stage DAG. Nothing
+// runs: a plan that returns without error can start.
+func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
+	cells, err := e.Cells()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Experiment: e, byKey: map[string]*Stage{}}
+	errs := &FieldErrors{Source: e.Source}
+	at := e.src.at
+	infos := map[string]*PluginInfo{}
+	var order []string
+	describe := func(kind plugin.Kind, name, path string) *PluginInfo {
+		id := string(kind) + "/" + name
+		if info, ok := infos[id]; ok {
+			return info
+		}
+		info, err := cat.Describe(ctx, kind, name)
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, ErrNotInstalled) {
+				msg = fmt.Sprintf("plugin %s (%s) is not installed: %v", name, kind, err)
+			}
+			errs.add(at(path), path, name, msg, "")
+			infos[id] = nil
+			return nil
+		}
+		if info.Kind != kind {
+			errs.add(at(path), path, name, fmt.Sprintf("is a %s plugin, want a %s plugin", info.Kind, kind), "")
+			infos[id] = nil
+			return nil
+		}
+		infos[id] = &info
+		order = append(order, id)
+		return &info
+	}
+
+	// Check hyper-parameters of every algorithm named in hyper, used or not.
+	for _, name := range sortedKeys(e.Spec.Hyper) {
+		if info := describe(plugin.Algo, name, "hyper."+name); info != nil {
+			checkHyper(errs, at, info, e.Spec.Hyper[name])
+		}
+	}
+	checked := map[string]bool{}
+	for _, c := range cells {
+		s := c.Spec
+		envInfo := describe(plugin.Env, s.Env.Plugin, "env.plugin")
+		algoInfo := describe(plugin.Algo, s.Algo, "algo")
+		var lmInfo *PluginInfo
+		if s.UsesLM() && s.Train.ImaginedRatio > 0 {
+			lmInfo = describe(plugin.LM, s.LM.Plugin, "lm.plugin")
+		}
+		if envInfo == nil || algoInfo == nil || (s.UsesLM() && s.Train.ImaginedRatio > 0 && lmInfo == nil) {
+			continue
+		}
+		spec := envInfo.Env
+		if spec == nil {
+			spec = &env.Spec{}
+		}
+		// Checks that depend on the cell's values, once per distinct value.
+		once := func(id string, f func()) {
+			if !checked[id] {
+				checked[id] = true
+				f()
+			}
+		}
+		once("policy "+s.Dataset.Policy, func() {
+			if len(spec.Policies) > 0 && !contains(spec.Policies, s.Dataset.Policy) {
+				errs.add(at("dataset.policy"), "dataset.policy", s.Dataset.Policy,
+					fmt.Sprintf("is not a behaviour policy of env %s%s", s.Env.Plugin, didYouMean(s.Dataset.Policy, spec.Policies)), strings.Join(spec.Policies, ", "))
+			}
+		})
+		levelCheck := func(path string, levels []string) {
+			for i, l := range levels {
+				lp := fmt.Sprintf("%s[%d]", path, i)
+				if path == "dataset.level" {
+					lp = path
+				}
+				once(lp+" "+l, func() {
+					if !contains(spec.Levels, l) {
+						errs.add(at(lp), lp, l, fmt.Sprintf("is not a goal level of env %s%s", s.Env.Plugin, didYouMean(l, spec.Levels)), strings.Join(spec.Levels, ", "))
+					}
+				})
+			}
+		}
+		if s.Dataset.Level != "" {
+			levelCheck("dataset.level", []string{s.Dataset.Level})
+		}
+		levelCheck("eval.levels", s.Eval.Levels)
+		if lmInfo != nil {
+			levelCheck("imagine.levels", s.Imagine.Levels)
+		}
+		if algoInfo.Schema != nil && len(algoInfo.Schema.Spaces) > 0 {
+			once("space "+s.Algo, func() {
+				ok := false
+				for _, k := range algoInfo.Schema.Spaces {
+					ok = ok || k == spec.ActionSpace.Kind
+				}
+				if !ok {
+					errs.add(at("algo"), "algo", s.Algo, fmt.Sprintf("does not train on the %s action space of env %s", spec.ActionSpace.Kind, s.Env.Plugin),
+						fmt.Sprint(algoInfo.Schema.Spaces))
+				}
+			})
+		}
+		if len(errs.List) > 0 {
+			continue
+		}
+		pc := PlannedCell{Cell: c, Stages: map[StageKind]string{}}
+		p.addCell(&pc, envInfo, algoInfo, lmInfo)
+		p.Cells = append(p.Cells, pc)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	for _, id := range order {
+		if info := infos[id]; info != nil {
+			p.Plugins = append(p.Plugins, *info)
+		}
+	}
+	return p, nil
+}
+
+func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyper map[string]any) {
+	if info.Schema == nil {
+		return
+	}
+	var names []string
+	for _, prm := range info.Schema.Params {
+		names = append(names, prm.Name)
+	}
+	for _, k := range sortedKeys(hyper) {
+		path := "hyper." + info.Name + "." + k
+		prm, ok := info.Schema.Lookup(k)
+		if !ok {
+			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s", info.Name, didYouMean(k, names)), strings.Join(names, ", "))
+			continue
+		}
+		if msg := checkParam(prm, hyper[k]); msg != "" {
+			allowed := string(prm.Type)
+			if len(prm.Allowed) > 0 {
+				allowed = strings.Join(prm.Allowed, ", ")
+			}
+			errs.add(at(path), path, hyper[k], msg, allowed)
+		}
+	}
+}
+
+func checkParam(p algo.Param, v any) string {
+	switch p.Type {
+	case algo.TypeFloat:
+		if _, ok := asFloat(v); !ok {
+			return "is not a number"
+		}
+	case algo.TypeInt:
+		if _, ok := asInt(v); !ok {
+			return "is not a whole number"
+		}
+	case algo.TypeBool:
+		if _, ok := asBool(v); !ok {
+			return "is not a boolean"
+		}
+	case algo.TypeString:
+		s, ok := v.(string)
+		if !ok {
+			return "is not a string"
+		}
+		if len(p.Allowed) > 0 && !contains(p.Allowed, s) {
+			return "is not an allowed value" + didYouMean(s, p.Allowed)
+		}
+	}
+	return ""
+}
+
+// resolveHyper fills the schema's defaults and converts values to the
+// declared types, so that equal settings hash equally.
+func resolveHyper(info *PluginInfo, given map[string]any) map[string]any {
+	out := map[string]any{}
+	if info.Schema != nil {
+		for _, p := range info.Schema.Params {
+			out[p.Name] = normalize(p.Default)
+		}
+	}
+	for k, v := range given {
+		out[k] = normalize(v)
+		if info.Schema != nil {
+			if p, ok := info.Schema.Lookup(k); ok {
+				switch p.Type {
+				case algo.TypeFloat:
+					f, _ := asFloat(v)
+					out[k] = normalize(f)
+				case algo.TypeInt:
+					n, _ := asInt(v)
+					out[k] = n
+				case algo.TypeBool:
+					b, _ := asBool(v)
+					out[k] = b
+				}
+			}
+		}
+	}
+	return out
+}
+
+func ref(info *PluginInfo) PluginRef {
+	return PluginRef{Kind: info.Kind, Name: info.Name, Version: info.Version}
+}
+
+func envConfig(m map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = valueString(v)
+	}
+	return out
+}
+
+// addCell adds the stages of one cell, reusing equal ones.
+func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
+	s := pc.Spec
+	level := s.Dataset.Level
+	if level == "" && envInfo.Env != nil && len(envInfo.Env.Levels) > 0 {
+		level = envInfo.Env.Levels[0]
+	}
+	params := s.Dataset.Params
+	if params == nil {
+		params = map[string]float64{}
+	}
+	collect := p.add(pc, &Stage{Kind: Collect, Plugins: []PluginRef{ref(envInfo)}, Seed: uint64(s.Dataset.Seed),
+		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: s.Dataset.Policy, Params: params, Level: level}})
+	datasets := []DatasetRef{{Stage: collect.Key, Weight: 1}}
+	if lmInfo != nil {
+		ground := p.add(pc, &Stage{Kind: Ground, Plugins: []PluginRef{ref(lmInfo)}, Seed: uint64(s.LM.Seed), Inputs: []string{collect.Key},
+			Config: GroundConfig{LMConfig: orEmpty(s.LM.Config), Steps: s.LM.Ground.Steps, Tasks: s.LM.Ground.Tasks, Dataset: collect.Key}})
+		levels := s.Imagine.Levels
+		if len(levels) == 0 && envInfo.Env != nil && len(envInfo.Env.Levels) > 1 {
+			levels = envInfo.Env.Levels[1:]
+		}
+		r := s.Train.ImaginedRatio
+		datasets = []DatasetRef{{Stage: collect.Key, Weight: 1 - r}}
+		for _, l := range levels {
+			im := p.add(pc, &Stage{Kind: Imagine, Plugins: []PluginRef{ref(lmInfo), ref(envInfo)}, Seed: uint64(s.LM.Seed),
+				Inputs: []string{ground.Key, collect.Key},
+				Config: ImagineConfig{EnvConfig: envConfig(s.Env.Config), LMConfig: orEmpty(s.LM.Config), Level: l, Rollouts: s.Imagine.Rollouts,
+					Ground: ground.Key, Dataset: collect.Key}})
+			pc.Imagine = append(pc.Imagine, im.Key)
+			datasets = append(datasets, DatasetRef{Stage: im.Key, Weight: r / float64(len(levels))})
+		}
+	}
+	var inputs []string
+	for _, d := range datasets {
+		inputs = append(inputs, d.Stage)
+	}
+	hyper := resolveHyper(algoInfo, s.Hyper[s.Algo])
+	train := p.add(pc, &Stage{Kind: Train, Plugins: []PluginRef{ref(algoInfo)}, Seed: uint64(pc.Seed), Inputs: inputs,
+		Config: TrainConfig{Hyper: hyper, Steps: s.Train.Steps, Batch: s.Train.Batch, CheckpointEvery: s.Train.CheckpointEvery, Datasets: datasets}})
+	evalLevels := s.Eval.Levels
+	if len(evalLevels) == 0 && envInfo.Env != nil {
+		evalLevels = envInfo.Env.Levels
+	}
+	p.add(pc, &Stage{Kind: Evaluate, Plugins: []PluginRef{ref(envInfo), ref(algoInfo)}, Seed: uint64(pc.Seed), Inputs: []string{train.Key},
+		Config: EvalConfig{EnvConfig: envConfig(s.Env.Config), Train: train.Key, Levels: evalLevels, Episodes: s.Eval.Episodes, Checkpoints: s.Eval.Checkpoints}})
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// add keys st and adds it to the plan unless an equal stage is there.
+func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
+	st.Key = StageKey(st)
+	if old, ok := p.byKey[st.Key]; ok {
+		old.Cells = append(old.Cells, pc.ID)
+		if st.Kind != Imagine {
+			pc.Stages[st.Kind] = st.Key
+		}
+		return old
+	}
+	st.Cells = []string{pc.ID}
+	p.byKey[st.Key] = st
+	p.Stages = append(p.Stages, st)
+	if st.Kind != Imagine {
+		pc.Stages[st.Kind] = st.Key
+	}
+	return st
+}
+
+// StageKey hashes everything that determines a stage's result.
+func StageKey(st *Stage) string {
+	b, err := canonicalJSON(struct {
+		Kind    StageKind   `json:"kind"`
+		Plugins []PluginRef `json:"plugins"`
+		Config  any         `json:"config"`
+		Inputs  []string    `json:"inputs"`
+		Seed    uint64      `json:"seed"`
+	}{st.Kind, st.Plugins, st.Config, st.Inputs, st.Seed})
+	if err != nil {
+		// Only non-finite numbers get here; hash their printed form.
+		b = fmt.Appendf(nil, "%s %v %#v %v %d", st.Kind, st.Plugins, st.Config, st.Inputs, st.Seed)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Shared reports, for `kalm plan`, how many cells need each stage.
+func (p *Plan) Shared() map[string]int {
+	out := map[string]int{}
+	for _, st := range p.Stages {
+		out[st.Key] = len(st.Cells)
+	}
+	return out
+}
+
+// KindCounts counts the plan's stages by kind.
+func (p *Plan) KindCounts() map[StageKind]int {
+	out := map[StageKind]int{}
+	for _, st := range p.Stages {
+		out[st.Kind]++
+	}
+	return out
+}

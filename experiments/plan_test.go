@@ -1,0 +1,136 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/plugin"
+)
+
+// fakeCatalog knows a clevr-like env and bc/cql algorithms, and no LM.
+type fakeCatalog struct{ version string }
+
+func (f fakeCatalog) Describe(_ context.Context, kind plugin.Kind, name string) (PluginInfo, error) {
+	v := f.version
+	if v == "" {
+		v = "v1"
+	}
+	switch {
+	case kind == plugin.Env && name == "clevr":
+		return PluginInfo{Kind: kind, Name: name, Version: v, Env: &env.Spec{Name: "clevr", ObsDim: 10, GoalDim: 6,
+			ActionSpace: dataset.DiscreteSpace(40), Horizon: 50, Levels: []string{"train", "rephrase", "unseen-easy", "unseen-hard"},
+			Policies: []string{"scripted", "random"}}}, nil
+	case kind == plugin.Algo && (name == "bc" || name == "cql"):
+		s := &algo.Schema{Name: name, Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous},
+			Params: []algo.Param{{Name: "lr", Type: algo.TypeFloat, Default: 1e-3}, {Name: "hidden", Type: algo.TypeInt, Default: 256}}}
+		if name == "cql" {
+			s.Params = append(s.Params, algo.Param{Name: "alpha", Type: algo.TypeFloat, Default: 10.0})
+		}
+		return PluginInfo{Kind: kind, Name: name, Version: v, Schema: s}, nil
+	case kind == plugin.Algo && name == "td3bc":
+		return PluginInfo{Kind: kind, Name: name, Version: v, Schema: &algo.Schema{Name: name, Spaces: []dataset.Kind{dataset.Continuous}}}, nil
+	}
+	return PluginInfo{}, fmt.Errorf("plugin %s is %w", name, ErrNotInstalled)
+}
+
+func TestPlanQuickSharesCollect(t *testing.T) {
+	e, err := Open("quick", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(context.Background(), fakeCatalog{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 algos × 2 seeds = 4 cells; 1 collect, 4 train, 4 evaluate.
+	got := p.KindCounts()
+	if len(p.Cells) != 4 || got[Collect] != 1 || got[Train] != 4 || got[Evaluate] != 4 || got[Ground] != 0 {
+		t.Fatalf("cells %d, stages %v", len(p.Cells), got)
+	}
+	if p.Stages[0].Kind != Collect || len(p.Stages[0].Cells) != 4 {
+		t.Fatalf("first stage %s shared by %d cells", p.Stages[0].Kind, len(p.Stages[0].Cells))
+	}
+	// Same plan twice: same keys. Another plugin version: other keys.
+	p2, _ := e.Plan(context.Background(), fakeCatalog{})
+	p3, _ := e.Plan(context.Background(), fakeCatalog{version: "v2"})
+	for i := range p.Stages {
+		if p.Stages[i].Key != p2.Stages[i].Key {
+			t.Fatalf("stage %d key not stable", i)
+		}
+		if p.Stages[i].Key == p3.Stages[i].Key {
+			t.Fatalf("stage %d key ignores the plugin version", i)
+		}
+	}
+	tc := p.Stage(p.Cells[0].Stages[Train]).Config.(TrainConfig)
+	if tc.Hyper["lr"] != 1e-3 || tc.Hyper["hidden"] != int64(256) {
+		t.Errorf("resolved hyper = %v", tc.Hyper)
+	}
+}
+
+func TestPlanHyperDefaultsHashEqually(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.yaml")
+	b := filepath.Join(dir, "b.yaml")
+	write(t, a, "name: a\nalgo: cql\n")
+	write(t, b, "name: a\nalgo: cql\nhyper:\n  cql:\n    alpha: 10\n")
+	pa := mustPlan(t, a)
+	pb := mustPlan(t, b)
+	if pa.Cells[0].Stages[Train] != pb.Cells[0].Stages[Train] {
+		t.Fatal("giving a default value explicitly changed the train key")
+	}
+}
+
+func mustPlan(t *testing.T, file string) *Plan {
+	t.Helper()
+	e, err := Load(file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(context.Background(), fakeCatalog{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPlanBadInput(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown env", "name: x\nenv:\n  plugin: clever\n", []string{"exp.yaml:3: env.plugin: \"clever\" plugin clever (env) is not installed"}},
+		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"algo: \"awac\" plugin awac (algo) is not installed"}},
+		{"lm not installed", "name: x\nlm:\n  plugin: tinylm\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"tinylm\" plugin tinylm (lm) is not installed"}},
+		{"undeclared hyper", "name: x\nalgo: cql\nhyper:\n  cql:\n    alpah: 3\n", []string{"exp.yaml:5: hyper.cql.alpah: 3 is not a hyper-parameter of algo cql; did you mean \"alpha\"? (allowed: lr, hidden, alpha)"}},
+		{"hyper wrong type", "name: x\nhyper:\n  bc:\n    hidden: wide\n", []string{"hyper.bc.hidden: \"wide\" is not a whole number (allowed: int)"}},
+		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" plugin cqll (algo) is not installed"}},
+		{"bad level", "name: x\neval:\n  levels: [train, unseen-eazy]\n", []string{"exp.yaml:3: eval.levels[1]: \"unseen-eazy\" is not a goal level of env clevr; did you mean \"unseen-easy\"?"}},
+		{"bad policy", "name: x\ndataset:\n  policy: scripte\n", []string{"dataset.policy: \"scripte\" is not a behaviour policy of env clevr; did you mean \"scripted\"?"}},
+		{"action space", "name: x\nalgo: td3bc\n", []string{"algo: \"td3bc\" does not train on the discrete action space of env clevr"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "exp.yaml")
+			write(t, file, c.yaml)
+			e, err := Load(file, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.Plan(context.Background(), fakeCatalog{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
