@@ -34,6 +34,8 @@ func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, e
 	switch spec.Space.Kind {
 	case dataset.Discrete:
 		return newDiscrete(spec, h, rng)
+	case dataset.Continuous:
+		return newContinuous(spec, h, rng)
 	}
 	return nil, fmt.Errorf("cql: action space kind %q", spec.Space.Kind)
 }

@@ -99,6 +99,67 @@ def main():
     w.close(dict(common, obs_dim=17, act_dim=6, lr=3e-4, alpha=2.5, discount=0.99, tau=0.005,
                  policy_noise=0.2, noise_clip=0.5, policy_freq=2, steps=len(losses)), losses)
     print("td3bc", losses)
+    cql_continuous(args)
+
+
+
+def cql_continuous(args):
+    """CORL CQL (bench_torch.CQL, 2 hidden layers) with every random draw recorded.
+
+    Dumped per step: batch<k>/normal<i> (the standard-normal draws of the five actor samples in
+    call order: π(s) for the policy loss, π(s') for the target, uniform actions are batch<k>/uniform,
+    then π(·|s) and π(·|s') repeated n_actions times) so the Go update can replay them.
+    """
+    sys.path.insert(0, args.bench)
+    import bench_torch as bt
+    import golden_torch as gt
+    import torch.distributions.normal as tdn
+
+    bt.BATCH = args.batch
+    torch.manual_seed(0); np.random.seed(0)
+    H = (args.hidden, args.hidden)
+    cql = bt.CQL(hidden=H, policy_lr=1e-3, qf_lr=1e-3, n_actions=3)
+    normals, uniforms = [], []
+    orig_sn, orig_u = tdn._standard_normal, torch.Tensor.uniform_
+
+    def sn(*a, **k):
+        r = orig_sn(*a, **k)
+        normals.append(r.clone())
+        return r
+
+    def un(self, *a, **k):
+        r = orig_u(self, *a, **k)
+        uniforms.append(r.clone())
+        return r
+
+    out = os.path.join(args.root, "plugins", "cql", "testdata", "golden", "cql")
+    w = gt.Writer(out)
+    modules = {"actor": cql.actor, "c1": cql.c1, "c2": cql.c2, "c1_t": cql.c1_t, "c2_t": cql.c2_t}
+    for n, m in modules.items():
+        w.add_module(f"init/{n}", m)
+    w.add("init/log_alpha", cql.log_alpha)
+    data = bt.Data(17, act_dim=6, n=1024)
+    losses = []
+    for k in range(args.steps):
+        batch = data.sample()
+        for f, t in zip(["obs", "act", "rew", "next_obs", "done"], batch):
+            w.add(f"batch{k}/{f}", t)
+        normals.clear(); uniforms.clear()
+        tdn._standard_normal, torch.Tensor.uniform_ = sn, un
+        try:
+            losses.append(cql.train(batch))
+        finally:
+            tdn._standard_normal, torch.Tensor.uniform_ = orig_sn, orig_u
+        assert len(normals) == 4 and len(uniforms) == 1, (len(normals), len(uniforms))
+        for i, t in enumerate(normals):
+            w.add(f"batch{k}/normal{i}", t)
+        w.add(f"batch{k}/uniform", uniforms[0])
+        for n, m in modules.items():
+            w.add_module(f"step{k}/{n}", m)
+        w.add(f"step{k}/log_alpha", cql.log_alpha)
+    w.close(dict(hidden=list(H), batch=args.batch, obs_dim=17, act_dim=6, policy_lr=1e-3, qf_lr=1e-3,
+                 cql_alpha=10.0, n_actions=3, discount=0.99, tau=5e-3), losses)
+    print("cql", losses)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,370 @@
+package cql
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// Continuous is CORL's CQL: SAC with a tanh-Gaussian actor, automatic
+// entropy tuning and the importance-sampled conservative penalty.
+type Continuous struct {
+	Actor         *nn.MLP   // s → [mean, raw log-std]
+	LogStdMult    *nn.Param // scalar, init 1
+	LogStdOff     *nn.Param // scalar, init −1
+	LogAlpha      *nn.Param // entropy temperature, init 0
+	C1, C2        *nn.MLP
+	C1t, C2t      *nn.MLP
+	AOpt, AlphaOp *nn.Adam
+	COpt          *nn.Adam
+	CQLAlpha      float32
+	Gamma, Tau    float32
+	Temp          float32
+	TargetEnt     float32
+	N             int // sampled actions per kind
+	// Normal and Uniform fill buf with N(0,1) and U(−1,1) draws; tests may
+	// replace them.
+	Normal, Uniform func(buf []float32)
+
+	a      int
+	in     int
+	smp    sampler // no-grad samples: a' at s', π(s) and π(s') repeated N times
+	pol    sampler // the policy-loss sample at s (with grad)
+	rep    []float32
+	x, xt  []float32
+	q1n    []float32
+	y      []float32
+	dq, ga []float32
+	dbase  []float32
+	m      []float64
+}
+
+// sampler holds one batch of reparameterised tanh-Gaussian samples.
+type sampler struct {
+	eps, u, std, a, logp []float32
+	ls                   []float32 // clamped log-std
+	inside               []bool
+	raw                  []float32
+}
+
+func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continuous, error) {
+	a, in := spec.Space.Dim, spec.InDim
+	te := h.Float("target_entropy")
+	if te == 0 {
+		te = -float64(a)
+	}
+	l := &Continuous{CQLAlpha: float32(h.Float("alpha")), Gamma: float32(h.Float("discount")), Tau: float32(h.Float("tau")),
+		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6)}
+	scalar := func(name string, v float32) *nn.Param {
+		return &nn.Param{Name: name, Shape: []int{}, Value: []float32{v}, Grad: []float32{0}}
+	}
+	l.Actor = nn.NewMLP(rng, "actor/base.", h.Dims(in, 2*a), nn.ReLU, nn.Identity)
+	l.LogStdMult, l.LogStdOff = scalar("actor/log_std_mult", 1), scalar("actor/log_std_off", -1)
+	l.C1 = nn.NewMLP(rng, "c1/net.", h.Dims(in+a, 1), nn.ReLU, nn.Identity)
+	l.C2 = nn.NewMLP(rng, "c2/net.", h.Dims(in+a, 1), nn.ReLU, nn.Identity)
+	l.C1t = nn.NewMLP(rng, "c1_t/net.", h.Dims(in+a, 1), nn.ReLU, nn.Identity)
+	l.C2t = nn.NewMLP(rng, "c2_t/net.", h.Dims(in+a, 1), nn.ReLU, nn.Identity)
+	nn.CopyParams(l.C1t.Params(), l.C1.Params())
+	nn.CopyParams(l.C2t.Params(), l.C2.Params())
+	l.LogAlpha = scalar("log_alpha", 0)
+	l.AOpt = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.Actor.Flat(), l.LogStdMult, l.LogStdOff)
+	l.AlphaOp = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.LogAlpha)
+	l.COpt = nn.NewAdam(nn.DefaultAdam(h.Float("critic_lr")), l.C1.Flat(), l.C2.Flat())
+	l.Normal = func(buf []float32) {
+		for i := range buf {
+			buf[i] = float32(rng.NormFloat64())
+		}
+	}
+	l.Uniform = func(buf []float32) {
+		for i := range buf {
+			buf[i] = float32(2*rng.Float64() - 1)
+		}
+	}
+	return l, nil
+}
+
+func (l *Continuous) MetricNames() []string {
+	return []string{"policy_loss", "critic_loss", "alpha", "cql_gap", "q_mean", "entropy"}
+}
+
+func (l *Continuous) State() []*nn.Param {
+	s := append(l.Actor.Params(), l.LogStdMult, l.LogStdOff, l.LogAlpha)
+	for _, m := range []*nn.MLP{l.C1, l.C2, l.C1t, l.C2t} {
+		s = append(s, m.Params()...)
+	}
+	for _, o := range []*nn.Adam{l.AOpt, l.AlphaOp, l.COpt} {
+		s = append(s, o.State()...)
+	}
+	return s
+}
+
+func (l *Continuous) Counters() []*int { return []*int{&l.AOpt.T, &l.AlphaOp.T, &l.COpt.T} }
+
+// sample draws tanh-Gaussian actions for the rows of obs into s.
+func (l *Continuous) sample(obs nn.Mat, s *sampler, deterministic bool) {
+	out := l.Actor.Forward(obs)
+	n, a := obs.Rows, l.a
+	g := func(p *[]float32) { *p = nn.Grow(*p, n*a) }
+	g(&s.eps)
+	g(&s.u)
+	g(&s.std)
+	g(&s.a)
+	g(&s.ls)
+	g(&s.raw)
+	s.logp = nn.Grow(s.logp, n)
+	if cap(s.inside) < n*a {
+		s.inside = make([]bool, n*a)
+	}
+	s.inside = s.inside[:n*a]
+	if deterministic {
+		clear(s.eps)
+	} else {
+		l.Normal(s.eps)
+	}
+	mult, off := l.LogStdMult.Value[0], l.LogStdOff.Value[0]
+	const halfLog2Pi = 0.9189385332046727
+	for i := range n {
+		row := out.Data[i*2*a : (i+1)*2*a]
+		var lp float64
+		for j := range a {
+			k := i*a + j
+			raw := row[a+j]
+			ls := mult*raw + off
+			s.inside[k] = ls >= -20 && ls <= 2
+			ls = max(-20, min(2, ls))
+			std := float32(math.Exp(float64(ls)))
+			u := row[j] + std*s.eps[k]
+			t := float32(math.Tanh(float64(u)))
+			s.raw[k], s.ls[k], s.std[k], s.u[k], s.a[k] = raw, ls, std, u, t
+			// log N(u; mean, std) − log|d tanh/du|, torch's stable form.
+			lp += -0.5*float64(s.eps[k]*s.eps[k]) - float64(ls) - halfLog2Pi -
+				2*(math.Ln2-float64(u)-softplus(-2*float64(u)))
+		}
+		s.logp[i] = float32(lp)
+	}
+}
+
+func softplus(x float64) float64 {
+	if x > 20 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// repeat writes each row of src (width w) k times in a row into dst.
+func repeat(dst, src []float32, n, w, k int) {
+	for i := range n {
+		for r := range k {
+			copy(dst[(i*k+r)*w:], src[i*w:(i+1)*w])
+		}
+	}
+}
+
+// Update is one CQL step.
+func (l *Continuous) Update(b *offline.Batch) []float64 {
+	n, a, in, N := b.N, l.a, l.in, l.N
+	w := in + a
+
+	// No-grad actor samples: a' ~ π(s') for the target, π(·|s) and π(·|s')
+	// repeated N times for the penalty.
+	rows := n + 2*n*N
+	l.rep = nn.Grow(l.rep, rows*in)
+	copy(l.rep, b.NextObs)
+	repeat(l.rep[n*in:], b.Obs, n, in, N)
+	repeat(l.rep[(n+n*N)*in:], b.NextObs, n, in, N)
+	l.sample(nn.View(l.rep, rows, in), &l.smp, false)
+
+	// Target: y = r + γ(1−d)·min(C1ₜ, C2ₜ)(s', a').
+	l.xt = nn.Grow(l.xt, n*w)
+	for i := range n {
+		copy(l.xt[i*w:], b.NextObs[i*in:(i+1)*in])
+		copy(l.xt[i*w+in:], l.smp.a[i*a:(i+1)*a])
+	}
+	l.y = nn.Grow(l.y, n)
+	copy(l.y, l.C1t.Forward(nn.View(l.xt, n, w)).Data)
+	t2 := l.C2t.Forward(nn.View(l.xt, n, w))
+	for i := range n {
+		l.y[i] = b.Rew[i] + (1-b.Done[i])*l.Gamma*min(l.y[i], t2.Data[i])
+	}
+
+	// Policy and temperature: L = mean(α·log π − min(C1, C2)(s, ã)).
+	l.sample(b.ObsMat(), &l.pol, false)
+	alpha := float32(math.Exp(float64(l.LogAlpha.Value[0])))
+	for i := range n {
+		copy(l.xt[i*w:], b.Obs[i*in:(i+1)*in])
+		copy(l.xt[i*w+in:], l.pol.a[i*a:(i+1)*a])
+	}
+	xp := nn.View(l.xt, n, w)
+	l.q1n = nn.Grow(l.q1n, n)
+	copy(l.q1n, l.C1.Forward(xp).Data)
+	q2n := l.C2.Forward(xp)
+	l.dq = nn.Grow(l.dq, 2*n)
+	d1, d2 := l.dq[:n], l.dq[n:2*n]
+	var polLoss, lpMean float64
+	inv := 1 / float32(n)
+	for i := range n {
+		q := min(l.q1n[i], q2n.Data[i])
+		polLoss += float64(alpha*l.pol.logp[i] - q)
+		lpMean += float64(l.pol.logp[i])
+		d1[i], d2[i] = 0, 0
+		if l.q1n[i] <= q2n.Data[i] {
+			d1[i] = -inv
+		} else {
+			d2[i] = -inv
+		}
+	}
+	l.ga = nn.Grow(l.ga, n*a)
+	g2 := l.C2.Backward(nn.View(d2, n, 1), false, true)
+	for i := range n {
+		copy(l.ga[i*a:(i+1)*a], g2.Data[i*w+in:(i+1)*w])
+	}
+	g1 := l.C1.Backward(nn.View(d1, n, 1), false, true)
+	for i := range n {
+		for j := range a {
+			l.ga[i*a+j] += g1.Data[i*w+in+j]
+		}
+	}
+	l.actorBackward(alpha * inv)
+	l.LogAlpha.Grad[0] = -float32(lpMean/float64(n)) - l.TargetEnt
+	l.AOpt.Step()
+	l.AlphaOp.Step()
+
+	// Critics: MSE to y plus α·mean(logsumexp(candidates/T)·T − Q(s, a)).
+	cand := 3 * N
+	rows = n * (1 + cand)
+	l.x = nn.Grow(l.x, rows*w)
+	for i := range n {
+		copy(l.x[i*w:], b.Obs[i*in:(i+1)*in])
+		copy(l.x[i*w+in:], b.Act[i*a:(i+1)*a])
+	}
+	l.Uniform(l.smp.eps[:n*N*a]) // reuse: uniform actions
+	curOff, nxtOff := n, n+n*N
+	for i := range n {
+		for r := range N {
+			for kind := range 3 {
+				row := n + (i*cand + kind*N + r)
+				dst := l.x[row*w:]
+				copy(dst, b.Obs[i*in:(i+1)*in])
+				var act []float32
+				switch kind {
+				case 0:
+					act = l.smp.eps[(i*N+r)*a:]
+				case 1:
+					act = l.smp.a[(nxtOff+i*N+r)*a:]
+				case 2:
+					act = l.smp.a[(curOff+i*N+r)*a:]
+				}
+				copy(dst[in:in+a], act[:a])
+			}
+		}
+	}
+	X := nn.View(l.x, rows, w)
+	l.C1.ZeroGrad()
+	l.C2.ZeroGrad()
+	loss1, gap1, qm := l.critic(l.C1, X, b, n, cand)
+	loss2, gap2, _ := l.critic(l.C2, X, b, n, cand)
+	l.COpt.Step()
+	nn.Polyak(l.C1t.Flat(), l.C1.Flat(), l.Tau)
+	nn.Polyak(l.C2t.Flat(), l.C2.Flat(), l.Tau)
+
+	l.m[0], l.m[1], l.m[2] = polLoss/float64(n), loss1+loss2, float64(alpha)
+	l.m[3], l.m[4], l.m[5] = (gap1+gap2)/2, qm, -lpMean/float64(n)
+	return l.m
+}
+
+// actorBackward back-propagates the policy loss given dL/dã in l.ga and the
+// entropy weight k = α/n of each log π(ã|s).
+func (l *Continuous) actorBackward(k float32) {
+	s := &l.pol
+	n, a := len(s.logp), l.a
+	l.dbase = nn.Grow(l.dbase, n*2*a)
+	nn.ZeroGrad(l.Actor.Flat(), l.LogStdMult, l.LogStdOff)
+	var gMult, gOff float32
+	for i := range n {
+		for j := range a {
+			idx := i*a + j
+			t := s.a[idx]
+			gu := l.ga[idx] * (1 - t*t)
+			du := s.std[idx] * s.eps[idx] // du/dlogstd
+			// d log π/du = 2·tanh(u); d log π/d logstd (direct) = −1.
+			dmean := gu + k*2*t
+			dls := gu*du + k*(-1+2*t*du)
+			l.dbase[i*2*a+j] = dmean
+			if s.inside[idx] {
+				l.dbase[i*2*a+a+j] = dls * l.LogStdMult.Value[0]
+				gMult += dls * s.raw[idx]
+				gOff += dls
+			} else {
+				l.dbase[i*2*a+a+j] = 0
+			}
+		}
+	}
+	l.LogStdMult.Grad[0] += gMult
+	l.LogStdOff.Grad[0] += gOff
+	// The actor's last forward was the policy sample at s.
+	l.Actor.Backward(nn.View(l.dbase, n, 2*a), true, false)
+}
+
+// critic accumulates one critic's loss gradient; X holds n data rows then
+// n×cand candidate rows. It returns the loss, the mean gap
+// logsumexp − Q(s, a) and the mean Q(s, a).
+func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int) (float64, float64, float64) {
+	q := c.Forward(X)
+	l.dq = nn.Grow(l.dq, X.Rows)
+	d := l.dq[:X.Rows]
+	N, a := l.N, l.a
+	rd := float32(float64(a) * math.Log(0.5))
+	inv := 1 / float32(n)
+	var mse, gap, qm float64
+	var tmp [512]float32
+	for i := range n {
+		qp := q.Data[i]
+		diff := qp - l.y[i]
+		mse += float64(diff * diff)
+		qm += float64(qp)
+		row := q.Data[n+i*cand : n+(i+1)*cand]
+		x := tmp[:cand]
+		if cand > len(tmp) {
+			x = make([]float32, cand)
+		}
+		for j := range cand {
+			v := row[j]
+			switch j / N {
+			case 0:
+				v -= rd
+			case 1:
+				v -= l.smp.logp[n+n*N+i*N+j%N]
+			case 2:
+				v -= l.smp.logp[n+i*N+j%N]
+			}
+			x[j] = v / l.Temp
+		}
+		lse := nn.LogSumExp(x)
+		gap += float64(lse*l.Temp - qp)
+		d[i] = 2*inv*diff - l.CQLAlpha*inv
+		dr := d[n+i*cand : n+(i+1)*cand]
+		for j := range cand {
+			dr[j] = l.CQLAlpha * inv * float32(math.Exp(float64(x[j]-lse)))
+		}
+	}
+	c.Backward(nn.View(d, X.Rows, 1), true, false)
+	return mse/float64(n) + float64(l.CQLAlpha)*gap/float64(n), gap / float64(n), qm / float64(n)
+}
+
+// Act returns tanh(mean) (deterministic) or a tanh-Gaussian sample.
+func (l *Continuous) Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out []float32) {
+	var s sampler
+	if !deterministic {
+		saved := l.Normal
+		l.Normal = func(buf []float32) {
+			for i := range buf {
+				buf[i] = float32(rng.NormFloat64())
+			}
+		}
+		defer func() { l.Normal = saved }()
+	}
+	l.sample(obs, &s, deterministic)
+	copy(out, s.a)
+}
