@@ -312,4 +312,3 @@ func clip(s string) string {
 	}
 	return s
 }
-

@@ -214,3 +214,20 @@ func equal(a, b []float32) bool {
 	}
 	return true
 }
+
+func TestSummarize(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ds")
+	a, b := testEpisode(3, 0), testEpisode(1, 5)
+	b.Success = false
+	b.Goal.Text = "other"
+	writeTest(t, dir, a, b)
+	s, err := Summarize(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewards are t/10: episode a returns 0+0.1+0.2, b returns 0.
+	if s.Episodes != 2 || s.Steps != 4 || s.Length.Mean != 2 || s.Length.Max != 3 || s.SuccessRate != 0.5 ||
+		s.Goals != 2 || s.Levels["train"] != 2 || s.Terminals != 2 || s.Actions[0] != 2 || math.Abs(s.Return.Max-0.3) > 1e-6 {
+		t.Fatalf("summary = %+v", s)
+	}
+}

@@ -1,0 +1,31 @@
+# kalm: build, run and test. `make run` and `make test` are the two commands
+# the README starts with.
+
+GO      ?= go
+# Use OpenBLAS when the system has it (Debian: libopenblas-dev); pure Go otherwise.
+OPENBLAS := $(shell test -e /usr/lib/x86_64-linux-gnu/libopenblas.so -o -e /usr/lib/libopenblas.so && echo openblas)
+TAGS    ?= $(OPENBLAS)
+BIN     ?= bin/kalm
+
+.PHONY: build run test bench proto gridgoal
+
+build:
+	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/kalm
+
+# The main job on embedded defaults: the shipped `quick` experiment, its
+# artifacts and SQLite results under ./.kalm, then its table.
+run: build
+	$(BIN) run quick
+
+# Every test of the module and of the third-party example plugin's own module.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	cd plugins/contrib/gridgoal && $(GO) test -count=1 ./...
+
+bench: build
+	$(BIN) bench algos
+
+# Regenerate the protocol code (needs protoc: apt-get install protobuf-compiler).
+proto:
+	$(GO) generate ./framework/internal/pb
