@@ -3,13 +3,37 @@ package main
 import (
 	"runtime/debug"
 	"sort"
+
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/lm"
 )
 
-// builtins maps each built-in plugin to the function that serves it in this
-// process (`kalm plugin serve NAME`). Each is a one-line Serve call, exactly
-// what a third-party plugin's main does.
-func builtins() map[string]func(args []string) {
-	return map[string]func(args []string){}
+// builtin is a plugin compiled into the kalm binary. It is still served in
+// its own process (`kalm plugin serve NAME`), exactly as a third-party
+// plugin's main does; the constructors also let tests and benchmarks run it
+// in-process for comparison.
+type builtin struct {
+	env  func() env.Env
+	algo func() algo.Algo
+	lm   func() lm.LM
+}
+
+// builtins lists the plugins compiled into kalm.
+func builtins() map[string]builtin {
+	return map[string]builtin{}
+}
+
+// serve serves a built-in plugin in this process.
+func (b builtin) serve(args []string) {
+	switch {
+	case b.env != nil:
+		env.Serve(b.env(), env.WithArgs(args), env.WithVersion(moduleVersion()))
+	case b.algo != nil:
+		algo.Serve(b.algo(), algo.WithArgs(args), algo.WithVersion(moduleVersion()))
+	case b.lm != nil:
+		lm.Serve(b.lm(), lm.WithArgs(args), lm.WithVersion(moduleVersion()))
+	}
 }
 
 func builtinNames() []string {
@@ -21,7 +45,29 @@ func builtinNames() []string {
 	return names
 }
 
-// version is the kalm module's version, or the VCS revision of a devel build.
+// moduleVersion is the kalm module version built-in plugins report.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	// A devel build names its commit, so stage keys change when the code does.
+	v := "devel"
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			v += "+" + s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			v += "-dirty"
+		}
+	}
+	return v
+}
+
+// version is the kalm module's version, with the VCS revision of a devel build.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

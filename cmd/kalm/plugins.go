@@ -86,7 +86,7 @@ func cmdPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return fmt.Errorf("no built-in plugin %q (built in: %s)", args[1], strings.Join(builtinNames(), ", "))
 	}
-	serve(args[2:])
+	serve.serve(args[2:])
 	return nil
 }
 
