@@ -281,7 +281,7 @@ func checkStepShape(t tester, sp env.Spec, n int, r *env.StepResponse) bool {
 	t.Helper()
 	ok := true
 	for _, f := range []struct {
-		name     string
+		name      string
 		got, want int
 	}{
 		{"Observations", len(r.Observations), n * sp.ObsDim},
