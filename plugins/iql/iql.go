@@ -49,9 +49,8 @@ type Learner struct {
 	m              []float64
 }
 
-// New builds an IQL learner. The actor's cosine schedule needs the run
-// length: the trainer passes it as hyper-parameter "actor_cosine_steps" when
-// that is 0.
+// New builds an IQL learner. The actor's cosine schedule runs over
+// actor_cosine_steps, or over the run (spec.Steps) when that is 0.
 func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, error) {
 	l := &Learner{
 		Expectile: float32(h.Float("expectile")), Beta: float32(h.Float("beta")), MaxW: float32(h.Float("max_weight")),
@@ -91,6 +90,9 @@ func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, e
 	l.VOpt = nn.NewAdam(nn.DefaultAdam(lr), l.V.Flat())
 	l.AOpt = nn.NewAdam(nn.DefaultAdam(lr), actor...)
 	l.Cos = nn.Cosine{Base: lr, T: h.Int("actor_cosine_steps")}
+	if l.Cos.T == 0 {
+		l.Cos.T = spec.Steps
+	}
 	return l, nil
 }
 
@@ -190,6 +192,9 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 		wMean += float64(w[i])
 		advMean += float64(adv[i])
 	}
+	if l.Cos.T > 0 { // torch's CosineAnnealingLR, stepped after every actor step
+		l.AOpt.LR = l.Cos.At(l.AOpt.T)
+	}
 	var aLoss float64
 	if l.Discrete {
 		l.Logits.ZeroGrad()
@@ -203,9 +208,6 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 		aLoss = l.Actor.WeightedNLL(b.ObsMat(), b.Act, w)
 	}
 	l.AOpt.Step()
-	if l.Cos.T > 0 {
-		l.AOpt.LR = l.Cos.At(l.AOpt.T)
-	}
 	l.m[0], l.m[1], l.m[2] = vLoss, qLoss, aLoss
 	l.m[3], l.m[4], l.m[5], l.m[6] = qMean, vMean/float64(n), advMean/float64(n), wMean/float64(n)
 	return l.m

@@ -14,6 +14,8 @@ type Spec struct {
 	// Space is the action space. Continuous learners work in [-1, 1]^Dim;
 	// the trainer rescales dataset actions into that box.
 	Space dataset.Space
+	// Steps is the planned length of the run (for schedules).
+	Steps int
 }
 
 // ActDim is the width of one action row (1 for discrete spaces).
