@@ -1,0 +1,346 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/lm"
+	"github.com/kalm-go/kalm/results"
+)
+
+// builtin are the executors over the plugin interfaces.
+var builtin = map[experiments.StageKind]Executor{
+	experiments.Collect:  collectStage,
+	experiments.Ground:   groundStage,
+	experiments.Imagine:  imagineStage,
+	experiments.Train:    trainStage,
+	experiments.Evaluate: evaluateStage,
+}
+
+// Artifact layout, relative to a stage's artifact directory.
+const (
+	datasetDir = "dataset"     // collect, imagine: a framework/dataset directory
+	trainFile  = "train.json"  // train: the checkpoints
+	groundFile = "ground.json" // ground: the grounded LM checkpoint
+	ckptDir    = "checkpoints" // train: the algorithm's output directory
+	modelDir   = "model"       // ground: the LM's output directory
+)
+
+// TrainArtifact is train.json: the checkpoints, relative to the artifact.
+type TrainArtifact struct {
+	Checkpoints []algo.Checkpoint `json:"checkpoints"`
+}
+
+// GroundArtifact is ground.json.
+type GroundArtifact struct {
+	Checkpoint string `json:"checkpoint"`
+}
+
+// launchEnv starts and configures the stage's env plugin.
+func launchEnv(ctx context.Context, job *Job, ref experiments.PluginRef, cfg map[string]string) (env.Env, error) {
+	h, err := job.Launch(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if h.Env == nil {
+		return nil, fmt.Errorf("plugin %s is not an env plugin", ref.Name)
+	}
+	if c, ok := h.Env.(env.Configurer); ok && len(cfg) > 0 {
+		if err := c.Configure(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("env %s: configure: %w", ref.Name, err)
+		}
+	} else if len(cfg) > 0 {
+		return nil, fmt.Errorf("env %s takes no configuration, but env.config sets %v", ref.Name, cfg)
+	}
+	return h.Env, nil
+}
+
+func collectStage(ctx context.Context, job *Job) (*Output, error) {
+	cfg := job.Stage.Config.(experiments.CollectConfig)
+	e, err := launchEnv(ctx, job, job.Stage.Plugins[0], cfg.EnvConfig)
+	if err != nil {
+		return nil, err
+	}
+	req := env.CollectRequest{Episodes: cfg.Episodes, Level: cfg.Level, Policy: cfg.Policy, Params: cfg.Params,
+		Seed: job.Stage.Seed, Out: filepath.Join(job.Dir, datasetDir)}
+	var metrics []results.Metric
+	progress := func(p env.Progress) {
+		for k, v := range p.Metrics {
+			metrics = append(metrics, results.Metric{Step: p.Done, Name: k, Value: v})
+		}
+		job.Progress(p.Done, p.Total, p.Metrics)
+	}
+	if c, ok := e.(collector); ok {
+		_, err = c.Collect(ctx, req, progress)
+	} else {
+		_, err = env.Collect(ctx, e, req, progress)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Output{Metrics: metrics}, nil
+}
+
+func trainStage(ctx context.Context, job *Job) (*Output, error) {
+	cfg := job.Stage.Config.(experiments.TrainConfig)
+	h, err := job.Launch(ctx, job.Stage.Plugins[0])
+	if err != nil {
+		return nil, err
+	}
+	if h.Algo == nil {
+		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[0].Name)
+	}
+	var sources []algo.Source
+	for _, d := range cfg.Datasets {
+		if d.Weight > 0 {
+			sources = append(sources, algo.Source{Path: filepath.Join(job.Inputs[d.Stage], datasetDir), Weight: d.Weight})
+		}
+	}
+	out := filepath.Join(job.Dir, ckptDir)
+	var metrics []results.Metric
+	res, err := h.Algo.Train(ctx, algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
+		CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}, func(p algo.Progress) {
+		for k, v := range p.Metrics {
+			metrics = append(metrics, results.Metric{Step: p.Step, Name: k, Value: v})
+		}
+		job.Progress(p.Step, p.Total, p.Metrics)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Checkpoints) == 0 {
+		return nil, fmt.Errorf("algo %s trained without writing a checkpoint", job.Stage.Plugins[0].Name)
+	}
+	var art TrainArtifact
+	for _, c := range res.Checkpoints {
+		rel, err := filepath.Rel(job.Dir, c.Path)
+		if err != nil || !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("algo %s wrote checkpoint %s outside its output directory %s", job.Stage.Plugins[0].Name, c.Path, out)
+		}
+		art.Checkpoints = append(art.Checkpoints, algo.Checkpoint{Step: c.Step, Path: rel})
+	}
+	if err := writeJSON(filepath.Join(job.Dir, trainFile), art); err != nil {
+		return nil, err
+	}
+	return &Output{Metrics: metrics}, nil
+}
+
+func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
+	cfg := job.Stage.Config.(experiments.EvalConfig)
+	trainDir := job.Inputs[cfg.Train]
+	var art TrainArtifact
+	if err := ReadJSON(filepath.Join(trainDir, trainFile), &art); err != nil {
+		return nil, err
+	}
+	ckpts := art.Checkpoints
+	if len(ckpts) > cfg.Checkpoints {
+		ckpts = ckpts[len(ckpts)-cfg.Checkpoints:]
+	}
+	e, err := launchEnv(ctx, job, job.Stage.Plugins[0], cfg.EnvConfig)
+	if err != nil {
+		return nil, err
+	}
+	h, err := job.Launch(ctx, job.Stage.Plugins[1])
+	if err != nil {
+		return nil, err
+	}
+	if h.Algo == nil {
+		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[1].Name)
+	}
+	spec, err := e.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{}
+	total := len(ckpts) * len(cfg.Levels)
+	for ci, c := range ckpts {
+		pol, err := h.Algo.Load(ctx, filepath.Join(trainDir, c.Path))
+		if err != nil {
+			return nil, err
+		}
+		for li, level := range cfg.Levels {
+			// The same goals and initial states for every checkpoint and cell seed
+			// of a level would make seeds share luck; mix the cell seed in.
+			seed := job.Stage.Seed*1_000_003 + uint64(li)
+			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
+			if err != nil {
+				return nil, err
+			}
+			gv := make([]float32, 0, len(goals)*spec.GoalDim)
+			for _, g := range goals {
+				gv = append(gv, g.Vector...)
+			}
+			eps, err := env.Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+				return h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
+			})
+			if err != nil {
+				return nil, err
+			}
+			ev := results.Evaluation{Checkpoint: c.Step, Level: level, Episodes: len(eps)}
+			for _, ep := range eps {
+				if ep.Success {
+					ev.SuccessRate++
+				}
+				for _, r := range ep.Rewards {
+					ev.MeanReturn += float64(r)
+				}
+			}
+			ev.SuccessRate /= float64(len(eps))
+			ev.MeanReturn /= float64(len(eps))
+			out.Evaluations = append(out.Evaluations, ev)
+			job.Progress(ci*len(cfg.Levels)+li+1, total, map[string]float64{"success": ev.SuccessRate})
+		}
+	}
+	return out, nil
+}
+
+func groundStage(ctx context.Context, job *Job) (*Output, error) {
+	cfg := job.Stage.Config.(experiments.GroundConfig)
+	h, err := job.Launch(ctx, job.Stage.Plugins[0])
+	if err != nil {
+		return nil, err
+	}
+	if h.LM == nil {
+		return nil, fmt.Errorf("plugin %s is not an lm plugin", job.Stage.Plugins[0].Name)
+	}
+	tasks := make([]lm.Task, len(cfg.Tasks))
+	for i, t := range cfg.Tasks {
+		tasks[i] = lm.Task(t)
+	}
+	var metrics []results.Metric
+	res, err := h.LM.Ground(ctx, lm.GroundRequest{Datasets: []string{filepath.Join(job.Inputs[cfg.Dataset], datasetDir)}, Tasks: tasks,
+		Config: cfg.LMConfig, Steps: cfg.Steps, OutDir: filepath.Join(job.Dir, modelDir), Seed: job.Stage.Seed}, func(p lm.Progress) {
+		for k, v := range p.Metrics {
+			metrics = append(metrics, results.Metric{Step: p.Step, Name: k, Value: v})
+		}
+		job.Progress(p.Step, p.Total, p.Metrics)
+	})
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(job.Dir, res.Checkpoint)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("lm %s wrote checkpoint %s outside its output directory", job.Stage.Plugins[0].Name, res.Checkpoint)
+	}
+	if err := writeJSON(filepath.Join(job.Dir, groundFile), GroundArtifact{Checkpoint: rel}); err != nil {
+		return nil, err
+	}
+	return &Output{Metrics: metrics}, nil
+}
+
+// imagineStage generates rollouts for the goals of one novel level from
+// initial states of the real data, then labels them with the env's judge.
+func imagineStage(ctx context.Context, job *Job) (*Output, error) {
+	cfg := job.Stage.Config.(experiments.ImagineConfig)
+	var g GroundArtifact
+	groundDir := job.Inputs[cfg.Ground]
+	if err := ReadJSON(filepath.Join(groundDir, groundFile), &g); err != nil {
+		return nil, err
+	}
+	hl, err := job.Launch(ctx, job.Stage.Plugins[0])
+	if err != nil {
+		return nil, err
+	}
+	if hl.LM == nil {
+		return nil, fmt.Errorf("plugin %s is not an lm plugin", job.Stage.Plugins[0].Name)
+	}
+	e, err := launchEnv(ctx, job, job.Stage.Plugins[1], cfg.EnvConfig)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := e.Spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	real, err := dataset.Load(filepath.Join(job.Inputs[cfg.Dataset], datasetDir))
+	if err != nil {
+		return nil, err
+	}
+	goals, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
+	if err != nil {
+		return nil, err
+	}
+	// Initial observations: the first observation of random real episodes.
+	starts := episodeStarts(real)
+	if len(starts) == 0 {
+		return nil, errors.New("imagine: the real dataset has no episodes")
+	}
+	rng := rand.New(rand.NewPCG(job.Stage.Seed, 0x1a9e))
+	od := real.Meta.ObsDim
+	init := make([]float32, 0, len(goals)*od)
+	for range goals {
+		row := starts[rng.IntN(len(starts))]
+		init = append(init, real.Obs[row*od:(row+1)*od]...)
+	}
+	raw := filepath.Join(job.Dir, "raw")
+	if _, err := hl.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: filepath.Join(groundDir, g.Checkpoint), Goals: goals, Observations: init,
+		MaxSteps: spec.Horizon, Seed: job.Stage.Seed, Out: raw}); err != nil {
+		return nil, err
+	}
+	r, err := dataset.Open(raw)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	meta := r.Meta()
+	meta.Source = dataset.Imagined
+	w, err := dataset.Create(filepath.Join(job.Dir, datasetDir), meta)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	n, succ := 0, 0
+	for {
+		ep, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		j, err := e.Judge(ctx, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
+		if err != nil {
+			return nil, err
+		}
+		ep.Rewards, ep.Terminals, ep.Success = j.Rewards, j.Terminals, j.Success
+		if len(ep.Timeouts) != len(ep.Rewards) {
+			ep.Timeouts = make([]bool, len(ep.Rewards))
+		}
+		if err := w.Write(ep); err != nil {
+			return nil, err
+		}
+		n++
+		if j.Success {
+			succ++
+		}
+		job.Progress(n, cfg.Rollouts, nil)
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
+	}
+	return &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)}}}, nil
+}
+
+// episodeStarts returns the observation row of each episode's first state.
+func episodeStarts(d *dataset.Data) []int {
+	var rows []int
+	last := int32(-1)
+	for i, ep := range d.Episode {
+		if ep != last {
+			rows = append(rows, int(d.ObsRow[i]))
+			last = ep
+		}
+	}
+	return rows
+}

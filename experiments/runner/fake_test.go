@@ -1,0 +1,258 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/plugin"
+)
+
+// lineEnv is a tiny in-process env for tests: the agent walks on a line of
+// integers from 0 and must reach the goal position (1 or 2) within 4 steps.
+// Action 1 steps right, action 0 stays. Level "far" has goal 2, "near" 1.
+type lineEnv struct {
+	goals []dataset.Goal
+	pos   []float32
+	t     int
+	done  []bool
+}
+
+var lineSpec = env.Spec{Name: "line", ObsDim: 1, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(2), Horizon: 4,
+	Levels: []string{"near", "far"}, Policies: []string{"scripted", "lazy"}}
+
+func (e *lineEnv) Spec(context.Context) (env.Spec, error) { return lineSpec, nil }
+
+func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) ([]dataset.Goal, error) {
+	target := float32(1)
+	if r.Level == "far" {
+		target = 2
+	} else if r.Level != "near" {
+		return nil, fmt.Errorf("line: no level %q", r.Level)
+	}
+	out := make([]dataset.Goal, r.N)
+	for i := range out {
+		out[i] = dataset.Goal{Level: r.Level, Text: fmt.Sprintf("reach %g", target), Vector: []float32{target}}
+	}
+	return out, nil
+}
+
+func (e *lineEnv) Reset(_ context.Context, r env.ResetRequest) (*env.ResetResponse, error) {
+	e.goals, e.t = r.Goals, 0
+	e.pos = make([]float32, len(r.Goals))
+	e.done = make([]bool, len(r.Goals))
+	return &env.ResetResponse{Observations: append([]float32(nil), e.pos...)}, nil
+}
+
+func (e *lineEnv) Step(_ context.Context, r env.StepRequest) (*env.StepResponse, error) {
+	n := len(e.goals)
+	s := &env.StepResponse{Rewards: make([]float32, n), Terminals: make([]bool, n), Timeouts: make([]bool, n), Success: make([]bool, n), Done: make([]bool, n)}
+	e.t++
+	for i := range n {
+		if !e.done[i] {
+			if r.Actions[i] == 1 {
+				e.pos[i]++
+			}
+			if e.pos[i] == e.goals[i].Vector[0] {
+				s.Success[i], s.Terminals[i], s.Rewards[i] = true, true, 1
+				e.done[i] = true
+			} else if e.t >= 4 {
+				s.Timeouts[i] = true
+				e.done[i] = true
+			}
+		}
+		s.Done[i] = e.done[i]
+	}
+	s.Observations = append([]float32(nil), e.pos...)
+	return s, nil
+}
+
+func (e *lineEnv) Judge(context.Context, env.JudgeRequest) (*env.JudgeResponse, error) {
+	return nil, errors.New("line: judge not needed")
+}
+
+func (e *lineEnv) Behave(_ context.Context, r env.BehaveRequest) (*env.BehaveResponse, error) {
+	acts := make([]float32, len(r.Goals))
+	for i := range acts {
+		if r.Policy == "scripted" && (i+int(r.Seed))%3 != 0 {
+			acts[i] = 1
+		}
+	}
+	return &env.BehaveResponse{Actions: acts}, nil
+}
+
+func (e *lineEnv) Plausibility(context.Context, env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
+	return &env.PlausibilityResponse{}, nil
+}
+
+func (e *lineEnv) Render(context.Context, env.RenderRequest) (*env.RenderResponse, error) {
+	return nil, errors.New("line: no rendering")
+}
+
+// countAlgo "trains" by counting how often the data moves right, and acts
+// right with that probability rounded: it fails on purpose when its
+// hyper-parameter fail is true.
+type countAlgo struct {
+	name string
+}
+
+var countSchema = algo.Schema{Spaces: []dataset.Kind{dataset.Discrete},
+	Params: []algo.Param{{Name: "fail", Type: algo.TypeBool, Default: false}, {Name: "lr", Type: algo.TypeFloat, Default: 0.1}}}
+
+func (a *countAlgo) Schema(context.Context) (algo.Schema, error) {
+	s := countSchema
+	s.Name = a.name
+	return s, nil
+}
+
+func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
+	if f, _ := r.Hyper["fail"].(bool); f {
+		return nil, errors.New("diverged: loss is NaN")
+	}
+	right, total := 0, 0
+	for _, src := range r.Datasets {
+		d, err := dataset.Load(src.Path)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range d.Actions {
+			total++
+			if a == 1 {
+				right++
+			}
+		}
+	}
+	if err := os.MkdirAll(r.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &algo.TrainResult{}
+	for step := 1; step <= r.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		loss := 1 / float64(step)
+		progress(algo.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"loss": loss}})
+		if (r.CheckpointEvery > 0 && step%r.CheckpointEvery == 0) || step == r.Steps {
+			p := filepath.Join(r.OutDir, fmt.Sprintf("step-%d", step))
+			act := "0"
+			if right*2 >= total {
+				act = "1"
+			}
+			if err := os.WriteFile(p, []byte(act), 0o644); err != nil {
+				return nil, err
+			}
+			res.Checkpoints = append(res.Checkpoints, algo.Checkpoint{Step: step, Path: p})
+		}
+	}
+	return res, nil
+}
+
+func (a *countAlgo) Load(_ context.Context, path string) (algo.Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return algo.Policy(b), nil
+}
+
+func (a *countAlgo) Act(_ context.Context, r algo.ActRequest) ([]float32, error) {
+	v, _ := strconv.Atoi(string(r.Policy))
+	out := make([]float32, len(r.Observations))
+	for i := range out {
+		out[i] = float32(v)
+	}
+	return out, nil
+}
+
+// fakePlugins launches lineEnv and countAlgo in process and counts launches.
+type fakePlugins struct {
+	launches atomic.Int64
+	mu       sync.Mutex
+	logs     []string
+}
+
+func (f *fakePlugins) Launch(_ context.Context, kind plugin.Kind, name string) (*Handle, error) {
+	f.launches.Add(1)
+	h := &Handle{Name: name, Close: func() error { return nil }, Logs: func() []string {
+		return []string{"info: " + name + " started", "warn: " + name + " is a fake"}
+	}}
+	switch {
+	case kind == plugin.Env && name == "line":
+		h.Env = &lineEnv{}
+	case kind == plugin.Algo && (name == "count" || name == "count2"):
+		h.Algo = &countAlgo{name: name}
+	default:
+		return nil, fmt.Errorf("plugin %s is %w", name, experiments.ErrNotInstalled)
+	}
+	return h, nil
+}
+
+func (f *fakePlugins) Describe(ctx context.Context, kind plugin.Kind, name string) (experiments.PluginInfo, error) {
+	h, err := f.Launch(ctx, kind, name)
+	if err != nil {
+		return experiments.PluginInfo{}, err
+	}
+	info := experiments.PluginInfo{Kind: kind, Name: name, Version: "v1"}
+	if h.Env != nil {
+		s, _ := h.Env.Spec(ctx)
+		info.Env = &s
+	}
+	if h.Algo != nil {
+		s, _ := h.Algo.Schema(ctx)
+		info.Schema = &s
+	}
+	return info, nil
+}
+
+const lineExperiment = `name: line
+env:
+  plugin: line
+dataset:
+  episodes: 30
+  policy: scripted
+algo: count
+train:
+  steps: 20
+  checkpoint_every: 10
+eval:
+  episodes: 8
+  checkpoints: 2
+seeds: 2
+grid:
+  axes:
+    - key: algo
+      values: [count, count2]
+`
+
+func planFor(t interface {
+	Fatal(...any)
+	TempDir() string
+	Helper()
+}, text string, set ...string) *experiments.Plan {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "exp.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := experiments.Load(file, experiments.Options{Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(context.Background(), &fakePlugins{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

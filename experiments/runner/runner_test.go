@@ -1,0 +1,245 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/results"
+)
+
+func newRunner(t *testing.T, work string) (*Runner, *results.Store) {
+	t.Helper()
+	s, err := results.Open(context.Background(), filepath.Join(work, "results.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &Runner{Store: s, WorkDir: work, Launcher: &fakePlugins{}, Workers: 2, KalmVersion: "test"}, s
+}
+
+func TestRunEndToEndWithPlugins(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	var log bytes.Buffer
+	r.Display = NewDisplay(&log)
+	plan := planFor(t, lineExperiment)
+	sum, err := r.Run(context.Background(), plan)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	// 1 collect + 4 train + 4 evaluate.
+	if sum.Ran != 9 || sum.CellsDone != 4 || sum.Failed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	ev, err := s.Evaluations(context.Background(), plan.Experiment.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 cells × 2 checkpoints × 2 levels
+	if len(ev) != 16 {
+		t.Fatalf("%d evaluations", len(ev))
+	}
+	for _, e := range ev {
+		// The scripted data moves right 2/3 of the time, so the policy moves right and always succeeds.
+		if e.SuccessRate != 1 || e.Episodes != 8 {
+			t.Errorf("evaluation %+v", e)
+		}
+	}
+	m, err := s.Metrics(context.Background(), plan.Experiment.Hash, "train", "loss")
+	if err != nil || len(m) != 4*20 {
+		t.Fatalf("%d loss points, %v", len(m), err)
+	}
+	if !strings.Contains(log.String(), "done   train") || !strings.Contains(log.String(), "start  collect") {
+		t.Errorf("plain display:\n%s", log.String())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "tmp")); len(entries) != 0 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+
+	// A second run reuses every stage and starts no plugin.
+	fp := &fakePlugins{}
+	r.Launcher = fp
+	sum, err = r.Run(context.Background(), plan)
+	if err != nil || sum.Reused != 9 || sum.Ran != 0 || fp.launches.Load() != 0 {
+		t.Fatalf("rerun: %+v, %d launches, %v", sum, fp.launches.Load(), err)
+	}
+}
+
+func TestFailureIsolation(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment, "hyper.count2.fail=true")
+	sum, err := r.Run(context.Background(), plan)
+	if !errors.Is(err, ErrCellsFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if sum.CellsDone != 2 || sum.CellsFailed != 2 || sum.Failed != 2 || sum.Blocked != 2 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if !strings.Contains(err.Error(), "diverged: loss is NaN") {
+		t.Errorf("error does not say why: %v", err)
+	}
+	cells, _ := s.CellStates(context.Background(), plan.Experiment.Hash)
+	var failed int
+	for _, c := range cells {
+		if c.Status == results.Failed {
+			failed++
+			if !strings.Contains(c.Error, "diverged") || !strings.HasPrefix(c.ID, "algo=count2") {
+				t.Errorf("failed cell %s: %s", c.ID, c.Error)
+			}
+		}
+	}
+	if failed != 2 {
+		t.Fatalf("%d failed cells", failed)
+	}
+	var tail string
+	s.DB().QueryRow(`SELECT log_tail FROM stages WHERE status='failed' LIMIT 1`).Scan(&tail)
+	if !strings.Contains(tail, "count2: warn: count2 is a fake") {
+		t.Errorf("log tail = %q", tail)
+	}
+
+	// Without --retry-failed the failed stages are not run again.
+	var calls atomic.Int64
+	r.Executors = map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+		calls.Add(1)
+		return trainStage(ctx, j)
+	}}
+	sum, _ = r.Run(context.Background(), plan)
+	if calls.Load() != 0 || sum.Failed != 2 {
+		t.Fatalf("rerun without retry: %d train calls, %+v", calls.Load(), sum)
+	}
+	sum, _ = r.Run(context.Background(), planFor(t, lineExperiment, "hyper.count2.fail=true"))
+	r.RetryFailed = true
+	sum, _ = r.Run(context.Background(), plan)
+	if calls.Load() != 2 || sum.Failed != 2 {
+		t.Fatalf("retry: %d train calls, %+v", calls.Load(), sum)
+	}
+}
+
+func TestInterruptAndResume(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment)
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{}, 8)
+	r.Executors = map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+		os.WriteFile(filepath.Join(j.Dir, "partial"), []byte("half"), 0o644)
+		started <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	go func() { <-started; cancel() }()
+	sum, err := r.Run(ctx, plan)
+	if !errors.Is(err, ErrInterrupted) || sum.Interrupted == 0 {
+		t.Fatalf("err = %v, %+v", err, sum)
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM stages WHERE status='interrupted' AND kind='train'`).Scan(&n)
+	if n != sum.Interrupted {
+		t.Errorf("%d interrupted stages recorded, %d reported", n, sum.Interrupted)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "tmp")); len(entries) != 0 {
+		t.Errorf("partial files visible after interrupt: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(work, "artifacts", "train")); err == nil {
+		t.Errorf("an interrupted train stage published an artifact")
+	}
+	r.Executors = nil
+	sum, err = r.Run(context.Background(), plan)
+	if err != nil || sum.Reused != 1 || sum.Ran != 8 {
+		t.Fatalf("resume: %+v, %v", sum, err)
+	}
+}
+
+func TestReadOnlyWorkDir(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, filepath.Join(work, "db"))
+	plan := planFor(t, lineExperiment)
+	r.WorkDir = "/proc/kalm-work" // not writable, even for root
+	_, err := r.Run(context.Background(), plan)
+	if err == nil || !strings.Contains(err.Error(), "/proc/kalm-work") {
+		t.Fatalf("err = %v", err)
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM experiments`).Scan(&n)
+	if n != 0 {
+		t.Errorf("a refused run recorded %d experiments", n)
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(work, "ro")
+		os.Mkdir(ro, 0o555)
+		r.WorkDir = ro
+		if _, err := r.Run(context.Background(), plan); err == nil || !strings.Contains(err.Error(), "not writable") {
+			t.Fatalf("read-only dir: %v", err)
+		}
+	}
+}
+
+func TestWorkDirLocked(t *testing.T) {
+	work := t.TempDir()
+	unlock, err := prepareWorkDir(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	r, _ := newRunner(t, work)
+	_, err = r.Run(context.Background(), planFor(t, lineExperiment))
+	if err == nil || !strings.Contains(err.Error(), "in use by another kalm run") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestAdoptPublishedArtifact(t *testing.T) {
+	// A stage whose artifact was renamed into place just before a crash is
+	// recorded without running again.
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment)
+	if _, err := r.Run(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	key := plan.Cells[0].Stages[experiments.Evaluate]
+	s.DB().Exec(`UPDATE stages SET status='running' WHERE key=?`, key)
+	s.DB().Exec(`DELETE FROM evaluations WHERE stage_key=?`, key)
+	var calls atomic.Int64
+	r.Executors = map[experiments.StageKind]Executor{experiments.Evaluate: func(ctx context.Context, j *Job) (*Output, error) {
+		calls.Add(1)
+		return nil, errors.New("must not run")
+	}}
+	sum, err := r.Run(context.Background(), plan)
+	if err != nil || calls.Load() != 0 || sum.Adopted != 1 {
+		t.Fatalf("%+v, %d calls, %v", sum, calls.Load(), err)
+	}
+	var n int
+	s.DB().QueryRow(`SELECT count(*) FROM evaluations WHERE stage_key=?`, key).Scan(&n)
+	if n != 4 {
+		t.Errorf("%d evaluations after adoption, want 4", n)
+	}
+}
+
+func TestTermDisplay(t *testing.T) {
+	var b bytes.Buffer
+	d := newTermDisplay(&b, time.Hour)
+	st := &experiments.Stage{Key: "0123456789abcdef", Kind: experiments.Train, Plugins: []experiments.PluginRef{{Name: "bc"}}, Cells: []string{"algo=bc seed=0"}}
+	d.Start(st)
+	d.Progress(st, 50, 100, map[string]float64{"loss": 0.25})
+	d.mu.Lock()
+	d.redraw()
+	d.mu.Unlock()
+	d.Finish(st, nil, time.Second)
+	d.Close()
+	out := b.String()
+	for _, want := range []string{"████████████░░░░░░░░░░░░] 50/100", "loss=0.25", "train    bc (algo=bc seed=0) 0123456789ab", "\x1b[1A", "done"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("display output lacks %q:\n%q", want, out)
+		}
+	}
+}
