@@ -1,0 +1,305 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/results"
+)
+
+// TestMain lets the kill test re-execute the test binary as a runner process.
+func TestMain(m *testing.M) {
+	if os.Getenv("KALM_RUNNER_CHILD") != "" {
+		os.Exit(child())
+	}
+	os.Exit(m.Run())
+}
+
+const killExperiment = `name: killme
+env:
+  plugin: line
+dataset:
+  episodes: 10
+  policy: scripted
+algo: count
+train:
+  steps: 6
+eval:
+  episodes: 4
+seeds: 3
+grid:
+  axes:
+    - key: algo
+      values: [count, count2]
+    - key: train.steps
+      values: [6, 12]
+`
+
+// child runs killExperiment with trivial deterministic executors in the
+// work directory $KALM_RUNNER_CHILD; exit code 0 means the run finished.
+func child() int {
+	work := os.Getenv("KALM_RUNNER_CHILD")
+	ctx := context.Background()
+	e, err := experiments.Parse("killme.yaml", []byte(killExperiment), experiments.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	plan, err := e.Plan(ctx, &fakePlugins{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	s, err := results.Open(ctx, filepath.Join(work, "results.db"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer s.Close()
+	r := &Runner{Store: s, WorkDir: work, Workers: 2, KalmVersion: "test", Host: "test",
+		Executors: trivialExecutors(filepath.Join(work, "starts.log"), 3*time.Millisecond)}
+	if _, err := r.Run(ctx, plan); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// hash01 maps a string to [0, 1) deterministically.
+func hash01(s string) float64 {
+	h := sha256.Sum256([]byte(s))
+	return float64(binary.LittleEndian.Uint64(h[:8])>>11) / (1 << 53)
+}
+
+// trivialExecutors do no real work: they sleep a little, write small files
+// and report results that depend only on the stage key. Every start is
+// appended to startLog (if set).
+func trivialExecutors(startLog string, tick time.Duration) map[experiments.StageKind]Executor {
+	logStart := func(key string) error {
+		if startLog == "" {
+			return nil
+		}
+		f, err := os.OpenFile(startLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString(key + "\n")
+		return err
+	}
+	work := func(ctx context.Context, j *Job, steps int) (*Output, error) {
+		if err := logStart(j.Stage.Key); err != nil {
+			return nil, err
+		}
+		for in, dir := range j.Inputs {
+			if _, err := os.Stat(filepath.Join(dir, "data")); err != nil {
+				return nil, fmt.Errorf("input %s: %w", in, err)
+			}
+		}
+		out := &Output{}
+		for step := 1; step <= steps; step++ {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(tick):
+			}
+			v := hash01(fmt.Sprint(j.Stage.Key, step))
+			out.Metrics = append(out.Metrics, results.Metric{Step: step, Name: "loss", Value: v})
+			j.Progress(step, steps, map[string]float64{"loss": v})
+		}
+		if err := os.WriteFile(filepath.Join(j.Dir, "data"), []byte(j.Stage.Key), 0o644); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return map[experiments.StageKind]Executor{
+		experiments.Collect: func(ctx context.Context, j *Job) (*Output, error) { return work(ctx, j, 4) },
+		experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+			return work(ctx, j, j.Stage.Config.(experiments.TrainConfig).Steps)
+		},
+		experiments.Evaluate: func(ctx context.Context, j *Job) (*Output, error) {
+			out, err := work(ctx, j, 2)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range j.Stage.Config.(experiments.EvalConfig).Levels {
+				out.Evaluations = append(out.Evaluations, results.Evaluation{Checkpoint: 1, Level: l, Episodes: 4,
+					SuccessRate: float64(int(hash01(j.Stage.Key+l)*5)) / 4, MeanReturn: hash01(l + j.Stage.Key)})
+			}
+			return out, nil
+		},
+	}
+}
+
+// dump renders the deterministic content of a results database.
+func dump(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	queries := []string{
+		`SELECT id, name, config, kalm_version, host FROM experiments ORDER BY id`,
+		`SELECT experiment_id, key, value FROM environment ORDER BY 1, 2`,
+		`SELECT key, kind, plugin, plugin_version, config, inputs, seed, status, error, log_tail FROM stages ORDER BY key`,
+		`SELECT experiment_id, id, grp, params, seed FROM cells ORDER BY 1, 2`,
+		`SELECT experiment_id, cell_id, kind, stage_key FROM cell_stages ORDER BY 1, 2, 3`,
+		`SELECT stage_key, path, bytes, files FROM artifacts ORDER BY 1`,
+		`SELECT kind, name, version, checksum, path FROM plugins ORDER BY 1, 2`,
+		`SELECT stage_key, step, name, value FROM metrics ORDER BY 1, 3, 2`,
+		`SELECT stage_key, checkpoint, level, episodes, success_rate, mean_return FROM evaluations ORDER BY 1, 2, 3`,
+	}
+	var b strings.Builder
+	for _, q := range queries {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		fmt.Fprintf(&b, "== %s\n", q)
+		for rows.Next() {
+			rows.Scan(ptrs...)
+			fmt.Fprintln(&b, vals...)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// completed lists the stages whose work is finished in work: recorded done,
+// or published with an outcome (which a restart records without running).
+func completed(t *testing.T, work string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	if db, err := sql.Open("sqlite3", "file:"+filepath.Join(work, "results.db")+"?mode=ro"); err == nil {
+		rows, err := db.Query(`SELECT key FROM stages WHERE status='done'`)
+		if err == nil {
+			for rows.Next() {
+				var k string
+				rows.Scan(&k)
+				out[k] = true
+			}
+			rows.Close()
+		}
+		db.Close()
+	}
+	matches, _ := filepath.Glob(filepath.Join(work, "artifacts", "*", "*", outcomeFile))
+	for _, m := range matches {
+		out[filepath.Base(filepath.Dir(m))] = true
+	}
+	return out
+}
+
+func startChild(t *testing.T, work string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KALM_RUNNER_CHILD="+work)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+func readLines(path string) []string {
+	b, _ := os.ReadFile(path)
+	return strings.Fields(string(b))
+}
+
+// TestSIGKILLAtRandomPoints kills the runner process at random moments of a
+// small grid, restarts it until it finishes, and checks that the database
+// equals an uninterrupted run's and that no completed stage ran again.
+func TestSIGKILLAtRandomPoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runner as a subprocess many times")
+	}
+	ref := t.TempDir()
+	t0 := time.Now()
+	if err := startChild(t, ref).Wait(); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	span := time.Since(t0)
+	want := dump(t, filepath.Join(ref, "results.db"))
+	if n := len(readLines(filepath.Join(ref, "starts.log"))); n != 25 {
+		t.Fatalf("uninterrupted run started %d stages, want 25", n)
+	}
+
+	work := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 14))
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		if attempt == 60 {
+			t.Fatal("the runner never finished between kills")
+		}
+		done := completed(t, work)
+		before := len(readLines(filepath.Join(work, "starts.log")))
+		cmd := startChild(t, work)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		// Kill after the child has started a random number of stages and a
+		// random few milliseconds more: mid-stage, mid-rename or mid-commit.
+		target := before + 1 + rng.IntN(4)
+		var err error
+		finished := false
+	wait:
+		for {
+			select {
+			case err = <-exited:
+				finished = true
+				break wait
+			case <-time.After(time.Millisecond):
+				if len(readLines(filepath.Join(work, "starts.log"))) >= target {
+					break wait
+				}
+			}
+		}
+		if !finished {
+			time.Sleep(time.Duration(rng.IntN(8000)) * time.Microsecond)
+			cmd.Process.Signal(syscall.SIGKILL)
+			err = <-exited
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
+				kills++
+			} else {
+				finished = true
+			}
+		}
+		for _, key := range readLines(filepath.Join(work, "starts.log"))[before:] {
+			if done[key] {
+				t.Errorf("attempt %d: stage %s ran again although it had completed", attempt, key)
+			}
+		}
+		if finished {
+			if err != nil {
+				t.Fatalf("attempt %d: runner failed: %v", attempt, err)
+			}
+			break
+		}
+	}
+	if kills < 5 {
+		t.Fatalf("only %d kills landed; the test did not exercise recovery", kills)
+	}
+	got := dump(t, filepath.Join(work, "results.db"))
+	if got != want {
+		t.Fatalf("after %d kills the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", kills, got, want)
+	}
+	t.Logf("%d kills, %d stage starts in total (25 stages; an uninterrupted run takes %s)", kills, len(readLines(filepath.Join(work, "starts.log"))), span.Round(time.Millisecond))
+}
