@@ -17,7 +17,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := offline.Resolve(Factory.Schema(), map[string]any{"hidden": 32})
+	h, err := offline.Resolve(Factory.Schema(), map[string]any{"hidden": 32, "alpha": 2.5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ var Factory = offline.Factory{
 	Spaces: []dataset.Kind{dataset.Continuous},
 	Params: []offline.Param{
 		{Name: "lr", Type: algo.TypeFloat, Default: 3e-4, Help: "Adam learning rate of actor and critics"},
-		{Name: "alpha", Type: algo.TypeFloat, Default: 2.5, Help: "α in λ = α / mean|Q|"},
+		{Name: "alpha", Type: algo.TypeFloat, Default: 0.5, Help: "α in λ = α / mean|Q| (KALM Table 3: 0.5; CORL, d3rlpy and the KALM code: 2.5)"},
 		{Name: "discount", Type: algo.TypeFloat, Default: 0.99, Help: "γ"},
 		{Name: "tau", Type: algo.TypeFloat, Default: 0.005, Help: "Polyak rate of the targets"},
 		{Name: "policy_noise", Type: algo.TypeFloat, Default: 0.2, Help: "std of the target-policy noise (× max action 1)"},
