@@ -19,7 +19,7 @@ const DefaultHorizon = 40
 
 // Behaviour policies.
 const (
-	PolicyExpert = "expert" // scripted; param "epsilon" is the share of random actions
+	PolicyScripted = "scripted" // the expert; param "epsilon" is the share of random actions
 	PolicyRandom = "random" // uniform over the actions
 )
 
@@ -55,7 +55,7 @@ func (e *Env) Spec(context.Context) (env.Spec, error) {
 		GoalDim:     GoalDim,
 		Horizon:     e.horizon,
 		Levels:      slices.Clone(Levels),
-		Policies:    []string{PolicyExpert, PolicyRandom},
+		Policies:    []string{PolicyScripted, PolicyRandom},
 		Config:      map[string]string{"horizon": strconv.Itoa(e.horizon)},
 	}, nil
 }
@@ -211,7 +211,7 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 	}
 	eps := 0.0
 	for k, v := range req.Params {
-		if k != "epsilon" || req.Policy != PolicyExpert {
+		if k != "epsilon" || req.Policy != PolicyScripted {
 			return nil, fmt.Errorf("gridgoal: behave: policy %q takes no param %q", req.Policy, k)
 		}
 		if !(v >= 0 && v <= 1) {
@@ -219,8 +219,8 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 		}
 		eps = v
 	}
-	if req.Policy != PolicyExpert && req.Policy != PolicyRandom {
-		return nil, fmt.Errorf("gridgoal: behave: unknown policy %q, want %s or %s", req.Policy, PolicyExpert, PolicyRandom)
+	if req.Policy != PolicyScripted && req.Policy != PolicyRandom {
+		return nil, fmt.Errorf("gridgoal: behave: unknown policy %q, want %s or %s", req.Policy, PolicyScripted, PolicyRandom)
 	}
 	acts := make([]float32, n)
 	for i, d := range req.Goals {
