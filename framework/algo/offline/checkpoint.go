@@ -174,6 +174,10 @@ func Restore(f Factory, c *Checkpoint, path string) (*Restored, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	// New drew the initial weights from pcg; rewind it to the saved state.
+	if err := pcg.UnmarshalBinary(c.LearnerRNG); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: learner random state: %w", path, err)
+	}
 	for _, p := range l.State() {
 		v, ok := c.Tensor(p.Name)
 		if !ok || len(v) != len(p.Value) {
