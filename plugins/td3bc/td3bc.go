@@ -29,15 +29,15 @@ var Factory = offline.Factory{
 
 // Learner holds TD3+BC's networks.
 type Learner struct {
-	Actor, ActorT  *nn.MLP
-	C1, C2         *nn.MLP
-	C1t, C2t       *nn.MLP
-	AOpt           *nn.Adam
-	C1Opt, C2Opt   *nn.Adam
-	Alpha, Gamma   float32
-	Tau            float32
-	Sigma, Clip    float32
-	Freq, It       int
+	Actor, ActorT *nn.MLP
+	C1, C2        *nn.MLP
+	C1t, C2t      *nn.MLP
+	AOpt          *nn.Adam
+	C1Opt, C2Opt  *nn.Adam
+	Alpha, Gamma  float32
+	Tau           float32
+	Sigma, Clip   float32
+	Freq, It      int
 	// Noise fills buf with N(0, 1) draws for the target-policy smoothing;
 	// tests replace it to replay torch's draws.
 	Noise func(buf []float32)
