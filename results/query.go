@@ -176,7 +176,7 @@ func (s *Store) Evaluations(ctx context.Context, expID string) ([]CellEvaluation
 		FROM cells c JOIN cell_stages cs ON cs.experiment_id=c.experiment_id AND cs.cell_id=c.id AND cs.kind='evaluate'
 		JOIN stages st ON st.key=cs.stage_key AND st.status='done'
 		JOIN evaluations e ON e.stage_key=cs.stage_key
-		WHERE c.experiment_id=? ORDER BY c.grp, c.seed, e.level, e.checkpoint`, expID)
+		WHERE c.experiment_id=? ORDER BY c.grp, c.seed, e.rowid`, expID)
 	if err != nil {
 		return nil, s.openErr(err)
 	}

@@ -243,3 +243,25 @@ func TestTermDisplay(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintPlan(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment)
+	var b bytes.Buffer
+	if err := PrintPlan(context.Background(), &b, plan, s, work); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "4 cells, 9 stages (1 collect, 4 train, 4 evaluate)") || !strings.Contains(b.String(), "shared by 4 cells  [pending]") ||
+		!strings.Contains(b.String(), "0 of 9 stages already done; 9 to run") {
+		t.Fatalf("plan before running:\n%s", b.String())
+	}
+	if _, err := r.Run(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	PrintPlan(context.Background(), &b, plan, s, work)
+	if !strings.Contains(b.String(), "9 of 9 stages already done; 0 to run") {
+		t.Fatalf("plan after running:\n%s", b.String())
+	}
+}

@@ -1,0 +1,297 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kalm-go/kalm/results"
+)
+
+// Param is one grouping key and its value.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Row is one group's result on one goal level, over its cells (seeds).
+type Row struct {
+	Group []Param `json:"group"`
+	Level string  `json:"level"`
+	// Values are the per-cell values (one per seed), in seed order.
+	Values []float64 `json:"values"`
+	Mean   float64   `json:"mean"`
+	Std    float64   `json:"std"`
+	// CILow and CIHigh bound the 95% bootstrap confidence interval of the mean.
+	CILow  float64 `json:"ci_low"`
+	CIHigh float64 `json:"ci_high"`
+	Seeds  int     `json:"seeds"`
+}
+
+// Metric selects the evaluated quantity.
+type Metric string
+
+const (
+	Success Metric = "success"
+	Return  Metric = "return"
+)
+
+// Filter is one --where condition: key=value or key!=value.
+type Filter struct {
+	Key, Value string
+	Not        bool
+}
+
+// ParseFilters reads "key=value" and "key!=value" conditions.
+func ParseFilters(where []string) ([]Filter, error) {
+	var out []Filter
+	for _, w := range where {
+		if k, v, ok := strings.Cut(w, "!="); ok {
+			out = append(out, Filter{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v), Not: true})
+			continue
+		}
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--where %q: want key=value or key!=value, e.g. --where algo=bc", w)
+		}
+		out = append(out, Filter{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)})
+	}
+	return out, nil
+}
+
+// Aggregate groups evaluations by the keys in by (nil: every axis of the
+// experiment), keeps those passing the filters, and summarises each group
+// and level over its cells: a cell's value is its mean over the evaluated
+// checkpoints; a group's mean, sample standard deviation and 95% bootstrap
+// confidence interval are over its cells. resamples bootstrap resamples are
+// drawn from a fixed seed, so reports are reproducible.
+func Aggregate(evals []results.CellEvaluation, axes []string, by []string, filters []Filter, metric Metric, resamples int) ([]Row, error) {
+	known := append(append([]string(nil), axes...), "level", "seed")
+	if by == nil {
+		by = axes
+	}
+	for _, k := range by {
+		if !contains(axes, k) && k != "seed" {
+			return nil, fmt.Errorf("--by %s: not a grid axis of the experiment%s (axes: %s)", k, didYouMean(k, known), orNone(axes))
+		}
+	}
+	for _, f := range filters {
+		if !contains(known, f.Key) {
+			return nil, fmt.Errorf("--where %s: not a grid axis, level or seed%s (axes: %s)", f.Key, didYouMean(f.Key, known), orNone(axes))
+		}
+	}
+	if metric == "" {
+		metric = Success
+	}
+	if metric != Success && metric != Return {
+		return nil, fmt.Errorf("metric %q: want success or return", metric)
+	}
+	type cellLevel struct{ cell, level string }
+	sums := map[cellLevel]float64{}
+	counts := map[cellLevel]int{}
+	type groupLevel struct{ group, level string }
+	groups := map[groupLevel][]string{} // cells in order
+	groupParams := map[string][]Param{}
+	var order []groupLevel
+	for _, e := range evals {
+		get := func(k string) string {
+			switch k {
+			case "level":
+				return e.Level
+			case "seed":
+				return strconv.Itoa(e.Seed)
+			}
+			return valueString(e.Params[k])
+		}
+		pass := true
+		for _, f := range filters {
+			if (get(f.Key) == f.Value) == f.Not {
+				pass = false
+			}
+		}
+		if !pass {
+			continue
+		}
+		var gp []Param
+		var parts []string
+		for _, k := range by {
+			gp = append(gp, Param{k, get(k)})
+			parts = append(parts, k+"="+get(k))
+		}
+		g := strings.Join(parts, " ")
+		groupParams[g] = gp
+		cl := cellLevel{e.CellID, e.Level}
+		v := e.SuccessRate
+		if metric == Return {
+			v = e.MeanReturn
+		}
+		if counts[cl] == 0 {
+			gl := groupLevel{g, e.Level}
+			if _, ok := groups[gl]; !ok {
+				order = append(order, gl)
+			}
+			groups[gl] = append(groups[gl], e.CellID)
+		}
+		sums[cl] += v
+		counts[cl]++
+	}
+	var rows []Row
+	for _, gl := range order {
+		var vals []float64
+		for _, c := range groups[gl] {
+			cl := cellLevel{c, gl.level}
+			vals = append(vals, sums[cl]/float64(counts[cl]))
+		}
+		r := Row{Group: groupParams[gl.group], Level: gl.level, Values: vals, Seeds: len(vals)}
+		r.Mean, r.Std = meanStd(vals)
+		r.CILow, r.CIHigh = bootstrapCI(vals, resamples, 0.95)
+		rows = append(rows, r)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if c := compareGroups(rows[i].Group, rows[j].Group); c != 0 {
+			return c < 0
+		}
+		return false // keep level order of appearance
+	})
+	return rows, nil
+}
+
+func meanStd(v []float64) (mean, std float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, 0
+	}
+	for _, x := range v {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(v)-1))
+}
+
+// bootstrapCI is the percentile bootstrap interval of the mean.
+func bootstrapCI(v []float64, resamples int, level float64) (lo, hi float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	if len(v) == 1 || resamples < 1 {
+		m, _ := meanStd(v)
+		return m, m
+	}
+	rng := rand.New(rand.NewPCG(0x6b616c6d, uint64(len(v))))
+	means := make([]float64, resamples)
+	for i := range means {
+		s := 0.0
+		for range v {
+			s += v[rng.IntN(len(v))]
+		}
+		means[i] = s / float64(len(v))
+	}
+	sort.Float64s(means)
+	a := (1 - level) / 2
+	return quantile(means, a), quantile(means, 1-a)
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(math.Floor(pos))
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	f := pos - float64(i)
+	return sorted[i]*(1-f) + sorted[i+1]*f
+}
+
+// compareGroups orders groups key by key, numbers numerically.
+func compareGroups(a, b []Param) int {
+	for i := range min(len(a), len(b)) {
+		x, y := a[i].Value, b[i].Value
+		fx, ex := strconv.ParseFloat(x, 64)
+		fy, ey := strconv.ParseFloat(y, 64)
+		switch {
+		case ex == nil && ey == nil && fx != fy:
+			if fx < fy {
+				return -1
+			}
+			return 1
+		case x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return len(a) - len(b)
+}
+
+func valueString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = valueString(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+func didYouMean(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := distance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" && bestD <= max(2, len(s)/3) {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
