@@ -11,7 +11,7 @@ import (
 
 // Summary is one experiment's progress, for `kalm ls`.
 type Summary struct {
-	ID, Name, Source, UpdatedAt string
+	ID, Name, Source, UpdatedAt  string
 	Cells, Done, Failed, Running int
 }
 
