@@ -149,7 +149,7 @@ func DefaultConfig() Config {
 		Friction:          0.0722,
 		BodyFriction:      0.8,
 		Beta:              0.3,
-		Iterations:        10,
+		Iterations:        4,
 		ContactTol:        1e-4,
 		CarryVelocity:     true,
 		KinematicCardinal: 0.2504,

@@ -73,7 +73,7 @@ func configKeys(c *Config, textsPerGoal *int) map[string]any {
 		"model": &c.Model, "num_balls": &c.NumBalls, "radius": &c.Radius, "pusher_radius": &c.PusherRadius,
 		"wall_x_min": &c.WallXMin, "wall_x_max": &c.WallXMax, "wall_y_min": &c.WallYMin, "wall_y_max": &c.WallYMax,
 		"contact_slack": &c.ContactSlack,
-		"sample_x_min": &c.SampleXMin, "sample_x_max": &c.SampleXMax, "sample_y_min": &c.SampleYMin, "sample_y_max": &c.SampleYMax,
+		"sample_x_min":  &c.SampleXMin, "sample_x_max": &c.SampleXMax, "sample_y_min": &c.SampleYMin, "sample_y_max": &c.SampleYMax,
 		"min_gap": &c.MinGap, "axis_margin": &c.AxisMargin, "retries": &c.Retries, "overlap": &c.Overlap, "eject_extra": &c.EjectExtra,
 		"push_offset": &c.PushOffset, "substeps": &c.Substeps, "dt": &c.DT, "force_scale": &c.ForceScale,
 		"ball_mass": &c.BallMass, "pusher_mass": &c.PusherMass, "ball_damping": &c.BallDamping, "pusher_damping": &c.PusherDamping,

@@ -25,6 +25,7 @@ type Sim struct {
 	rx0, rx1, ry0, ry1     float64 // rest limits of ball centres
 	ex0, ex1, ey0, ey1     float64 // ejection limits (wall minus radius)
 	invMb, invMp           float64
+	kWall, kPusher, kBalls float64 // effective masses along a contact normal
 	dampB, dampP, fricStep float64 // per-substep velocity factors and friction decrement
 	contactBall            float64 // centre distance of touching balls
 	contactPusher          float64
@@ -39,6 +40,7 @@ func NewSim(cfg Config) (*Sim, error) {
 	s.rx0, s.rx1, s.ry0, s.ry1 = cfg.restLimits()
 	s.ex0, s.ex1, s.ey0, s.ey1 = cfg.WallXMin+cfg.Radius, cfg.WallXMax-cfg.Radius, cfg.WallYMin+cfg.Radius, cfg.WallYMax-cfg.Radius
 	s.invMb, s.invMp = 1/cfg.BallMass, 1/cfg.PusherMass
+	s.kWall, s.kPusher, s.kBalls = cfg.BallMass, 1/(s.invMb+s.invMp), cfg.BallMass/2
 	s.dampB = 1 - cfg.DT*cfg.BallDamping/cfg.BallMass
 	s.dampP = 1 - cfg.DT*cfg.PusherDamping/cfg.PusherMass
 	s.fricStep = cfg.DT * cfg.Friction / cfg.BallMass
@@ -149,6 +151,20 @@ type contact struct {
 
 const pusherBody = MaxBalls
 
+// maxContacts bounds the contacts of a substep: ball pairs, pusher–ball pairs and walls.
+const maxContacts = MaxBalls*(MaxBalls-1)/2 + MaxBalls + 4*MaxBalls
+
+// candidate is a touching pair or a ball at a wall, before the activity filter.
+type candidate struct {
+	i, j   int
+	nx, ny float64
+	gap    float64
+	wall   bool
+}
+
+// wallNormals point out of the arena: left, right, behind (−y), front (+y) walls.
+var wallNormals = [4][2]float64{{-1, 0}, {1, 0}, {0, -1}, {0, 1}}
+
 func (s *Sim) dynamic(st *State, ball, dir int) {
 	cfg := &s.cfg
 	d := Directions[dir]
@@ -162,14 +178,9 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 	copy(pos[:], st.Pos[:])
 	copy(vel[:], st.Vel[:])
 	pos[pusherBody], vel[pusherBody] = st.Pusher, st.PusherVel
-	invMass := func(b int) float64 {
-		if b == pusherBody {
-			return s.invMp
-		}
-		return s.invMb
-	}
 	dt := cfg.DT
-	var cs [MaxBalls*(MaxBalls-1)/2 + MaxBalls + 4*MaxBalls]contact
+	var cs [maxContacts]contact
+	var cands [maxContacts]candidate
 	n := s.n
 	mu := cfg.BodyFriction
 	for sub := 0; sub < cfg.Substeps; sub++ {
@@ -184,7 +195,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 			}
 			v[0] *= s.dampB
 			v[1] *= s.dampB
-			sp := math.Hypot(v[0], v[1])
+			sp := math.Sqrt(v[0]*v[0] + v[1]*v[1])
 			if sp <= s.fricStep {
 				*v = [2]float64{}
 			} else {
@@ -193,16 +204,8 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				v[1] *= k
 			}
 		}
-		// Collect active contacts.
-		nc := 0
-		add := func(i, j int, nx, ny, gap, invI, invJ float64, wall bool) {
-			c := &cs[nc]
-			nc++
-			*c = contact{i: i, j: j, nx: nx, ny: ny, invI: invI, invJ: invJ, invMass: 1 / (invI + invJ), wallBody: wall}
-			if gap < 0 {
-				c.bias = cfg.Beta * -gap / dt
-			}
-		}
+		// Candidate contacts: touching pairs and walls, in a fixed order.
+		ncand := 0
 		for i := 0; i < n; i++ {
 			pi := pos[i]
 			for j := i + 1; j <= n; j++ {
@@ -219,29 +222,61 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				if gap >= cfg.ContactTol {
 					continue
 				}
-				var nx, ny float64
+				nx, ny := 1.0, 0.0
 				if dist > 1e-12 {
 					nx, ny = dx/dist, dy/dist
-				} else {
-					nx, ny = 1, 0
 				}
-				add(i, b, nx, ny, gap, s.invMb, invMass(b), false)
+				cands[ncand] = candidate{i: i, j: b, nx: nx, ny: ny, gap: gap}
+				ncand++
 			}
-			if g := pi[0] - s.rx0; g < cfg.ContactTol {
-				add(i, -1, -1, 0, g, s.invMb, 0, true)
+			for w, g := range [4]float64{pi[0] - s.rx0, s.rx1 - pi[0], pi[1] - s.ry0, s.ry1 - pi[1]} {
+				if g < cfg.ContactTol {
+					cands[ncand] = candidate{i: i, j: -1, nx: wallNormals[w][0], ny: wallNormals[w][1], gap: g, wall: true}
+					ncand++
+				}
 			}
-			if g := s.rx1 - pi[0]; g < cfg.ContactTol {
-				add(i, -1, 1, 0, g, s.invMb, 0, true)
+		}
+		// Only bodies connected to something moving can receive impulses: a contact among
+		// bodies at rest that do not interpenetrate gets zero impulse, so it is skipped.
+		var active [MaxBalls + 1]bool
+		active[pusherBody] = true
+		for i := 0; i < n; i++ {
+			active[i] = vel[i][0] != 0 || vel[i][1] != 0
+		}
+		for changed := true; changed; {
+			changed = false
+			for k := 0; k < ncand; k++ {
+				c := &cands[k]
+				if !c.wall && active[c.i] != active[c.j] {
+					active[c.i], active[c.j] = true, true
+					changed = true
+				}
 			}
-			if g := pi[1] - s.ry0; g < cfg.ContactTol {
-				add(i, -1, 0, -1, g, s.invMb, 0, true)
+		}
+		nc := 0
+		for k := 0; k < ncand; k++ {
+			cd := &cands[k]
+			if cd.gap >= 0 && !active[cd.i] {
+				continue
 			}
-			if g := s.ry1 - pi[1]; g < cfg.ContactTol {
-				add(i, -1, 0, 1, g, s.invMb, 0, true)
+			invJ, k := 0.0, s.kWall
+			switch {
+			case cd.wall:
+			case cd.j == pusherBody:
+				invJ, k = s.invMp, s.kPusher
+			default:
+				invJ, k = s.invMb, s.kBalls
+			}
+			c := &cs[nc]
+			nc++
+			*c = contact{i: cd.i, j: cd.j, nx: cd.nx, ny: cd.ny, invI: s.invMb, invJ: invJ, invMass: k, wallBody: cd.wall}
+			if cd.gap < 0 {
+				c.bias = cfg.Beta * -cd.gap / dt
 			}
 		}
 		// Sequential impulses: the relative normal velocity (j minus i) must reach the bias.
 		for it := 0; it < cfg.Iterations && nc > 0; it++ {
+			change := 0.0 // the largest impulse change of this sweep
 			for k := 0; k < nc; k++ {
 				c := &cs[k]
 				vi := &vel[c.i]
@@ -254,9 +289,17 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				}
 				lam := (c.bias - vn) * c.invMass
 				old := c.impulse
-				c.impulse = math.Max(old+lam, 0)
+				c.impulse = old + lam
+				if c.impulse < 0 {
+					c.impulse = 0
+				}
 				lam = c.impulse - old
 				if lam != 0 {
+					if lam > change {
+						change = lam
+					} else if -lam > change {
+						change = -lam
+					}
 					vi[0] -= lam * c.nx * c.invI
 					vi[1] -= lam * c.ny * c.invI
 					if !c.wallBody {
@@ -281,8 +324,18 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				lt := -vt * c.invMass
 				oldT := c.tangent
 				lim := mu * c.impulse
-				c.tangent = math.Max(-lim, math.Min(lim, oldT+lt))
+				c.tangent = oldT + lt
+				if c.tangent > lim {
+					c.tangent = lim
+				} else if c.tangent < -lim {
+					c.tangent = -lim
+				}
 				lt = c.tangent - oldT
+				if lt > change {
+					change = lt
+				} else if -lt > change {
+					change = -lt
+				}
 				vi[0] -= lt * tx * c.invI
 				vi[1] -= lt * ty * c.invI
 				if !c.wallBody {
@@ -290,6 +343,11 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 					vj[0] += lt * tx * c.invJ
 					vj[1] += lt * ty * c.invJ
 				}
+			}
+			// Converged: a further sweep would change velocities by less than 1e-6 m/s (under
+			// 0.4 µm over a whole push).
+			if change*s.invMp < 1e-6 {
+				break
 			}
 		}
 		for i := 0; i < n; i++ {

@@ -1,0 +1,102 @@
+package clevr
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/env"
+)
+
+// BenchmarkSimStep is one push of the physics alone, in a random scene.
+func BenchmarkSimStep(b *testing.B) {
+	for _, model := range []string{ModelDynamic, ModelKinematic} {
+		b.Run(model, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Model = model
+			s := mustSim(b, cfg)
+			rng := rand.New(rand.NewPCG(1, 2))
+			var st State
+			init, _ := SampleScene(&cfg, rng)
+			s.SetPositions(&st, init, true)
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if i%50 == 0 {
+					init, _ := SampleScene(&cfg, rng)
+					s.SetPositions(&st, init, true)
+				}
+				s.Step(&st, rng.IntN(40))
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		})
+	}
+}
+
+// BenchmarkEnvStep is Env.Step over a batch of 256 episodes with random actions (the
+// collection hot path: physics, judge, observation copies), resetting when all are done.
+func BenchmarkEnvStep(b *testing.B) {
+	for _, model := range []string{ModelDynamic, ModelKinematic} {
+		b.Run(model, func(b *testing.B) {
+			e := newEnv(b, map[string]string{"model": model})
+			ctx := context.Background()
+			const n = 256
+			gs, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: n, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			acts := make([]float32, n)
+			steps := 0
+			seed := uint64(0)
+			e.Reset(ctx, env.ResetRequest{Seed: seed, Goals: gs})
+			done := make([]bool, n)
+			b.ResetTimer()
+			for b.Loop() {
+				for i := range acts {
+					acts[i] = float32(rng.IntN(40))
+				}
+				r, err := e.Step(ctx, env.StepRequest{Actions: acts})
+				if err != nil {
+					b.Fatal(err)
+				}
+				all := true
+				for i, d := range r.Done {
+					if !done[i] {
+						steps++ // count only episodes that really stepped
+					}
+					done[i] = d
+					all = all && d
+				}
+				if all {
+					seed++
+					e.Reset(ctx, env.ResetRequest{Seed: seed, Goals: gs})
+					clear(done)
+				}
+			}
+			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "env-steps/s")
+		})
+	}
+}
+
+// BenchmarkCollect runs env.Collect (goals, reset, step, behave, dataset writing) with the
+// random and the expert policy.
+func BenchmarkCollect(b *testing.B) {
+	for _, policy := range []string{PolicyRandom, PolicyExpert} {
+		b.Run(policy, func(b *testing.B) {
+			e := newEnv(b, nil)
+			dir := b.TempDir()
+			steps := 0
+			for i := 0; b.Loop(); i++ {
+				m, err := env.Collect(context.Background(), e, env.CollectRequest{
+					Episodes: 512, Level: LevelTrain, Policy: policy, Seed: uint64(i), Out: filepath.Join(dir, "d", string(rune('a'+i%26))+string(rune('a'+i/26%26))),
+				}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				steps += m.Steps
+			}
+			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "env-steps/s")
+		})
+	}
+}
