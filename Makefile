@@ -6,11 +6,13 @@ GO      ?= go
 OPENBLAS := $(shell test -e /usr/lib/x86_64-linux-gnu/libopenblas.so -o -e /usr/lib/libopenblas.so && echo openblas)
 TAGS    ?= $(OPENBLAS)
 BIN     ?= bin/kalm
+# Stamp the commit into the binary: built-in plugins report it as their version.
+VCS     := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
 
 .PHONY: build run test bench proto gridgoal
 
 build:
-	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/kalm
+	$(GO) build -buildvcs=$(VCS) -tags '$(TAGS)' -o $(BIN) ./cmd/kalm
 
 # The main job on embedded defaults: the shipped `quick` experiment, its
 # artifacts and SQLite results under ./.kalm, then its table.

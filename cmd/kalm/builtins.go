@@ -5,8 +5,14 @@ import (
 	"sort"
 
 	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/algo/offline"
 	"github.com/kalm-go/kalm/framework/env"
 	"github.com/kalm-go/kalm/framework/lm"
+	"github.com/kalm-go/kalm/plugins/bc"
+	"github.com/kalm-go/kalm/plugins/clevr"
+	"github.com/kalm-go/kalm/plugins/cql"
+	"github.com/kalm-go/kalm/plugins/iql"
+	"github.com/kalm-go/kalm/plugins/td3bc"
 )
 
 // builtin is a plugin compiled into the kalm binary. It is still served in
@@ -21,7 +27,22 @@ type builtin struct {
 
 // builtins lists the plugins compiled into kalm.
 func builtins() map[string]builtin {
-	return map[string]builtin{}
+	return map[string]builtin{
+		"clevr": {env: func() env.Env { return clevrEnv() }},
+		"bc":    {algo: func() algo.Algo { return offline.NewPlugin(bc.Factory) }},
+		"cql":   {algo: func() algo.Algo { return offline.NewPlugin(cql.Factory) }},
+		"iql":   {algo: func() algo.Algo { return offline.NewPlugin(iql.Factory) }},
+		"td3bc": {algo: func() algo.Algo { return offline.NewPlugin(td3bc.Factory) }},
+	}
+}
+
+// clevrEnv is CLEVR-Robot with the KALM settings; the host configures the rest.
+func clevrEnv() env.Env {
+	e, err := clevr.New(clevr.DefaultConfig())
+	if err != nil {
+		panic(err) // the default configuration is valid; a test checks it
+	}
+	return e
 }
 
 // serve serves a built-in plugin in this process.
