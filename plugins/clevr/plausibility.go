@@ -11,10 +11,11 @@ import (
 // Plausibility limits (paper Tables 4–5). A ball centre may stray at most OffBoardTol past
 // the wall limit (wall − radius) before a state counts as off the workbench; no ball can move
 // further than MaxStepMove in one push (the longest pushes in MuJoCo, repeated diagonal pushes
-// and the blocked-pusher release, travel about 0.34 m; wall ejection about 0.27 m); balls
-// may not interpenetrate by more than MaxOverlap.
+// and the blocked-pusher release, travel about 0.34 m), plus twice the depth by which it
+// started inside a wall (the first-step ejection mirrors it about the limit); balls may not
+// interpenetrate by more than MaxOverlap.
 const (
-	OffBoardTol = 0.005
+	OffBoardTol = 0.01
 	MaxStepMove = 0.45
 	MaxOverlap  = 0.02
 )
@@ -58,9 +59,15 @@ func (s *Sim) Score(obs []float32, actions []int) (PlausibilityScores, error) {
 			if x < s.ex0-OffBoardTol || x > s.ex1+OffBoardTol || y < s.ey0-OffBoardTol || y > s.ey1+OffBoardTol {
 				isOff = true
 			}
-			d := math.Hypot(x-float64(a[2*i]), y-float64(a[2*i+1]))
+			ax, ay := float64(a[2*i]), float64(a[2*i+1])
+			d := math.Hypot(x-ax, y-ay)
 			moves[i] = d
 			moved = math.Max(moved, d)
+			// A ball starting inside a wall is first ejected about the limit (spec §3.5).
+			depth := math.Max(0, s.ex0-ax) + math.Max(0, ax-s.ex1) + math.Max(0, s.ey0-ay) + math.Max(0, ay-s.ey1)
+			if d > MaxStepMove+2*depth+c.EjectExtra {
+				isBeyond = true
+			}
 			for j := 0; j < i; j++ {
 				if math.Hypot(x-float64(b[2*j]), y-float64(b[2*j+1])) < minDist {
 					isOverlap = true
@@ -68,9 +75,6 @@ func (s *Sim) Score(obs []float32, actions []int) (PlausibilityScores, error) {
 			}
 		}
 		p.MaxMove = math.Max(p.MaxMove, moved)
-		if moved > MaxStepMove {
-			isBeyond = true
-		}
 		if actions != nil && actions[k] >= 0 && actions[k] < NumActions(s.n) {
 			pushed := actions[k] / NumDirections
 			if moves[pushed] < 0.01 && moved > 0.05 && k > 0 {
