@@ -20,7 +20,7 @@ const DefaultHorizon = 40
 // Behaviour policies.
 const (
 	PolicyScripted = "scripted" // the expert; param "epsilon" is the share of random actions
-	PolicyRandom = "random" // uniform over the actions
+	PolicyRandom   = "random"   // uniform over the actions
 )
 
 // Env is the grid world. It is safe for concurrent use; Reset and Step act
