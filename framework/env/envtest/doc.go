@@ -30,8 +30,8 @@
 //   - Behave: every policy returns valid actions of the right shape,
 //     deterministically under a seed; an unknown policy is an error.
 //   - BadInput: out-of-range, non-integer, NaN and infinite actions, action
-//     batches of the wrong length, and malformed Reset, Judge and
-//     Plausibility requests are errors, not panics.
+//     batches of the wrong length, and malformed Reset, Judge, Behave,
+//     Plausibility and Render requests are errors, not panics.
 //   - Plausibility: real rollouts score within [0, 1].
 //   - Render: a decodable PNG, of the requested width when one is given.
 //   - Collect: env.Collect writes a dataset that dataset.Load reads back with
