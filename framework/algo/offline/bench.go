@@ -1,0 +1,179 @@
+package offline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// Workload is one gradient-step benchmark at the PyTorch peer's shapes
+// (../shared/bench/bench_torch.py).
+type Workload struct {
+	Name    string
+	Factory Factory
+	Spec    Spec
+	Hyper   map[string]any
+	Batch   int
+	// MFLOP is the analytic matrix-multiply cost of one step
+	// (../shared/bench/flops.py), for GFLOP/s.
+	MFLOP float64
+}
+
+// Stepper runs one full step (sample a minibatch from a synthetic
+// 100k-transition buffer, then update), as the peer benchmark does.
+type Stepper struct {
+	Learner Learner
+	buf     *Batch // the whole buffer as one big batch
+	b       *Batch
+	rng     *rand.Rand
+}
+
+// NewStepper builds the learner and a synthetic buffer of n transitions
+// (standard-normal observations and rewards, 1 % terminals, uniform actions).
+func (w Workload) NewStepper(n int, seed uint64) (*Stepper, error) {
+	h, err := Resolve(w.Factory.Schema(), w.Hyper)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	l, err := w.Factory.New(w.Spec, h, rng)
+	if err != nil {
+		return nil, err
+	}
+	ad := w.Spec.ActDim()
+	buf := NewBatch(n, w.Spec.InDim, ad)
+	nn.Normal(rng, buf.Obs, 1)
+	nn.Normal(rng, buf.NextObs, 1)
+	nn.Normal(rng, buf.Rew, 1)
+	for i := range buf.Done {
+		if rng.Float64() < 0.01 {
+			buf.Done[i] = 1
+		}
+	}
+	if w.Spec.Space.Kind == dataset.Discrete {
+		for i := range buf.ActIdx {
+			buf.ActIdx[i] = int32(rng.IntN(w.Spec.Space.N))
+			buf.Act[i] = float32(buf.ActIdx[i])
+		}
+	} else {
+		nn.Uniform(rng, buf.Act, 1)
+	}
+	return &Stepper{Learner: l, buf: buf, b: NewBatch(w.Batch, w.Spec.InDim, ad), rng: rand.New(rand.NewPCG(seed, 2))}, nil
+}
+
+// Step samples a batch with replacement and performs one update.
+func (s *Stepper) Step() []float64 {
+	b, src := s.b, s.buf
+	in, ad := b.InDim, b.ActDim
+	for r := range b.N {
+		i := s.rng.IntN(src.N)
+		copy(b.Obs[r*in:(r+1)*in], src.Obs[i*in:])
+		copy(b.NextObs[r*in:(r+1)*in], src.NextObs[i*in:])
+		copy(b.Act[r*ad:(r+1)*ad], src.Act[i*ad:])
+		b.ActIdx[r], b.Rew[r], b.Done[r] = src.ActIdx[i], src.Rew[i], src.Done[i]
+	}
+	return s.Learner.Update(b)
+}
+
+// BenchOptions configures Bench.
+type BenchOptions struct {
+	Seconds float64  // per timing window (default 4)
+	Repeats int      // windows per workload; the median is reported (default 3)
+	Only    []string // workload names to run (default all)
+}
+
+// BenchResult is one workload's measurement.
+type BenchResult struct {
+	Name           string
+	StepsPerSecond float64 // median over windows
+	Windows        []float64
+	GFLOPS         float64
+	AllocsPerStep  float64
+	BytesPerStep   float64
+}
+
+// Bench times each workload's full gradient step and writes one line per
+// workload: name, steps/s, GFLOP/s, allocations per step. Run it with
+// GOMAXPROCS=1 and OPENBLAS_NUM_THREADS=1 for per-core figures.
+func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[]Workload) ([]BenchResult, error) {
+	if opts.Seconds <= 0 {
+		opts.Seconds = 4
+	}
+	if opts.Repeats <= 0 {
+		opts.Repeats = 3
+	}
+	fmt.Fprintf(out, "# backend %s, GOMAXPROCS %d, %d×%.0fs windows, median\n", nn.Backend(), runtime.GOMAXPROCS(0), opts.Repeats, opts.Seconds)
+	fmt.Fprintf(out, "%-14s %10s %9s %12s\n", "algo", "steps/s", "GFLOP/s", "allocs/step")
+	var res []BenchResult
+	for _, ws := range workloads {
+		for _, w := range ws {
+			if len(opts.Only) > 0 && !slices.Contains(opts.Only, w.Name) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			s, err := w.NewStepper(100_000, 1)
+			if err != nil {
+				return res, fmt.Errorf("bench %s: %w", w.Name, err)
+			}
+			for range 30 {
+				s.Step()
+			}
+			r := BenchResult{Name: w.Name}
+			var m0, m1 runtime.MemStats
+			var steps int
+			runtime.ReadMemStats(&m0)
+			for range opts.Repeats {
+				n, start := 0, time.Now()
+				for time.Since(start).Seconds() < opts.Seconds {
+					for range 10 {
+						s.Step()
+					}
+					n += 10
+				}
+				r.Windows = append(r.Windows, float64(n)/time.Since(start).Seconds())
+				steps += n
+			}
+			runtime.ReadMemStats(&m1)
+			sorted := append([]float64(nil), r.Windows...)
+			sort.Float64s(sorted)
+			r.StepsPerSecond = sorted[len(sorted)/2]
+			r.GFLOPS = r.StepsPerSecond * w.MFLOP / 1e3
+			r.AllocsPerStep = float64(m1.Mallocs-m0.Mallocs) / float64(steps)
+			r.BytesPerStep = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps)
+			fmt.Fprintf(out, "%-14s %10.1f %9.1f %12.2f\n", w.Name, r.StepsPerSecond, r.GFLOPS, r.AllocsPerStep)
+			res = append(res, r)
+		}
+	}
+	return res, nil
+}
+
+// BenchmarkWorkload is the body of a `go test -bench` function for w: it
+// reports allocations, steps/s and GFLOP/s.
+func BenchmarkWorkload(b *testing.B, w Workload) {
+	s, err := w.NewStepper(100_000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 30 {
+		s.Step()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s.Step()
+	}
+	sps := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(sps, "steps/s")
+	b.ReportMetric(sps*w.MFLOP/1e3, "GFLOP/s")
+}

@@ -1,0 +1,19 @@
+package bc
+
+import (
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/algo/offline"
+)
+
+// BenchmarkStep times one full gradient step (sample + update) at the
+// PyTorch peer's shapes. Per-core figures:
+//
+//	GOMAXPROCS=1 OPENBLAS_NUM_THREADS=1 go test -tags openblas -run '^$' -bench Step ./plugins/bc/
+func BenchmarkStep(b *testing.B) {
+	for _, w := range Workloads() {
+		b.Run(w.Name, func(b *testing.B) {
+			offline.BenchmarkWorkload(b, w)
+		})
+	}
+}
