@@ -436,6 +436,9 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 		if err != nil {
 			return nil, fmt.Errorf("clevr: behave: goal %d: %w", i, err)
 		}
+		if current && e.done[i] {
+			continue // a done episode ignores its action: no need to plan one
+		}
 		var st State
 		if current {
 			st = e.states[i]

@@ -326,9 +326,9 @@ func SampleTask(level string, numBalls int, rng *rand.Rand) (Task, error) {
 		case 3:
 			return Task{Level: level, Kind: KindGather}, nil
 		}
-		n := 2 + k
-		if maxPairs := numBalls * (numBalls - 1) / 2; n > maxPairs {
-			n = maxPairs
+		n := min(2+k, numBalls*(numBalls-1)/2)
+		if n < 2 {
+			return Task{Level: level, Kind: KindLine}, nil // two balls make only one pair
 		}
 		t := Task{Level: level, Kind: KindRelations}
 		used := map[[2]int]bool{}
