@@ -38,6 +38,9 @@
 //     the requested number of episodes and the env's dimensions, the same
 //     for the same seed (and, for a plugin client, the same when collected
 //     inside the plugin).
+//   - Configure: an env that takes configuration rejects an unknown key
+//     with an error naming it.
 //
-// Configure an env in the factory: the suite itself never calls Configure.
+// Configure an env in the factory: the suite calls Configure only with an
+// unknown key, which must change nothing.
 package envtest

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -79,6 +80,7 @@ func (s Suite) run(t tester) {
 		{"Plausibility", s.checkPlausibility},
 		{"Render", s.checkRender},
 		{"Collect", s.checkCollect},
+		{"Configure", s.checkConfigure},
 	}
 	for _, c := range checks {
 		t.run(c.name, c.f)
@@ -744,5 +746,25 @@ func (s Suite) checkCollect(t tester) {
 		if !reflect.DeepEqual(a, remote) {
 			t.Errorf("collecting in the plugin gave a dataset other than env.Collect on the client")
 		}
+	}
+}
+
+// checkConfigure checks that an env taking configuration rejects an unknown
+// key with an error naming it.
+func (s Suite) checkConfigure(t tester) {
+	e, _ := s.setup(t)
+	c, ok := e.(env.Configurer)
+	if !ok {
+		return
+	}
+	const key = "no_such_key_envtest"
+	_, err := call(func() (struct{}, error) { return struct{}{}, c.Configure(t.Context(), map[string]string{key: "1"}) })
+	switch {
+	case err == nil:
+		t.Errorf("Configure with the unknown key %q returned no error", key)
+	case errors.Is(err, errPanic):
+		t.Errorf("Configure with an unknown key panicked: %v", err)
+	case !strings.Contains(err.Error(), key):
+		t.Errorf("Configure with the unknown key %q: the error %q does not name it", key, err)
 	}
 }

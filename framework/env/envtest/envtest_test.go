@@ -51,6 +51,7 @@ func TestBrokenEnvsFail(t *testing.T) {
 		{"NoPolicies", bugs{noPolicies: true}, []string{"Spec", "Behave", "Judge"}},
 		{"Miscounts", bugs{collectMiscounts: true}, []string{"Goals", "ResetStep/batch=7", "Collect"}},
 		{"BehaveIgnoresSeed", bugs{behaveIgnoresSeed: true}, []string{"Behave/random"}},
+		{"ConfigAcceptsAll", bugs{configAcceptsAll: true}, []string{"Configure"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,7 @@ type bugs struct {
 	plausibilityAbove bool // Plausibility returns 2
 	noPolicies        bool // Spec lists no policies
 	collectMiscounts  bool // Goals returns one goal fewer than asked for
+	configAcceptsAll  bool // Configure accepts unknown keys
 	behaveIgnoresSeed bool // the random policy draws from a hidden counter
 }
 
@@ -299,4 +300,14 @@ func (l *line) Render(_ context.Context, req env.RenderRequest) (*env.RenderResp
 		return nil, errors.New("render: " + err.Error())
 	}
 	return &env.RenderResponse{PNG: buf.Bytes()}, nil
+}
+
+// Configure takes no keys at all: any key is unknown.
+func (l *line) Configure(_ context.Context, config map[string]string) error {
+	for k := range config {
+		if !l.bugs.configAcceptsAll {
+			return fmt.Errorf("line: unknown config key %q", k)
+		}
+	}
+	return nil
 }
