@@ -49,6 +49,24 @@ type Catalog interface {
 // ErrNotInstalled is wrapped by Catalog errors for missing plugins.
 var ErrNotInstalled = errors.New("not installed")
 
+// NotInstalledError names a missing plugin and the installed ones.
+type NotInstalledError struct {
+	Kind      plugin.Kind
+	Name      string
+	Installed []string
+}
+
+func (e *NotInstalledError) Error() string {
+	inst := "none"
+	if len(e.Installed) > 0 {
+		inst = strings.Join(e.Installed, ", ")
+	}
+	return fmt.Sprintf("plugin %s (%s) is not installed (installed plugins: %s)", e.Name, e.Kind, inst)
+}
+
+// Is makes errors.Is(err, ErrNotInstalled) true.
+func (e *NotInstalledError) Is(target error) bool { return target == ErrNotInstalled }
+
 // Stage is one memoised unit of work of a plan. Its Key hashes its kind,
 // the plugins (names and versions) it runs, its configuration, the keys of
 // its inputs and its seed: equal keys mean equal results, so a stage runs
@@ -171,8 +189,11 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 		info, err := cat.Describe(ctx, kind, name)
 		if err != nil {
 			msg := err.Error()
-			if errors.Is(err, ErrNotInstalled) {
-				msg = fmt.Sprintf("plugin %s (%s) is not installed: %v", name, kind, err)
+			var ni *NotInstalledError
+			if errors.As(err, &ni) {
+				msg = ni.Error()
+			} else if errors.Is(err, ErrNotInstalled) {
+				msg = fmt.Sprintf("plugin %s (%s) is not installed", name, kind)
 			}
 			errs.add(at(path), path, name, msg, "")
 			infos[id] = nil
@@ -218,7 +239,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 			}
 		}
 		once("policy "+s.Dataset.Policy, func() {
-			if len(spec.Policies) > 0 && !contains(spec.Policies, s.Dataset.Policy) {
+			if s.Dataset.Policy != "" && len(spec.Policies) > 0 && !contains(spec.Policies, s.Dataset.Policy) {
 				errs.add(at("dataset.policy"), "dataset.policy", s.Dataset.Policy,
 					fmt.Sprintf("is not a behaviour policy of env %s%s", s.Env.Plugin, didYouMean(s.Dataset.Policy, spec.Policies)), strings.Join(spec.Policies, ", "))
 			}
@@ -373,12 +394,16 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 	if level == "" && envInfo.Env != nil && len(envInfo.Env.Levels) > 0 {
 		level = envInfo.Env.Levels[0]
 	}
+	policy := s.Dataset.Policy
+	if policy == "" && envInfo.Env != nil && len(envInfo.Env.Policies) > 0 {
+		policy = envInfo.Env.Policies[0]
+	}
 	params := s.Dataset.Params
 	if params == nil {
 		params = map[string]float64{}
 	}
 	collect := p.add(pc, &Stage{Kind: Collect, Plugins: []PluginRef{ref(envInfo)}, Seed: uint64(s.Dataset.Seed),
-		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: s.Dataset.Policy, Params: params, Level: level}})
+		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: policy, Params: params, Level: level}})
 	datasets := []DatasetRef{{Stage: collect.Key, Weight: 1}}
 	if lmInfo != nil {
 		ground := p.add(pc, &Stage{Kind: Ground, Plugins: []PluginRef{ref(lmInfo)}, Seed: uint64(s.LM.Seed), Inputs: []string{collect.Key},

@@ -25,7 +25,7 @@ func (f fakeCatalog) Describe(_ context.Context, kind plugin.Kind, name string) 
 	case kind == plugin.Env && name == "clevr":
 		return PluginInfo{Kind: kind, Name: name, Version: v, Env: &env.Spec{Name: "clevr", ObsDim: 10, GoalDim: 6,
 			ActionSpace: dataset.DiscreteSpace(40), Horizon: 50, Levels: []string{"train", "rephrase", "unseen-easy", "unseen-hard"},
-			Policies: []string{"scripted", "random"}}}, nil
+			Policies: []string{"expert", "random"}}}, nil
 	case kind == plugin.Algo && (name == "bc" || name == "cql"):
 		s := &algo.Schema{Name: name, Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous},
 			Params: []algo.Param{{Name: "lr", Type: algo.TypeFloat, Default: 1e-3}, {Name: "hidden", Type: algo.TypeInt, Default: 256}}}
@@ -111,7 +111,7 @@ func TestPlanBadInput(t *testing.T) {
 		{"hyper wrong type", "name: x\nhyper:\n  bc:\n    hidden: wide\n", []string{"hyper.bc.hidden: \"wide\" is not a whole number (allowed: int)"}},
 		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" plugin cqll (algo) is not installed"}},
 		{"bad level", "name: x\neval:\n  levels: [train, unseen-eazy]\n", []string{"exp.yaml:3: eval.levels[1]: \"unseen-eazy\" is not a goal level of env clevr; did you mean \"unseen-easy\"?"}},
-		{"bad policy", "name: x\ndataset:\n  policy: scripte\n", []string{"dataset.policy: \"scripte\" is not a behaviour policy of env clevr; did you mean \"scripted\"?"}},
+		{"bad policy", "name: x\ndataset:\n  policy: expet\n", []string{"dataset.policy: \"expet\" is not a behaviour policy of env clevr; did you mean \"expert\"?"}},
 		{"action space", "name: x\nalgo: td3bc\n", []string{"algo: \"td3bc\" does not train on the discrete action space of env clevr"}},
 	}
 	for _, c := range cases {

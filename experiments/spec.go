@@ -42,7 +42,8 @@ type EnvSpec struct {
 type DatasetSpec struct {
 	// Episodes is the number of real rollouts to collect.
 	Episodes int `koanf:"episodes"`
-	// Policy names the env's scripted behaviour policy.
+	// Policy names the env's scripted behaviour policy; empty means the
+	// env's first (its default behaviour policy).
 	Policy string `koanf:"policy"`
 	// Params tunes the behaviour policy (noise, share of random actions...).
 	Params map[string]float64 `koanf:"params"`
@@ -119,7 +120,7 @@ type Axis struct {
 func Defaults() Spec {
 	return Spec{
 		Env:     EnvSpec{Plugin: "clevr"},
-		Dataset: DatasetSpec{Episodes: 400, Policy: "scripted"},
+		Dataset: DatasetSpec{Episodes: 400},
 		LM: LMSpec{
 			Ground: GroundSpec{Steps: 1000, Tasks: []string{"goal-to-rollout", "rollout-to-goal", "dynamics", "consequence"}},
 		},

@@ -92,7 +92,7 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 	p, err := r.Reg.Find(ctx, name)
 	if err != nil {
 		if errors.Is(err, registry.ErrNotInstalled) {
-			return experiments.PluginInfo{}, fmt.Errorf("%w (installed: %v)", experiments.ErrNotInstalled, r.Reg.Names())
+			return experiments.PluginInfo{}, &experiments.NotInstalledError{Kind: kind, Name: name, Installed: r.Reg.Names()}
 		}
 		return experiments.PluginInfo{}, err
 	}
