@@ -28,6 +28,12 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "[flags] FILE|NAME", "run an experiment grid (a file, or a shipped experiment; --list lists those)", cmdRun},
+		{"validate", "FILE|NAME", "check an experiment file without running anything", cmdValidate},
+		{"plan", "[flags] FILE|NAME", "print an experiment's cells, the stages they share and what is done", cmdPlan},
+		{"report", "[flags] [EXPERIMENT]", "print success per goal level, aggregated over seeds", cmdReport},
+		{"plot", "[flags] [EXPERIMENT]", "write learning curves and bar charts as PNG and SVG", cmdPlot},
+		{"ls", "[flags]", "list recorded experiments and their progress", cmdLs},
 		{"plugins", "[flags]", "list the plugins found (built-in and on the plugin path)", cmdPlugins},
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin},
 		{"dataset", "import|inspect ...", "import the KALM authors' data; summarise a dataset", cmdDataset},

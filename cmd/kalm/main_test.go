@@ -89,6 +89,9 @@ func TestCommands(t *testing.T) {
 		t.Skipf("the KALM toy data is not beside the checkout: %v", err)
 	}
 	ds := filepath.Join(t.TempDir(), "toy")
+	work := t.TempDir()
+	small := []string{"-workdir", work, "--set", "dataset.episodes=24", "--set", "train.steps=20", "--set", "train.checkpoint_every=10",
+		"--set", "seeds=1", "--set", "eval.episodes=4"}
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -103,6 +106,16 @@ func TestCommands(t *testing.T) {
 		{"import", []string{"dataset", "import", toy, ds}, 0, []string{"imported 80 episodes (898 steps)"}, nil},
 		{"import again", []string{"dataset", "import", toy, ds}, 1, nil, []string{"already exists"}},
 		{"inspect", []string{"dataset", "inspect", ds}, 0, []string{"discrete, 40 actions", "898", "100.0%"}, nil},
+		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
+		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "4 cells"}, nil},
+		{"validate bad", []string{"validate", "quick", "--set", "train.stpes=3"}, 1, nil, []string{"train.stpes", "did you mean"}},
+		{"report before run", []string{"report", "-workdir", work}, 1, nil, []string{"no results database", "kalm run quick"}},
+		{"run", append([]string{"run", "quick"}, small...), 0, []string{"9 stages: 9 ran", "cells: 4 done", "unseen-hard"}, nil},
+		{"rerun", append([]string{"run", "quick"}, small...), 0, []string{"9 stages: 0 ran, 9 reused"}, nil},
+		{"plan", append([]string{"plan", "quick"}, small...), 0, []string{"shared by 4 cells", "[done]"}, nil},
+		{"ls", []string{"ls", "-workdir", work}, 0, []string{"quick", "shipped:quick.yaml"}, nil},
+		{"report csv", []string{"report", "-workdir", work, "-format", "csv"}, 0, []string{"algo,level,metric,mean,std,ci_low,ci_high,seeds", "cql,unseen-hard,success"}, nil},
+		{"plot", []string{"plot", "-workdir", work, "-o", filepath.Join(work, "plots")}, 0, []string{"quick-success.png", "quick-curve-loss.svg"}, nil},
 		{"inspect missing", []string{"dataset", "inspect", "/nonexistent"}, 1, nil, []string{"/nonexistent: no meta.json: not a kalm dataset directory"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/experiments/runner"
+	"github.com/kalm-go/kalm/results"
+	"github.com/kalm-go/kalm/results/plot"
+	"github.com/kalm-go/kalm/results/report"
+)
+
+// workFlags locate the work directory and the results database.
+type workFlags struct {
+	work, db string
+}
+
+func (w *workFlags) register(fs *flag.FlagSet) {
+	def := os.Getenv("KALM_WORKDIR")
+	if def == "" {
+		def = ".kalm"
+	}
+	fs.StringVar(&w.work, "workdir", def, "work directory for artifacts (env KALM_WORKDIR)")
+	fs.StringVar(&w.db, "db", "", "results database (default WORKDIR/results.db)")
+}
+
+func (w *workFlags) open(ctx context.Context) (*results.Store, error) {
+	path := w.db
+	if path == "" {
+		path = filepath.Join(w.work, "results.db")
+	}
+	return results.Open(ctx, path)
+}
+
+// openReadOnly opens an existing results database, or says how to make one.
+func (w *workFlags) openExisting(ctx context.Context) (*results.Store, error) {
+	path := w.db
+	if path == "" {
+		path = filepath.Join(w.work, "results.db")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no results database at %s: run an experiment first (kalm run quick), or pass -db / -workdir", path)
+	}
+	return results.Open(ctx, path)
+}
+
+// loadFlags are the layers above an experiment file.
+type loadFlags struct{ set stringList }
+
+func (l *loadFlags) register(fs *flag.FlagSet) {
+	fs.Var(&l.set, "set", "override a field: --set train.steps=100, --set seeds=[0,1,2] (repeatable; applied after the file and KALM_* variables)")
+}
+
+func (l *loadFlags) load(name string) (*experiments.Experiment, error) {
+	return experiments.Open(name, experiments.Options{Environ: os.Environ(), Set: l.set})
+}
+
+// parseInterleaved parses flags that may come after the positional argument
+// (kalm run quick -j 2).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("validate", "[flags] FILE|NAME", stderr)
+	var lf loadFlags
+	lf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one experiment file or shipped name, got %d", len(pos))
+	}
+	e, err := lf.load(pos[0])
+	if err != nil {
+		return err
+	}
+	cells, err := e.Cells()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: valid, experiment %q, %d cells\n", e.Source, e.Spec.Name, len(cells))
+	return nil
+}
+
+func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("plan", "[flags] FILE|NAME", stderr)
+	var lf loadFlags
+	var pf pluginFlags
+	var wf workFlags
+	lf.register(fs)
+	pf.register(fs)
+	wf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one experiment file or shipped name, got %d", len(pos))
+	}
+	e, err := lf.load(pos[0])
+	if err != nil {
+		return err
+	}
+	reg, err := pf.registry(stderr)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	plan, err := e.Plan(ctx, runner.NewRegistry(reg))
+	if err != nil {
+		return err
+	}
+	var store *results.Store
+	if s, err := wf.openExisting(ctx); err == nil {
+		store = s
+		defer s.Close()
+	}
+	return runner.PrintPlan(ctx, stdout, plan, store, wf.work)
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("run", "[flags] FILE|NAME", stderr)
+	var lf loadFlags
+	var pf pluginFlags
+	var wf workFlags
+	lf.register(fs)
+	pf.register(fs)
+	wf.register(fs)
+	list := fs.Bool("list", false, "list the shipped experiments and exit")
+	workers := fs.Int("j", 1, "stages run at once")
+	retry := fs.Bool("retry-failed", false, "run again the stages that failed in an earlier run")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if *list {
+		for _, s := range experiments.Shipped() {
+			fmt.Fprintf(stdout, "%-18s %s\n", s.Name, s.Description)
+		}
+		return nil
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
+	}
+	if *workers < 1 {
+		return fmt.Errorf("-j %d: want at least 1", *workers)
+	}
+	e, err := lf.load(pos[0])
+	if err != nil {
+		return err
+	}
+	reg, err := pf.registry(stderr)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	cat := runner.NewRegistry(reg)
+	plan, err := e.Plan(ctx, cat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(wf.work, 0o755); err != nil {
+		return fmt.Errorf("work directory: %w", err)
+	}
+	store, err := wf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	host, _ := os.Hostname()
+	r := &runner.Runner{Store: store, WorkDir: wf.work, Launcher: cat, Workers: *workers, RetryFailed: *retry,
+		Display: runner.NewDisplay(stdout), KalmVersion: version(), Host: host}
+	sum, runErr := r.Run(ctx, plan)
+	if sum != nil {
+		fmt.Fprintf(stdout, "\n%s: %d stages: %d ran, %d reused, %d failed, %d blocked, %d interrupted; cells: %d done, %d failed\n",
+			e.Spec.Name, sum.Stages, sum.Ran, sum.Reused+sum.Adopted, sum.Failed, sum.Blocked, sum.Interrupted, sum.CellsDone, sum.CellsFailed)
+		for _, msg := range sum.Errors {
+			fmt.Fprintf(stderr, "  %s\n", strings.ReplaceAll(msg, "\n", "\n  "))
+		}
+	}
+	if errors.Is(runErr, runner.ErrInterrupted) {
+		return fmt.Errorf("%w: run the same command again to resume", context.Canceled)
+	}
+	if sum != nil && sum.CellsDone > 0 {
+		fmt.Fprintln(stdout)
+		if err := report.Write(ctx, stdout, store, report.Options{Experiment: e.Spec.Name}); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("report", "[flags] [EXPERIMENT]", stderr)
+	var wf workFlags
+	wf.register(fs)
+	format := fs.String("format", "table", "table, markdown, csv or json")
+	var by, where stringList
+	fs.Var(&by, "by", "group cells by this axis (repeatable; default every axis)")
+	fs.Var(&where, "where", "keep cells matching axis=value or axis!=value (repeatable)")
+	metric := fs.String("metric", "success", "success or return")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("want at most one experiment, got %d", len(pos))
+	}
+	store, err := wf.openExisting(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	opts := report.Options{Format: *format, By: splitAll(by), Where: where, Metric: report.Metric(*metric)}
+	if len(pos) == 1 {
+		opts.Experiment = pos[0]
+	}
+	return report.Write(ctx, stdout, store, opts)
+}
+
+func cmdPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("plot", "[flags] [EXPERIMENT]", stderr)
+	var wf workFlags
+	wf.register(fs)
+	dir := fs.String("o", "plots", "output directory")
+	formats := fs.String("formats", "png,svg", "file formats")
+	kinds := fs.String("kinds", "", "figures to draw (default every kind the data allows)")
+	curve := fs.String("curve", "loss", "training metric for learning curves")
+	var by, where stringList
+	fs.Var(&by, "by", "group cells by this axis (repeatable)")
+	fs.Var(&where, "where", "keep cells matching axis=value or axis!=value (repeatable)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	store, err := wf.openExisting(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	opts := plot.Options{Dir: *dir, Formats: splitAll([]string{*formats}), Curve: *curve, By: splitAll(by), Where: where}
+	if *kinds != "" {
+		opts.Kinds = splitAll([]string{*kinds})
+	}
+	if len(pos) == 1 {
+		opts.Experiment = pos[0]
+	}
+	files, err := plot.Write(ctx, store, opts)
+	for _, f := range files {
+		fmt.Fprintln(stdout, f)
+	}
+	return err
+}
+
+func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("ls", "[flags]", stderr)
+	var wf workFlags
+	wf.register(fs)
+	verbose := fs.Bool("v", false, "list every cell")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := wf.openExisting(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return report.List(ctx, stdout, store, *verbose)
+}
+
+// splitAll splits comma-separated flag values.
+func splitAll(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
