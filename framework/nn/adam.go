@@ -38,30 +38,29 @@ func NewAdam(cfg AdamConfig, params ...*Param) *Adam {
 // Step applies one update from the current gradients (which it leaves intact).
 func (a *Adam) Step() {
 	a.T++
-	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	bc1 := 1 - math.Pow(a.Beta1, float64(a.T))
 	bc2 := 1 - math.Pow(a.Beta2, float64(a.T))
-	stepSize := float32(a.LR / bc1)
-	bc2s := float32(math.Sqrt(bc2))
-	eps := float32(a.Eps)
+	k := adamConsts{b1: float32(a.Beta1), omb1: float32(1 - a.Beta1), b2: float32(a.Beta2), omb2: float32(1 - a.Beta2),
+		step: float32(a.LR / bc1), invBc2s: float32(1 / math.Sqrt(bc2)), eps: float32(a.Eps)}
 	wd := float32(a.WeightDecay)
 	decay := float32(1 - a.LR*a.WeightDecay)
 	for pi, p := range a.Params {
 		w, g := p.Value, p.Grad[:len(p.Value)]
 		m, v := a.M[pi].Value[:len(w)], a.V[pi].Value[:len(w)]
-		for i := range w {
-			gi := g[i]
-			if wd != 0 {
-				if a.Decoupled {
-					w[i] *= decay
-				} else {
-					gi += wd * w[i]
-				}
+		switch {
+		case wd == 0:
+			adamKernel(w, g, m, v, &k)
+		case a.Decoupled:
+			scale(decay, w)
+			adamKernel(w, g, m, v, &k)
+		default: // L2 penalty added to (a copy of) the gradient, as torch
+			for i := range w {
+				gi := g[i] + wd*w[i]
+				mi := m[i]*k.b1 + gi*k.omb1
+				vi := v[i]*k.b2 + gi*gi*k.omb2
+				m[i], v[i] = mi, vi
+				w[i] -= k.step * mi / (sqrt32(vi)*k.invBc2s + k.eps)
 			}
-			mi := m[i]*b1 + gi*(1-b1)
-			vi := v[i]*b2 + gi*gi*(1-b2)
-			m[i], v[i] = mi, vi
-			w[i] -= stepSize * mi / (sqrt32(vi)/bc2s + eps)
 		}
 	}
 }

@@ -2,13 +2,12 @@
 
 package nn
 
-// #cgo LDFLAGS: -lopenblas
-import "C"
-
 import (
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
+
+	_ "github.com/kalm-go/kalm/framework/nn/internal/openblas" // -lopenblas
 )
 
 const backend = "openblas"

@@ -62,11 +62,7 @@ func (l *Linear) Forward(x Mat) Mat {
 	Gemm(false, true, 1, x, View(l.W.Value, l.Out, l.In), 1, y)
 	switch l.Act {
 	case ReLU:
-		for i, v := range y.Data {
-			if v < 0 {
-				y.Data[i] = 0
-			}
-		}
+		reluKernel(y.Data)
 	case Tanh:
 		tanhInPlace(y.Data)
 	}
@@ -80,11 +76,7 @@ func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	y := l.y[:len(dy.Data)]
 	switch l.Act {
 	case ReLU:
-		for i, v := range y {
-			if v <= 0 {
-				dy.Data[i] = 0
-			}
-		}
+		reluBackKernel(dy.Data, y)
 	case Tanh:
 		for i, v := range y {
 			dy.Data[i] *= 1 - v*v
@@ -92,12 +84,8 @@ func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	}
 	if paramGrad {
 		Gemm(true, false, 1, dy, l.x, 1, View(l.W.Grad, l.Out, l.In))
-		gb := l.B.Grad
 		for i := 0; i < dy.Rows; i++ {
-			r := dy.Data[i*l.Out : (i+1)*l.Out]
-			for j, v := range r {
-				gb[j] += v
-			}
+			addToKernel(l.B.Grad, dy.Data[i*l.Out:(i+1)*l.Out])
 		}
 	}
 	if !inputGrad {

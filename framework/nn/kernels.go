@@ -1,0 +1,44 @@
+package nn
+
+// Element-wise kernels with assembly versions on amd64 (AVX2+FMA, selected
+// at run time) and these portable versions elsewhere.
+
+func adamGo(w, g, m, v []float32, k *adamConsts) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		mi := m[i]*k.b1 + gi*k.omb1
+		vi := v[i]*k.b2 + gi*gi*k.omb2
+		m[i], v[i] = mi, vi
+		w[i] -= k.step * mi / (sqrt32(vi)*k.invBc2s + k.eps)
+	}
+}
+
+func reluGo(y []float32) {
+	for i, v := range y {
+		if v < 0 {
+			y[i] = 0
+		}
+	}
+}
+
+func reluBackGo(dy, y []float32) {
+	y = y[:len(dy)]
+	for i, v := range y {
+		if v <= 0 {
+			dy[i] = 0
+		}
+	}
+}
+
+func addToGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// adamConsts is laid out for the assembly kernel: keep the field order.
+type adamConsts struct {
+	b1, omb1, b2, omb2, step, invBc2s, eps float32
+}

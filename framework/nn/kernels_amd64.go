@@ -1,0 +1,66 @@
+//go:build !purego
+
+package nn
+
+import "golang.org/x/sys/cpu"
+
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func adamAVX2(w, gr, m, v *float32, n int, k *adamConsts)
+
+//go:noescape
+func reluAVX2(y *float32, n int)
+
+//go:noescape
+func reluBackAVX2(dy, y *float32, n int)
+
+//go:noescape
+func addToAVX2(dst, src *float32, n int)
+
+func adamKernel(w, g, m, v []float32, k *adamConsts) {
+	n := len(w)
+	if !useAVX2 || n < 8 {
+		adamGo(w, g, m, v, k)
+		return
+	}
+	_, _, _ = g[n-1], m[n-1], v[n-1]
+	b := n &^ 7
+	adamAVX2(&w[0], &g[0], &m[0], &v[0], b, k)
+	adamGo(w[b:], g[b:n], m[b:n], v[b:n], k)
+}
+
+func reluKernel(y []float32) {
+	n := len(y)
+	if !useAVX2 || n < 8 {
+		reluGo(y)
+		return
+	}
+	b := n &^ 7
+	reluAVX2(&y[0], b)
+	reluGo(y[b:])
+}
+
+func reluBackKernel(dy, y []float32) {
+	n := len(dy)
+	if !useAVX2 || n < 8 {
+		reluBackGo(dy, y)
+		return
+	}
+	_ = y[n-1]
+	b := n &^ 7
+	reluBackAVX2(&dy[0], &y[0], b)
+	reluBackGo(dy[b:], y[b:n])
+}
+
+func addToKernel(dst, src []float32) {
+	n := len(dst)
+	if !useAVX2 || n < 8 {
+		addToGo(dst, src)
+		return
+	}
+	_ = src[n-1]
+	b := n &^ 7
+	addToAVX2(&dst[0], &src[0], b)
+	addToGo(dst[b:], src[b:n])
+}

@@ -1,0 +1,100 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func adamAVX2(w, gr, m, v *float32, n int, k *adamConsts)
+// n is a multiple of 8.
+TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), AX
+	VBROADCASTSS 0(AX), Y8   // b1
+	VBROADCASTSS 4(AX), Y9   // 1-b1
+	VBROADCASTSS 8(AX), Y10  // b2
+	VBROADCASTSS 12(AX), Y11 // 1-b2
+	VBROADCASTSS 16(AX), Y12 // step
+	VBROADCASTSS 20(AX), Y13 // 1/sqrt(bc2)
+	VBROADCASTSS 24(AX), Y14 // eps
+	XORQ BX, BX
+adamloop:
+	CMPQ BX, CX
+	JGE adamdone
+	VMOVUPS (SI)(BX*4), Y0     // g
+	VMULPS (R8)(BX*4), Y8, Y1  // m*b1
+	VFMADD231PS Y0, Y9, Y1     // + (1-b1)*g
+	VMOVUPS Y1, (R8)(BX*4)
+	VMULPS Y0, Y0, Y2          // g*g
+	VMULPS Y11, Y2, Y2         // *(1-b2)
+	VFMADD231PS (R9)(BX*4), Y10, Y2 // + b2*v
+	VMOVUPS Y2, (R9)(BX*4)
+	VSQRTPS Y2, Y3
+	VMULPS Y13, Y3, Y3
+	VADDPS Y14, Y3, Y3         // denom
+	VMULPS Y12, Y1, Y4         // step*m
+	VDIVPS Y3, Y4, Y4          // step*m/denom
+	VMOVUPS (DI)(BX*4), Y5
+	VSUBPS Y4, Y5, Y5
+	VMOVUPS Y5, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP adamloop
+adamdone:
+	VZEROUPPER
+	RET
+
+// func reluAVX2(y *float32, n int)
+TEXT ·reluAVX2(SB), NOSPLIT, $0-16
+	MOVQ y+0(FP), DI
+	MOVQ n+8(FP), CX
+	VXORPS Y7, Y7, Y7
+	XORQ BX, BX
+reluloop:
+	CMPQ BX, CX
+	JGE reludone
+	VMAXPS (DI)(BX*4), Y7, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP reluloop
+reludone:
+	VZEROUPPER
+	RET
+
+// func reluBackAVX2(dy, y *float32, n int): dy = y > 0 ? dy : 0
+TEXT ·reluBackAVX2(SB), NOSPLIT, $0-24
+	MOVQ dy+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Y7, Y7, Y7
+	XORQ BX, BX
+rbloop:
+	CMPQ BX, CX
+	JGE rbdone
+	VMOVUPS (SI)(BX*4), Y0
+	VCMPPS $0x0e, Y7, Y0, Y1 // y > 0 (GT_OS)
+	VANDPS (DI)(BX*4), Y1, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP rbloop
+rbdone:
+	VZEROUPPER
+	RET
+
+// func addToAVX2(dst, src *float32, n int): dst += src
+TEXT ·addToAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+addloop:
+	CMPQ BX, CX
+	JGE adddone
+	VMOVUPS (DI)(BX*4), Y0
+	VADDPS (SI)(BX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP addloop
+adddone:
+	VZEROUPPER
+	RET
