@@ -15,8 +15,8 @@
 // An observation (ObsDim values) is the agent's x, y and facing direction,
 // then type, color, x, y and state of each object. Reaching the goal gives
 // reward 1 and ends the episode; otherwise it times out at the horizon
-// (configurable as "horizon"). Behaviour policies: "scripted" (an expert:
-// shortest paths; param "epsilon" mixes in random actions) and "random".
+// (configurable as "horizon"). Behaviour policies: "expert" (scripted
+// shortest paths; param "random_share" mixes in random actions) and "random".
 //
 // The plugin binary is cmd/kalm-plugin-gridgoal; its main is one line:
 //

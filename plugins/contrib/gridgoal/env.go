@@ -19,8 +19,8 @@ const DefaultHorizon = 40
 
 // Behaviour policies.
 const (
-	PolicyScripted = "scripted" // the expert; param "epsilon" is the share of random actions
-	PolicyRandom   = "random"   // uniform over the actions
+	PolicyExpert = "expert" // scripted; param "random_share" is the share of random actions
+	PolicyRandom = "random" // uniform over the actions
 )
 
 // Env is the grid world. It is safe for concurrent use; Reset and Step act
@@ -55,7 +55,7 @@ func (e *Env) Spec(context.Context) (env.Spec, error) {
 		GoalDim:     GoalDim,
 		Horizon:     e.horizon,
 		Levels:      slices.Clone(Levels),
-		Policies:    []string{PolicyScripted, PolicyRandom},
+		Policies:    []string{PolicyExpert, PolicyRandom},
 		Config:      map[string]string{"horizon": strconv.Itoa(e.horizon)},
 	}, nil
 }
@@ -203,7 +203,7 @@ func (e *Env) Judge(_ context.Context, req env.JudgeRequest) (*env.JudgeResponse
 }
 
 // Behave returns the actions of a behaviour policy. The expert takes param
-// "epsilon", the share of random actions (default 0).
+// "random_share", the share of random actions (default 0).
 func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveResponse, error) {
 	n := len(req.Goals)
 	if len(req.Observations) != n*ObsDim {
@@ -211,16 +211,16 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 	}
 	eps := 0.0
 	for k, v := range req.Params {
-		if k != "epsilon" || req.Policy != PolicyScripted {
+		if k != "random_share" || req.Policy != PolicyExpert {
 			return nil, fmt.Errorf("gridgoal: behave: policy %q takes no param %q", req.Policy, k)
 		}
 		if !(v >= 0 && v <= 1) {
-			return nil, fmt.Errorf("gridgoal: behave: epsilon = %g, want 0..1", v)
+			return nil, fmt.Errorf("gridgoal: behave: random_share = %g, want 0..1", v)
 		}
 		eps = v
 	}
-	if req.Policy != PolicyScripted && req.Policy != PolicyRandom {
-		return nil, fmt.Errorf("gridgoal: behave: unknown policy %q, want %s or %s", req.Policy, PolicyScripted, PolicyRandom)
+	if req.Policy != PolicyExpert && req.Policy != PolicyRandom {
+		return nil, fmt.Errorf("gridgoal: behave: unknown policy %q, want %s or %s", req.Policy, PolicyExpert, PolicyRandom)
 	}
 	acts := make([]float32, n)
 	for i, d := range req.Goals {

@@ -33,7 +33,7 @@ func TestPlugin(t *testing.T) {
 	if p.Kind != plugin.Env || p.ProtocolVersion != plugin.ProtocolVersion || p.Builtin {
 		t.Errorf("describe: %+v, want an external env plugin of protocol %d", p.Description, plugin.ProtocolVersion)
 	}
-	for _, c := range []string{"action:discrete", "level:train", "level:unseen", "policy:scripted", "configure"} {
+	for _, c := range []string{"action:discrete", "level:train", "level:unseen", "policy:expert", "configure"} {
 		if !slices.Contains(p.Capabilities, c) {
 			t.Errorf("capabilities %v lack %q", p.Capabilities, c)
 		}
@@ -63,7 +63,7 @@ func TestPlugin(t *testing.T) {
 	t.Run("Cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
-		_, err := e.Collect(ctx, env.CollectRequest{Episodes: 1000, Policy: "scripted", Out: filepath.Join(t.TempDir(), "ds")}, nil)
+		_, err := e.Collect(ctx, env.CollectRequest{Episodes: 1000, Policy: "expert", Out: filepath.Join(t.TempDir(), "ds")}, nil)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("collect with a cancelled context: %v, want context.Canceled", err)
 		}

@@ -87,12 +87,14 @@ func (e *Env) Render(_ context.Context, req env.RenderRequest) (*env.RenderRespo
 			fill(img, image.Rect(in.Min.X+in.Dx()/3, in.Max.Y-in.Dy()/6, in.Min.X+in.Dx()*2/3, in.Max.Y), c)
 		case Ball:
 			disc(img, in, c)
-		case Box:
+		case Box: // a crate: a frame with a lid line
 			frame(img, in, max(1, s/10), c)
+			fill(img, image.Rect(in.Min.X, in.Min.Y+in.Dy()/3, in.Max.X, in.Min.Y+in.Dy()/3+max(1, s/10)), c)
 		case Door:
 			switch o.state {
-			case Open:
-				frame(img, r.Inset(1), max(1, s/12), c)
+			case Open: // the doorway, its leaf swung against the left jamb
+				frame(img, r.Inset(1), max(1, s/16), c)
+				fill(img, image.Rect(r.Min.X+1, r.Min.Y+1, r.Min.X+1+s/5, r.Max.Y-1), c)
 			case Locked:
 				fill(img, r.Inset(1), c)
 				fill(img, r.Inset(s*2/5), floorColor)

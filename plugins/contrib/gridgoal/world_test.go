@@ -202,21 +202,21 @@ func successRate(eps []*dataset.Episode) float64 {
 func TestPolicies(t *testing.T) {
 	e := New()
 	for _, level := range Levels {
-		if r := successRate(collect(t, e, level, PolicyScripted, 300, nil)); r < 0.99 {
+		if r := successRate(collect(t, e, level, PolicyExpert, 300, nil)); r < 0.99 {
 			t.Errorf("expert success on %s goals = %.3f, want ≥ 0.99", level, r)
 		}
 	}
-	noisy := successRate(collect(t, e, LevelTrain, PolicyScripted, 300, map[string]float64{"epsilon": 0.9}))
+	noisy := successRate(collect(t, e, LevelTrain, PolicyExpert, 300, map[string]float64{"random_share": 0.9}))
 	random := successRate(collect(t, e, LevelTrain, PolicyRandom, 300, nil))
-	t.Logf("success: expert ε=0.9 %.3f, random %.3f", noisy, random)
+	t.Logf("success: expert random_share=0.9 %.3f, random %.3f", noisy, random)
 	if !(random < noisy && noisy < 0.99) || random > 0.3 {
-		t.Errorf("success: random %.3f, expert ε=0.9 %.3f; want random < noisy < 0.99 and random ≤ 0.3", random, noisy)
+		t.Errorf("success: random %.3f, expert random_share=0.9 %.3f; want random < noisy < 0.99 and random ≤ 0.3", random, noisy)
 	}
-	if _, err := e.Behave(context.Background(), env.BehaveRequest{Policy: PolicyRandom, Params: map[string]float64{"epsilon": 0.1}}); err == nil {
-		t.Errorf("the random policy accepted param epsilon")
+	if _, err := e.Behave(context.Background(), env.BehaveRequest{Policy: PolicyRandom, Params: map[string]float64{"random_share": 0.1}}); err == nil {
+		t.Errorf("the random policy accepted param random_share")
 	}
-	if _, err := e.Behave(context.Background(), env.BehaveRequest{Policy: PolicyScripted, Params: map[string]float64{"epsilon": 2}}); err == nil {
-		t.Errorf("the expert accepted epsilon = 2")
+	if _, err := e.Behave(context.Background(), env.BehaveRequest{Policy: PolicyExpert, Params: map[string]float64{"random_share": 2}}); err == nil {
+		t.Errorf("the expert accepted random_share = 2")
 	}
 }
 
