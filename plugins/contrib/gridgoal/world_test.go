@@ -1,8 +1,11 @@
 package gridgoal
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -291,7 +294,29 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to write it)", err)
 	}
-	if !slices.Equal(golden, r.PNG) {
-		t.Errorf("render differs from %s (run go test -update and look at it)", path)
+	// Compare pixels, not bytes: PNG encoders may compress differently.
+	want, err := png.Decode(bytes.NewReader(golden))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
+	got, err := png.Decode(bytes.NewReader(r.PNG))
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("render is %v, %s is %v", got.Bounds(), path, want.Bounds())
+	}
+	b := got.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if gr, gg, gb, ga := got.At(x, y).RGBA(); [4]uint32{gr, gg, gb, ga} != rgba(want.At(x, y)) {
+				t.Fatalf("render differs from %s at (%d, %d) (run go test -update and look at it)", path, x, y)
+			}
+		}
+	}
+}
+
+func rgba(c color.Color) [4]uint32 {
+	r, g, b, a := c.RGBA()
+	return [4]uint32{r, g, b, a}
 }
