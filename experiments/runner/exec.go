@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"sort"
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/framework/algo"
@@ -33,6 +34,43 @@ const (
 	ckptDir    = "checkpoints" // train: the algorithm's output directory
 	modelDir   = "model"       // ground: the LM's output directory
 )
+
+// maxPoints bounds the points recorded per metric of a stage: a plugin that
+// reports every step of a long run is thinned to about this many.
+const maxPoints = 1000
+
+// series collects a stage's metric points, thinned to about maxPoints per
+// metric: steps fall into buckets of total/maxPoints and each bucket keeps
+// its last point, so the final value is always recorded.
+type series struct {
+	points []results.Metric
+	last   map[string]int // name → index in points of its last point
+}
+
+func (s *series) add(step, total int, m map[string]float64) {
+	if s.last == nil {
+		s.last = map[string]int{}
+	}
+	gap := max(1, total/maxPoints)
+	for _, k := range sortedNames(m) {
+		p := results.Metric{Step: step, Name: k, Value: m[k]}
+		if i, ok := s.last[k]; ok && s.points[i].Step/gap == step/gap {
+			s.points[i] = p
+			continue
+		}
+		s.last[k] = len(s.points)
+		s.points = append(s.points, p)
+	}
+}
+
+func sortedNames(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // TrainArtifact is train.json: the checkpoints, relative to the artifact.
 type TrainArtifact struct {
@@ -71,11 +109,9 @@ func collectStage(ctx context.Context, job *Job) (*Output, error) {
 	}
 	req := env.CollectRequest{Episodes: cfg.Episodes, Level: cfg.Level, Policy: cfg.Policy, Params: cfg.Params,
 		Seed: job.Stage.Seed, Out: filepath.Join(job.Dir, datasetDir)}
-	var metrics []results.Metric
+	var metrics series
 	progress := func(p env.Progress) {
-		for k, v := range p.Metrics {
-			metrics = append(metrics, results.Metric{Step: p.Done, Name: k, Value: v})
-		}
+		metrics.add(p.Done, p.Total, p.Metrics)
 		job.Progress(p.Done, p.Total, p.Metrics)
 	}
 	if c, ok := e.(collector); ok {
@@ -86,7 +122,7 @@ func collectStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Metrics: metrics}, nil
+	return &Output{Metrics: metrics.points}, nil
 }
 
 func trainStage(ctx context.Context, job *Job) (*Output, error) {
@@ -105,12 +141,10 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 		}
 	}
 	out := filepath.Join(job.Dir, ckptDir)
-	var metrics []results.Metric
+	var metrics series
 	res, err := h.Algo.Train(ctx, algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
 		CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}, func(p algo.Progress) {
-		for k, v := range p.Metrics {
-			metrics = append(metrics, results.Metric{Step: p.Step, Name: k, Value: v})
-		}
+		metrics.add(p.Step, p.Total, p.Metrics)
 		job.Progress(p.Step, p.Total, p.Metrics)
 	})
 	if err != nil {
@@ -130,7 +164,7 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 	if err := writeJSON(filepath.Join(job.Dir, trainFile), art); err != nil {
 		return nil, err
 	}
-	return &Output{Metrics: metrics}, nil
+	return &Output{Metrics: metrics.points}, nil
 }
 
 func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
@@ -215,12 +249,10 @@ func groundStage(ctx context.Context, job *Job) (*Output, error) {
 	for i, t := range cfg.Tasks {
 		tasks[i] = lm.Task(t)
 	}
-	var metrics []results.Metric
+	var metrics series
 	res, err := h.LM.Ground(ctx, lm.GroundRequest{Datasets: []string{filepath.Join(job.Inputs[cfg.Dataset], datasetDir)}, Tasks: tasks,
 		Config: cfg.LMConfig, Steps: cfg.Steps, OutDir: filepath.Join(job.Dir, modelDir), Seed: job.Stage.Seed}, func(p lm.Progress) {
-		for k, v := range p.Metrics {
-			metrics = append(metrics, results.Metric{Step: p.Step, Name: k, Value: v})
-		}
+		metrics.add(p.Step, p.Total, p.Metrics)
 		job.Progress(p.Step, p.Total, p.Metrics)
 	})
 	if err != nil {
@@ -233,7 +265,7 @@ func groundStage(ctx context.Context, job *Job) (*Output, error) {
 	if err := writeJSON(filepath.Join(job.Dir, groundFile), GroundArtifact{Checkpoint: rel}); err != nil {
 		return nil, err
 	}
-	return &Output{Metrics: metrics}, nil
+	return &Output{Metrics: metrics.points}, nil
 }
 
 // imagineStage generates rollouts for the goals of one novel level from

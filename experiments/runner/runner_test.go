@@ -265,3 +265,24 @@ func TestPrintPlan(t *testing.T) {
 		t.Fatalf("plan after running:\n%s", b.String())
 	}
 }
+
+func TestSeriesThinning(t *testing.T) {
+	var s series
+	for step := 1; step <= 100000; step++ {
+		s.add(step, 100000, map[string]float64{"loss": float64(step), "q": 1})
+	}
+	if n := len(s.points); n < 2*maxPoints || n > 2*maxPoints+2 {
+		t.Fatalf("%d points for 2 metrics", n)
+	}
+	last := s.points[len(s.points)-1]
+	if last.Step != 100000 {
+		t.Fatalf("last point %+v", last)
+	}
+	var few series
+	for step := 1; step <= 10; step++ {
+		few.add(step, 10, map[string]float64{"loss": 1})
+	}
+	if len(few.points) != 10 {
+		t.Fatalf("short run thinned to %d points", len(few.points))
+	}
+}
