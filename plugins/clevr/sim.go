@@ -144,7 +144,6 @@ type contact struct {
 	invMass  float64 // 1 / effective mass along the normal
 	impulse  float64 // accumulated, ≥ 0
 	tangent  float64 // accumulated tangential (friction) impulse
-	invI     float64
 	invJ     float64
 	wallBody bool
 }
@@ -159,7 +158,6 @@ type candidate struct {
 	i, j   int
 	nx, ny float64
 	gap    float64
-	wall   bool
 }
 
 // wallNormals point out of the arena: left, right, behind (−y), front (+y) walls.
@@ -204,7 +202,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				v[1] *= k
 			}
 		}
-		// Candidate contacts: touching pairs and walls, in a fixed order.
+		// Touching pairs (ball–ball and pusher–ball), grouped by their first ball.
 		ncand := 0
 		for i := 0; i < n; i++ {
 			pi := pos[i]
@@ -229,12 +227,6 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				cands[ncand] = candidate{i: i, j: b, nx: nx, ny: ny, gap: gap}
 				ncand++
 			}
-			for w, g := range [4]float64{pi[0] - s.rx0, s.rx1 - pi[0], pi[1] - s.ry0, s.ry1 - pi[1]} {
-				if g < cfg.ContactTol {
-					cands[ncand] = candidate{i: i, j: -1, nx: wallNormals[w][0], ny: wallNormals[w][1], gap: g, wall: true}
-					ncand++
-				}
-			}
 		}
 		// Only bodies connected to something moving can receive impulses: a contact among
 		// bodies at rest that do not interpenetrate gets zero impulse, so it is skipped.
@@ -247,31 +239,46 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 			changed = false
 			for k := 0; k < ncand; k++ {
 				c := &cands[k]
-				if !c.wall && active[c.i] != active[c.j] {
+				if active[c.i] != active[c.j] {
 					active[c.i], active[c.j] = true, true
 					changed = true
 				}
 			}
 		}
-		nc := 0
-		for k := 0; k < ncand; k++ {
-			cd := &cands[k]
-			if cd.gap >= 0 && !active[cd.i] {
-				continue
+		// Contacts in a fixed order: per ball, its pairs, then its walls.
+		nc, k := 0, 0
+		for i := 0; i < n; i++ {
+			for ; k < ncand && cands[k].i == i; k++ {
+				cd := &cands[k]
+				if cd.gap >= 0 && !active[i] {
+					continue
+				}
+				c := &cs[nc]
+				nc++
+				c.i, c.j, c.nx, c.ny, c.wallBody, c.impulse, c.tangent = i, cd.j, cd.nx, cd.ny, false, 0, 0
+				if cd.j == pusherBody {
+					c.invJ, c.invMass = s.invMp, s.kPusher
+				} else {
+					c.invJ, c.invMass = s.invMb, s.kBalls
+				}
+				c.bias = 0
+				if cd.gap < 0 {
+					c.bias = cfg.Beta * -cd.gap / dt
+				}
 			}
-			invJ, k := 0.0, s.kWall
-			switch {
-			case cd.wall:
-			case cd.j == pusherBody:
-				invJ, k = s.invMp, s.kPusher
-			default:
-				invJ, k = s.invMb, s.kBalls
-			}
-			c := &cs[nc]
-			nc++
-			*c = contact{i: cd.i, j: cd.j, nx: cd.nx, ny: cd.ny, invI: s.invMb, invJ: invJ, invMass: k, wallBody: cd.wall}
-			if cd.gap < 0 {
-				c.bias = cfg.Beta * -cd.gap / dt
+			pi := pos[i]
+			gaps := [4]float64{pi[0] - s.rx0, s.rx1 - pi[0], pi[1] - s.ry0, s.ry1 - pi[1]}
+			for w, g := range gaps {
+				if g >= cfg.ContactTol || (g >= 0 && !active[i]) {
+					continue
+				}
+				c := &cs[nc]
+				nc++
+				c.i, c.j, c.nx, c.ny, c.wallBody, c.impulse, c.tangent = i, -1, wallNormals[w][0], wallNormals[w][1], true, 0, 0
+				c.invJ, c.invMass, c.bias = 0, s.kWall, 0
+				if g < 0 {
+					c.bias = cfg.Beta * -g / dt
+				}
 			}
 		}
 		// Sequential impulses: the relative normal velocity (j minus i) must reach the bias.
@@ -300,8 +307,8 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 					} else if -lam > change {
 						change = -lam
 					}
-					vi[0] -= lam * c.nx * c.invI
-					vi[1] -= lam * c.ny * c.invI
+					vi[0] -= lam * c.nx * s.invMb
+					vi[1] -= lam * c.ny * s.invMb
 					if !c.wallBody {
 						vj := &vel[c.j]
 						vj[0] += lam * c.nx * c.invJ
@@ -336,8 +343,8 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				} else if -lt > change {
 					change = -lt
 				}
-				vi[0] -= lt * tx * c.invI
-				vi[1] -= lt * ty * c.invI
+				vi[0] -= lt * tx * s.invMb
+				vi[1] -= lt * ty * s.invMb
 				if !c.wallBody {
 					vj := &vel[c.j]
 					vj[0] += lt * tx * c.invJ
