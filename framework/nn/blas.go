@@ -5,9 +5,19 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// Backend names the BLAS implementation in use: "gonum" (pure Go) or
-// "openblas" (cgo, selected with the openblas build tag).
-func Backend() string { return backend }
+// Backend names the matrix-multiply implementation in use: "go-avx2" (this
+// package's packed kernel, the default where the CPU has AVX2 and FMA),
+// "gonum" (pure Go fallback) or "openblas" (cgo, with the openblas build
+// tag).
+func Backend() string {
+	if usePacked {
+		return "go-avx2"
+	}
+	return backend
+}
+
+// usePacked selects sgemmPacked over the blas32 implementation.
+var usePacked = packedGemm && backend != "openblas"
 
 // Mat is a row-major matrix view: element (i, j) is Data[i*Cols+j].
 type Mat struct {
@@ -47,6 +57,10 @@ func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
 	}
 	if k == 0 {
 		scale(beta, c.Data[:m*n])
+		return
+	}
+	if usePacked {
+		sgemmPacked(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1))
 		return
 	}
 	impl.Sgemm(ta, tb, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1))

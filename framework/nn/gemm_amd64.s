@@ -1,0 +1,114 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func kern6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+//
+// C[0:6, 0:16] = alpha·Σ_k a[k·6+i]·b[k·16+j] + beta·C (beta == 0: C is not
+// read). a is a packed 6-row panel, b a packed 16-column panel; ldc is in
+// elements.
+TEXT ·kern6x16(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    kdone
+
+kloop:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VBROADCASTSS 4(SI), Y3
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS 8(SI), Y2
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VBROADCASTSS 12(SI), Y3
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	VBROADCASTSS 16(SI), Y2
+	VFMADD231PS  Y0, Y2, Y12
+	VFMADD231PS  Y1, Y2, Y13
+	VBROADCASTSS 20(SI), Y3
+	VFMADD231PS  Y0, Y3, Y14
+	VFMADD231PS  Y1, Y3, Y15
+	ADDQ         $24, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNE          kloop
+
+kdone:
+	VBROADCASTSS alpha+40(FP), Y0
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y0, Y13, Y13
+	VMULPS       Y0, Y14, Y14
+	VMULPS       Y0, Y15, Y15
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           kstore
+	VBROADCASTSS beta+44(FP), Y1
+	VFMADD231PS  (DX), Y1, Y4
+	VFMADD231PS  32(DX), Y1, Y5
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y6
+	VFMADD231PS  32(DX), Y1, Y7
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y8
+	VFMADD231PS  32(DX), Y1, Y9
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y10
+	VFMADD231PS  32(DX), Y1, Y11
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y12
+	VFMADD231PS  32(DX), Y1, Y13
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y14
+	VFMADD231PS  32(DX), Y1, Y15
+	MOVQ         c+24(FP), DX
+
+kstore:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y14, (DX)
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET

@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a, b []float32, beta float32, c []float32) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for kk := range k {
+				av := a[i*k+kk]
+				if transA {
+					av = a[kk*m+i]
+				}
+				bv := b[kk*n+j]
+				if transB {
+					bv = b[j*k+kk]
+				}
+				s += float64(av) * float64(bv)
+			}
+			old := float64(0)
+			if beta != 0 {
+				old = float64(beta) * float64(c[i*n+j])
+			}
+			c[i*n+j] = float32(float64(alpha)*s + old)
+		}
+	}
+}
+
+// TestPackedGemm checks the packed kernel against a float64 reference on
+// shapes with partial tiles, several K blocks, transposes, alpha and beta.
+func TestPackedGemm(t *testing.T) {
+	if !packedGemm {
+		t.Skip("no micro-kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {2, -0.5}} {
+					m, n, k := s[0], s[1], s[2]
+					name := fmt.Sprintf("%dx%dx%d/%v%v/%v", m, n, k, ta, tb, ab)
+					a, b := make([]float32, m*k), make([]float32, k*n)
+					Normal(rng, a, 1)
+					Normal(rng, b, 1)
+					c := make([]float32, m*n)
+					Normal(rng, c, 1)
+					want := append([]float32(nil), c...)
+					if ab[1] == 0 {
+						for i := range c {
+							c[i] = float32(math.NaN()) // must not be read
+						}
+					}
+					lda, ldb := k, n
+					if ta {
+						lda = m
+					}
+					if tb {
+						ldb = k
+					}
+					naiveGemm(ta, tb, m, n, k, ab[0], a, b, ab[1], want)
+					if k == 0 {
+						continue
+					}
+					sgemmPacked(ta, tb, m, n, k, ab[0], a, max(lda, 1), b, max(ldb, 1), ab[1], c, max(n, 1))
+					for i := range c {
+						if d := math.Abs(float64(c[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))*math.Sqrt(float64(k))) {
+							t.Fatalf("%s: c[%d] = %v, want %v", name, i, c[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
