@@ -15,6 +15,7 @@ import (
 	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/framework/plugin"
 )
 
@@ -77,8 +78,16 @@ func (e *lineEnv) Step(_ context.Context, r env.StepRequest) (*env.StepResponse,
 	return s, nil
 }
 
-func (e *lineEnv) Judge(context.Context, env.JudgeRequest) (*env.JudgeResponse, error) {
-	return nil, errors.New("line: judge not needed")
+func (e *lineEnv) Judge(_ context.Context, r env.JudgeRequest) (*env.JudgeResponse, error) {
+	t := len(r.Actions)
+	j := &env.JudgeResponse{Rewards: make([]float32, t), Terminals: make([]bool, t), Steps: t}
+	for i := range t {
+		if r.Observations[i+1] == r.Goal.Vector[0] {
+			j.Rewards[i], j.Terminals[i], j.Success, j.Steps = 1, true, true, i+1
+			break
+		}
+	}
+	return j, nil
 }
 
 func (e *lineEnv) Behave(_ context.Context, r env.BehaveRequest) (*env.BehaveResponse, error) {
@@ -191,6 +200,8 @@ func (f *fakePlugins) Launch(_ context.Context, kind plugin.Kind, name string) (
 		h.Env = &lineEnv{}
 	case kind == plugin.Algo && (name == "count" || name == "count2"):
 		h.Algo = &countAlgo{name: name}
+	case kind == plugin.LM && name == "parrot":
+		h.LM = &parrotLM{}
 	default:
 		return nil, fmt.Errorf("plugin %s is %w", name, experiments.ErrNotInstalled)
 	}
@@ -256,3 +267,61 @@ func planFor(t interface {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// parrotLM "grounds" by remembering how many real episodes it saw and
+// imagines rollouts that step right until the goal position.
+type parrotLM struct{}
+
+func (parrotLM) Ground(_ context.Context, r lm.GroundRequest, progress func(lm.Progress)) (*lm.GroundResult, error) {
+	d, err := dataset.Load(r.Datasets[0])
+	if err != nil {
+		return nil, err
+	}
+	for step := 1; step <= r.Steps; step++ {
+		progress(lm.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"lm_loss": 1 / float64(step)}})
+	}
+	if err := os.MkdirAll(r.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	ck := filepath.Join(r.OutDir, "parrot.txt")
+	return &lm.GroundResult{Checkpoint: ck}, os.WriteFile(ck, []byte(fmt.Sprint(d.Meta.Episodes)), 0o644)
+}
+
+func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest) (*lm.GenerateResult, error) {
+	if _, err := os.ReadFile(r.Checkpoint); err != nil {
+		return nil, err
+	}
+	w, err := dataset.Create(r.Out, dataset.Meta{Env: "line", Source: dataset.Imagined, ObsDim: 1, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(2)})
+	if err != nil {
+		return nil, err
+	}
+	for i, g := range r.Goals {
+		pos := r.Observations[i]
+		ep := &dataset.Episode{Goal: g, Observations: []float32{pos}}
+		for pos < g.Vector[0] && len(ep.Actions) < r.MaxSteps {
+			pos++
+			ep.Actions = append(ep.Actions, 1)
+			ep.Observations = append(ep.Observations, pos)
+			ep.Rewards = append(ep.Rewards, 0)
+			ep.Terminals = append(ep.Terminals, false)
+			ep.Timeouts = append(ep.Timeouts, false)
+		}
+		if err := w.Write(ep); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	meta := w.Meta()
+	return &lm.GenerateResult{Meta: meta}, w.Close()
+}
+
+func (parrotLM) Explain(context.Context, lm.ExplainRequest) ([]string, error) { return nil, errors.New("parrot: mute") }
+func (parrotLM) Predict(context.Context, lm.PredictRequest) ([]float32, error) {
+	return nil, errors.New("parrot: no dynamics")
+}
+func (parrotLM) Encode(context.Context, lm.EncodeRequest) (*lm.EncodeResponse, error) {
+	return nil, errors.New("parrot: no encoder")
+}
+func (parrotLM) Act(context.Context, lm.ActRequest) ([]float32, error) {
+	return nil, errors.New("parrot: not a policy")
+}

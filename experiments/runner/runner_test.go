@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kalm-go/kalm/experiments"
+	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/results"
 )
 
@@ -284,5 +285,41 @@ func TestSeriesThinning(t *testing.T) {
 	}
 	if len(few.points) != 10 {
 		t.Fatalf("short run thinned to %d points", len(few.points))
+	}
+}
+
+func TestFullChainWithLM(t *testing.T) {
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment, "lm.plugin=parrot", "lm.ground.steps=5", "imagine.rollouts=12", "train.imagined_ratio=0.5")
+	counts := plan.KindCounts()
+	if counts[experiments.Ground] != 1 || counts[experiments.Imagine] != 1 || counts[experiments.Train] != 4 {
+		t.Fatalf("stages %v", counts)
+	}
+	sum, err := r.Run(context.Background(), plan)
+	if err != nil || sum.Ran != 11 || sum.CellsDone != 4 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	im := plan.Cells[0].Imagine[0]
+	d, err := dataset.Load(filepath.Join(work, "artifacts", "imagine", im, "dataset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Meta.Episodes != 12 || d.Meta.Source != dataset.Imagined {
+		t.Fatalf("imagined dataset meta %+v", d.Meta)
+	}
+	for i, ok := range d.Success {
+		if !ok {
+			t.Fatalf("imagined episode %d not judged a success", i)
+		}
+	}
+	var judged float64
+	s.DB().QueryRow(`SELECT value FROM metrics WHERE stage_key=? AND name='judged_success'`, im).Scan(&judged)
+	if judged != 1 {
+		t.Errorf("judged_success = %g", judged)
+	}
+	tc := plan.Stage(plan.Cells[0].Stages[experiments.Train]).Config.(experiments.TrainConfig)
+	if len(tc.Datasets) != 2 || tc.Datasets[0].Weight != 0.5 || tc.Datasets[1].Stage != im {
+		t.Errorf("train datasets %+v", tc.Datasets)
 	}
 }
