@@ -315,7 +315,9 @@ func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest) (*lm.GenerateR
 	return &lm.GenerateResult{Meta: meta}, w.Close()
 }
 
-func (parrotLM) Explain(context.Context, lm.ExplainRequest) ([]string, error) { return nil, errors.New("parrot: mute") }
+func (parrotLM) Explain(context.Context, lm.ExplainRequest) ([]string, error) {
+	return nil, errors.New("parrot: mute")
+}
 func (parrotLM) Predict(context.Context, lm.PredictRequest) ([]float32, error) {
 	return nil, errors.New("parrot: no dynamics")
 }
