@@ -52,25 +52,18 @@ func (e *Expert) Act(st *State, t *Task, p ExpertParams, rng *rand.Rand) int {
 	}
 	var before [2 * MaxBalls]float32
 	obsOf(st, n, before[:])
-	if t.Kind == KindMove {
-		// The cardinal push toward the goal direction.
-		u := e.dirs[t.Dir]
-		for d := 0; d < 4; d++ {
-			if Directions[d][0]*u[0]+Directions[d][1]*u[1] > 0.5 {
-				if p.Noise > 0 && rng.NormFloat64()*p.Noise > 0.1 {
-					break // a noisy expert sometimes errs
-				}
-				return EncodeAction(t.Ball, d)
-			}
-		}
-	}
 	var cands []int
-	if t.Kind == KindRelation {
+	switch t.Kind {
+	case KindRelation:
 		r := t.Relations[0]
 		for d := 0; d < NumDirections; d++ {
 			cands = append(cands, EncodeAction(r.Src, d), EncodeAction(r.Dst, d))
 		}
-	} else {
+	case KindMove:
+		for d := 0; d < NumDirections; d++ {
+			cands = append(cands, EncodeAction(t.Ball, d))
+		}
+	default:
 		for a := 0; a < NumActions(n); a++ {
 			cands = append(cands, a)
 		}
