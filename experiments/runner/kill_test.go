@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -52,7 +53,8 @@ grid:
 // work directory $KALM_RUNNER_CHILD; exit code 0 means the run finished.
 func child() int {
 	work := os.Getenv("KALM_RUNNER_CHILD")
-	ctx := context.Background()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	e, err := experiments.Parse("killme.yaml", []byte(killExperiment), experiments.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -73,6 +75,9 @@ func child() int {
 		Executors: trivialExecutors(filepath.Join(work, "starts.log"), 3*time.Millisecond)}
 	if _, err := r.Run(ctx, plan); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		if errors.Is(err, ErrInterrupted) {
+			return 130
+		}
 		return 1
 	}
 	return 0
@@ -302,4 +307,49 @@ func TestSIGKILLAtRandomPoints(t *testing.T) {
 		t.Fatalf("after %d kills the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", kills, got, want)
 	}
 	t.Logf("%d kills, %d stage starts in total (25 stages; an uninterrupted run takes %s)", kills, len(readLines(filepath.Join(work, "starts.log"))), span.Round(time.Millisecond))
+}
+
+// TestCtrlC interrupts the runner process with SIGINT: it exits cleanly,
+// the stages it was running are recorded as interrupted, no partial files
+// are visible, and a restart finishes with the same database as an
+// uninterrupted run.
+func TestCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runner as a subprocess")
+	}
+	ref := t.TempDir()
+	if err := startChild(t, ref).Wait(); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	work := t.TempDir()
+	cmd := startChild(t, work)
+	for len(readLines(filepath.Join(work, "starts.log"))) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("after SIGINT the runner exited with %v, want status 130 (interrupted)", err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(work, "results.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var interrupted, running int
+	db.QueryRow(`SELECT count(*) FROM stages WHERE status='interrupted'`).Scan(&interrupted)
+	db.QueryRow(`SELECT count(*) FROM stages WHERE status='running'`).Scan(&running)
+	db.Close()
+	if interrupted == 0 || running != 0 {
+		t.Errorf("after SIGINT: %d stages interrupted, %d still running", interrupted, running)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(work, "tmp")); len(entries) != 0 {
+		t.Errorf("partial files left visible: %v", entries)
+	}
+	if err := startChild(t, work).Wait(); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if got, want := dump(t, filepath.Join(work, "results.db")), dump(t, filepath.Join(ref, "results.db")); got != want {
+		t.Fatalf("after Ctrl-C and resume the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", got, want)
+	}
 }
