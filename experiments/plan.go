@@ -209,13 +209,31 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 		return &info
 	}
 
-	// Check hyper-parameters of every algorithm named in hyper, used or not.
-	for _, name := range sortedKeys(e.Spec.Hyper) {
-		if info := describe(plugin.Algo, name, "hyper."+name); info != nil {
-			checkHyper(errs, at, info, e.Spec.Hyper[name])
+	// Check hyper-parameters of every algorithm named in hyper, used or not,
+	// including values that grid axes set.
+	checked := map[string]bool{}
+	checkAll := func(hyper map[string]map[string]any, axis string) {
+		for _, name := range sortedKeys(hyper) {
+			if info := describe(plugin.Algo, name, "hyper."+name); info != nil {
+				for _, k := range sortedKeys(hyper[name]) {
+					id := fmt.Sprintf("hyper %s %s %s", name, k, valueString(hyper[name][k]))
+					if !checked[id] {
+						checked[id] = true
+						checkHyper(errs, at, info, map[string]any{k: hyper[name][k]}, axis)
+					}
+				}
+			}
 		}
 	}
-	checked := map[string]bool{}
+	checkAll(e.Spec.Hyper, "")
+	for _, c := range cells {
+		for _, p := range c.Params {
+			if strings.HasPrefix(p.Key, "hyper.") {
+				checkAll(c.Spec.Hyper, " (from the grid cell "+c.Group+")")
+				break
+			}
+		}
+	}
 	for _, c := range cells {
 		s := c.Spec
 		envInfo := describe(plugin.Env, s.Env.Plugin, "env.plugin")
@@ -294,7 +312,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 	return p, nil
 }
 
-func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyper map[string]any) {
+func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyper map[string]any, from string) {
 	if info.Schema == nil {
 		return
 	}
@@ -306,7 +324,7 @@ func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyp
 		path := "hyper." + info.Name + "." + k
 		prm, ok := info.Schema.Lookup(k)
 		if !ok {
-			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s", info.Name, didYouMean(k, names)), strings.Join(names, ", "))
+			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s%s", info.Name, from, didYouMean(k, names)), strings.Join(names, ", "))
 			continue
 		}
 		if msg := checkParam(prm, hyper[k]); msg != "" {
@@ -314,7 +332,7 @@ func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyp
 			if len(prm.Allowed) > 0 {
 				allowed = strings.Join(prm.Allowed, ", ")
 			}
-			errs.add(at(path), path, hyper[k], msg, allowed)
+			errs.add(at(path), path, hyper[k], msg+from, allowed)
 		}
 	}
 }

@@ -112,6 +112,8 @@ func TestPlanBadInput(t *testing.T) {
 		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" plugin cqll (algo) is not installed"}},
 		{"bad level", "name: x\neval:\n  levels: [train, unseen-eazy]\n", []string{"exp.yaml:3: eval.levels[1]: \"unseen-eazy\" is not a goal level of env clevr; did you mean \"unseen-easy\"?"}},
 		{"bad policy", "name: x\ndataset:\n  policy: expet\n", []string{"dataset.policy: \"expet\" is not a behaviour policy of env clevr; did you mean \"expert\"?"}},
+		{"hyper axis undeclared", "name: x\nalgo: cql\ngrid:\n  axes:\n    - key: hyper.cql.alpah\n      values: [1, 10]\n", []string{"hyper.cql.alpah: 1 is not a hyper-parameter of algo cql (from the grid cell hyper.cql.alpah=1); did you mean \"alpha\"?"}},
+		{"hyper axis wrong type", "name: x\nalgo: cql\ngrid:\n  axes:\n    - key: hyper.cql.alpha\n      values: [1, high]\n", []string{"hyper.cql.alpha: \"high\" is not a number (from the grid cell hyper.cql.alpha=high)"}},
 		{"action space", "name: x\nalgo: td3bc\n", []string{"algo: \"td3bc\" does not train on the discrete action space of env clevr"}},
 	}
 	for _, c := range cases {
