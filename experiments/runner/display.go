@@ -11,6 +11,7 @@ import (
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/mattn/go-isatty"
+	"golang.org/x/sys/unix"
 )
 
 // Display shows the progress of a run.
@@ -25,7 +26,15 @@ type Display interface {
 // w is a terminal, plain log lines otherwise (CI logs, files, pipes).
 func NewDisplay(w io.Writer) Display {
 	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return newTermDisplay(w, 150*time.Millisecond)
+		d := newTermDisplay(w, 150*time.Millisecond)
+		d.width = func() int {
+			ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+			if err != nil || ws.Col == 0 {
+				return 100
+			}
+			return int(ws.Col)
+		}
+		return d
 	}
 	return &plainDisplay{w: w, last: map[string]int{}, lastAt: map[string]time.Time{}}
 }
@@ -118,6 +127,7 @@ type termDisplay struct {
 	order   []string
 	pending []string
 	drawn   int
+	width   func() int // terminal columns; nil means unlimited
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -204,7 +214,14 @@ func (d *termDisplay) redraw() {
 	}
 	d.pending = nil
 	for _, k := range d.order {
-		b.WriteString(d.bars[k].render())
+		line := d.bars[k].render()
+		if d.width != nil {
+			// A wrapped line would break the cursor arithmetic of the redraw.
+			if r := []rune(line); len(r) >= d.width() {
+				line = string(r[:max(1, d.width()-1)])
+			}
+		}
+		b.WriteString(line)
 		b.WriteString("\n")
 	}
 	d.drawn = len(d.order)
