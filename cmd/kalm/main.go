@@ -37,6 +37,7 @@ func commands() []command {
 		{"plugins", "[flags]", "list the plugins found (built-in and on the plugin path)", cmdPlugins},
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin},
 		{"dataset", "import|inspect ...", "import the KALM authors' data; summarise a dataset", cmdDataset},
+		{"render", "[flags]", "draw an environment state as PNG, or an episode as GIF", cmdRender},
 		{"version", "", "print kalm's version", cmdVersion},
 	}
 }

@@ -110,12 +110,14 @@ func TestCommands(t *testing.T) {
 		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "4 cells"}, nil},
 		{"validate bad", []string{"validate", "quick", "--set", "train.stpes=3"}, 1, nil, []string{"train.stpes", "did you mean"}},
 		{"report before run", []string{"report", "-workdir", work}, 1, nil, []string{"no results database", "kalm run quick"}},
-		{"run", append([]string{"run", "quick"}, small...), 0, []string{"9 stages: 9 ran", "cells: 4 done", "unseen-hard"}, nil},
-		{"rerun", append([]string{"run", "quick"}, small...), 0, []string{"9 stages: 0 ran, 9 reused"}, nil},
-		{"plan", append([]string{"plan", "quick"}, small...), 0, []string{"shared by 4 cells", "[done]"}, nil},
+		{"run", append([]string{"run", "quick"}, small...), 0, []string{"5 stages: 5 ran", "cells: 2 done", "unseen-hard"}, nil},
+		{"rerun", append([]string{"run", "quick"}, small...), 0, []string{"5 stages: 0 ran, 5 reused"}, nil},
+		{"plan", append([]string{"plan", "quick"}, small...), 0, []string{"shared by 2 cells", "[done]"}, nil},
 		{"ls", []string{"ls", "-workdir", work}, 0, []string{"quick", "shipped:quick.yaml"}, nil},
 		{"report csv", []string{"report", "-workdir", work, "-format", "csv"}, 0, []string{"algo,level,metric,mean,std,ci_low,ci_high,seeds", "cql,unseen-hard,success"}, nil},
 		{"plot", []string{"plot", "-workdir", work, "-o", filepath.Join(work, "plots")}, 0, []string{"quick-success.png", "quick-curve-loss.svg"}, nil},
+		{"render", []string{"render", "-seed", "3", "-o", filepath.Join(work, "s.png"), "-gif", filepath.Join(work, "e.gif")}, 0, []string{"s.png: first state of", "e.gif: "}, nil},
+		{"render dataset", []string{"render", "-dataset", ds, "-episode", "80", "-o", filepath.Join(work, "t.png")}, 1, nil, []string{"-episode 80, want 0..79"}},
 		{"inspect missing", []string{"dataset", "inspect", "/nonexistent"}, 1, nil, []string{"/nonexistent: no meta.json: not a kalm dataset directory"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
