@@ -96,17 +96,50 @@ func usage(w io.Writer) {
 }
 
 func suggest(name string) string {
-	var names []string
+	type cand struct {
+		name string
+		d    int
+	}
+	var cs []cand
 	for _, c := range commands() {
-		if strings.HasPrefix(c.name, name[:1]) {
-			names = append(names, c.name)
+		d := distance(name, c.name)
+		if strings.HasPrefix(name, c.name) || strings.HasPrefix(c.name, name) {
+			d = min(d, 1)
+		}
+		if d <= 3 {
+			cs = append(cs, cand{c.name, d})
 		}
 	}
-	sort.Strings(names)
-	if len(names) == 0 {
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	if len(cs) == 0 {
 		return ""
 	}
+	names := []string{cs[0].name}
+	if len(cs) > 1 && cs[1].d == cs[0].d {
+		names = append(names, cs[1].name)
+	}
 	return " (did you mean " + strings.Join(names, " or ") + "?)"
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // flags returns a flag set for a subcommand that prints its usage to stderr.

@@ -100,7 +100,7 @@ func TestCommands(t *testing.T) {
 		errText []string // substrings of stderr
 	}{
 		{"help", []string{"help"}, 0, []string{"kalm plugins", "kalm dataset"}, nil},
-		{"unknown", []string{"plugin-list"}, 2, nil, []string{`unknown command "plugin-list"`, "did you mean plugin or plugins"}},
+		{"unknown", []string{"plugin-list"}, 2, nil, []string{`unknown command "plugin-list"`, "did you mean plugin"}},
 		{"plugins", []string{"plugins"}, 0, []string{"clevr", "env", "bc", "algo", "(built in)", "level:unseen-hard"}, nil},
 		{"serve unknown", []string{"plugin", "serve", "nope"}, 1, nil, []string{`no built-in plugin "nope"`, "clevr"}},
 		{"import", []string{"dataset", "import", toy, ds}, 0, []string{"imported 80 episodes (898 steps)"}, nil},
