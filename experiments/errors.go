@@ -3,6 +3,8 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -91,5 +93,17 @@ func (e *FieldErrors) err() error {
 	if len(e.List) == 0 {
 		return nil
 	}
+	// File order first (by line), then the environment and flags.
+	sort.SliceStable(e.List, func(i, j int) bool { return lineOf(e.List[i].Where) < lineOf(e.List[j].Where) })
 	return e
+}
+
+// lineOf is the line number in "file:line", or a large number.
+func lineOf(where string) int {
+	if i := strings.LastIndexByte(where, ':'); i >= 0 {
+		if n, err := strconv.Atoi(where[i+1:]); err == nil {
+			return n
+		}
+	}
+	return 1 << 30
 }

@@ -317,7 +317,7 @@ func artifactDir(work string, st *experiments.Stage) string {
 func prepareWorkDir(work string) (func(), error) {
 	for _, d := range []string{work, filepath.Join(work, "tmp"), filepath.Join(work, "artifacts")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("work directory %s: %w", work, err)
+			return nil, fmt.Errorf("work directory %s is not usable (read-only, full, or not a directory?): %w", work, err)
 		}
 	}
 	probe := filepath.Join(work, "tmp", fmt.Sprintf(".probe-%d", os.Getpid()))
