@@ -127,6 +127,8 @@ type termDisplay struct {
 	order   []string
 	pending []string
 	drawn   int
+	drawnAt time.Time
+	dirty   bool
 	width   func() int // terminal columns; nil means unlimited
 	stop    chan struct{}
 	done    chan struct{}
@@ -149,7 +151,10 @@ func newTermDisplay(w io.Writer, every time.Duration) *termDisplay {
 			select {
 			case <-t.C:
 				d.mu.Lock()
-				d.redraw()
+				// Redraw on news, and every second for the ETAs.
+				if d.dirty || time.Since(d.drawnAt) >= time.Second {
+					d.redraw()
+				}
 				d.mu.Unlock()
 			case <-d.stop:
 				return
@@ -164,6 +169,7 @@ func (d *termDisplay) Start(st *experiments.Stage) {
 	defer d.mu.Unlock()
 	d.bars[st.Key] = &bar{label: Label(st), start: time.Now()}
 	d.order = append(d.order, st.Key)
+	d.dirty = true
 }
 
 func (d *termDisplay) Progress(st *experiments.Stage, step, total int, m map[string]float64) {
@@ -174,6 +180,7 @@ func (d *termDisplay) Progress(st *experiments.Stage, step, total int, m map[str
 		if len(m) > 0 {
 			b.metrics = m
 		}
+		d.dirty = true
 	}
 }
 
@@ -225,6 +232,8 @@ func (d *termDisplay) redraw() {
 		b.WriteString("\n")
 	}
 	d.drawn = len(d.order)
+	d.drawnAt = time.Now()
+	d.dirty = false
 	io.WriteString(d.w, b.String())
 }
 
@@ -240,7 +249,11 @@ func (b *bar) render() string {
 		el := time.Since(b.start)
 		eta = "ETA " + time.Duration(float64(el)*(1-frac)/frac).Round(time.Second).String()
 	}
-	return fmt.Sprintf("[%s%s] %d/%d %s%s  %s", strings.Repeat("█", n), strings.Repeat("░", width-n), b.step, b.total, eta, formatMetrics(b.metrics), b.label)
+	count := "starting"
+	if b.total > 0 {
+		count = fmt.Sprintf("%d/%d %s", b.step, b.total, eta)
+	}
+	return fmt.Sprintf("[%s%s] %s%s  %s", strings.Repeat("█", n), strings.Repeat("░", width-n), count, formatMetrics(b.metrics), b.label)
 }
 
 func (d *termDisplay) Close() {
