@@ -169,3 +169,38 @@ func TestOpenReadOnlyDir(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "results.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s)
+	s.DB().Exec("PRAGMA user_version = 99")
+	s.Close()
+	_, err = Open(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this kalm knows (1)") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMarkInterrupted(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "results.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, s)
+	s.StartStage(ctx, "e2")
+	n, err := s.MarkInterrupted(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("marked %d, %v", n, err)
+	}
+	st, _ := s.Stages(ctx, []string{"e2", "t1"})
+	if st["e2"].Status != Interrupted || st["e2"].Attempts != 1 || st["t1"].Status != Done {
+		t.Fatalf("stages %+v", st)
+	}
+}
