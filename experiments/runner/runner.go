@@ -124,6 +124,9 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 		return nil, err
 	}
 	defer unlock()
+	if r.Display != nil {
+		defer r.Display.Close()
+	}
 	workers := r.Workers
 	if workers < 1 {
 		workers = 1
@@ -263,9 +266,6 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 		} else if cellFailed(c, state) {
 			sum.CellsFailed++
 		}
-	}
-	if r.Display != nil {
-		r.Display.Close()
 	}
 	switch {
 	case ctx.Err() != nil:
