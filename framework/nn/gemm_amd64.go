@@ -2,8 +2,23 @@
 
 package nn
 
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
+
 //go:noescape
 func kern6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kern6x32(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+func init() {
+	if useAVX2 && cpu.X86.HasAVX512F && os.Getenv("KALM_NO_AVX512") == "" {
+		gemmNR = 32
+	}
+}
 
 // packedGemm reports whether sgemmPacked runs on this CPU.
 var packedGemm = useAVX2

@@ -42,3 +42,19 @@ func addToGo(dst, src []float32) {
 type adamConsts struct {
 	b1, omb1, b2, omb2, step, invBc2s, eps float32
 }
+
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float32
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
+}
+
+func axpyGo(a float32, x, y []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}

@@ -64,3 +64,32 @@ func addToKernel(dst, src []float32) {
 	addToAVX2(&dst[0], &src[0], b)
 	addToGo(dst[b:], src[b:n])
 }
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)
+
+func dotKernel(x, y []float32) float32 {
+	n := len(x)
+	b := 0
+	var s float32
+	if useAVX2 && n >= 32 {
+		_ = y[n-1]
+		b = n &^ 31
+		s = dotAVX2(&x[0], &y[0], b)
+	}
+	return s + dotGo(x[b:], y[b:n])
+}
+
+func axpyKernel(a float32, x, y []float32) {
+	n := len(y)
+	b := 0
+	if useAVX2 && n >= 8 {
+		_ = x[n-1]
+		b = n &^ 7
+		axpyAVX2(a, &x[0], &y[0], b)
+	}
+	axpyGo(a, x[b:n], y[b:])
+}

@@ -98,3 +98,57 @@ addloop:
 adddone:
 	VZEROUPPER
 	RET
+
+// func dotAVX2(x, y *float32, n int) float32; n is a multiple of 32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ BX, BX
+dotloop:
+	CMPQ BX, CX
+	JGE dotdone
+	VMOVUPS (DI)(BX*4), Y4
+	VMOVUPS 32(DI)(BX*4), Y5
+	VMOVUPS 64(DI)(BX*4), Y6
+	VMOVUPS 96(DI)(BX*4), Y7
+	VFMADD231PS (SI)(BX*4), Y4, Y0
+	VFMADD231PS 32(SI)(BX*4), Y5, Y1
+	VFMADD231PS 64(SI)(BX*4), Y6, Y2
+	VFMADD231PS 96(SI)(BX*4), Y7, Y3
+	ADDQ $32, BX
+	JMP dotloop
+dotdone:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(a float32, x, y *float32, n int): y += a·x; n multiple of 8
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	XORQ BX, BX
+axloop:
+	CMPQ BX, CX
+	JGE axdone
+	VMOVUPS (DI)(BX*4), Y1
+	VFMADD231PS (SI)(BX*4), Y0, Y1
+	VMOVUPS Y1, (DI)(BX*4)
+	ADDQ $8, BX
+	JMP axloop
+axdone:
+	VZEROUPPER
+	RET

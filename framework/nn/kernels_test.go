@@ -51,3 +51,23 @@ func TestKernelsMatchPortable(t *testing.T) {
 		close("adam v", v, v2, 1e-6)
 	}
 }
+
+func TestDotAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 8, 31, 32, 33, 100, 256} {
+		x, y := make([]float32, n), make([]float32, n)
+		Normal(rng, x, 1)
+		Normal(rng, y, 1)
+		if d := math.Abs(float64(dotKernel(x, y) - dotGo(x, y))); d > 1e-4*float64(n) {
+			t.Fatalf("dot n=%d: %v vs %v", n, dotKernel(x, y), dotGo(x, y))
+		}
+		y2 := append([]float32(nil), y...)
+		axpyKernel(0.5, x, y)
+		axpyGo(0.5, x, y2)
+		for i := range y {
+			if math.Abs(float64(y[i]-y2[i])) > 1e-6 {
+				t.Fatalf("axpy n=%d [%d]: %v vs %v", n, i, y[i], y2[i])
+			}
+		}
+	}
+}
