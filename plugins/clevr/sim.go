@@ -138,17 +138,19 @@ func (s *Sim) eject(st *State) {
 // contact is one active constraint of a substep. j < 0 marks a wall (infinite mass) and the
 // pusher is body index MaxBalls.
 type contact struct {
-	i, j     int
-	nx, ny   float64 // normal from i to j (for walls: pointing out of the arena)
-	bias     float64
-	invMass  float64 // 1 / effective mass along the normal
-	impulse  float64 // accumulated, ≥ 0
-	tangent  float64 // accumulated tangential (friction) impulse
-	invJ     float64
-	wallBody bool
+	i, j    int
+	nx, ny  float64 // normal from i to j (for walls: pointing out of the arena)
+	bias    float64
+	invMass float64 // 1 / effective mass along the normal
+	impulse float64 // accumulated, ≥ 0
+	tangent float64 // accumulated tangential (friction) impulse
+	invJ    float64 // inverse mass of body j (0 for walls)
 }
 
-const pusherBody = MaxBalls
+const (
+	pusherBody = MaxBalls     // body index of the pusher
+	wallBody   = MaxBalls + 1 // the static body every wall contact pairs with
+)
 
 // maxContacts bounds the contacts of a substep: ball pairs, pusher–ball pairs and walls.
 const maxContacts = MaxBalls*(MaxBalls-1)/2 + MaxBalls + 4*MaxBalls
@@ -172,7 +174,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 	st.PusherVel = [2]float64{}
 
 	// Bodies 0..n-1 are balls, body MaxBalls the pusher.
-	var pos, vel [MaxBalls + 1][2]float64
+	var pos, vel [MaxBalls + 2][2]float64
 	copy(pos[:], st.Pos[:])
 	copy(vel[:], st.Vel[:])
 	pos[pusherBody], vel[pusherBody] = st.Pusher, st.PusherVel
@@ -255,7 +257,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				}
 				c := &cs[nc]
 				nc++
-				c.i, c.j, c.nx, c.ny, c.wallBody, c.impulse, c.tangent = i, cd.j, cd.nx, cd.ny, false, 0, 0
+				c.i, c.j, c.nx, c.ny, c.impulse, c.tangent = i, cd.j, cd.nx, cd.ny, 0, 0
 				if cd.j == pusherBody {
 					c.invJ, c.invMass = s.invMp, s.kPusher
 				} else {
@@ -274,7 +276,7 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 				}
 				c := &cs[nc]
 				nc++
-				c.i, c.j, c.nx, c.ny, c.wallBody, c.impulse, c.tangent = i, -1, wallNormals[w][0], wallNormals[w][1], true, 0, 0
+				c.i, c.j, c.nx, c.ny, c.impulse, c.tangent = i, wallBody, wallNormals[w][0], wallNormals[w][1], 0, 0
 				c.invJ, c.invMass, c.bias = 0, s.kWall, 0
 				if g < 0 {
 					c.bias = cfg.Beta * -g / dt
@@ -282,74 +284,58 @@ func (s *Sim) dynamic(st *State, ball, dir int) {
 			}
 		}
 		// Sequential impulses: the relative normal velocity (j minus i) must reach the bias.
+		// Walls are the static body wallBody: zero velocity, zero inverse mass.
 		for it := 0; it < cfg.Iterations && nc > 0; it++ {
 			change := 0.0 // the largest impulse change of this sweep
 			for k := 0; k < nc; k++ {
 				c := &cs[k]
-				vi := &vel[c.i]
-				var vn float64
-				if c.wallBody {
-					vn = -(vi[0]*c.nx + vi[1]*c.ny)
-				} else {
-					vj := vel[c.j]
-					vn = (vj[0]-vi[0])*c.nx + (vj[1]-vi[1])*c.ny
-				}
-				lam := (c.bias - vn) * c.invMass
+				vi, vj := &vel[c.i], &vel[c.j]
+				lam := (c.bias - ((vj[0]-vi[0])*c.nx + (vj[1]-vi[1])*c.ny)) * c.invMass
 				old := c.impulse
-				c.impulse = old + lam
-				if c.impulse < 0 {
-					c.impulse = 0
+				imp := old + lam
+				if imp < 0 {
+					imp = 0
 				}
-				lam = c.impulse - old
+				c.impulse = imp
+				lam = imp - old
 				if lam != 0 {
 					if lam > change {
 						change = lam
 					} else if -lam > change {
 						change = -lam
 					}
-					vi[0] -= lam * c.nx * s.invMb
-					vi[1] -= lam * c.ny * s.invMb
-					if !c.wallBody {
-						vj := &vel[c.j]
-						vj[0] += lam * c.nx * c.invJ
-						vj[1] += lam * c.ny * c.invJ
-					}
+					px, py := lam*c.nx, lam*c.ny
+					vi[0] -= px * s.invMb
+					vi[1] -= py * s.invMb
+					vj[0] += px * c.invJ
+					vj[1] += py * c.invJ
 				}
-				if mu == 0 || c.impulse == 0 {
+				if mu == 0 || imp == 0 {
 					continue
 				}
 				// Coulomb friction between bodies (MuJoCo's sliding friction 0.8; balls barely
-				// rotate, so contacts act on translation only).
-				tx, ty := -c.ny, c.nx
-				var vt float64
-				if c.wallBody {
-					vt = -(vi[0]*tx + vi[1]*ty)
-				} else {
-					vj := vel[c.j]
-					vt = (vj[0]-vi[0])*tx + (vj[1]-vi[1])*ty
-				}
-				lt := -vt * c.invMass
+				// rotate, so contacts act on translation only). Tangent t = (−ny, nx).
+				lt := ((vj[0]-vi[0])*c.ny - (vj[1]-vi[1])*c.nx) * c.invMass
 				oldT := c.tangent
-				lim := mu * c.impulse
-				c.tangent = oldT + lt
-				if c.tangent > lim {
-					c.tangent = lim
-				} else if c.tangent < -lim {
-					c.tangent = -lim
+				lim := mu * imp
+				tan := oldT + lt
+				if tan > lim {
+					tan = lim
+				} else if tan < -lim {
+					tan = -lim
 				}
-				lt = c.tangent - oldT
+				c.tangent = tan
+				lt = tan - oldT
 				if lt > change {
 					change = lt
 				} else if -lt > change {
 					change = -lt
 				}
-				vi[0] -= lt * tx * s.invMb
-				vi[1] -= lt * ty * s.invMb
-				if !c.wallBody {
-					vj := &vel[c.j]
-					vj[0] += lt * tx * c.invJ
-					vj[1] += lt * ty * c.invJ
-				}
+				px, py := -lt*c.ny, lt*c.nx
+				vi[0] -= px * s.invMb
+				vi[1] -= py * s.invMb
+				vj[0] += px * c.invJ
+				vj[1] += py * c.invJ
 			}
 			// Converged: a further sweep would change velocities by less than 1e-6 m/s (under
 			// 0.4 µm over a whole push).
