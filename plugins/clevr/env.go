@@ -370,10 +370,8 @@ func (e *Env) Step(_ context.Context, req env.StepRequest) (*env.StepResponse, e
 // Judge labels a rollout under a goal (see Judge.Label).
 func (e *Env) Judge(_ context.Context, req env.JudgeRequest) (*env.JudgeResponse, error) {
 	e.mu.Lock()
-	cfgBalls := e.cfg.NumBalls
-	judge := e.judge
-	e.mu.Unlock()
-	t, err := TaskOf(req.Goal, cfgBalls)
+	defer e.mu.Unlock()
+	t, err := TaskOf(req.Goal, e.cfg.NumBalls)
 	if err != nil {
 		return nil, fmt.Errorf("clevr: judge: %w", err)
 	}
@@ -388,7 +386,7 @@ func (e *Env) Judge(_ context.Context, req env.JudgeRequest) (*env.JudgeResponse
 	if err != nil {
 		return nil, err
 	}
-	l, err := judge.Label(&t, req.Observations, acts)
+	l, err := e.judge.Label(&t, req.Observations, acts)
 	if err != nil {
 		return nil, err
 	}

@@ -103,8 +103,8 @@ func (s *Sim) Score(obs []float32, actions []int) (PlausibilityScores, error) {
 // "overlap", "unpushed" and "max_move" (see PlausibilityScores).
 func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	sim := e.sim
-	e.mu.Unlock()
 	od := 2 * sim.n
 	if len(req.Observations)%od != 0 || len(req.Observations) < 2*od {
 		return nil, fmt.Errorf("clevr plausibility: %d observation values, want T+1 ≥ 2 observations of dim %d", len(req.Observations), od)
@@ -132,7 +132,7 @@ func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env
 func (e *Env) Render(_ context.Context, req env.RenderRequest) (*env.RenderResponse, error) {
 	e.mu.Lock()
 	r := NewRenderer(e.cfg)
-	e.mu.Unlock()
+	e.mu.Unlock() // rendering reads only r's copy of the configuration
 	b, err := r.PNG(req.Observation, req.Caption, req.Width)
 	if err != nil {
 		return nil, err
