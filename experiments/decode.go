@@ -64,6 +64,11 @@ func join(prefix, key string) string {
 // decode sets dst (addressable) from v, reporting problems under path.
 func (d *decoder) decode(path string, v any, dst reflect.Value) {
 	t := dst.Type()
+	if v == nil {
+		// "key:" with no value (or --set key=) sets the zero value.
+		dst.Set(reflect.Zero(t))
+		return
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		m, ok := asMap(v)

@@ -110,6 +110,9 @@ func groupName(c []Param) string {
 func valueString(v any) string {
 	switch x := v.(type) {
 	case string:
+		if x == "" {
+			return `""`
+		}
 		return x
 	case map[string]any, []any:
 		b, _ := json.Marshal(x)
@@ -137,7 +140,7 @@ func (e *Experiment) Cells() ([]Cell, error) {
 			return nil, err
 		}
 		spec.Grid = GridSpec{}
-		cellExp := &Experiment{Spec: spec, src: e.src}
+		cellExp := &Experiment{Spec: spec, src: e.src.forCell(e.Axes())}
 		cellErrs := &FieldErrors{Source: e.Source + " cell " + groupName(c)}
 		cellExp.validate(cellErrs)
 		if err := cellErrs.err(); err != nil {

@@ -195,6 +195,11 @@ func Parse(name string, data []byte, opts Options) (*Experiment, error) {
 	}
 	sum := sha256.Sum256(e.Resolved)
 	e.Hash = hex.EncodeToString(sum[:8])
+	// Every cell is checked too: an axis value may break a rule the base
+	// configuration keeps.
+	if _, err := e.Cells(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -280,6 +285,19 @@ type sources struct {
 	origin map[string]string // flattened key → "file", "env NAME", "set --set k=v"
 	yaml   *yamlv3.Node
 	toml   []string
+	// redirect maps a key set by a grid axis to the axis's own path, so
+	// that a cell's bad value is reported where the axis gives it.
+	redirect map[string]string
+}
+
+// forCell returns sources that attribute the cell's axis values to the grid.
+func (s *sources) forCell(axes []string) *sources {
+	c := *s
+	c.redirect = map[string]string{}
+	for i, k := range axes {
+		c.redirect[k] = fmt.Sprintf("grid.axes[%d].values", i)
+	}
+	return &c
 }
 
 var indexRE = regexp.MustCompile(`\[\d+\]`)
@@ -290,6 +308,11 @@ func (s *sources) at(path string) string {
 		return ""
 	}
 	key := indexRE.ReplaceAllString(path, "")
+	if to, ok := s.redirect[key]; ok {
+		plain := *s
+		plain.redirect = nil
+		return plain.at(to)
+	}
 	origin := ""
 	for p := key; p != ""; {
 		if o, ok := s.origin[p]; ok {

@@ -159,6 +159,16 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+func TestCellErrorNamesTheAxis(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "exp.yaml")
+	write(t, file, "name: x\ngrid:\n  axes:\n    - key: train.imagined_ratio\n      values: [0, 0.5]\n")
+	_, err := Load(file, Options{})
+	want := "exp.yaml:5: train.imagined_ratio: 0.5 needs imaginary rollouts, but lm.plugin is empty"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "cell train.imagined_ratio=0.5") {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
 func TestFieldErrorsAs(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "exp.yaml")
 	write(t, file, "name: x\ntrain:\n  steps: -1\n")

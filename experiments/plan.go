@@ -191,9 +191,13 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 			msg := err.Error()
 			var ni *NotInstalledError
 			if errors.As(err, &ni) {
-				msg = ni.Error()
+				inst := "none"
+				if len(ni.Installed) > 0 {
+					inst = strings.Join(ni.Installed, ", ")
+				}
+				msg = fmt.Sprintf("is not an installed %s plugin%s (installed plugins: %s)", kind, didYouMean(name, ni.Installed), inst)
 			} else if errors.Is(err, ErrNotInstalled) {
-				msg = fmt.Sprintf("plugin %s (%s) is not installed", name, kind)
+				msg = fmt.Sprintf("is not an installed %s plugin", kind)
 			}
 			errs.add(at(path), path, name, msg, "")
 			infos[id] = nil

@@ -36,7 +36,10 @@ func (f fakeCatalog) Describe(_ context.Context, kind plugin.Kind, name string) 
 	case kind == plugin.Algo && name == "td3bc":
 		return PluginInfo{Kind: kind, Name: name, Version: v, Schema: &algo.Schema{Name: name, Spaces: []dataset.Kind{dataset.Continuous}}}, nil
 	}
-	return PluginInfo{}, fmt.Errorf("plugin %s is %w", name, ErrNotInstalled)
+	if name == "awac" {
+		return PluginInfo{}, fmt.Errorf("plugin %s is %w", name, ErrNotInstalled)
+	}
+	return PluginInfo{}, &NotInstalledError{Kind: kind, Name: name, Installed: []string{"bc", "clevr", "cql", "td3bc"}}
 }
 
 func TestPlanQuickSharesCollect(t *testing.T) {
@@ -104,12 +107,12 @@ func TestPlanBadInput(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown env", "name: x\nenv:\n  plugin: clever\n", []string{"exp.yaml:3: env.plugin: \"clever\" plugin clever (env) is not installed"}},
-		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"algo: \"awac\" plugin awac (algo) is not installed"}},
-		{"lm not installed", "name: x\nlm:\n  plugin: tinylm\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"tinylm\" plugin tinylm (lm) is not installed"}},
+		{"unknown env", "name: x\nenv:\n  plugin: clever\n", []string{"exp.yaml:3: env.plugin: \"clever\" is not an installed env plugin; did you mean \"clevr\"? (installed plugins: bc, clevr, cql, td3bc)"}},
+		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"algo: \"awac\" is not an installed algo plugin"}},
+		{"lm not installed", "name: x\nlm:\n  plugin: tinylm\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"tinylm\" is not an installed lm plugin"}},
 		{"undeclared hyper", "name: x\nalgo: cql\nhyper:\n  cql:\n    alpah: 3\n", []string{"exp.yaml:5: hyper.cql.alpah: 3 is not a hyper-parameter of algo cql; did you mean \"alpha\"? (allowed: lr, hidden, alpha)"}},
 		{"hyper wrong type", "name: x\nhyper:\n  bc:\n    hidden: wide\n", []string{"hyper.bc.hidden: \"wide\" is not a whole number (allowed: int)"}},
-		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" plugin cqll (algo) is not installed"}},
+		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" is not an installed algo plugin"}},
 		{"bad level", "name: x\neval:\n  levels: [train, unseen-eazy]\n", []string{"exp.yaml:3: eval.levels[1]: \"unseen-eazy\" is not a goal level of env clevr; did you mean \"unseen-easy\"?"}},
 		{"bad policy", "name: x\ndataset:\n  policy: expet\n", []string{"dataset.policy: \"expet\" is not a behaviour policy of env clevr; did you mean \"expert\"?"}},
 		{"hyper axis undeclared", "name: x\nalgo: cql\ngrid:\n  axes:\n    - key: hyper.cql.alpah\n      values: [1, 10]\n", []string{"hyper.cql.alpah: 1 is not a hyper-parameter of algo cql (from the grid cell hyper.cql.alpah=1); did you mean \"alpha\"?"}},

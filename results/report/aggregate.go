@@ -233,6 +233,9 @@ func valueString(v any) string {
 	case nil:
 		return ""
 	case string:
+		if x == "" {
+			return `""`
+		}
 		return x
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
