@@ -393,8 +393,8 @@ func (e *Env) Judge(_ context.Context, req env.JudgeRequest) (*env.JudgeResponse
 	return &env.JudgeResponse{Rewards: l.Rewards, Terminals: l.Terminals, Success: l.Any, Steps: l.Steps}, nil
 }
 
-// Behave returns the actions of the "expert" or "random" policy. Params: "noise" and
-// "random_share" for the expert. When the observations are the current batch's, the expert
+// Behave returns the actions of the "expert" or "random" policy. Params for the expert:
+// "noise", "random_share" and "source_only" (1 = push only the source ball of a relation). When the observations are the current batch's, the expert
 // plans with the episodes' full states (velocities included); otherwise from rest.
 func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveResponse, error) {
 	e.mu.Lock()
@@ -413,8 +413,10 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 			p.Noise = v
 		case "random_share":
 			p.RandomShare = v
+		case "source_only":
+			p.SourceOnly = v != 0
 		default:
-			return nil, fmt.Errorf("clevr: behave: unknown param %q, want noise or random_share", k)
+			return nil, fmt.Errorf("clevr: behave: unknown param %q, want noise, random_share or source_only", k)
 		}
 	}
 	if p.Noise < 0 || p.RandomShare < 0 || p.RandomShare > 1 {

@@ -18,6 +18,9 @@ type ExpertParams struct {
 	Noise float64
 	// RandomShare is the probability of a uniformly random action instead.
 	RandomShare float64
+	// SourceOnly restricts relation goals to pushes of the source ball, like KALM's
+	// "collect" action mode (its toy data pushes only the source ball).
+	SourceOnly bool
 }
 
 // Expert plans one push at a time: it simulates every candidate push with the environment's
@@ -57,7 +60,10 @@ func (e *Expert) Act(st *State, t *Task, p ExpertParams, rng *rand.Rand) int {
 	case KindRelation:
 		r := t.Relations[0]
 		for d := 0; d < NumDirections; d++ {
-			cands = append(cands, EncodeAction(r.Src, d), EncodeAction(r.Dst, d))
+			cands = append(cands, EncodeAction(r.Src, d))
+			if !p.SourceOnly {
+				cands = append(cands, EncodeAction(r.Dst, d))
+			}
 		}
 	case KindMove:
 		for d := 0; d < NumDirections; d++ {

@@ -61,6 +61,8 @@ func TestExpertSolvesTrainingGoals(t *testing.T) {
 	cfg := DefaultConfig()
 	rate, _ := runExpert(t, cfg, LevelTrain, 100, ExpertParams{Noise: 0.05, RandomShare: 0.2}, 2)
 	t.Logf("noisy expert (noise 0.05, random share 0.2): %.1f%%", 100*rate)
+	rate, steps := runExpert(t, cfg, LevelTrain, 100, ExpertParams{SourceOnly: true}, 4)
+	t.Logf("source-only expert (KALM's collect mode): %.1f%% (mean %.1f steps)", 100*rate, steps)
 	for _, level := range []string{LevelEasy, LevelHard} {
 		rate, steps := runExpert(t, cfg, level, 30, ExpertParams{}, 3)
 		t.Logf("expert on %s: %.1f%% (mean %.1f steps)", level, 100*rate, steps)
