@@ -46,6 +46,12 @@ type Catalog interface {
 	Describe(ctx context.Context, kind plugin.Kind, name string) (PluginInfo, error)
 }
 
+// ConfigChecker is implemented by catalogs that can try an env plugin's
+// settings (env.config) before any work starts.
+type ConfigChecker interface {
+	CheckEnvConfig(ctx context.Context, name string, config map[string]string) error
+}
+
 // ErrNotInstalled is wrapped by Catalog errors for missing plugins.
 var ErrNotInstalled = errors.New("not installed")
 
@@ -259,6 +265,15 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 				checked[id] = true
 				f()
 			}
+		}
+		if cc, ok := cat.(ConfigChecker); ok && len(s.Env.Config) > 0 {
+			cfg := envConfig(s.Env.Config)
+			b, _ := canonicalJSON(cfg)
+			once("envconfig "+s.Env.Plugin+string(b), func() {
+				if err := cc.CheckEnvConfig(ctx, s.Env.Plugin, cfg); err != nil {
+					errs.add(at("env.config"), "env.config", s.Env.Config, "is refused by env "+s.Env.Plugin+": "+err.Error(), "")
+				}
+			})
 		}
 		once("policy "+s.Dataset.Policy, func() {
 			if s.Dataset.Policy != "" && len(spec.Policies) > 0 && !contains(spec.Policies, s.Dataset.Policy) {

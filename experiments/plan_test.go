@@ -42,6 +42,15 @@ func (f fakeCatalog) Describe(_ context.Context, kind plugin.Kind, name string) 
 	return PluginInfo{}, &NotInstalledError{Kind: kind, Name: name, Installed: []string{"bc", "clevr", "cql", "td3bc"}}
 }
 
+func (f fakeCatalog) CheckEnvConfig(_ context.Context, name string, cfg map[string]string) error {
+	for k := range cfg {
+		if k != "horizon" {
+			return fmt.Errorf("unknown key %q, known: horizon", k)
+		}
+	}
+	return nil
+}
+
 func TestPlanQuickSharesCollect(t *testing.T) {
 	e, err := Open("quick", Options{})
 	if err != nil {
@@ -117,6 +126,7 @@ func TestPlanBadInput(t *testing.T) {
 		{"bad policy", "name: x\ndataset:\n  policy: expet\n", []string{"dataset.policy: \"expet\" is not a behaviour policy of env clevr; did you mean \"expert\"?"}},
 		{"hyper axis undeclared", "name: x\nalgo: cql\ngrid:\n  axes:\n    - key: hyper.cql.alpah\n      values: [1, 10]\n", []string{"hyper.cql.alpah: 1 is not a hyper-parameter of algo cql (from the grid cell hyper.cql.alpah=1); did you mean \"alpha\"?"}},
 		{"hyper axis wrong type", "name: x\nalgo: cql\ngrid:\n  axes:\n    - key: hyper.cql.alpha\n      values: [1, high]\n", []string{"hyper.cql.alpha: \"high\" is not a number (from the grid cell hyper.cql.alpha=high)"}},
+		{"env config refused", "name: x\nenv:\n  config:\n    horizon: 30\n    gravity: 0\n", []string{"exp.yaml:3: env.config: {\"gravity\":0,\"horizon\":30} is refused by env clevr: unknown key \"gravity\", known: horizon"}},
 		{"action space", "name: x\nalgo: td3bc\n", []string{"algo: \"td3bc\" does not train on the discrete action space of env clevr"}},
 	}
 	for _, c := range cases {

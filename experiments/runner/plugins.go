@@ -132,3 +132,18 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 	r.mu.Unlock()
 	return info, nil
 }
+
+// CheckEnvConfig implements experiments.ConfigChecker: it starts the env
+// plugin and configures it with config.
+func (r *Registry) CheckEnvConfig(ctx context.Context, name string, config map[string]string) error {
+	h, err := r.Launch(ctx, plugin.Env, name)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	c, ok := h.Env.(env.Configurer)
+	if !ok {
+		return fmt.Errorf("env %s takes no configuration", name)
+	}
+	return c.Configure(ctx, config)
+}
