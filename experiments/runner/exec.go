@@ -203,7 +203,7 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 		for li, level := range cfg.Levels {
 			// The same goals and initial states for every checkpoint and cell seed
 			// of a level would make seeds share luck; mix the cell seed in.
-			seed := job.Stage.Seed*1_000_003 + uint64(li)
+			seed := env.SeedFor(job.Stage.Seed, "evaluate:"+level, 0)
 			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
 			if err != nil {
 				return nil, err

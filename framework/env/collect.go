@@ -2,7 +2,9 @@ package env
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/kalm-go/kalm/framework/dataset"
 )
@@ -58,7 +60,7 @@ func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progr
 			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
 		}
 		n := min(req.Batch, req.Episodes-start)
-		seed := req.Seed*1_000_003 + b
+		seed := SeedFor(req.Seed, "collect", b)
 		goals, err := e.Goals(ctx, GoalsRequest{Level: req.Level, N: n, Seed: seed})
 		if err != nil {
 			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
@@ -91,6 +93,24 @@ func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progr
 		return dataset.Meta{}, fmt.Errorf("collect: %w", err)
 	}
 	return meta, nil
+}
+
+// SeedFor derives an independent seed for one use of a base seed: the
+// collect stage's batch b is SeedFor(seed, "collect", b), and an evaluation
+// must use another purpose, so that it never replays the goals and scenes
+// the policy was trained on.
+func SeedFor(seed uint64, purpose string, i uint64) uint64 {
+	h := fnv.New64a()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], seed)
+	binary.LittleEndian.PutUint64(b[8:], i)
+	h.Write(b[:])
+	h.Write([]byte(purpose))
+	// splitmix64 finaliser: FNV's low bits are weak.
+	z := h.Sum64() + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // ActFunc chooses actions [N, ActionDim] for the observations [N, ObsDim] at step t.
