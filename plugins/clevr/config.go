@@ -199,6 +199,13 @@ func (c Config) Validate() error {
 	}
 	if len(c.Colors) < c.NumBalls {
 		bad("colors", c.Colors, fmt.Sprintf("at least num_balls = %d names", c.NumBalls))
+	} else {
+		for i := 0; i < c.NumBalls && i < MaxBalls; i++ {
+			if c.Colors[i] != ColorNames[i] {
+				bad("colors", c.Colors, fmt.Sprintf("the fixed order %v (the goal language and judges name balls by these colours; fewer balls take a prefix)", ColorNames))
+				break
+			}
+		}
 	}
 	pos := func(field string, v float64) {
 		if !(v > 0) || math.IsInf(v, 0) {
