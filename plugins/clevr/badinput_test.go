@@ -172,3 +172,26 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestTruncatedImportedDataset: a dataset the importer wrote and something later truncated,
+// or a foreign file in its place, is refused on opening with an error naming the file.
+func TestTruncatedImportedDataset(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "toy")
+	if _, err := ImportToy(toyPath(t), out); err != nil {
+		t.Fatal(err)
+	}
+	obs := filepath.Join(out, "obs.f32")
+	b := mustRead(t, obs)
+	if err := os.WriteFile(obs, b[:len(b)-7], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Open(out); err == nil || !strings.Contains(err.Error(), "obs.f32") {
+		t.Errorf("truncated obs.f32: %v, want an error naming it", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "meta.json"), []byte("PK\x03\x04 not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Open(out); err == nil || !strings.Contains(err.Error(), "meta.json") {
+		t.Errorf("foreign meta.json: %v, want an error naming it", err)
+	}
+}
