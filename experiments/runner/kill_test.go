@@ -251,8 +251,8 @@ func TestSIGKILLAtRandomPoints(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 14))
 	kills := 0
 	for attempt := 0; ; attempt++ {
-		if attempt == 60 {
-			t.Fatal("the runner never finished between kills")
+		if attempt == 40 {
+			t.Fatal("the runner never finished")
 		}
 		done := completed(t, work)
 		before := len(readLines(filepath.Join(work, "starts.log")))
@@ -262,6 +262,9 @@ func TestSIGKILLAtRandomPoints(t *testing.T) {
 		// Kill after the child has started a random number of stages and a
 		// random few milliseconds more: mid-stage, mid-rename or mid-commit.
 		target := before + 1 + rng.IntN(4)
+		if kills >= 20 {
+			target = 1 << 30 // enough: let it finish
+		}
 		var err error
 		finished := false
 	wait:
