@@ -501,15 +501,22 @@ func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
 	return st
 }
 
+// StageFormats version what the host itself does in each kind of stage
+// (the executors in experiments/runner: seeds drawn, files written,
+// metrics computed). Bump a kind's number when that changes, so that old
+// artifacts are not reused for the new meaning.
+var StageFormats = map[StageKind]int{Collect: 1, Ground: 1, Imagine: 1, Train: 1, Evaluate: 2}
+
 // StageKey hashes everything that determines a stage's result.
 func StageKey(st *Stage) string {
 	b, err := canonicalJSON(struct {
 		Kind    StageKind   `json:"kind"`
+		Format  int         `json:"format"`
 		Plugins []PluginRef `json:"plugins"`
 		Config  any         `json:"config"`
 		Inputs  []string    `json:"inputs"`
 		Seed    uint64      `json:"seed"`
-	}{st.Kind, st.Plugins, st.Config, st.Inputs, st.Seed})
+	}{st.Kind, StageFormats[st.Kind], st.Plugins, st.Config, st.Inputs, st.Seed})
 	if err != nil {
 		// Only non-finite numbers get here; hash their printed form.
 		b = fmt.Appendf(nil, "%s %v %#v %v %d", st.Kind, st.Plugins, st.Config, st.Inputs, st.Seed)
