@@ -201,8 +201,10 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 			return nil, err
 		}
 		for li, level := range cfg.Levels {
-			// The same goals and initial states for every checkpoint and cell seed
-			// of a level would make seeds share luck; mix the cell seed in.
+			// Goals and initial states depend on the cell seed and the level
+			// (a stream independent of collection), not on the checkpoint:
+			// a cell's checkpoints are compared on the same episodes. Bump
+			// experiments.StageFormats[Evaluate] when this changes.
 			seed := env.SeedFor(job.Stage.Seed, "evaluate:"+level, 0)
 			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
 			if err != nil {
