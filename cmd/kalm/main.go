@@ -38,6 +38,7 @@ func commands() []command {
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin},
 		{"dataset", "import|inspect ...", "import the KALM authors' data; summarise a dataset", cmdDataset},
 		{"render", "[flags]", "draw an environment state as PNG, or an episode as GIF", cmdRender},
+		{"bench", "algos [flags]", "measure gradient steps/s of every algorithm at the PyTorch peer's shapes", cmdBench},
 		{"version", "", "print kalm's version", cmdVersion},
 	}
 }
