@@ -331,14 +331,11 @@ func Curves(pts []results.CellMetric, axes, by []string, filters []report.Filter
 			if k == "seed" {
 				return strconv.Itoa(m.Seed)
 			}
-			return fmt.Sprint(m.Params[k])
+			return report.ValueString(m.Params[k])
 		}
 		pass := true
 		for _, f := range filters {
-			if f.Key == "level" {
-				continue
-			}
-			if (get(f.Key) == f.Value) == f.Not {
+			if f.Key != "level" && !f.Match(get(f.Key)) {
 				pass = false
 			}
 		}

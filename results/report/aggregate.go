@@ -104,11 +104,11 @@ func Aggregate(evals []results.CellEvaluation, axes []string, by []string, filte
 			case "seed":
 				return strconv.Itoa(e.Seed)
 			}
-			return valueString(e.Params[k])
+			return ValueString(e.Params[k])
 		}
 		pass := true
 		for _, f := range filters {
-			if (get(f.Key) == f.Value) == f.Not {
+			if !f.Match(get(f.Key)) {
 				pass = false
 			}
 		}
@@ -157,6 +157,20 @@ func Aggregate(evals []results.CellEvaluation, axes []string, by []string, filte
 		return false // keep level order of appearance
 	})
 	return rows, nil
+}
+
+// Match reports whether a cell whose value for f.Key is v passes f.
+func (f Filter) Match(v string) bool { return sameValue(v, f.Value) != f.Not }
+
+// sameValue compares a cell's value with a --where value, numbers by value
+// (0.5 matches 0.50).
+func sameValue(a, b string) bool {
+	if a == b {
+		return true
+	}
+	fa, ea := strconv.ParseFloat(a, 64)
+	fb, eb := strconv.ParseFloat(b, 64)
+	return ea == nil && eb == nil && fa == fb
 }
 
 func meanStd(v []float64) (mean, std float64) {
@@ -228,7 +242,8 @@ func compareGroups(a, b []Param) int {
 	return len(a) - len(b)
 }
 
-func valueString(v any) string {
+// ValueString renders an axis value as reports show it.
+func ValueString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -242,7 +257,7 @@ func valueString(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = valueString(e)
+			parts[i] = ValueString(e)
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	}

@@ -84,7 +84,7 @@ func TestGolden(t *testing.T) {
 		{"markdown", Options{Format: "markdown"}},
 		{"csv", Options{Format: "csv"}},
 		{"table_by_algo", Options{By: []string{"algo"}, Where: []string{"level=rephrase"}}},
-		{"csv_return_where", Options{Format: "csv", Metric: Return, Where: []string{"algo=bc"}}},
+		{"csv_return_where", Options{Format: "csv", Metric: Return, Where: []string{"algo=bc", "train.imagined_ratio!=0.50"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
