@@ -332,6 +332,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	}
 	defer w.Abort()
 	n, succ := 0, 0
+	plaus := map[string]float64{} // sums of the per-rollout shares (paper Tables 4–5)
 	for {
 		ep, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -348,6 +349,15 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		if len(ep.Timeouts) != len(ep.Rewards) {
 			ep.Timeouts = make([]bool, len(ep.Rewards))
 		}
+		pl, err := e.Plausibility(ctx, env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
+		if err != nil {
+			return nil, err
+		}
+		plaus["out_of_bounds"] += pl.OutOfBounds
+		plaus["beyond_dynamics"] += pl.BeyondDynamics
+		for k, v := range pl.Metrics {
+			plaus[k] += v
+		}
 		if err := w.Write(ep); err != nil {
 			return nil, err
 		}
@@ -363,7 +373,11 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
 	}
-	return &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)}}}, nil
+	out := &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)}}}
+	for _, k := range sortedNames(plaus) {
+		out.Metrics = append(out.Metrics, results.Metric{Step: n, Name: "plausibility/" + k, Value: plaus[k] / float64(n)})
+	}
+	return out, nil
 }
 
 // episodeStarts returns the observation row of each episode's first state.

@@ -100,8 +100,22 @@ func (e *lineEnv) Behave(_ context.Context, r env.BehaveRequest) (*env.BehaveRes
 	return &env.BehaveResponse{Actions: acts}, nil
 }
 
-func (e *lineEnv) Plausibility(context.Context, env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
-	return &env.PlausibilityResponse{}, nil
+// Plausibility: positions beyond 2 are off the line; moves of more than 1 break the dynamics.
+func (e *lineEnv) Plausibility(_ context.Context, r env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
+	t := len(r.Actions)
+	if t == 0 {
+		return &env.PlausibilityResponse{}, nil
+	}
+	var off, jump float64
+	for i := range t {
+		if r.Observations[i+1] > 2 {
+			off++
+		}
+		if d := r.Observations[i+1] - r.Observations[i]; d > 1 || d < -1 {
+			jump++
+		}
+	}
+	return &env.PlausibilityResponse{OutOfBounds: off / float64(t), BeyondDynamics: jump / float64(t)}, nil
 }
 
 func (e *lineEnv) Render(context.Context, env.RenderRequest) (*env.RenderResponse, error) {

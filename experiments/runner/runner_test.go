@@ -331,6 +331,11 @@ func TestFullChainWithLM(t *testing.T) {
 	if judged != 1 {
 		t.Errorf("judged_success = %g", judged)
 	}
+	var oob float64 = -1
+	s.DB().QueryRow(`SELECT value FROM metrics WHERE stage_key=? AND name='plausibility/out_of_bounds'`, im).Scan(&oob)
+	if oob != 0 {
+		t.Errorf("plausibility/out_of_bounds = %g, want 0 (the parrot stays on the line)", oob)
+	}
 	tc := plan.Stage(plan.Cells[0].Stages[experiments.Train]).Config.(experiments.TrainConfig)
 	if len(tc.Datasets) != 2 || tc.Datasets[0].Weight != 0.5 || tc.Datasets[1].Stage != im {
 		t.Errorf("train datasets %+v", tc.Datasets)
