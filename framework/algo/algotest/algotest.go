@@ -45,7 +45,7 @@ func Run(t *testing.T, newAlgo func(tb testing.TB) algo.Algo) {
 // Run runs the suite, each check a subtest of t.
 func (s Suite) Run(t *testing.T) {
 	t.Helper()
-	s.run(realT{t})
+	s.run(realT{T: t})
 }
 
 // The tiny datasets the suite trains on.
@@ -78,8 +78,8 @@ func (s Suite) run(t tester) {
 		t.Fatalf("algotest: Suite.New is nil")
 	}
 	var sc algo.Schema
-	ok := t.run("Schema", func(t tester) { sc = s.checkSchema(t) })
-	t.run("Hyper", s.checkHyper)
+	ok := t.Run("Schema", func(t tester) { sc = s.checkSchema(t) })
+	t.Run("Hyper", s.checkHyper)
 	if !ok {
 		return
 	}
@@ -87,7 +87,7 @@ func (s Suite) run(t tester) {
 		if k != dataset.Discrete && k != dataset.Continuous {
 			continue
 		}
-		t.run(string(k), func(t tester) { s.checkSpace(t, k) })
+		t.Run(string(k), func(t tester) { s.checkSpace(t, k) })
 	}
 }
 
@@ -321,7 +321,7 @@ func (s Suite) checkHyper(t tester) {
 		h[k] = v
 		return h
 	}
-	t.run("Unknown", func(t tester) {
+	t.Run("Unknown", func(t tester) {
 		req := s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "unknown"), s.Seed)
 		req.Hyper = with("no_such_hyper_parameter_algotest", 1.0)
 		rejects(t, "Train with an unknown hyper-parameter", func() (trainRun, error) { return train(t.Context(), a, req) })
@@ -336,7 +336,7 @@ func (s Suite) checkHyper(t tester) {
 		default:
 			continue
 		}
-		t.run("WrongType/"+p.Name, func(t tester) {
+		t.Run("WrongType/"+p.Name, func(t tester) {
 			req := s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "wrong-"+p.Name), s.Seed)
 			req.Hyper = with(p.Name, wrong)
 			rejects(t, fmt.Sprintf("Train with %s = %v (a %s parameter)", p.Name, wrong, p.Type), func() (trainRun, error) {
@@ -368,7 +368,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 	goals := d.GoalVectors[:n*goalDim]
 
 	var run trainRun
-	if !t.run("Train", func(t tester) {
+	if !t.Run("Train", func(t tester) {
 		var err error
 		run, err = train(t.Context(), a, s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "train"), s.Seed))
 		if err != nil {
@@ -405,14 +405,14 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 		return out
 	}
 
-	t.run("Act", func(t tester) {
+	t.Run("Act", func(t tester) {
 		for _, c := range run.res.Checkpoints {
 			p := load(t, a, c.Path)
 			act(t, a, p, true, s.Seed)
 			act(t, a, p, false, s.Seed)
 		}
 	})
-	t.run("ActDeterministic", func(t tester) {
+	t.Run("ActDeterministic", func(t tester) {
 		p := load(t, a, last)
 		x, y := act(t, a, p, true, s.Seed), act(t, a, p, true, s.Seed+1)
 		if !slices.Equal(x, y) {
@@ -423,13 +423,13 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 			t.Errorf("the same checkpoint loaded twice acts %v and %v", x, z)
 		}
 	})
-	t.run("ActSeeded", func(t tester) {
+	t.Run("ActSeeded", func(t tester) {
 		p := load(t, a, last)
 		if x, y := act(t, a, p, false, s.Seed), act(t, a, p, false, s.Seed); !slices.Equal(x, y) {
 			t.Errorf("sampling Act with the same seed gave %v, then %v", x, y)
 		}
 	})
-	t.run("BadInput", func(t tester) {
+	t.Run("BadInput", func(t tester) {
 		p := load(t, a, last)
 		rejects(t, "Load of a missing checkpoint", func() (algo.Policy, error) {
 			return a.Load(t.Context(), filepath.Join(dir, "no-such-checkpoint"))
@@ -443,12 +443,12 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 			{"GoalsWrongLength", algo.ActRequest{Policy: p, Observations: obs, Goals: goals[:len(goals)-1], Deterministic: true}},
 		}
 		for _, c := range bad {
-			t.run(c.name, func(t tester) {
+			t.Run(c.name, func(t tester) {
 				rejects(t, "Act "+c.name, func() ([]float32, error) { return a.Act(t.Context(), c.req) })
 			})
 		}
 	})
-	t.run("Seeded", func(t tester) {
+	t.Run("Seeded", func(t tester) {
 		b := s.New(t)
 		again, err := train(t.Context(), b, s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "again"), s.Seed))
 		if err != nil {
@@ -465,7 +465,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 			}
 		}
 	})
-	t.run("Mixed", func(t tester) {
+	t.Run("Mixed", func(t tester) {
 		other := filepath.Join(dir, "other")
 		if err := writeDataset(other, sp, obsDim, goalDim, s.Seed+1); err != nil {
 			t.Fatalf("writing the second dataset: %v", err)
@@ -486,7 +486,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 			return train(t.Context(), a, s.request([]algo.Source{{Path: filepath.Join(dir, "no-such-dataset"), Weight: 1}}, filepath.Join(dir, "missing"), s.Seed))
 		})
 	})
-	t.run("Cancel", func(t tester) {
+	t.Run("Cancel", func(t tester) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		req := s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "cancel"), s.Seed)

@@ -18,12 +18,12 @@ func TestMeanRecorded(t *testing.T) {
 	rec, rep := newRecorder(t)
 	Suite{New: func(testing.TB) algo.Algo { return newMean(bugs{}) }}.run(rec)
 	if rec.Failed() {
-		for name, msgs := range rep.failed {
+		for name, msgs := range rep.Failures() {
 			t.Errorf("%s: %s", name, strings.Join(msgs, "; "))
 		}
 	}
-	if len(rep.ran) < 20 {
-		t.Errorf("ran %d checks, want ≥ 20: %v", len(rep.ran), rep.ran)
+	if len(rep.Ran()) < 20 {
+		t.Errorf("ran %d checks, want ≥ 20: %v", len(rep.Ran()), rep.Ran())
 	}
 }
 
@@ -55,7 +55,7 @@ func TestBrokenAlgosFail(t *testing.T) {
 			Suite{New: func(testing.TB) algo.Algo { return newMean(tt.bugs) }, StopWithin: 300 * time.Millisecond}.run(rec)
 			for _, name := range tt.fail {
 				if !rep.Failed(name) {
-					t.Errorf("check %s passed a broken algorithm; failures: %v", name, keys(rep.failed))
+					t.Errorf("check %s passed a broken algorithm; failures: %v", name, keys(rep.Failures()))
 				}
 			}
 		})

@@ -43,7 +43,7 @@ func Run(t *testing.T, newEnv func(tb testing.TB) env.Env) {
 // Run runs the suite, each check a subtest of t.
 func (s Suite) Run(t *testing.T) {
 	t.Helper()
-	s.run(realT{t})
+	s.run(realT{T: t})
 }
 
 func (s Suite) withDefaults() Suite {
@@ -83,7 +83,7 @@ func (s Suite) run(t tester) {
 		{"Configure", s.checkConfigure},
 	}
 	for _, c := range checks {
-		t.run(c.name, c.f)
+		t.Run(c.name, c.f)
 	}
 }
 
@@ -196,7 +196,7 @@ func (s Suite) checkGoals(t tester) {
 	e, sp := s.setup(t)
 	const n = 16
 	for _, level := range sp.Levels {
-		t.run(level, func(t tester) {
+		t.Run(level, func(t tester) {
 			a := goals(t, e, level, n, s.Seed)
 			for i, g := range a {
 				if g.Level != level {
@@ -222,7 +222,7 @@ func (s Suite) checkGoals(t tester) {
 			}
 		})
 	}
-	t.run("UnknownLevel", func(t tester) {
+	t.Run("UnknownLevel", func(t tester) {
 		rejects(t, "Goals of an unknown level", func() ([]dataset.Goal, error) {
 			return e.Goals(t.Context(), env.GoalsRequest{Level: "no-such-level-envtest", N: 2, Seed: s.Seed})
 		})
@@ -320,7 +320,7 @@ func nonFinite(v []float32) (int, bool) {
 
 func (s Suite) checkResetStep(t tester) {
 	for _, n := range s.Batches {
-		t.run(fmt.Sprintf("batch=%d", n), func(t tester) {
+		t.Run(fmt.Sprintf("batch=%d", n), func(t tester) {
 			e, sp := s.setup(t)
 			gs := goals(t, e, sp.Levels[0], n, s.Seed)
 			obs := reset(t, e, s.Seed, gs, nil)
@@ -481,7 +481,7 @@ func (s Suite) rollouts(t tester, e env.Env, sp env.Spec, policy string, seed ui
 func (s Suite) checkJudge(t tester) {
 	e, sp := s.setup(t)
 	for _, policy := range sp.Policies {
-		t.run(policy, func(t tester) {
+		t.Run(policy, func(t tester) {
 			for i, ep := range s.rollouts(t, e, sp, policy, s.Seed) {
 				j, err := call(func() (*env.JudgeResponse, error) {
 					return e.Judge(t.Context(), env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
@@ -518,7 +518,7 @@ func (s Suite) checkBehave(t tester) {
 	gs := goals(t, e, sp.Levels[0], n, s.Seed)
 	obs := reset(t, e, s.Seed, gs, nil)
 	for _, policy := range sp.Policies {
-		t.run(policy, func(t tester) {
+		t.Run(policy, func(t tester) {
 			ask := func(seed uint64) []float32 {
 				r, err := call(func() (*env.BehaveResponse, error) {
 					return e.Behave(t.Context(), env.BehaveRequest{Policy: policy, Observations: obs, Goals: gs, Seed: seed})
@@ -540,7 +540,7 @@ func (s Suite) checkBehave(t tester) {
 			}
 		})
 	}
-	t.run("UnknownPolicy", func(t tester) {
+	t.Run("UnknownPolicy", func(t tester) {
 		rejects(t, "Behave with an unknown policy", func() (*env.BehaveResponse, error) {
 			return e.Behave(t.Context(), env.BehaveRequest{Policy: "no-such-policy-envtest", Observations: obs, Goals: gs, Seed: s.Seed})
 		})
@@ -585,7 +585,7 @@ func (s Suite) checkBadInput(t tester) {
 		)
 	}
 	for _, c := range cases {
-		t.run("Step/"+c.name, func(t tester) {
+		t.Run("Step/"+c.name, func(t tester) {
 			reset(t, e, s.Seed, gs, nil)
 			rejects(t, fmt.Sprintf("Step(%v) for %d episodes", c.actions, n), func() (*env.StepResponse, error) {
 				return e.Step(t.Context(), env.StepRequest{Actions: c.actions})
@@ -594,12 +594,12 @@ func (s Suite) checkBadInput(t tester) {
 	}
 	obs := reset(t, e, s.Seed, gs, nil)
 	od := sp.ObsDim
-	t.run("Reset/ObservationsWrongLength", func(t tester) {
+	t.Run("Reset/ObservationsWrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Reset with %d observation values for %d episodes", len(obs)-1, n), func() (*env.ResetResponse, error) {
 			return e.Reset(t.Context(), env.ResetRequest{Seed: s.Seed, Goals: gs, Observations: obs[:len(obs)-1]})
 		})
 	})
-	t.run("Reset/ObservationsNaN", func(t tester) {
+	t.Run("Reset/ObservationsNaN", func(t tester) {
 		bad := slices.Clone(obs)
 		bad[od] = nan
 		rejects(t, "Reset from observations holding NaN", func() (*env.ResetResponse, error) {
@@ -608,27 +608,27 @@ func (s Suite) checkBadInput(t tester) {
 	})
 	ep := obs[:2*od]
 	act := good[:as.Dim]
-	t.run("Judge/ObservationsWrongLength", func(t tester) {
+	t.Run("Judge/ObservationsWrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Judge of %d observation values and 1 action", 2*od-1), func() (*env.JudgeResponse, error) {
 			return e.Judge(t.Context(), env.JudgeRequest{Goal: gs[0], Observations: ep[:2*od-1], Actions: act})
 		})
 	})
-	t.run("Judge/ActionsWrongLength", func(t tester) {
+	t.Run("Judge/ActionsWrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Judge of 2 observations and %d actions", n), func() (*env.JudgeResponse, error) {
 			return e.Judge(t.Context(), env.JudgeRequest{Goal: gs[0], Observations: ep, Actions: good})
 		})
 	})
-	t.run("Plausibility/WrongLength", func(t tester) {
+	t.Run("Plausibility/WrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Plausibility of %d observation values and 1 action", 2*od-1), func() (*env.PlausibilityResponse, error) {
 			return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep[:2*od-1], Actions: act})
 		})
 	})
-	t.run("Behave/WrongLength", func(t tester) {
+	t.Run("Behave/WrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Behave for %d observation values and %d goals", len(obs)-1, n), func() (*env.BehaveResponse, error) {
 			return e.Behave(t.Context(), env.BehaveRequest{Policy: sp.Policies[0], Observations: obs[:len(obs)-1], Goals: gs, Seed: s.Seed})
 		})
 	})
-	t.run("Render/WrongLength", func(t tester) {
+	t.Run("Render/WrongLength", func(t tester) {
 		rejects(t, fmt.Sprintf("Render of %d observation values (obs dim %d)", od-1, od), func() (*env.RenderResponse, error) {
 			return e.Render(t.Context(), env.RenderRequest{Observation: obs[:od-1]})
 		})
@@ -638,7 +638,7 @@ func (s Suite) checkBadInput(t tester) {
 func (s Suite) checkPlausibility(t tester) {
 	e, sp := s.setup(t)
 	for _, policy := range sp.Policies {
-		t.run(policy, func(t tester) {
+		t.Run(policy, func(t tester) {
 			for i, ep := range s.rollouts(t, e, sp, policy, s.Seed+1) {
 				p, err := call(func() (*env.PlausibilityResponse, error) {
 					return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
@@ -667,7 +667,7 @@ func (s Suite) checkRender(t tester) {
 	gs := goals(t, e, sp.Levels[0], 2, s.Seed)
 	obs := reset(t, e, s.Seed, gs, nil)
 	for _, width := range []int{0, 96} {
-		t.run(fmt.Sprintf("width=%d", width), func(t tester) {
+		t.Run(fmt.Sprintf("width=%d", width), func(t tester) {
 			r, err := call(func() (*env.RenderResponse, error) {
 				return e.Render(t.Context(), env.RenderRequest{Observation: obs[sp.ObsDim:], Caption: gs[1].Text, Width: width})
 			})

@@ -18,12 +18,12 @@ func TestLineRecorded(t *testing.T) {
 	rec, rep := newRecorder(t)
 	Suite{New: func(testing.TB) env.Env { return &line{} }}.run(rec)
 	if rec.Failed() {
-		for name, msgs := range rep.failed {
+		for name, msgs := range rep.Failures() {
 			t.Errorf("%s: %s", name, strings.Join(msgs, "; "))
 		}
 	}
-	if len(rep.ran) < 30 {
-		t.Errorf("ran %d checks, want ≥ 30: %v", len(rep.ran), rep.ran)
+	if len(rep.Ran()) < 30 {
+		t.Errorf("ran %d checks, want ≥ 30: %v", len(rep.Ran()), rep.Ran())
 	}
 }
 
@@ -59,7 +59,7 @@ func TestBrokenEnvsFail(t *testing.T) {
 			Suite{New: func(testing.TB) env.Env { return &line{bugs: tt.bugs} }}.run(rec)
 			for _, name := range tt.fail {
 				if !rep.Failed(name) {
-					t.Errorf("check %s passed a broken env; failures: %v", name, keys(rep.failed))
+					t.Errorf("check %s passed a broken env; failures: %v", name, keys(rep.Failures()))
 				}
 			}
 		})
