@@ -62,6 +62,19 @@ func (l *loadFlags) load(name string) (*experiments.Experiment, error) {
 	return experiments.Open(name, experiments.Options{Environ: os.Environ(), Set: l.set})
 }
 
+// parse parses the flags and the one experiment argument, and loads it.
+func (l *loadFlags) parse(fs *flag.FlagSet, args []string) (*experiments.Experiment, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return nil, fmt.Errorf("want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
+	}
+	return l.load(pos[0])
+}
+
 // parseInterleaved parses flags that may come after the positional argument
 // (kalm run quick -j 2).
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -82,15 +95,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flags("validate", "[flags] FILE|NAME", stderr)
 	var lf loadFlags
 	lf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one experiment file or shipped name, got %d", len(pos))
-	}
-	e, err := lf.load(pos[0])
+	e, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -110,15 +115,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	lf.register(fs)
 	pf.register(fs)
 	wf.register(fs)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one experiment file or shipped name, got %d", len(pos))
-	}
-	e, err := lf.load(pos[0])
+	e, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
