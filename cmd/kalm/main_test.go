@@ -102,6 +102,7 @@ func TestCommands(t *testing.T) {
 		{"help", []string{"help"}, 0, []string{"kalm plugins", "kalm dataset"}, nil},
 		{"unknown", []string{"plugin-list"}, 2, nil, []string{`unknown command "plugin-list"`, "did you mean plugin"}},
 		{"plugins", []string{"plugins"}, 0, []string{"clevr", "env", "bc", "algo", "(built in)", "level:unseen-hard"}, nil},
+		{"bad pin", []string{"plugins", "-pin", "clevr=abc"}, 1, nil, []string{`plugin pin "clevr=abc": want NAME=SHA256 with 64 hex digits`}},
 		{"serve unknown", []string{"plugin", "serve", "nope"}, 1, nil, []string{`no built-in plugin "nope"`, "clevr"}},
 		{"import", []string{"dataset", "import", toy, ds}, 0, []string{"imported 80 episodes (898 steps)"}, nil},
 		{"import again", []string{"dataset", "import", toy, ds}, 1, nil, []string{"already exists"}},

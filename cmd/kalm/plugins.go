@@ -18,12 +18,28 @@ import (
 // pluginFlags are the flags every command that launches plugins takes.
 type pluginFlags struct {
 	dirs    stringList
+	pins    stringList
 	threads int
 }
 
 func (p *pluginFlags) register(fs *flag.FlagSet) {
 	fs.Var(&p.dirs, "plugin-dir", "a directory to search for kalm-plugin-* binaries (repeatable; then $KALM_PLUGIN_PATH, ~/.kalm/plugins)")
+	fs.Var(&p.pins, "pin", "NAME=SHA256: refuse plugin NAME unless its binary has this SHA-256 (repeatable; also $KALM_PLUGIN_PINS, comma-separated)")
 	fs.IntVar(&p.threads, "plugin-threads", 1, "BLAS/Go threads per plugin process")
+}
+
+// pinMap parses the -pin flags and $KALM_PLUGIN_PINS.
+func (p *pluginFlags) pinMap() (map[string]string, error) {
+	pins := map[string]string{}
+	all := append(splitAll([]string{os.Getenv("KALM_PLUGIN_PINS")}), p.pins...)
+	for _, kv := range all {
+		name, sum, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || len(sum) != 64 || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "" {
+			return nil, fmt.Errorf("plugin pin %q: want NAME=SHA256 with 64 hex digits (sha256sum prints them)", kv)
+		}
+		pins[name] = strings.ToLower(sum)
+	}
+	return pins, nil
 }
 
 func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
@@ -31,7 +47,12 @@ func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot find the kalm binary to serve built-in plugins: %w", err)
 	}
+	pins, err := p.pinMap()
+	if err != nil {
+		return nil, err
+	}
 	return registry.New(registry.Config{
+		Pins:     pins,
 		Dirs:     registry.DefaultDirs(p.dirs),
 		Self:     []string{self},
 		Builtins: builtinNames(),
