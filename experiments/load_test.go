@@ -141,6 +141,8 @@ func TestBadInput(t *testing.T) {
 		{"bad ground task", "name: x\nlm:\n  plugin: tinylm\n  ground:\n    tasks: [dynamic]\n", nil, nil,
 			[]string{"exp.yaml:5: lm.ground.tasks[0]: \"dynamic\" is not a grounding task; did you mean \"dynamics\"?"}},
 		{"bad --set", "name: x\n", []string{"noequals"}, nil, []string{"want key=value"}},
+		{"too many cells", "name: x\nseeds: 1000\ngrid:\n  axes:\n    - key: train.steps\n      values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n    - key: train.batch\n      values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n", nil, nil,
+			[]string{"exp.yaml:3: grid has over 100000 cells (combinations × seeds) (allowed: at most 100000)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

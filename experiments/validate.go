@@ -50,6 +50,9 @@ func (e *Experiment) validate(errs *FieldErrors) {
 	e.validateGrid(errs)
 }
 
+// MaxCells bounds the cells of one experiment (combinations × seeds).
+const MaxCells = 100_000
+
 // GroundTasks are the KALM grounding tasks an LM backend is trained on.
 var GroundTasks = []string{string(lm.GoalToRollout), string(lm.RolloutToGoal), string(lm.Dynamics), string(lm.Consequence)}
 
@@ -122,6 +125,18 @@ func (e *Experiment) validateGrid(errs *FieldErrors) {
 	check("include", g.Include, true)
 	check("exclude", g.Exclude, false)
 	if len(errs.List) == 0 {
+		n := len(g.Include)
+		prod := 1
+		for _, ax := range g.Axes {
+			prod *= len(ax.Values)
+			if prod > MaxCells {
+				break
+			}
+		}
+		if n += prod; n*max(1, e.Spec.Seeds) > MaxCells {
+			errs.add(at("grid"), "grid", nil, fmt.Sprintf("has over %d cells (combinations × seeds)", MaxCells), fmt.Sprintf("at most %d", MaxCells))
+			return
+		}
 		if cells, _ := e.combinations(); len(cells) == 0 {
 			errs.add(at("grid"), "grid", nil, "has no cells: every combination is excluded", "")
 		}
