@@ -179,25 +179,44 @@ func (s *Store) Stages(ctx context.Context, keys []string) (map[string]Stage, er
 	return out, nil
 }
 
-// MarkInterrupted turns stages left running by a process that died into
-// interrupted ones. It returns how many there were.
-func (s *Store) MarkInterrupted(ctx context.Context) (int, error) {
-	var n int64
+// MarkInterrupted turns stages left running by processes that are gone
+// into interrupted ones and returns how many there were. alive reports
+// whether the owner ("host:pid", as given to StartStage) of a running stage
+// still runs; nil treats every owner as gone.
+func (s *Store) MarkInterrupted(ctx context.Context, alive func(owner string) bool) (int, error) {
+	var n int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE stages SET status='interrupted', error='the kalm process stopped while the stage ran', finished_at=? WHERE status='running'`, now())
+		rows, err := tx.QueryContext(ctx, `SELECT key, owner FROM stages WHERE status='running'`)
 		if err != nil {
 			return err
 		}
-		n, err = r.RowsAffected()
-		return err
+		var dead []string
+		for rows.Next() {
+			var key, owner string
+			if err := rows.Scan(&key, &owner); err != nil {
+				rows.Close()
+				return err
+			}
+			if alive == nil || !alive(owner) {
+				dead = append(dead, key)
+			}
+		}
+		rows.Close()
+		for _, key := range dead {
+			if _, err := tx.ExecContext(ctx, `UPDATE stages SET status='interrupted', error='the kalm process stopped while the stage ran', finished_at=? WHERE key=?`, now(), key); err != nil {
+				return err
+			}
+		}
+		n = len(dead)
+		return nil
 	})
-	return int(n), err
+	return n, err
 }
 
-// StartStage marks a stage running and counts the attempt.
-func (s *Store) StartStage(ctx context.Context, key string) error {
+// StartStage marks a stage running for owner ("host:pid") and counts the attempt.
+func (s *Store) StartStage(ctx context.Context, key, owner string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE stages SET status='running', attempts=attempts+1, error='', log_tail='', started_at=?, finished_at='' WHERE key=?`, now(), key)
+		r, err := tx.ExecContext(ctx, `UPDATE stages SET status='running', owner=?, attempts=attempts+1, error='', log_tail='', started_at=?, finished_at='' WHERE key=?`, owner, now(), key)
 		if err != nil {
 			return err
 		}

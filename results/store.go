@@ -256,6 +256,9 @@ CREATE TABLE evaluations (
 	mean_return  REAL NOT NULL,
 	PRIMARY KEY (stage_key, checkpoint, level)
 ) STRICT;`,
+	// 2: which process runs a stage ("host:pid"), so that a run sharing the
+	// database marks only the stages of dead processes interrupted.
+	`ALTER TABLE stages ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

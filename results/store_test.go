@@ -69,7 +69,7 @@ func fill(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"c1", "t1", "e1"} {
-		if err := s.StartStage(ctx, k); err != nil {
+		if err := s.StartStage(ctx, k, "test:1"); err != nil {
 			t.Fatal(err)
 		}
 		o := Outcome{Artifact: Artifact{Path: "artifacts/" + k}}
@@ -83,7 +83,7 @@ func fill(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.StartStage(ctx, "t2"); err != nil {
+	if err := s.StartStage(ctx, "t2", "test:1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.FailStage(ctx, "t2", Failed, "boom", "last line"); err != nil {
@@ -181,7 +181,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	s.DB().Exec("PRAGMA user_version = 99")
 	s.Close()
 	_, err = Open(ctx, path)
-	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this kalm knows (1)") {
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this kalm knows (2)") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -194,13 +194,48 @@ func TestMarkInterrupted(t *testing.T) {
 	}
 	defer s.Close()
 	fill(t, s)
-	s.StartStage(ctx, "e2")
-	n, err := s.MarkInterrupted(ctx)
+	s.StartStage(ctx, "e2", "hostA:1")
+	s.StartStage(ctx, "t2", "hostA:2")
+	n, err := s.MarkInterrupted(ctx, func(owner string) bool { return owner == "hostA:2" })
 	if err != nil || n != 1 {
 		t.Fatalf("marked %d, %v", n, err)
 	}
 	st, _ := s.Stages(ctx, []string{"e2", "t1"})
 	if st["e2"].Status != Interrupted || st["e2"].Attempts != 1 || st["t1"].Status != Done {
 		t.Fatalf("stages %+v", st)
+	}
+	if st, _ := s.Stages(ctx, []string{"t2"}); st["t2"].Status != Running {
+		t.Fatalf("a live owner's stage was marked: %+v", st["t2"])
+	}
+}
+
+func TestMigratesOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "results.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s)
+	// Turn it into a version-1 database, as the first kalm wrote it.
+	if _, err := s.DB().Exec("ALTER TABLE stages DROP COLUMN owner; PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int
+	s.DB().QueryRow("PRAGMA user_version").Scan(&v)
+	if v != len(migrations) {
+		t.Fatalf("user_version %d after migration, want %d", v, len(migrations))
+	}
+	if err := s.StartStage(ctx, "e2", "h:1"); err != nil {
+		t.Fatalf("migrated schema: %v", err)
+	}
+	if ev, err := s.Evaluations(ctx, "exp1"); err != nil || len(ev) != 1 {
+		t.Fatalf("data lost in migration: %v %v", ev, err)
 	}
 }

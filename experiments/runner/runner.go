@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,7 +133,7 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 		workers = 1
 	}
 	bg := context.WithoutCancel(ctx)
-	if _, err := r.Store.MarkInterrupted(bg); err != nil {
+	if _, err := r.Store.MarkInterrupted(bg, ownerAlive); err != nil {
 		return nil, err
 	}
 	if err := r.record(bg, plan); err != nil {
@@ -276,6 +277,32 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 	return sum, nil
 }
 
+// owner names this process for the stages it runs: "host:pid".
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// ownerAlive reports whether the process that started a stage still runs:
+// a process of this host that exists and is not this one (this run has not
+// started any stage yet when it looks), or any process of another host
+// (which this host cannot check, so its stages are left alone).
+func ownerAlive(o string) bool {
+	host, pid, ok := strings.Cut(o, ":")
+	if !ok {
+		return false
+	}
+	me, _ := os.Hostname()
+	if host != me {
+		return true
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 || n == os.Getpid() {
+		return false
+	}
+	return syscall.Kill(n, 0) == nil
+}
+
 func cellKeys(c experiments.PlannedCell) []string {
 	var keys []string
 	for _, k := range experiments.StageKinds {
@@ -417,7 +444,7 @@ func (r *Runner) execute(ctx context.Context, work string, plan *experiments.Pla
 	if exec == nil {
 		return r.fail(bg, st, fmt.Errorf("no executor for %s stages", st.Kind), nil)
 	}
-	if err := r.Store.StartStage(bg, st.Key); err != nil {
+	if err := r.Store.StartStage(bg, st.Key, owner()); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp(filepath.Join(work, "tmp"), string(st.Kind)+"-"+short(st.Key)+"-")

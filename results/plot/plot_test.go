@@ -51,7 +51,7 @@ func fixture(t *testing.T) *results.Store {
 		t.Fatal(err)
 	}
 	for k, o := range outcomes {
-		s.StartStage(ctx, k)
+		s.StartStage(ctx, k, "test:1")
 		if err := s.FinishStage(ctx, k, o); err != nil {
 			t.Fatal(err)
 		}

@@ -64,12 +64,12 @@ func fixture(t *testing.T) *results.Store {
 		t.Fatal(err)
 	}
 	for _, d := range finished {
-		s.StartStage(ctx, d.key)
+		s.StartStage(ctx, d.key, "test:1")
 		if err := s.FinishStage(ctx, d.key, results.Outcome{Evaluations: d.eval}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.StartStage(ctx, failed)
+	s.StartStage(ctx, failed, "test:1")
 	s.FailStage(ctx, failed, results.Failed, "boom", "")
 	return s
 }
