@@ -55,7 +55,7 @@ func (w *workFlags) openExisting(ctx context.Context) (*results.Store, error) {
 type loadFlags struct{ set stringList }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
-	fs.Var(&l.set, "set", "override a field: --set train.steps=100, --set seeds=[0,1,2] (repeatable; applied after the file and KALM_* variables)")
+	fs.Var(&l.set, "set", "override a field: --set train.steps=100, --set seeds=3 (repeatable; applied after the file and KALM_* variables)")
 }
 
 func (l *loadFlags) load(name string) (*experiments.Experiment, error) {
@@ -94,16 +94,25 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("validate", "[flags] FILE|NAME", stderr)
 	var lf loadFlags
+	var pf pluginFlags
 	lf.register(fs)
+	pf.register(fs)
 	e, err := lf.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	cells, err := e.Cells()
+	reg, err := pf.registry(stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: valid, experiment %q, %d cells\n", e.Source, e.Spec.Name, len(cells))
+	defer reg.Close()
+	// Planning checks the plugins too: installed, goal levels, behaviour
+	// policies, action spaces, hyper-parameters against each schema.
+	plan, err := e.Plan(ctx, runner.NewRegistry(reg))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: valid, experiment %q, %d cells, %d stages\n", e.Source, e.Spec.Name, len(plan.Cells), len(plan.Stages))
 	return nil
 }
 
