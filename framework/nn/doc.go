@@ -1,11 +1,15 @@
 // Package nn is a small float32 neural-network core for the offline RL
 // algorithms and the in-process language model.
 //
-// Tensors are row-major [Mat] views over []float32. Matrix products go through
-// gonum's blas32 (pure Go by default; OpenBLAS with `-tags openblas`, see
-// [Backend]). Every layer keeps its own preallocated activation and gradient
-// buffers, which grow to the largest batch seen and are reused afterwards, so a
-// training step performs no heap allocation once warmed up.
+// Tensors are row-major [Mat] views over []float32. Matrix products ([Gemm])
+// run on this package's packed single-threaded SGEMM with an assembly
+// micro-kernel (AVX-512 6×32 or AVX2 6×16, chosen at run time) where the CPU
+// has AVX2 and FMA, on gonum's blas32 otherwise, and on OpenBLAS through
+// gonum/netlib when built with `-tags openblas` (see [Backend] and
+// [PluginEnv]). Adam, ReLU and bias gradients also have AVX2 kernels. Every
+// layer keeps its own preallocated activation and gradient buffers, which grow
+// to the largest batch seen and are reused afterwards, so a training step
+// performs no heap allocation once warmed up.
 //
 // Conventions, chosen to match PyTorch so that weights can be compared
 // element by element with torch fixtures:

@@ -2,9 +2,10 @@ package nn
 
 import "sync"
 
-// A blocked single-threaded SGEMM for row-major matrices: op(A) and op(B)
-// are packed into 6-row and 16-column panels and multiplied by an
-// assembly micro-kernel (AVX2+FMA on amd64). It is the default backend where
+// A blocked single-threaded SGEMM for row-major matrices: op(B) is packed
+// into panels of gemmNR columns and multiplied by an assembly micro-kernel
+// (AVX-512 6×32 or AVX2+FMA 6×16 on amd64) that reads 6 rows of op(A) in
+// place (only a last partial block of rows is packed). It is the default backend where
 // the CPU supports it; gonum's Sgemm is the fallback.
 
 const (
@@ -45,31 +46,41 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	defer packPool.Put(pb)
 	mp := (m + gemmMR - 1) / gemmMR
 	np := (n + gemmNR - 1) / gemmNR
-
 	var tile [gemmMR * 32]float32
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
-		*pa = Grow(*pa, mp*gemmMR*kb)
+		*pa = Grow(*pa, gemmMR*kb)
 		*pb = Grow(*pb, np*gemmNR*kb)
-		packA(*pa, transA, a, lda, m, k0, kb)
 		packB(*pb, transB, b, ldb, n, k0, kb)
+		if m%gemmMR != 0 { // the last, partial block of rows is packed once
+			packA(*pa, transA, a, lda, m, (mp-1)*gemmMR, k0, kb)
+		}
 		be := beta
 		if k0 > 0 {
 			be = 1
 		}
 		for jp := range np {
 			j0 := jp * gemmNR
-			bp := (*pb)[jp*gemmNR*kb:]
+			bp := &(*pb)[jp*gemmNR*kb]
 			nr := min(gemmNR, n-j0)
 			for ip := range mp {
 				i0 := ip * gemmMR
-				ap := (*pa)[ip*gemmMR*kb:]
 				mr := min(gemmMR, m-i0)
+				c0, ldc0, be0 := &tile[0], gemmNR, float32(0)
 				if mr == gemmMR && nr == gemmNR {
-					micro(kb, &ap[0], &bp[0], &c[i0*ldc+j0], ldc, alpha, be)
+					c0, ldc0, be0 = &c[i0*ldc+j0], ldc, be
+				}
+				switch {
+				case mr < gemmMR:
+					micro(kb, &(*pa)[0], gemmMR, bp, c0, ldc0, alpha, be0)
+				case transA: // op(A)[i, k] = A[k, i]: 6 consecutive values per k
+					micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc0, alpha, be0)
+				default: // 6 rows of A
+					microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc0, alpha, be0)
+				}
+				if c0 != &tile[0] {
 					continue
 				}
-				micro(kb, &ap[0], &bp[0], &tile[0], gemmNR, alpha, 0)
 				for i := range mr {
 					cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
 					tr := tile[i*gemmNR : i*gemmNR+nr]
@@ -86,47 +97,20 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	}
 }
 
-// packA writes rows of op(A)[:, k0:k0+kb] as panels of gemmMR rows:
-// dst[(p·kb + kk)·MR + ii] = op(A)[p·MR+ii, k0+kk], zero beyond m.
-func packA(dst []float32, trans bool, a []float32, lda, m, k0, kb int) {
-	for p := 0; p*gemmMR < m; p++ {
-		i0 := p * gemmMR
-		d := dst[p*gemmMR*kb : (p+1)*gemmMR*kb]
-		if i0+gemmMR <= m {
-			if trans { // op(A)[i, k] = A[k, i]: six contiguous values per k
-				for kk := range kb {
-					src := a[(k0+kk)*lda+i0 : (k0+kk)*lda+i0+gemmMR]
-					o := d[kk*gemmMR : kk*gemmMR+gemmMR]
-					o[0], o[1], o[2], o[3], o[4], o[5] = src[0], src[1], src[2], src[3], src[4], src[5]
-				}
-				continue
-			}
-			r0 := a[i0*lda+k0 : i0*lda+k0+kb]
-			r1 := a[(i0+1)*lda+k0 : (i0+1)*lda+k0+kb]
-			r2 := a[(i0+2)*lda+k0 : (i0+2)*lda+k0+kb]
-			r3 := a[(i0+3)*lda+k0 : (i0+3)*lda+k0+kb]
-			r4 := a[(i0+4)*lda+k0 : (i0+4)*lda+k0+kb]
-			r5 := a[(i0+5)*lda+k0 : (i0+5)*lda+k0+kb]
-			for kk := range r0 {
-				o := d[kk*gemmMR : kk*gemmMR+gemmMR]
-				o[0], o[1], o[2], o[3], o[4], o[5] = r0[kk], r1[kk], r2[kk], r3[kk], r4[kk], r5[kk]
-			}
-			continue
-		}
-		for ii := range gemmMR {
-			i := i0 + ii
-			if i >= m {
-				for kk := range kb {
-					d[kk*gemmMR+ii] = 0
-				}
-				continue
-			}
-			for kk := range kb {
-				if trans {
-					d[kk*gemmMR+ii] = a[(k0+kk)*lda+i]
-				} else {
-					d[kk*gemmMR+ii] = a[i*lda+k0+kk]
-				}
+// packA writes the gemmMR rows of op(A)[i0:i0+MR, k0:k0+kb] as one panel:
+// dst[kk·MR + ii] = op(A)[i0+ii, k0+kk], zero beyond m.
+func packA(dst []float32, trans bool, a []float32, lda, m, i0, k0, kb int) {
+	d := dst[:gemmMR*kb]
+	for ii := range gemmMR {
+		i := i0 + ii
+		for kk := range kb {
+			switch {
+			case i >= m:
+				d[kk*gemmMR+ii] = 0
+			case trans:
+				d[kk*gemmMR+ii] = a[(k0+kk)*lda+i]
+			default:
+				d[kk*gemmMR+ii] = a[i*lda+k0+kk]
 			}
 		}
 	}
@@ -163,10 +147,18 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 	}
 }
 
-func micro(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+func micro(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
 	if gemmNR == 32 {
-		kern6x32(k, a, b, c, ldc, alpha, beta)
+		kern6x32(k, a, lda, b, c, ldc, alpha, beta)
 	} else {
-		kern6x16(k, a, b, c, ldc, alpha, beta)
+		kern6x16(k, a, lda, b, c, ldc, alpha, beta)
+	}
+}
+
+func microRows(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	if gemmNR == 32 {
+		kern6x32r(k, a, lda, b, c, ldc, alpha, beta)
+	} else {
+		kern6x16r(k, a, lda, b, c, ldc, alpha, beta)
 	}
 }

@@ -2,17 +2,19 @@
 
 #include "textflag.h"
 
-// func kern6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 //
-// C[0:6, 0:16] = alpha·Σ_k a[k·6+i]·b[k·16+j] + beta·C (beta == 0: C is not
-// read). a is a packed 6-row panel, b a packed 16-column panel; ldc is in
+// C[0:6, 0:16] = alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
 // elements.
-TEXT ·kern6x16(SB), NOSPLIT, $0-48
+TEXT ·kern6x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
@@ -50,13 +52,13 @@ kloop:
 	VBROADCASTSS 20(SI), Y3
 	VFMADD231PS  Y0, Y3, Y14
 	VFMADD231PS  Y1, Y3, Y15
-	ADDQ         $24, SI
+	ADDQ         R10, SI
 	ADDQ         $64, DI
 	DECQ         CX
 	JNE          kloop
 
 kdone:
-	VBROADCASTSS alpha+40(FP), Y0
+	VBROADCASTSS alpha+48(FP), Y0
 	VMULPS       Y0, Y4, Y4
 	VMULPS       Y0, Y5, Y5
 	VMULPS       Y0, Y6, Y6
@@ -69,10 +71,10 @@ kdone:
 	VMULPS       Y0, Y13, Y13
 	VMULPS       Y0, Y14, Y14
 	VMULPS       Y0, Y15, Y15
-	MOVL         beta+44(FP), AX
+	MOVL         beta+52(FP), AX
 	ANDL         $0x7fffffff, AX
 	JE           kstore
-	VBROADCASTSS beta+44(FP), Y1
+	VBROADCASTSS beta+52(FP), Y1
 	VFMADD231PS  (DX), Y1, Y4
 	VFMADD231PS  32(DX), Y1, Y5
 	ADDQ         R8, DX
@@ -90,7 +92,7 @@ kdone:
 	ADDQ         R8, DX
 	VFMADD231PS  (DX), Y1, Y14
 	VFMADD231PS  32(DX), Y1, Y15
-	MOVQ         c+24(FP), DX
+	MOVQ         c+32(FP), DX
 
 kstore:
 	VMOVUPS Y4, (DX)
@@ -113,17 +115,19 @@ kstore:
 	VZEROUPPER
 	RET
 
-// func kern6x32(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 //
-// C[0:6, 0:32] = alpha·Σ_k a[k·6+i]·b[k·32+j] + beta·C (beta == 0: C is not
-// read). a is a packed 6-row panel, b a packed 32-column panel; ldc is in
+// C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
 // elements.
-TEXT ·kern6x32(SB), NOSPLIT, $0-48
+TEXT ·kern6x32(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
@@ -161,13 +165,13 @@ zloop:
 	VBROADCASTSS 20(SI), Z3
 	VFMADD231PS  Z0, Z3, Z14
 	VFMADD231PS  Z1, Z3, Z15
-	ADDQ         $24, SI
+	ADDQ         R10, SI
 	ADDQ         $128, DI
 	DECQ         CX
 	JNE          zloop
 
 zdone:
-	VBROADCASTSS alpha+40(FP), Z0
+	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS       Z0, Z4, Z4
 	VMULPS       Z0, Z5, Z5
 	VMULPS       Z0, Z6, Z6
@@ -180,10 +184,10 @@ zdone:
 	VMULPS       Z0, Z13, Z13
 	VMULPS       Z0, Z14, Z14
 	VMULPS       Z0, Z15, Z15
-	MOVL         beta+44(FP), AX
+	MOVL         beta+52(FP), AX
 	ANDL         $0x7fffffff, AX
 	JE           zstore
-	VBROADCASTSS beta+44(FP), Z1
+	VBROADCASTSS beta+52(FP), Z1
 	VFMADD231PS  (DX), Z1, Z4
 	VFMADD231PS  64(DX), Z1, Z5
 	ADDQ         R8, DX
@@ -201,9 +205,246 @@ zdone:
 	ADDQ         R8, DX
 	VFMADD231PS  (DX), Z1, Z14
 	VFMADD231PS  64(DX), Z1, Z15
-	MOVQ         c+24(FP), DX
+	MOVQ         c+32(FP), DX
 
 zstore:
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ    R8, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+//
+// Like kern6x16, but row i of the 6-row block of A starts at a + i·lda (an
+// unpacked row-major A) and advances by one element per k.
+// C[0:6, 0:16] = alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
+// elements.
+TEXT ·kern6x16r(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	LEAQ (SI)(R10*2), R11
+	ADDQ R10, R11
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    kdoner
+
+kloopr:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VBROADCASTSS (SI)(R10*1), Y3
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS (SI)(R10*2), Y2
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VBROADCASTSS (R11), Y3
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	VBROADCASTSS (R11)(R10*1), Y2
+	VFMADD231PS  Y0, Y2, Y12
+	VFMADD231PS  Y1, Y2, Y13
+	VBROADCASTSS (R11)(R10*2), Y3
+	VFMADD231PS  Y0, Y3, Y14
+	VFMADD231PS  Y1, Y3, Y15
+	ADDQ         $4, SI
+	ADDQ         $4, R11
+	ADDQ         $64, DI
+	DECQ         CX
+	JNE          kloopr
+
+kdoner:
+	VBROADCASTSS alpha+48(FP), Y0
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y0, Y9, Y9
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y0, Y12, Y12
+	VMULPS       Y0, Y13, Y13
+	VMULPS       Y0, Y14, Y14
+	VMULPS       Y0, Y15, Y15
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           kstorer
+	VBROADCASTSS beta+52(FP), Y1
+	VFMADD231PS  (DX), Y1, Y4
+	VFMADD231PS  32(DX), Y1, Y5
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y6
+	VFMADD231PS  32(DX), Y1, Y7
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y8
+	VFMADD231PS  32(DX), Y1, Y9
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y10
+	VFMADD231PS  32(DX), Y1, Y11
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y12
+	VFMADD231PS  32(DX), Y1, Y13
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Y1, Y14
+	VFMADD231PS  32(DX), Y1, Y15
+	MOVQ         c+32(FP), DX
+
+kstorer:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y14, (DX)
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+
+// func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+//
+// Like kern6x32, but row i of the 6-row block of A starts at a + i·lda (an
+// unpacked row-major A) and advances by one element per k.
+// C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
+// elements.
+TEXT ·kern6x32r(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	LEAQ (SI)(R10*2), R11
+	ADDQ R10, R11
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JE    zdoner
+
+zloopr:
+	VMOVUPS      (DI), Z0
+	VMOVUPS      64(DI), Z1
+	VBROADCASTSS (SI), Z2
+	VFMADD231PS  Z0, Z2, Z4
+	VFMADD231PS  Z1, Z2, Z5
+	VBROADCASTSS (SI)(R10*1), Z3
+	VFMADD231PS  Z0, Z3, Z6
+	VFMADD231PS  Z1, Z3, Z7
+	VBROADCASTSS (SI)(R10*2), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS (R11), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS (R11)(R10*1), Z2
+	VFMADD231PS  Z0, Z2, Z12
+	VFMADD231PS  Z1, Z2, Z13
+	VBROADCASTSS (R11)(R10*2), Z3
+	VFMADD231PS  Z0, Z3, Z14
+	VFMADD231PS  Z1, Z3, Z15
+	ADDQ         $4, SI
+	ADDQ         $4, R11
+	ADDQ         $128, DI
+	DECQ         CX
+	JNE          zloopr
+
+zdoner:
+	VBROADCASTSS alpha+48(FP), Z0
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z0, Z5, Z5
+	VMULPS       Z0, Z6, Z6
+	VMULPS       Z0, Z7, Z7
+	VMULPS       Z0, Z8, Z8
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z0, Z13, Z13
+	VMULPS       Z0, Z14, Z14
+	VMULPS       Z0, Z15, Z15
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           zstorer
+	VBROADCASTSS beta+52(FP), Z1
+	VFMADD231PS  (DX), Z1, Z4
+	VFMADD231PS  64(DX), Z1, Z5
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Z1, Z6
+	VFMADD231PS  64(DX), Z1, Z7
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Z1, Z8
+	VFMADD231PS  64(DX), Z1, Z9
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Z1, Z10
+	VFMADD231PS  64(DX), Z1, Z11
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Z1, Z12
+	VFMADD231PS  64(DX), Z1, Z13
+	ADDQ         R8, DX
+	VFMADD231PS  (DX), Z1, Z14
+	VFMADD231PS  64(DX), Z1, Z15
+	MOVQ         c+32(FP), DX
+
+zstorer:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ    R8, DX

@@ -10,15 +10,36 @@ import "math"
 func CrossEntropy(logits Mat, labels []int32, grad Mat, scale float32) float64 {
 	var loss float64
 	inv := scale / float32(logits.Rows)
+	var buf [256]float32
 	for i := 0; i < logits.Rows; i++ {
-		r := logits.Row(i)
-		lse := LogSumExp(r)
+		r, g := logits.Row(i), grad.Row(i)
 		a := int(labels[i])
-		loss += float64(lse - r[a])
-		g := grad.Row(i)
-		for j, v := range r {
-			g[j] += inv * float32(math.Exp(float64(v-lse)))
+		if len(r) > len(buf) {
+			lse := LogSumExp(r)
+			loss += float64(lse - r[a])
+			for j, v := range r {
+				g[j] += inv * float32(math.Exp(float64(v-lse)))
+			}
+			g[a] -= inv
+			continue
 		}
+		// One exp per element: softmax = e/Σe, logsumexp = max + log Σe.
+		mx := r[0]
+		for _, v := range r[1:] {
+			mx = max(mx, v)
+		}
+		e := buf[:len(r)]
+		var sum float64
+		for j, v := range r {
+			e[j] = float32(math.Exp(float64(v - mx)))
+			sum += float64(e[j])
+		}
+		k := inv / float32(sum)
+		g = g[:len(e)]
+		for j, v := range e {
+			g[j] += k * v
+		}
+		loss += float64(mx) + math.Log(sum) - float64(r[a])
 		g[a] -= inv
 	}
 	return loss / float64(logits.Rows)
