@@ -6,5 +6,5 @@ func adamKernel(w, g, m, v []float32, k *adamConsts) { adamGo(w, g, m, v, k) }
 func reluKernel(y []float32)                         { reluGo(y) }
 func reluBackKernel(dy, y []float32)                 { reluBackGo(dy, y) }
 func addToKernel(dst, src []float32)                 { addToGo(dst, src) }
-func dotKernel(x, y []float32) float32      { return dotGo(x, y) }
-func axpyKernel(a float32, x, y []float32) { axpyGo(a, x, y) }
+func dotKernel(x, y []float32) float32               { return dotGo(x, y) }
+func axpyKernel(a float32, x, y []float32)           { axpyGo(a, x, y) }
