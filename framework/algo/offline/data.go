@@ -31,7 +31,7 @@ func LoadSources(f Factory, sources []algo.Source) ([]*dataset.Data, error) {
 		if d.Len() == 0 {
 			return nil, fmt.Errorf("%s: dataset %s has no transitions", f.Name, s.Path)
 		}
-		m, m0 := d.Meta, Meta0(out, d)
+		m, m0 := d.Meta, meta0(out, d)
 		if !slices.Contains(f.Spaces, m.ActionSpace.Kind) {
 			return nil, fmt.Errorf("%s: dataset %s has a %s action space; %s trains on %v", f.Name, s.Path, m.ActionSpace.Kind, f.Name, f.Spaces)
 		}
@@ -47,8 +47,8 @@ func LoadSources(f Factory, sources []algo.Source) ([]*dataset.Data, error) {
 	return out, nil
 }
 
-// Meta0 returns the metadata of the first dataset (d itself when ds is empty).
-func Meta0(ds []*dataset.Data, d *dataset.Data) dataset.Meta {
+// meta0 returns the metadata of the first dataset (d itself when ds is empty).
+func meta0(ds []*dataset.Data, d *dataset.Data) dataset.Meta {
 	if len(ds) > 0 {
 		return ds[0].Meta
 	}
