@@ -5,12 +5,16 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// Backend names the matrix-multiply implementation in use: "go-avx2" (this
-// package's packed kernel, the default where the CPU has AVX2 and FMA),
+// Backend names the matrix-multiply implementation in use: "go-avx512" or
+// "go-avx2" (this package's packed kernel, the default where the CPU has AVX2
+// and FMA),
 // "gonum" (pure Go fallback) or "openblas" (cgo, with the openblas build
 // tag).
 func Backend() string {
-	if usePacked {
+	switch {
+	case usePacked && gemmNR == 32:
+		return "go-avx512"
+	case usePacked:
 		return "go-avx2"
 	}
 	return backend
