@@ -2,8 +2,11 @@
 # the README starts with.
 
 GO      ?= go
-# Use OpenBLAS when the system has it (Debian: libopenblas-dev); pure Go otherwise.
-OPENBLAS := $(shell test -e /usr/lib/x86_64-linux-gnu/libopenblas.so -o -e /usr/lib/libopenblas.so && echo openblas)
+# framework/nn multiplies with its own AVX2/AVX-512 kernels, faster than
+# Debian's OpenBLAS on this project's machines (docs/benchmarks.md). Where the
+# CPU lacks AVX2 and libopenblas-dev is installed, build with OpenBLAS instead
+# of gonum's pure-Go fallback. `make TAGS=openblas` forces it.
+OPENBLAS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null || { test -e /usr/lib/x86_64-linux-gnu/libopenblas.so -o -e /usr/lib/libopenblas.so && echo openblas; })
 TAGS    ?= $(OPENBLAS)
 BIN     ?= bin/kalm
 # Stamp the commit into the binary: built-in plugins report it as their version.
