@@ -1,6 +1,3 @@
-// Package offlinetest provides small MDPs with known optimal returns for
-// testing offline RL algorithms end to end: they write kalm datasets and
-// evaluate a policy given as a batched act function.
 package offlinetest
 
 import (

@@ -1,0 +1,7 @@
+// Package offlinetest provides small MDPs with known optimal returns for
+// testing offline RL algorithms end to end: [Line], a goal-conditioned
+// corridor with discrete actions, and [Point], a goal-reaching point mass with
+// continuous actions. Each writes kalm datasets from a chosen mix of expert and
+// bad behaviour and evaluates a policy given as a batched [Act] function;
+// [TrainAndLoad] trains an algo.Algo and returns its deterministic policy.
+package offlinetest
