@@ -70,6 +70,36 @@ func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
 	impl.Sgemm(ta, tb, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1))
 }
 
+// GemmBias computes c = act(alpha·op(a)·op(b) + bias) with bias (one value
+// per column of c) added to every row and act = ReLU when relu is set: a
+// Linear layer's forward pass in one call. The packed backend applies bias
+// and ReLU in the micro-kernel's epilogue; the BLAS backends copy the bias
+// into c first and apply ReLU afterwards.
+func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu bool, c Mat) {
+	m, k := a.Rows, a.Cols
+	if transA {
+		m, k = a.Cols, a.Rows
+	}
+	kb, n := b.Rows, b.Cols
+	if transB {
+		kb, n = b.Cols, b.Rows
+	}
+	if k != kb || c.Rows != m || c.Cols != n || len(bias) != n {
+		panic("nn: GemmBias shape mismatch")
+	}
+	if usePacked && m > 0 && n > 0 && k > 0 {
+		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu)
+		return
+	}
+	for i := range m {
+		copy(c.Data[i*n:(i+1)*n], bias)
+	}
+	Gemm(transA, transB, alpha, a, b, 1, c)
+	if relu {
+		reluKernel(c.Data[:m*n])
+	}
+}
+
 func scale(s float32, x []float32) {
 	if s == 0 {
 		clear(x)

@@ -19,25 +19,24 @@ var gemmNR = 16
 var packPool = sync.Pool{New: func() any { return new([]float32) }}
 
 func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if n == 1 && !transA { // matrix·vector (value heads): op(B) is contiguous
+	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+}
+
+// sgemmFused is sgemmPacked with an epilogue: C = act(alpha·op(A)·op(B) +
+// beta·C + bias) with bias (length n, may be nil) added to every row and
+// act = ReLU when relu is set, applied in the micro-kernel while the tile is
+// in registers.
+func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	if (n == 1 && !transA) || (m == 1 && transA && !transB) {
+		sgemmVec(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		for i := range m {
-			v := alpha * dotKernel(a[i*lda:i*lda+k], b[:k])
-			if beta != 0 {
-				v += beta * c[i*ldc]
+			row := c[i*ldc : i*ldc+n]
+			if bias != nil {
+				addToKernel(row, bias[:n])
 			}
-			c[i*ldc] = v
-		}
-		return
-	}
-	if m == 1 && transA && !transB { // vector·matrix (head weight gradients)
-		cr := c[:n]
-		if beta == 0 {
-			clear(cr)
-		} else if beta != 1 {
-			scale(beta, cr)
-		}
-		for kk := range k {
-			axpyKernel(alpha*a[kk*lda], b[kk*ldb:kk*ldb+n], cr)
+			if relu {
+				reluKernel(row)
+			}
 		}
 		return
 	}
@@ -59,6 +58,11 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		if k0 > 0 {
 			be = 1
 		}
+		addBias := bias != nil && k0 == 0
+		actRelu := 0
+		if relu && k0+kb >= k {
+			actRelu = 1
+		}
 		for jp := range np {
 			j0 := jp * gemmNR
 			bp := &(*pb)[jp*gemmNR*kb]
@@ -66,34 +70,71 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 			for ip := range mp {
 				i0 := ip * gemmMR
 				mr := min(gemmMR, m-i0)
-				c0, ldc0, be0 := &tile[0], gemmNR, float32(0)
 				if mr == gemmMR && nr == gemmNR {
-					c0, ldc0, be0 = &c[i0*ldc+j0], ldc, be
+					var bz *float32
+					if addBias {
+						bz = &bias[j0]
+					}
+					c0 := &c[i0*ldc+j0]
+					if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
+						micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
+					} else { // 6 rows of A
+						microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
+					}
+					continue
 				}
 				switch {
 				case mr < gemmMR:
-					micro(kb, &(*pa)[0], gemmMR, bp, c0, ldc0, alpha, be0)
-				case transA: // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-					micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc0, alpha, be0)
-				default: // 6 rows of A
-					microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc0, alpha, be0)
-				}
-				if c0 != &tile[0] {
-					continue
+					micro(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
+				case transA:
+					micro(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
+				default:
+					microRows(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
 				}
 				for i := range mr {
 					cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
 					tr := tile[i*gemmNR : i*gemmNR+nr]
-					if be == 0 {
-						copy(cr, tr)
-						continue
-					}
 					for j := range cr {
-						cr[j] = tr[j] + be*cr[j]
+						v := tr[j]
+						if be != 0 {
+							v += be * cr[j]
+						}
+						if addBias {
+							v += bias[j0+j]
+						}
+						if actRelu != 0 && v < 0 {
+							v = 0
+						}
+						cr[j] = v
 					}
 				}
 			}
 		}
+	}
+}
+
+// sgemmVec handles matrix·vector (n = 1, value heads: op(B) is contiguous)
+// and vector·matrix (m = 1, head weight gradients) products.
+func sgemmVec(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if n == 1 && !transA { // matrix·vector (value heads): op(B) is contiguous
+		for i := range m {
+			v := alpha * dotKernel(a[i*lda:i*lda+k], b[:k])
+			if beta != 0 {
+				v += beta * c[i*ldc]
+			}
+			c[i*ldc] = v
+		}
+		return
+	}
+	// m = 1, transA, !transB: vector·matrix (head weight gradients)
+	cr := c[:n]
+	if beta == 0 {
+		clear(cr)
+	} else if beta != 1 {
+		scale(beta, cr)
+	}
+	for kk := range k {
+		axpyKernel(alpha*a[kk*lda], b[kk*ldb:kk*ldb+n], cr)
 	}
 }
 
@@ -147,18 +188,18 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 	}
 }
 
-func micro(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func micro(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	if gemmNR == 32 {
-		kern6x32(k, a, lda, b, c, ldc, alpha, beta)
+		kern6x32(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	} else {
-		kern6x16(k, a, lda, b, c, ldc, alpha, beta)
+		kern6x16(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }
 
-func microRows(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func microRows(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	if gemmNR == 32 {
-		kern6x32r(k, a, lda, b, c, ldc, alpha, beta)
+		kern6x32r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	} else {
-		kern6x16r(k, a, lda, b, c, ldc, alpha, beta)
+		kern6x16r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }

@@ -2,12 +2,12 @@
 
 #include "textflag.h"
 
-// func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
-// C[0:6, 0:16] = alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
+// C[0:6, 0:16] = act(alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
 // elements.
-TEXT ·kern6x16(SB), NOSPLIT, $0-56
+TEXT ·kern6x16(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -95,6 +95,41 @@ kdone:
 	MOVQ         c+32(FP), DX
 
 kstore:
+	MOVQ    bias+56(FP), AX
+	TESTQ   AX, AX
+	JE      kstore_nobias
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VADDPS  Y0, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y0, Y6, Y6
+	VADDPS  Y1, Y7, Y7
+	VADDPS  Y0, Y8, Y8
+	VADDPS  Y1, Y9, Y9
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y1, Y11, Y11
+	VADDPS  Y0, Y12, Y12
+	VADDPS  Y1, Y13, Y13
+	VADDPS  Y0, Y14, Y14
+	VADDPS  Y1, Y15, Y15
+kstore_nobias:
+	MOVQ    relu+64(FP), AX
+	TESTQ   AX, AX
+	JE      kstore_norelu
+	VXORPS  Y0, Y0, Y0
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMAXPS  Y8, Y0, Y8
+	VMAXPS  Y9, Y0, Y9
+	VMAXPS  Y10, Y0, Y10
+	VMAXPS  Y11, Y0, Y11
+	VMAXPS  Y12, Y0, Y12
+	VMAXPS  Y13, Y0, Y13
+	VMAXPS  Y14, Y0, Y14
+	VMAXPS  Y15, Y0, Y15
+kstore_norelu:
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
 	ADDQ    R8, DX
@@ -115,12 +150,12 @@ kstore:
 	VZEROUPPER
 	RET
 
-// func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
 // elements.
-TEXT ·kern6x32(SB), NOSPLIT, $0-56
+TEXT ·kern6x32(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -208,6 +243,41 @@ zdone:
 	MOVQ         c+32(FP), DX
 
 zstore:
+	MOVQ    bias+56(FP), AX
+	TESTQ   AX, AX
+	JE      zstore_nobias
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VADDPS  Z0, Z4, Z4
+	VADDPS  Z1, Z5, Z5
+	VADDPS  Z0, Z6, Z6
+	VADDPS  Z1, Z7, Z7
+	VADDPS  Z0, Z8, Z8
+	VADDPS  Z1, Z9, Z9
+	VADDPS  Z0, Z10, Z10
+	VADDPS  Z1, Z11, Z11
+	VADDPS  Z0, Z12, Z12
+	VADDPS  Z1, Z13, Z13
+	VADDPS  Z0, Z14, Z14
+	VADDPS  Z1, Z15, Z15
+zstore_nobias:
+	MOVQ    relu+64(FP), AX
+	TESTQ   AX, AX
+	JE      zstore_norelu
+	VPXORD  Z0, Z0, Z0
+	VMAXPS  Z4, Z0, Z4
+	VMAXPS  Z5, Z0, Z5
+	VMAXPS  Z6, Z0, Z6
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMAXPS  Z11, Z0, Z11
+	VMAXPS  Z12, Z0, Z12
+	VMAXPS  Z13, Z0, Z13
+	VMAXPS  Z14, Z0, Z14
+	VMAXPS  Z15, Z0, Z15
+zstore_norelu:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ    R8, DX
@@ -228,14 +298,14 @@ zstore:
 	VZEROUPPER
 	RET
 
-// func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
 // Like kern6x16, but row i of the 6-row block of A starts at a + i·lda (an
 // unpacked row-major A) and advances by one element per k.
 // C[0:6, 0:16] = alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
 // elements.
-TEXT ·kern6x16r(SB), NOSPLIT, $0-56
+TEXT ·kern6x16r(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -326,6 +396,41 @@ kdoner:
 	MOVQ         c+32(FP), DX
 
 kstorer:
+	MOVQ    bias+56(FP), AX
+	TESTQ   AX, AX
+	JE      kstorer_nobias
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VADDPS  Y0, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y0, Y6, Y6
+	VADDPS  Y1, Y7, Y7
+	VADDPS  Y0, Y8, Y8
+	VADDPS  Y1, Y9, Y9
+	VADDPS  Y0, Y10, Y10
+	VADDPS  Y1, Y11, Y11
+	VADDPS  Y0, Y12, Y12
+	VADDPS  Y1, Y13, Y13
+	VADDPS  Y0, Y14, Y14
+	VADDPS  Y1, Y15, Y15
+kstorer_nobias:
+	MOVQ    relu+64(FP), AX
+	TESTQ   AX, AX
+	JE      kstorer_norelu
+	VXORPS  Y0, Y0, Y0
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMAXPS  Y8, Y0, Y8
+	VMAXPS  Y9, Y0, Y9
+	VMAXPS  Y10, Y0, Y10
+	VMAXPS  Y11, Y0, Y11
+	VMAXPS  Y12, Y0, Y12
+	VMAXPS  Y13, Y0, Y13
+	VMAXPS  Y14, Y0, Y14
+	VMAXPS  Y15, Y0, Y15
+kstorer_norelu:
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
 	ADDQ    R8, DX
@@ -347,14 +452,14 @@ kstorer:
 	RET
 
 
-// func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+// func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
 // Like kern6x32, but row i of the 6-row block of A starts at a + i·lda (an
 // unpacked row-major A) and advances by one element per k.
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
 // elements.
-TEXT ·kern6x32r(SB), NOSPLIT, $0-56
+TEXT ·kern6x32r(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -445,6 +550,41 @@ zdoner:
 	MOVQ         c+32(FP), DX
 
 zstorer:
+	MOVQ    bias+56(FP), AX
+	TESTQ   AX, AX
+	JE      zstorer_nobias
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VADDPS  Z0, Z4, Z4
+	VADDPS  Z1, Z5, Z5
+	VADDPS  Z0, Z6, Z6
+	VADDPS  Z1, Z7, Z7
+	VADDPS  Z0, Z8, Z8
+	VADDPS  Z1, Z9, Z9
+	VADDPS  Z0, Z10, Z10
+	VADDPS  Z1, Z11, Z11
+	VADDPS  Z0, Z12, Z12
+	VADDPS  Z1, Z13, Z13
+	VADDPS  Z0, Z14, Z14
+	VADDPS  Z1, Z15, Z15
+zstorer_nobias:
+	MOVQ    relu+64(FP), AX
+	TESTQ   AX, AX
+	JE      zstorer_norelu
+	VPXORD  Z0, Z0, Z0
+	VMAXPS  Z4, Z0, Z4
+	VMAXPS  Z5, Z0, Z5
+	VMAXPS  Z6, Z0, Z6
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMAXPS  Z11, Z0, Z11
+	VMAXPS  Z12, Z0, Z12
+	VMAXPS  Z13, Z0, Z13
+	VMAXPS  Z14, Z0, Z14
+	VMAXPS  Z15, Z0, Z15
+zstorer_norelu:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ    R8, DX

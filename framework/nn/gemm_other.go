@@ -2,20 +2,20 @@
 
 package nn
 
-func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 
 var packedGemm = false
 
-func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 
-func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 
-func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }

@@ -77,3 +77,52 @@ func TestPackedGemm(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmBias checks the fused bias+ReLU epilogue against Gemm followed by
+// a bias add and ReLU, including several K blocks, partial tiles, the
+// matrix-vector paths, and NaN propagation through the ReLU.
+func TestGemmBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, s := range [][3]int{{256, 256, 10}, {13, 40, 23}, {6, 32, 600}, {256, 1, 256}, {1, 7, 5}, {7, 33, 300}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, relu := range []bool{false, true} {
+					m, n, k := s[0], s[1], s[2]
+					a, b, bias := randMat(rng, m, k), randMat(rng, k, n), make([]float32, n)
+					if ta {
+						a = randMat(rng, k, m)
+					}
+					if tb {
+						b = randMat(rng, n, k)
+					}
+					Normal(rng, bias, 1)
+					got, want := NewMat(m, n), NewMat(m, n)
+					for i := range got.Data {
+						got.Data[i] = float32(math.NaN()) // must be overwritten
+					}
+					GemmBias(ta, tb, 0.5, a, b, bias, relu, got)
+					Gemm(ta, tb, 0.5, a, b, 0, want)
+					for i := range want.Data {
+						want.Data[i] += bias[i%n]
+						if relu {
+							want.Data[i] = max(want.Data[i], 0)
+						}
+					}
+					for i := range want.Data {
+						if d := math.Abs(float64(got.Data[i] - want.Data[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want.Data[i])))*math.Sqrt(float64(k))) {
+							t.Fatalf("%v ta=%v tb=%v relu=%v: c[%d] = %v, want %v", s, ta, tb, relu, i, got.Data[i], want.Data[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	// A NaN input must survive the ReLU (divergence detection relies on it).
+	a, b := NewMat(12, 4), NewMat(40, 4)
+	a.Data[0] = float32(math.NaN())
+	c := NewMat(12, 40)
+	GemmBias(false, true, 1, a, b, make([]float32, 40), true, c)
+	if !math.IsNaN(float64(c.Data[0])) {
+		t.Fatalf("ReLU turned NaN into %v", c.Data[0])
+	}
+}

@@ -55,15 +55,8 @@ func (l *Linear) Forward(x Mat) Mat {
 	l.x = x
 	l.y = Grow(l.y, x.Rows*l.Out)
 	y := View(l.y, x.Rows, l.Out)
-	b := l.B.Value
-	for i := 0; i < x.Rows; i++ {
-		copy(y.Data[i*l.Out:(i+1)*l.Out], b)
-	}
-	Gemm(false, true, 1, x, View(l.W.Value, l.Out, l.In), 1, y)
-	switch l.Act {
-	case ReLU:
-		reluKernel(y.Data)
-	case Tanh:
+	GemmBias(false, true, 1, x, View(l.W.Value, l.Out, l.In), l.B.Value, l.Act == ReLU, y)
+	if l.Act == Tanh {
 		tanhInPlace(y.Data)
 	}
 	return y
