@@ -4,7 +4,19 @@
 
 // func adamAVX2(w, gr, m, v *float32, n int, k *adamConsts)
 // n is a multiple of 8.
-TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+//
+// Denormals are flushed to zero while it runs (MXCSR FTZ|DAZ, restored on
+// return): squared tiny gradients underflow into denormals, and every vector
+// operation producing or reading one takes a microcode assist; this made
+// Adam 20x slower on bc_discrete's real gradients (715 µs instead of 37 µs
+// per step). The numeric effect is limited to values below 1.2e-38.
+TEXT ·adamAVX2(SB), NOSPLIT, $8-48
+	STMXCSR mxcsr-8(SP)
+	MOVL    mxcsr-8(SP), R11
+	MOVL    R11, AX
+	ORL     $0x8040, AX
+	MOVL    AX, mxcsr-8(SP)
+	LDMXCSR mxcsr-8(SP)
 	MOVQ w+0(FP), DI
 	MOVQ gr+8(FP), SI
 	MOVQ m+16(FP), R8
@@ -41,6 +53,8 @@ adamloop:
 	ADDQ $8, BX
 	JMP adamloop
 adamdone:
+	MOVL    R11, mxcsr-8(SP)
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 

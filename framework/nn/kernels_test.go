@@ -71,3 +71,23 @@ func TestDotAxpy(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamRestoresFloatMode: the Adam kernel flushes denormals while it runs
+// and must leave the thread's floating-point mode as it found it.
+func TestAdamRestoresFloatMode(t *testing.T) {
+	w, g := make([]float32, 64), make([]float32, 64)
+	for i := range g {
+		g[i] = 1e-21 // g² underflows
+	}
+	m, v := make([]float32, 64), make([]float32, 64)
+	adamKernel(w, g, m, v, &adamConsts{b1: 0.9, omb1: 0.1, b2: 0.999, omb2: 0.001, step: 1e-3, invBc2s: 1, eps: 1e-8})
+	for i := range w {
+		if math.IsNaN(float64(w[i])) || math.IsInf(float64(w[i]), 0) {
+			t.Fatalf("w[%d] = %v", i, w[i])
+		}
+	}
+	tiny := []float32{1e-38, 1e-3}
+	if d := tiny[0] * tiny[1]; d == 0 {
+		t.Fatal("denormals are flushed after the Adam kernel returned")
+	}
+}
