@@ -3,8 +3,12 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
+
+// Package variables, so the compiler cannot fold their product.
+var tinyA, tinyB float32 = 1e-38, 1e-3
 
 // TestKernelsMatchPortable checks the dispatched (assembly on amd64) kernels
 // against the portable Go versions, on lengths that exercise the tails.
@@ -75,6 +79,8 @@ func TestDotAxpy(t *testing.T) {
 // TestAdamRestoresFloatMode: the Adam kernel flushes denormals while it runs
 // and must leave the thread's floating-point mode as it found it.
 func TestAdamRestoresFloatMode(t *testing.T) {
+	runtime.LockOSThread() // the float mode is per thread
+	defer runtime.UnlockOSThread()
 	w, g := make([]float32, 64), make([]float32, 64)
 	for i := range g {
 		g[i] = 1e-21 // g² underflows
@@ -86,8 +92,7 @@ func TestAdamRestoresFloatMode(t *testing.T) {
 			t.Fatalf("w[%d] = %v", i, w[i])
 		}
 	}
-	tiny := []float32{1e-38, 1e-3}
-	if d := tiny[0] * tiny[1]; d == 0 {
+	if d := tinyA * tinyB; d == 0 {
 		t.Fatal("denormals are flushed after the Adam kernel returned")
 	}
 }
