@@ -62,6 +62,22 @@ func (l *loadFlags) load(name string) (*experiments.Experiment, error) {
 	return experiments.Open(name, experiments.Options{Environ: os.Environ(), Set: l.set})
 }
 
+// plan starts a registry and plans e against its plugins. done stops every
+// plugin the registry started.
+func (p *pluginFlags) plan(ctx context.Context, e *experiments.Experiment, stderr io.Writer) (*experiments.Plan, *runner.Registry, func(), error) {
+	reg, err := p.registry(stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cat := runner.NewRegistry(reg)
+	plan, err := e.Plan(ctx, cat)
+	if err != nil {
+		reg.Close()
+		return nil, nil, nil, err
+	}
+	return plan, cat, reg.Close, nil
+}
+
 // parse parses the flags and the one experiment argument, and loads it.
 func (l *loadFlags) parse(fs *flag.FlagSet, args []string) (*experiments.Experiment, error) {
 	pos, err := parseInterleaved(fs, args)
@@ -101,17 +117,13 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	reg, err := pf.registry(stderr)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
 	// Planning checks the plugins too: installed, goal levels, behaviour
 	// policies, action spaces, hyper-parameters against each schema.
-	plan, err := e.Plan(ctx, runner.NewRegistry(reg))
+	plan, _, done, err := pf.plan(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
+	defer done()
 	fmt.Fprintf(stdout, "%s: valid, experiment %q, %d cells, %d stages\n", e.Source, e.Spec.Name, len(plan.Cells), len(plan.Stages))
 	return nil
 }
@@ -128,15 +140,11 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	reg, err := pf.registry(stderr)
+	plan, _, done, err := pf.plan(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
-	plan, err := e.Plan(ctx, runner.NewRegistry(reg))
-	if err != nil {
-		return err
-	}
+	defer done()
 	var store *results.Store
 	if s, err := wf.openExisting(ctx); err == nil {
 		store = s
@@ -177,16 +185,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	reg, err := pf.registry(stderr)
+	plan, cat, done, err := pf.plan(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
-	cat := runner.NewRegistry(reg)
-	plan, err := e.Plan(ctx, cat)
-	if err != nil {
-		return err
-	}
+	defer done()
 	if err := os.MkdirAll(wf.work, 0o755); err != nil {
 		return fmt.Errorf("work directory: %w", err)
 	}
