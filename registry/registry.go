@@ -276,8 +276,10 @@ func (r *Registry) pluginEnv() []string {
 		"MKL_NUM_THREADS":      t,
 		"GOMAXPROCS":           t,
 	}
-	if hasAVX512() && os.Getenv("OPENBLAS_CORETYPE") == "" {
-		set["OPENBLAS_CORETYPE"] = "SkylakeX"
+	// Debian's OpenBLAS 0.3.21 does not know recent CPUs and falls back to
+	// old kernels (SSE3 on a current Xeon); name the best it has.
+	if core := coreType(); core != "" && os.Getenv("OPENBLAS_CORETYPE") == "" {
+		set["OPENBLAS_CORETYPE"] = core
 	}
 	var env []string
 	for _, kv := range os.Environ() {
