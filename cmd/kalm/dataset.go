@@ -100,4 +100,3 @@ func cmdDatasetInspect(args []string, stdout, stderr io.Writer) error {
 	}
 	return t.Render()
 }
-

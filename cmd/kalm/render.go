@@ -156,4 +156,3 @@ func readEpisode(dir string, i int) (*dataset.Episode, error) {
 		}
 	}
 }
-
