@@ -28,3 +28,40 @@ func TrainAndLoad(t testing.TB, a algo.Algo, req algo.TrainRequest) Act {
 		return a.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: goals, Deterministic: true})
 	}
 }
+
+// Solves writes 300 corridor episodes (a share expertFrac of them expert,
+// seed 1), trains a on them with req and reports whether the greedy policy
+// reaches every goal in the optimal number of steps.
+func (m Line) Solves(t testing.TB, a algo.Algo, expertFrac float64, req algo.TrainRequest) bool {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := m.Write(dir, 300, expertFrac, 1); err != nil {
+		t.Fatal(err)
+	}
+	req.Datasets = []algo.Source{{Path: dir, Weight: 1}}
+	success, steps, err := m.Evaluate(TrainAndLoad(t, a, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("success %.2f, steps %.1f (optimal %d)", success, steps, m.OptimalSteps())
+	return success == 1 && steps == float64(m.OptimalSteps())
+}
+
+// Score writes 200 point-mass episodes of the noisy expert (noise 0.1, a
+// share randomFrac of uniformly random episodes, seed 2), trains a on them
+// with req and returns the policy's normalised score over 200 evaluation
+// episodes (seed 3).
+func (m Point) Score(t testing.TB, a algo.Algo, randomFrac float64, req algo.TrainRequest) float64 {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := m.Write(dir, 200, 0.1, randomFrac, 2); err != nil {
+		t.Fatal(err)
+	}
+	req.Datasets = []algo.Source{{Path: dir, Weight: 1}}
+	score, err := m.Evaluate(TrainAndLoad(t, a, req), 200, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("normalised score %.3f", score)
+	return score
+}
