@@ -14,6 +14,7 @@ import (
 
 	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/internal/suite"
 )
 
 // Suite is a configured conformance run. Only New is required.
@@ -91,35 +92,9 @@ func (s Suite) run(t tester) {
 	}
 }
 
-// errPanic marks the error call returns for a method that panicked.
-var errPanic = errors.New("panicked")
-
-// call runs one algorithm method and turns a panic into an error, so a
-// panicking algorithm fails its check instead of crashing the test binary.
-func call[R any](f func() (R, error)) (r R, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", errPanic, p)
-		}
-	}()
-	return f()
-}
-
-// rejects checks that a call given bad input returns an error, without panicking.
-func rejects[R any](t tester, what string, f func() (R, error)) {
-	t.Helper()
-	_, err := call(f)
-	switch {
-	case err == nil:
-		t.Errorf("%s returned no error", what)
-	case errors.Is(err, errPanic):
-		t.Errorf("%s panicked instead of returning an error: %v", what, err)
-	}
-}
-
 func (s Suite) schema(t tester, a algo.Algo) algo.Schema {
 	t.Helper()
-	sc, err := call(func() (algo.Schema, error) { return a.Schema(t.Context()) })
+	sc, err := suite.Call(func() (algo.Schema, error) { return a.Schema(t.Context()) })
 	if err != nil {
 		t.Fatalf("Schema: %v", err)
 	}
@@ -291,7 +266,7 @@ func (s Suite) request(datasets []algo.Source, out string, seed uint64) algo.Tra
 
 func train(ctx context.Context, a algo.Algo, req algo.TrainRequest) (trainRun, error) {
 	var r trainRun
-	res, err := call(func() (*algo.TrainResult, error) {
+	res, err := suite.Call(func() (*algo.TrainResult, error) {
 		return a.Train(ctx, req, func(p algo.Progress) { r.progress = append(r.progress, p) })
 	})
 	r.res = res
@@ -324,7 +299,7 @@ func (s Suite) checkHyper(t tester) {
 	t.Run("Unknown", func(t tester) {
 		req := s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "unknown"), s.Seed)
 		req.Hyper = with("no_such_hyper_parameter_algotest", 1.0)
-		rejects(t, "Train with an unknown hyper-parameter", func() (trainRun, error) { return train(t.Context(), a, req) })
+		suite.Rejects(t, "Train with an unknown hyper-parameter", func() (trainRun, error) { return train(t.Context(), a, req) })
 	})
 	for _, p := range sc.Params {
 		var wrong any
@@ -339,7 +314,7 @@ func (s Suite) checkHyper(t tester) {
 		t.Run("WrongType/"+p.Name, func(t tester) {
 			req := s.request([]algo.Source{{Path: data, Weight: 1}}, filepath.Join(dir, "wrong-"+p.Name), s.Seed)
 			req.Hyper = with(p.Name, wrong)
-			rejects(t, fmt.Sprintf("Train with %s = %v (a %s parameter)", p.Name, wrong, p.Type), func() (trainRun, error) {
+			suite.Rejects(t, fmt.Sprintf("Train with %s = %v (a %s parameter)", p.Name, wrong, p.Type), func() (trainRun, error) {
 				return train(t.Context(), a, req)
 			})
 		})
@@ -382,7 +357,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 
 	load := func(t tester, a algo.Algo, ckpt string) algo.Policy {
 		t.Helper()
-		p, err := call(func() (algo.Policy, error) { return a.Load(t.Context(), ckpt) })
+		p, err := suite.Call(func() (algo.Policy, error) { return a.Load(t.Context(), ckpt) })
 		if err != nil {
 			t.Fatalf("Load(%s): %v", ckpt, err)
 		}
@@ -390,7 +365,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 	}
 	act := func(t tester, a algo.Algo, p algo.Policy, det bool, seed uint64) []float32 {
 		t.Helper()
-		out, err := call(func() ([]float32, error) {
+		out, err := suite.Call(func() ([]float32, error) {
 			return a.Act(t.Context(), algo.ActRequest{Policy: p, Observations: obs, Goals: goals, Deterministic: det, Seed: seed})
 		})
 		if err != nil {
@@ -431,7 +406,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 	})
 	t.Run("BadInput", func(t tester) {
 		p := load(t, a, last)
-		rejects(t, "Load of a missing checkpoint", func() (algo.Policy, error) {
+		suite.Rejects(t, "Load of a missing checkpoint", func() (algo.Policy, error) {
 			return a.Load(t.Context(), filepath.Join(dir, "no-such-checkpoint"))
 		})
 		bad := []struct {
@@ -444,7 +419,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 		}
 		for _, c := range bad {
 			t.Run(c.name, func(t tester) {
-				rejects(t, "Act "+c.name, func() ([]float32, error) { return a.Act(t.Context(), c.req) })
+				suite.Rejects(t, "Act "+c.name, func() ([]float32, error) { return a.Act(t.Context(), c.req) })
 			})
 		}
 	})
@@ -479,10 +454,10 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 		if err := writeDataset(wide, sp, obsDim+1, goalDim, s.Seed+2); err != nil {
 			t.Fatalf("writing a dataset of obs dim %d: %v", obsDim+1, err)
 		}
-		rejects(t, fmt.Sprintf("Train on datasets of obs dim %d and %d", obsDim, obsDim+1), func() (trainRun, error) {
+		suite.Rejects(t, fmt.Sprintf("Train on datasets of obs dim %d and %d", obsDim, obsDim+1), func() (trainRun, error) {
 			return train(t.Context(), a, s.request([]algo.Source{{Path: data, Weight: 0.5}, {Path: wide, Weight: 0.5}}, filepath.Join(dir, "mismatch"), s.Seed))
 		})
-		rejects(t, "Train on a missing dataset", func() (trainRun, error) {
+		suite.Rejects(t, "Train on a missing dataset", func() (trainRun, error) {
 			return train(t.Context(), a, s.request([]algo.Source{{Path: filepath.Join(dir, "no-such-dataset"), Weight: 1}}, filepath.Join(dir, "missing"), s.Seed))
 		})
 	})

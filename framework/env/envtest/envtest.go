@@ -16,6 +16,7 @@ import (
 
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/internal/suite"
 )
 
 // Suite is a configured conformance run. Only New is required.
@@ -87,32 +88,6 @@ func (s Suite) run(t tester) {
 	}
 }
 
-// errPanic marks the error call returns for a method that panicked.
-var errPanic = errors.New("panicked")
-
-// call runs one env method and turns a panic into an error, so a panicking
-// env fails its check instead of crashing the test binary.
-func call[R any](f func() (R, error)) (r R, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", errPanic, p)
-		}
-	}()
-	return f()
-}
-
-// rejects checks that a call given bad input returns an error, without panicking.
-func rejects[R any](t tester, what string, f func() (R, error)) {
-	t.Helper()
-	_, err := call(f)
-	switch {
-	case err == nil:
-		t.Errorf("%s returned no error", what)
-	case errors.Is(err, errPanic):
-		t.Errorf("%s panicked instead of returning an error: %v", what, err)
-	}
-}
-
 // setup makes a fresh env and reads its spec; it ends the check if either fails.
 func (s Suite) setup(t tester) (env.Env, env.Spec) {
 	t.Helper()
@@ -120,7 +95,7 @@ func (s Suite) setup(t tester) (env.Env, env.Spec) {
 	if e == nil {
 		t.Fatalf("New returned a nil env")
 	}
-	sp, err := call(func() (env.Spec, error) { return e.Spec(t.Context()) })
+	sp, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
 	if err != nil {
 		t.Fatalf("Spec: %v", err)
 	}
@@ -135,7 +110,7 @@ func (s Suite) checkSpec(t tester) {
 	if e == nil {
 		t.Fatalf("New returned a nil env")
 	}
-	sp, err := call(func() (env.Spec, error) { return e.Spec(t.Context()) })
+	sp, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
 	if err != nil {
 		t.Fatalf("Spec: %v", err)
 	}
@@ -169,7 +144,7 @@ func (s Suite) checkSpec(t tester) {
 			seen[n] = true
 		}
 	}
-	again, err := call(func() (env.Spec, error) { return e.Spec(t.Context()) })
+	again, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
 	if err != nil {
 		t.Fatalf("second Spec: %v", err)
 	}
@@ -180,7 +155,7 @@ func (s Suite) checkSpec(t tester) {
 
 func goals(t tester, e env.Env, level string, n int, seed uint64) []dataset.Goal {
 	t.Helper()
-	gs, err := call(func() ([]dataset.Goal, error) {
+	gs, err := suite.Call(func() ([]dataset.Goal, error) {
 		return e.Goals(t.Context(), env.GoalsRequest{Level: level, N: n, Seed: seed})
 	})
 	if err != nil {
@@ -223,7 +198,7 @@ func (s Suite) checkGoals(t tester) {
 		})
 	}
 	t.Run("UnknownLevel", func(t tester) {
-		rejects(t, "Goals of an unknown level", func() ([]dataset.Goal, error) {
+		suite.Rejects(t, "Goals of an unknown level", func() ([]dataset.Goal, error) {
 			return e.Goals(t.Context(), env.GoalsRequest{Level: "no-such-level-envtest", N: 2, Seed: s.Seed})
 		})
 	})
@@ -254,7 +229,7 @@ func randomActions(sp dataset.Space, n int, rng *rand.Rand) []float32 {
 
 func reset(t tester, e env.Env, seed uint64, gs []dataset.Goal, init []float32) []float32 {
 	t.Helper()
-	r, err := call(func() (*env.ResetResponse, error) {
+	r, err := suite.Call(func() (*env.ResetResponse, error) {
 		return e.Reset(t.Context(), env.ResetRequest{Seed: seed, Goals: gs, Observations: init})
 	})
 	if err != nil {
@@ -268,7 +243,7 @@ func reset(t tester, e env.Env, seed uint64, gs []dataset.Goal, init []float32) 
 
 func step(t tester, e env.Env, actions []float32) *env.StepResponse {
 	t.Helper()
-	r, err := call(func() (*env.StepResponse, error) { return e.Step(t.Context(), env.StepRequest{Actions: actions}) })
+	r, err := suite.Call(func() (*env.StepResponse, error) { return e.Step(t.Context(), env.StepRequest{Actions: actions}) })
 	if err != nil {
 		t.Fatalf("Step: %v", err)
 	}
@@ -463,7 +438,7 @@ func (s Suite) checkEpisodes(t tester) {
 func (s Suite) rollouts(t tester, e env.Env, sp env.Spec, policy string, seed uint64) []*dataset.Episode {
 	t.Helper()
 	gs := goals(t, e, sp.Levels[0], s.Episodes, seed)
-	eps, err := call(func() ([]*dataset.Episode, error) {
+	eps, err := suite.Call(func() ([]*dataset.Episode, error) {
 		return env.Rollout(t.Context(), e, sp, gs, seed, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
 			r, err := e.Behave(ctx, env.BehaveRequest{Policy: policy, Observations: obs, Goals: gs, Seed: seed<<8 + uint64(k)})
 			if err != nil {
@@ -483,7 +458,7 @@ func (s Suite) checkJudge(t tester) {
 	for _, policy := range sp.Policies {
 		t.Run(policy, func(t tester) {
 			for i, ep := range s.rollouts(t, e, sp, policy, s.Seed) {
-				j, err := call(func() (*env.JudgeResponse, error) {
+				j, err := suite.Call(func() (*env.JudgeResponse, error) {
 					return e.Judge(t.Context(), env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
 				})
 				if err != nil {
@@ -520,7 +495,7 @@ func (s Suite) checkBehave(t tester) {
 	for _, policy := range sp.Policies {
 		t.Run(policy, func(t tester) {
 			ask := func(seed uint64) []float32 {
-				r, err := call(func() (*env.BehaveResponse, error) {
+				r, err := suite.Call(func() (*env.BehaveResponse, error) {
 					return e.Behave(t.Context(), env.BehaveRequest{Policy: policy, Observations: obs, Goals: gs, Seed: seed})
 				})
 				if err != nil {
@@ -541,7 +516,7 @@ func (s Suite) checkBehave(t tester) {
 		})
 	}
 	t.Run("UnknownPolicy", func(t tester) {
-		rejects(t, "Behave with an unknown policy", func() (*env.BehaveResponse, error) {
+		suite.Rejects(t, "Behave with an unknown policy", func() (*env.BehaveResponse, error) {
 			return e.Behave(t.Context(), env.BehaveRequest{Policy: "no-such-policy-envtest", Observations: obs, Goals: gs, Seed: s.Seed})
 		})
 	})
@@ -587,7 +562,7 @@ func (s Suite) checkBadInput(t tester) {
 	for _, c := range cases {
 		t.Run("Step/"+c.name, func(t tester) {
 			reset(t, e, s.Seed, gs, nil)
-			rejects(t, fmt.Sprintf("Step(%v) for %d episodes", c.actions, n), func() (*env.StepResponse, error) {
+			suite.Rejects(t, fmt.Sprintf("Step(%v) for %d episodes", c.actions, n), func() (*env.StepResponse, error) {
 				return e.Step(t.Context(), env.StepRequest{Actions: c.actions})
 			})
 		})
@@ -595,41 +570,41 @@ func (s Suite) checkBadInput(t tester) {
 	obs := reset(t, e, s.Seed, gs, nil)
 	od := sp.ObsDim
 	t.Run("Reset/ObservationsWrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Reset with %d observation values for %d episodes", len(obs)-1, n), func() (*env.ResetResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Reset with %d observation values for %d episodes", len(obs)-1, n), func() (*env.ResetResponse, error) {
 			return e.Reset(t.Context(), env.ResetRequest{Seed: s.Seed, Goals: gs, Observations: obs[:len(obs)-1]})
 		})
 	})
 	t.Run("Reset/ObservationsNaN", func(t tester) {
 		bad := slices.Clone(obs)
 		bad[od] = nan
-		rejects(t, "Reset from observations holding NaN", func() (*env.ResetResponse, error) {
+		suite.Rejects(t, "Reset from observations holding NaN", func() (*env.ResetResponse, error) {
 			return e.Reset(t.Context(), env.ResetRequest{Seed: s.Seed, Goals: gs, Observations: bad})
 		})
 	})
 	ep := obs[:2*od]
 	act := good[:as.Dim]
 	t.Run("Judge/ObservationsWrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Judge of %d observation values and 1 action", 2*od-1), func() (*env.JudgeResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Judge of %d observation values and 1 action", 2*od-1), func() (*env.JudgeResponse, error) {
 			return e.Judge(t.Context(), env.JudgeRequest{Goal: gs[0], Observations: ep[:2*od-1], Actions: act})
 		})
 	})
 	t.Run("Judge/ActionsWrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Judge of 2 observations and %d actions", n), func() (*env.JudgeResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Judge of 2 observations and %d actions", n), func() (*env.JudgeResponse, error) {
 			return e.Judge(t.Context(), env.JudgeRequest{Goal: gs[0], Observations: ep, Actions: good})
 		})
 	})
 	t.Run("Plausibility/WrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Plausibility of %d observation values and 1 action", 2*od-1), func() (*env.PlausibilityResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Plausibility of %d observation values and 1 action", 2*od-1), func() (*env.PlausibilityResponse, error) {
 			return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep[:2*od-1], Actions: act})
 		})
 	})
 	t.Run("Behave/WrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Behave for %d observation values and %d goals", len(obs)-1, n), func() (*env.BehaveResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Behave for %d observation values and %d goals", len(obs)-1, n), func() (*env.BehaveResponse, error) {
 			return e.Behave(t.Context(), env.BehaveRequest{Policy: sp.Policies[0], Observations: obs[:len(obs)-1], Goals: gs, Seed: s.Seed})
 		})
 	})
 	t.Run("Render/WrongLength", func(t tester) {
-		rejects(t, fmt.Sprintf("Render of %d observation values (obs dim %d)", od-1, od), func() (*env.RenderResponse, error) {
+		suite.Rejects(t, fmt.Sprintf("Render of %d observation values (obs dim %d)", od-1, od), func() (*env.RenderResponse, error) {
 			return e.Render(t.Context(), env.RenderRequest{Observation: obs[:od-1]})
 		})
 	})
@@ -640,7 +615,7 @@ func (s Suite) checkPlausibility(t tester) {
 	for _, policy := range sp.Policies {
 		t.Run(policy, func(t tester) {
 			for i, ep := range s.rollouts(t, e, sp, policy, s.Seed+1) {
-				p, err := call(func() (*env.PlausibilityResponse, error) {
+				p, err := suite.Call(func() (*env.PlausibilityResponse, error) {
 					return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
 				})
 				if err != nil {
@@ -668,7 +643,7 @@ func (s Suite) checkRender(t tester) {
 	obs := reset(t, e, s.Seed, gs, nil)
 	for _, width := range []int{0, 96} {
 		t.Run(fmt.Sprintf("width=%d", width), func(t tester) {
-			r, err := call(func() (*env.RenderResponse, error) {
+			r, err := suite.Call(func() (*env.RenderResponse, error) {
 				return e.Render(t.Context(), env.RenderRequest{Observation: obs[sp.ObsDim:], Caption: gs[1].Text, Width: width})
 			})
 			if err != nil {
@@ -705,7 +680,7 @@ func (s Suite) checkCollect(t tester) {
 		req := req
 		req.Out = filepath.Join(dir, name)
 		var last env.Progress
-		meta, err := call(func() (dataset.Meta, error) { return collect(req, func(p env.Progress) { last = p }) })
+		meta, err := suite.Call(func() (dataset.Meta, error) { return collect(req, func(p env.Progress) { last = p }) })
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -758,11 +733,11 @@ func (s Suite) checkConfigure(t tester) {
 		return
 	}
 	const key = "no_such_key_envtest"
-	_, err := call(func() (struct{}, error) { return struct{}{}, c.Configure(t.Context(), map[string]string{key: "1"}) })
+	_, err := suite.Call(func() (struct{}, error) { return struct{}{}, c.Configure(t.Context(), map[string]string{key: "1"}) })
 	switch {
 	case err == nil:
 		t.Errorf("Configure with the unknown key %q returned no error", key)
-	case errors.Is(err, errPanic):
+	case errors.Is(err, suite.ErrPanic):
 		t.Errorf("Configure with an unknown key panicked: %v", err)
 	case !strings.Contains(err.Error(), key):
 		t.Errorf("Configure with the unknown key %q: the error %q does not name it", key, err)

@@ -5,6 +5,7 @@
 package suite
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -149,4 +150,31 @@ func (rep *Report) Ran() []string {
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
 	return append([]string(nil), rep.ran...)
+}
+
+// ErrPanic marks the error Call returns for a method that panicked.
+var ErrPanic = errors.New("panicked")
+
+// Call runs one method of the implementation under test and turns a panic
+// into an error, so a panicking implementation fails its check instead of
+// crashing the test binary.
+func Call[R any](f func() (R, error)) (r R, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrPanic, p)
+		}
+	}()
+	return f()
+}
+
+// Rejects checks that a call given bad input returns an error, without panicking.
+func Rejects[R any](t Tester, what string, f func() (R, error)) {
+	t.Helper()
+	_, err := Call(f)
+	switch {
+	case err == nil:
+		t.Errorf("%s returned no error", what)
+	case errors.Is(err, ErrPanic):
+		t.Errorf("%s panicked instead of returning an error: %v", what, err)
+	}
 }
