@@ -1,12 +1,14 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 
@@ -224,7 +226,7 @@ func (r *ring) Write(p []byte) (int, error) {
 	defer r.mu.Unlock()
 	r.partial = append(r.partial, p...)
 	for {
-		i := strings.IndexByte(string(r.partial), '\n')
+		i := bytes.IndexByte(r.partial, '\n')
 		if i < 0 {
 			break
 		}
@@ -264,10 +266,15 @@ func humanize(line string) string {
 		b.WriteString(lvl + ": ")
 	}
 	b.WriteString(msg)
-	for k, v := range m {
+	var keys []string
+	for k := range m {
 		if !strings.HasPrefix(k, "@") {
-			fmt.Fprintf(&b, " %s=%v", k, v)
+			keys = append(keys, k)
 		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, m[k])
 	}
 	return b.String()
 }
