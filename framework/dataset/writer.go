@@ -91,8 +91,11 @@ func (w *Writer) Write(e *Episode) error {
 	if _, err := w.bufs[lengthsFile].Write(n[:]); err != nil {
 		return w.fail(err)
 	}
-	for name, col := range map[string][]float32{obsFile: e.Observations, actionsFile: e.Actions, rewardsFile: e.Rewards, goalsFile: e.Goal.Vector} {
-		if err := w.floats(name, col); err != nil {
+	for _, c := range [...]struct {
+		name string
+		v    []float32
+	}{{obsFile, e.Observations}, {actionsFile, e.Actions}, {rewardsFile, e.Rewards}, {goalsFile, e.Goal.Vector}} {
+		if err := w.floats(c.name, c.v); err != nil {
 			return w.fail(err)
 		}
 	}
