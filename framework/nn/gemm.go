@@ -3,14 +3,16 @@ package nn
 import "sync"
 
 // A blocked single-threaded SGEMM for row-major matrices: op(B) is packed
-// into panels of gemmNR columns and multiplied by an assembly micro-kernel
-// (AVX-512 6×32 or AVX2+FMA 6×16 on amd64) that reads 6 rows of op(A) in
-// place (only a last partial block of rows is packed). It is the default backend where
+// into panels of gemmNR columns (Bᵀ by 8×8 AVX transposes) and multiplied by an assembly
+// micro-kernel (AVX-512 6×32 or AVX2+FMA 6×16 on amd64) that reads 6 rows of
+// op(A) in place (only a last partial block of rows is packed), in blocks of
+// gemmMC rows that stay in L2. It is the default backend where
 // the CPU supports it; gonum's Sgemm is the fallback.
 
 const (
 	gemmMR = 6
 	gemmKC = 256
+	gemmMC = 64 * gemmMR // rows of op(A) per L2 block: 384 × 256 floats = 384 KiB
 )
 
 // gemmNR is the micro-kernel's width: 32 with AVX-512, 16 with AVX2.
@@ -43,7 +45,6 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	pa, pb := packPool.Get().(*[]float32), packPool.Get().(*[]float32)
 	defer packPool.Put(pa)
 	defer packPool.Put(pb)
-	mp := (m + gemmMR - 1) / gemmMR
 	np := (n + gemmNR - 1) / gemmNR
 	var tile [gemmMR * 32]float32
 	for k0 := 0; k0 < k; k0 += gemmKC {
@@ -51,9 +52,6 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		*pa = Grow(*pa, gemmMR*kb)
 		*pb = Grow(*pb, np*gemmNR*kb)
 		packB(*pb, transB, b, ldb, n, k0, kb)
-		if m%gemmMR != 0 { // the last, partial block of rows is packed once
-			packA(*pa, transA, a, lda, m, (mp-1)*gemmMR, k0, kb)
-		}
 		be := beta
 		if k0 > 0 {
 			be = 1
@@ -63,49 +61,58 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		if relu && k0+kb >= k {
 			actRelu = 1
 		}
-		for jp := range np {
-			j0 := jp * gemmNR
-			bp := &(*pb)[jp*gemmNR*kb]
-			nr := min(gemmNR, n-j0)
-			for ip := range mp {
-				i0 := ip * gemmMR
-				mr := min(gemmMR, m-i0)
-				if mr == gemmMR && nr == gemmNR {
-					var bz *float32
-					if addBias {
-						bz = &bias[j0]
-					}
-					c0 := &c[i0*ldc+j0]
-					if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-						micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
-					} else { // 6 rows of A
-						microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
-					}
-					continue
-				}
-				switch {
-				case mr < gemmMR:
-					micro(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
-				case transA:
-					micro(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
-				default:
-					microRows(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
-				}
-				for i := range mr {
-					cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
-					tr := tile[i*gemmNR : i*gemmNR+nr]
-					for j := range cr {
-						v := tr[j]
-						if be != 0 {
-							v += be * cr[j]
-						}
+		// Rows go in blocks of gemmMC so that the block of op(A) stays in
+		// L2 while every panel of op(B) passes over it.
+		for ib := 0; ib < m; ib += gemmMC {
+			mb := min(gemmMC, m-ib)
+			mp := (mb + gemmMR - 1) / gemmMR
+			if mb%gemmMR != 0 { // the last, partial block of rows is packed once
+				packA(*pa, transA, a, lda, m, ib+(mp-1)*gemmMR, k0, kb)
+			}
+			for jp := range np {
+				j0 := jp * gemmNR
+				bp, bld := &(*pb)[jp*gemmNR*kb], gemmNR
+				nr := min(gemmNR, n-j0)
+				for ip := range mp {
+					i0 := ib + ip*gemmMR
+					mr := min(gemmMR, m-i0)
+					if mr == gemmMR && nr == gemmNR {
+						var bz *float32
 						if addBias {
-							v += bias[j0+j]
+							bz = &bias[j0]
 						}
-						if actRelu != 0 && v < 0 {
-							v = 0
+						c0 := &c[i0*ldc+j0]
+						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
+							micro(kb, &a[k0*lda+i0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu)
+						} else { // 6 rows of A
+							microRows(kb, &a[i0*lda+k0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu)
 						}
-						cr[j] = v
+						continue
+					}
+					switch {
+					case mr < gemmMR:
+						micro(kb, &(*pa)[0], gemmMR, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+					case transA:
+						micro(kb, &a[k0*lda+i0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+					default:
+						microRows(kb, &a[i0*lda+k0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+					}
+					for i := range mr {
+						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
+						tr := tile[i*gemmNR : i*gemmNR+nr]
+						for j := range cr {
+							v := tr[j]
+							if be != 0 {
+								v += be * cr[j]
+							}
+							if addBias {
+								v += bias[j0+j]
+							}
+							if actRelu != 0 && v < 0 {
+								v = 0
+							}
+							cr[j] = v
+						}
 					}
 				}
 			}
@@ -164,41 +171,61 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 		j0 := p * gemmNR
 		nr := min(gemmNR, n-j0)
 		d := dst[p*gemmNR*kb : (p+1)*gemmNR*kb]
-		if trans { // op(B)[k, j] = B[j, k]
-			for jj := 0; jj < gemmNR; jj++ {
-				if jj >= nr {
-					for kk := range kb {
-						d[kk*gemmNR+jj] = 0
-					}
-					continue
-				}
-				col := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k0+kb]
-				for kk, v := range col {
-					d[kk*gemmNR+jj] = v
-				}
+		if !trans {
+			for kk := range kb {
+				row := b[(k0+kk)*ldb+j0 : (k0+kk)*ldb+j0+nr]
+				dr := d[kk*gemmNR : (kk+1)*gemmNR]
+				copy(dr, row)
+				clear(dr[nr:])
 			}
 			continue
 		}
-		for kk := range kb {
-			row := b[(k0+kk)*ldb+j0 : (k0+kk)*ldb+j0+nr]
-			dr := d[kk*gemmNR : (kk+1)*gemmNR]
-			copy(dr, row)
-			clear(dr[nr:])
+		// op(B)[k, j] = B[j, k]: transpose 8 rows of B at a time.
+		kb8 := 0
+		if packedGemm {
+			kb8 = kb &^ 7
+		}
+		for jj := 0; jj < gemmNR; jj++ {
+			if jj >= nr {
+				for kk := range kb {
+					d[kk*gemmNR+jj] = 0
+				}
+				continue
+			}
+			if jj%8 == 0 && jj+8 <= nr && kb8 > 0 {
+				_ = d[(kb8-1)*gemmNR+jj+7]
+				_ = b[(j0+jj+7)*ldb+k0+kb8-1]
+				packT8(&d[jj], gemmNR, &b[(j0+jj)*ldb+k0], ldb, kb8/8)
+				for r := jj; r < jj+8; r++ {
+					col := b[(j0+r)*ldb+k0+kb8 : (j0+r)*ldb+k0+kb]
+					for kk, v := range col {
+						d[(kb8+kk)*gemmNR+r] = v
+					}
+				}
+				jj += 7
+				continue
+			}
+			col := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k0+kb]
+			for kk, v := range col {
+				d[kk*gemmNR+jj] = v
+			}
 		}
 	}
 }
 
-func micro(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
+// micro and microRows run the micro-kernel for gemmNR columns of op(B)
+// whose rows are ldb elements apart (ldb must be gemmNR unless gemmNR is 32).
+func micro(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	if gemmNR == 32 {
-		kern6x32(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
+		kern6x32(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu)
 	} else {
 		kern6x16(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }
 
-func microRows(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
+func microRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
 	if gemmNR == 32 {
-		kern6x32r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
+		kern6x32r(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu)
 	} else {
 		kern6x16r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}

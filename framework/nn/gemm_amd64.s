@@ -150,19 +150,21 @@ kstore_norelu:
 	VZEROUPPER
 	RET
 
-// func kern6x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+// func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
-// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
-// elements.
-TEXT ·kern6x32(SB), NOSPLIT, $0-72
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b 32 columns of op(B) whose rows are ldb elements apart (a packed
+// panel has ldb 32); ldc is in elements.
+TEXT ·kern6x32(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
 	SHLQ $2, R10
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
@@ -201,12 +203,12 @@ zloop:
 	VFMADD231PS  Z0, Z3, Z14
 	VFMADD231PS  Z1, Z3, Z15
 	ADDQ         R10, SI
-	ADDQ         $128, DI
+	ADDQ         R9, DI
 	DECQ         CX
 	JNE          zloop
 
 zdone:
-	VBROADCASTSS alpha+48(FP), Z0
+	VBROADCASTSS alpha+56(FP), Z0
 	VMULPS       Z0, Z4, Z4
 	VMULPS       Z0, Z5, Z5
 	VMULPS       Z0, Z6, Z6
@@ -219,10 +221,10 @@ zdone:
 	VMULPS       Z0, Z13, Z13
 	VMULPS       Z0, Z14, Z14
 	VMULPS       Z0, Z15, Z15
-	MOVL         beta+52(FP), AX
+	MOVL         beta+60(FP), AX
 	ANDL         $0x7fffffff, AX
 	JE           zstore
-	VBROADCASTSS beta+52(FP), Z1
+	VBROADCASTSS beta+60(FP), Z1
 	VFMADD231PS  (DX), Z1, Z4
 	VFMADD231PS  64(DX), Z1, Z5
 	ADDQ         R8, DX
@@ -240,10 +242,10 @@ zdone:
 	ADDQ         R8, DX
 	VFMADD231PS  (DX), Z1, Z14
 	VFMADD231PS  64(DX), Z1, Z15
-	MOVQ         c+32(FP), DX
+	MOVQ         c+40(FP), DX
 
 zstore:
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JE      zstore_nobias
 	VMOVUPS (AX), Z0
@@ -261,7 +263,7 @@ zstore:
 	VADDPS  Z0, Z14, Z14
 	VADDPS  Z1, Z15, Z15
 zstore_nobias:
-	MOVQ    relu+64(FP), AX
+	MOVQ    relu+72(FP), AX
 	TESTQ   AX, AX
 	JE      zstore_norelu
 	VPXORD  Z0, Z0, Z0
@@ -452,14 +454,14 @@ kstorer_norelu:
 	RET
 
 
-// func kern6x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+// func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 //
 // Like kern6x32, but row i of the 6-row block of A starts at a + i·lda (an
 // unpacked row-major A) and advances by one element per k.
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
-// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 32-column panel; ldc is in
-// elements.
-TEXT ·kern6x32r(SB), NOSPLIT, $0-72
+// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b 32 columns of op(B) whose rows are ldb elements apart (a packed
+// panel has ldb 32); ldc is in elements.
+TEXT ·kern6x32r(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -467,8 +469,10 @@ TEXT ·kern6x32r(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R10*2), R11
 	ADDQ R10, R11
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
@@ -508,12 +512,12 @@ zloopr:
 	VFMADD231PS  Z1, Z3, Z15
 	ADDQ         $4, SI
 	ADDQ         $4, R11
-	ADDQ         $128, DI
+	ADDQ         R9, DI
 	DECQ         CX
 	JNE          zloopr
 
 zdoner:
-	VBROADCASTSS alpha+48(FP), Z0
+	VBROADCASTSS alpha+56(FP), Z0
 	VMULPS       Z0, Z4, Z4
 	VMULPS       Z0, Z5, Z5
 	VMULPS       Z0, Z6, Z6
@@ -526,10 +530,10 @@ zdoner:
 	VMULPS       Z0, Z13, Z13
 	VMULPS       Z0, Z14, Z14
 	VMULPS       Z0, Z15, Z15
-	MOVL         beta+52(FP), AX
+	MOVL         beta+60(FP), AX
 	ANDL         $0x7fffffff, AX
 	JE           zstorer
-	VBROADCASTSS beta+52(FP), Z1
+	VBROADCASTSS beta+60(FP), Z1
 	VFMADD231PS  (DX), Z1, Z4
 	VFMADD231PS  64(DX), Z1, Z5
 	ADDQ         R8, DX
@@ -547,10 +551,10 @@ zdoner:
 	ADDQ         R8, DX
 	VFMADD231PS  (DX), Z1, Z14
 	VFMADD231PS  64(DX), Z1, Z15
-	MOVQ         c+32(FP), DX
+	MOVQ         c+40(FP), DX
 
 zstorer:
-	MOVQ    bias+56(FP), AX
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JE      zstorer_nobias
 	VMOVUPS (AX), Z0
@@ -568,7 +572,7 @@ zstorer:
 	VADDPS  Z0, Z14, Z14
 	VADDPS  Z1, Z15, Z15
 zstorer_nobias:
-	MOVQ    relu+64(FP), AX
+	MOVQ    relu+72(FP), AX
 	TESTQ   AX, AX
 	JE      zstorer_norelu
 	VPXORD  Z0, Z0, Z0
@@ -602,5 +606,75 @@ zstorer_norelu:
 	ADDQ    R8, DX
 	VMOVUPS Z14, (DX)
 	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func packT8(dst *float32, ldd int, src *float32, lds int, blocks int)
+//
+// Transposes blocks consecutive 8×8 blocks of an 8-row strip (AVX):
+// dst[(8b+c)·ldd + r] = src[r·lds + 8b + c] for b < blocks and r, c < 8,
+// with ldd and lds in elements. It packs op(B) = Bᵀ into GEMM panels.
+TEXT ·packT8(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  ldd+8(FP), DX
+	SHLQ  $2, DX
+	MOVQ  src+16(FP), SI
+	MOVQ  lds+24(FP), R8
+	SHLQ  $2, R8
+	MOVQ  blocks+32(FP), CX
+	LEAQ  (R8)(R8*2), R9
+	LEAQ  (DX)(DX*2), R11
+	TESTQ CX, CX
+	JE    tdone
+
+tloop:
+	LEAQ       (SI)(R8*4), R10
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(R8*1), Y1
+	VMOVUPS    (SI)(R8*2), Y2
+	VMOVUPS    (SI)(R9*1), Y3
+	VMOVUPS    (R10), Y4
+	VMOVUPS    (R10)(R8*1), Y5
+	VMOVUPS    (R10)(R8*2), Y6
+	VMOVUPS    (R10)(R9*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xEE, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	LEAQ       (DI)(DX*4), R12
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DI)(DX*1)
+	VMOVUPS    Y10, (DI)(DX*2)
+	VMOVUPS    Y11, (DI)(R11*1)
+	VMOVUPS    Y12, (R12)
+	VMOVUPS    Y13, (R12)(DX*1)
+	VMOVUPS    Y14, (R12)(DX*2)
+	VMOVUPS    Y15, (R12)(R11*1)
+	ADDQ       $32, SI
+	LEAQ       (R12)(DX*4), DI
+	DECQ       CX
+	JNE        tloop
+
+tdone:
 	VZEROUPPER
 	RET

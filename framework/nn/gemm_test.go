@@ -38,7 +38,7 @@ func TestPackedGemm(t *testing.T) {
 		t.Skip("no micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}} {
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}} {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {2, -0.5}} {
