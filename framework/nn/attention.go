@@ -242,7 +242,7 @@ func (a *Attention) Backward(dy Mat) Mat {
 				pm := View(p, m, r1)
 				dcm := View(dc[r0*hd:], m, hd)
 				ds := View(a.ds, m, r1)
-				Gemm(false, true, 1, dcm, View(v, r1, hd), 0, ds) // dP = dC·Vᵀ
+				Gemm(false, true, 1, dcm, View(v, r1, hd), 0, ds)  // dP = dC·Vᵀ
 				Gemm(true, false, 1, pm, dcm, 1, View(dv, r1, hd)) // dV += Pᵀ·dC
 				for i := range m {
 					// dS = P ⊙ (dP − Σ P⊙dP); masked entries have P = 0.

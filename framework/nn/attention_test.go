@@ -322,6 +322,8 @@ func BenchmarkBlock(b *testing.B) {
 	x := randMat(rng, B*T, d)
 	dy := randMat(rng, B*T, d) // Backward leaves it unchanged at dropout 0
 	b.Run(fmt.Sprintf("B%d_T%d_D%d_H%d_%s", B, T, d, h, Backend()), func(b *testing.B) {
+		blk.Forward(x, T, nil) // grow the buffers before b.Loop resets the counters
+		blk.Backward(dy)
 		b.ReportAllocs()
 		for b.Loop() {
 			blk.Forward(x, T, nil)
