@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -91,4 +92,50 @@ func BenchmarkBlock(b *testing.B) {
 		}
 		b.ReportMetric(3*float64(blk.FLOPs(B, T))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
+}
+
+func TestBlockFlatAndInitGPT2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const d, layers = 64, 8
+	b, err := NewBlock(rng, "h.0.", d, 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range b.Params() {
+		n += p.Len()
+	}
+	if n != b.Flat().Len() {
+		t.Fatalf("parameters hold %d elements, Flat %d", n, b.Flat().Len())
+	}
+	if name := b.Params()[2].Name; name != "h.0.attn.c_attn.weight" {
+		t.Errorf("QKV weight named %q, want h.0.attn.c_attn.weight", name)
+	}
+	b.InitGPT2(rng, layers)
+	stdOf := func(x []float32) float64 {
+		var s float64
+		for _, v := range x {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s / float64(len(x)))
+	}
+	resid := 0.02 / math.Sqrt(2*layers)
+	for _, c := range []struct {
+		p    *Param
+		want float64
+	}{{b.Attn.QKV.W, 0.02}, {b.FC.W, 0.02}, {b.Attn.Proj.W, resid}, {b.Proj.W, resid}} {
+		if got := stdOf(c.p.Value); math.Abs(got-c.want) > 0.05*c.want {
+			t.Errorf("%s: std %.4g, want %.4g", c.p.Name, got, c.want)
+		}
+	}
+	for _, p := range []*Param{b.Attn.QKV.B, b.Attn.Proj.B, b.FC.B, b.Proj.B, b.LN1.Bias, b.LN2.Bias} {
+		if stdOf(p.Value) != 0 {
+			t.Errorf("%s: not zero after InitGPT2", p.Name)
+		}
+	}
+	for _, v := range b.LN2.Gain.Value {
+		if v != 1 {
+			t.Fatalf("ln_2.weight: %v, want 1", v)
+		}
+	}
 }
