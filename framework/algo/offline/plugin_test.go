@@ -48,6 +48,7 @@ var variants = []variant{
 	{"bc/gaussian", bc.Factory, "continuous", map[string]any{"policy": "gaussian"}},
 	{"cql/discrete", cql.Factory, "discrete", map[string]any{"target_update_interval": 7}},
 	{"cql/continuous", cql.Factory, "continuous", map[string]any{"n_actions": 2}},
+	{"cql/continuous-lagrange", cql.Factory, "continuous", map[string]any{"n_actions": 2, "lagrange": true, "max_target_backup": true, "backup_entropy": true}},
 	{"iql/discrete", iql.Factory, "discrete", nil},
 	{"iql/continuous", iql.Factory, "continuous", nil},
 	{"td3bc", td3bc.Factory, "continuous", nil},
