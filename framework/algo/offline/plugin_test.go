@@ -52,6 +52,8 @@ var variants = []variant{
 	{"cql/continuous-lagrange", cql.Factory, "continuous", map[string]any{"n_actions": 2, "lagrange": true, "max_target_backup": true, "backup_entropy": true}},
 	{"iql/discrete", iql.Factory, "discrete", nil},
 	{"iql/continuous", iql.Factory, "continuous", nil},
+	{"iql/continuous-dropout", iql.Factory, "continuous", map[string]any{"actor_dropout": 0.1}},
+	{"iql/discrete-dropout", iql.Factory, "discrete", map[string]any{"actor_dropout": 0.1}},
 	{"td3bc", td3bc.Factory, "continuous", nil},
 }
 
