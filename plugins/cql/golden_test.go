@@ -3,7 +3,6 @@ package cql
 import (
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -26,27 +25,7 @@ func TestGoldenDiscrete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 10, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := l.Update(b)
-		if d := math.Abs(m[0] - want["loss"]); d > 1e-4*math.Max(1, math.Abs(want["loss"])) {
-			t.Errorf("step %d: loss %.7g, torch %.7g", k, m[0], want["loss"])
-		}
-		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 12 {
-			t.Fatalf("step %d: compared %d tensors, want 12", k, n)
-		}
-	}
+	f.Replay(t, l, offline.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 12})
 }
 
 // TestGoldenContinuous replays CORL's CQL (bench_torch.py, 2×32 networks,
@@ -81,47 +60,20 @@ func TestGoldenContinuous(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := ll.(*Continuous)
-			state := l.State()
-			if err := f.SetState("init/", state); err != nil {
-				t.Fatal(err)
-			}
-			for k, want := range f.Losses {
-				b, err := f.Batch(k, 17, 6)
-				if err != nil {
-					t.Fatal(err)
-				}
-				nrm := func(i int) []float32 { return f.Float32[fmt.Sprintf("batch%d/normal%d", k, i)] }
-				calls := 0
-				l.Normal = func(buf []float32) {
-					calls++
-					if calls == 1 { // a' at s', π(·|s) and π(·|s') repeated
-						copy(buf, append(append(append([]float32(nil), nrm(1)...), nrm(2)...), nrm(3)...))
-					} else { // the policy-loss sample at s
-						copy(buf, nrm(0))
+			f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: tc.metrics, Tensors: tc.tensors,
+				BeforeStep: func(k int) {
+					nrm := func(i int) []float32 { return f.Float32[fmt.Sprintf("batch%d/normal%d", k, i)] }
+					calls := 0
+					l.Normal = func(buf []float32) {
+						calls++
+						if calls == 1 { // a' at s', π(·|s) and π(·|s') repeated
+							copy(buf, append(append(append([]float32(nil), nrm(1)...), nrm(2)...), nrm(3)...))
+						} else { // the policy-loss sample at s
+							copy(buf, nrm(0))
+						}
 					}
-				}
-				l.Uniform = func(buf []float32) { copy(buf, f.Float32[fmt.Sprintf("batch%d/uniform", k)]) }
-				m := l.Update(b)
-				for i, name := range tc.metrics {
-					if name == "" {
-						continue
-					}
-					w, ok := want[name]
-					if !ok {
-						t.Fatalf("fixture has no loss %q", name)
-					}
-					if d := math.Abs(m[i] - w); d > 1e-4*math.Max(1, math.Abs(w)) {
-						t.Errorf("step %d: %s %.7g, torch %.7g", k, name, m[i], w)
-					}
-				}
-				n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-				if err != nil {
-					t.Fatalf("step %d: %v", k, err)
-				}
-				if n != tc.tensors {
-					t.Fatalf("step %d: compared %d tensors, want %d", k, n, tc.tensors)
-				}
-			}
+					l.Uniform = func(buf []float32) { copy(buf, f.Float32[fmt.Sprintf("batch%d/uniform", k)]) }
+				}})
 		})
 	}
 }
