@@ -14,11 +14,11 @@ import (
 var Factory = offline.Factory{
 	Name:   "bc",
 	Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous},
-	Params: []offline.Param{
+	Params: append([]offline.Param{
 		{Name: "lr", Type: algo.TypeFloat, Default: 1e-3, Help: "Adam learning rate (d3rlpy default; CORL uses 3e-4)"},
 		{Name: "beta", Type: algo.TypeFloat, Default: 0.5, Help: "discrete: weight of the logit L2 penalty mean(logits²)"},
 		{Name: "policy", Type: algo.TypeString, Default: "deterministic", Allowed: []string{"deterministic", "gaussian"}, Help: "continuous policy: tanh output with MSE, or Gaussian with NLL"},
-	},
+	}, offline.TopFractionParams...),
 	New: New,
 }
 

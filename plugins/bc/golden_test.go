@@ -1,8 +1,6 @@
 package bc
 
 import (
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -26,27 +24,5 @@ func TestGoldenDiscrete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 10, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := l.Update(b)
-		if d := math.Abs(m[0] - want["loss"]); d > 1e-4*math.Max(1, math.Abs(want["loss"])) {
-			t.Errorf("step %d: loss %.7g, torch %.7g", k, m[0], want["loss"])
-		}
-		n, err := f.Compare(prefix(k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 6 {
-			t.Fatalf("step %d: compared %d tensors, want 6", k, n)
-		}
-	}
+	f.Replay(t, l, offline.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 6})
 }
-
-func prefix(k int) string { return fmt.Sprintf("step%d/", k) }

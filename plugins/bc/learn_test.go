@@ -40,3 +40,17 @@ func TestLearnsPoint(t *testing.T) {
 		})
 	}
 }
+
+// TestTopFractionBeatsBC: on point-mass data where half the episodes are
+// uniformly random, CORL's BC-10% (top_fraction 0.1) clones the expert
+// episodes and beats plain BC, which averages expert and random actions.
+func TestTopFractionBeatsBC(t *testing.T) {
+	score := func(frac float64) float64 {
+		return offlinetest.DefaultPoint.Score(t, offline.NewPlugin(Factory), 0.5, algo.TrainRequest{
+			Steps: 1000, Batch: 64, Seed: 1, Hyper: map[string]any{"hidden": 64, "top_fraction": frac}})
+	}
+	plain, top := score(1), score(0.1)
+	if top < 0.9 || !(top > plain+0.2) {
+		t.Fatalf("BC-10%% score %.3f, plain BC %.3f: want BC-10%% ≥ 0.9 and ahead by > 0.2", top, plain)
+	}
+}

@@ -1,6 +1,7 @@
 package cql
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -9,7 +10,9 @@ import (
 )
 
 // Continuous is CORL's CQL: SAC with a tanh-Gaussian actor, automatic
-// entropy tuning and the importance-sampled conservative penalty.
+// entropy tuning and the importance-sampled conservative penalty; optionally
+// with CORL's Lagrangian conservative weight, max-target backup and entropy
+// backup.
 type Continuous struct {
 	Actor         *nn.MLP   // s → [mean, raw log-std]
 	LogStdMult    *nn.Param // scalar, init 1
@@ -24,12 +27,25 @@ type Continuous struct {
 	Temp          float32
 	TargetEnt     float32
 	N             int // sampled actions per kind
+	// Lagrange tunes α' = clamp(exp(LogAlphaPrime), 0, 1e6) with its own Adam
+	// (APOpt) so that the conservative gap approaches Gap; the penalty weight
+	// is then α'·CQLAlpha (CORL cql_lagrange).
+	Lagrange      bool
+	Gap           float32
+	LogAlphaPrime *nn.Param // nil unless Lagrange
+	APOpt         *nn.Adam  // nil unless Lagrange
+	// MaxBackup takes the max over N samples of min(C1ₜ, C2ₜ)(s', a'), and
+	// BackupEntropy subtracts α·log π(a'|s') from it (CORL
+	// cql_max_target_backup, backup_entropy).
+	MaxBackup, BackupEntropy bool
 	// Normal and Uniform fill buf with N(0,1) and U(−1,1) draws; tests may
 	// replace them.
 	Normal, Uniform func(buf []float32)
 
 	a      int
 	in     int
+	nT     int // target samples in smp: n, or n·N with MaxBackup
+	tq     []float32
 	smp    sampler // no-grad samples: a' at s', π(s) and π(s') repeated N times
 	pol    sampler // the policy-loss sample at s (with grad)
 	rep    []float32
@@ -56,7 +72,22 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 		te = -float64(a)
 	}
 	l := &Continuous{CQLAlpha: float32(h.Float("alpha")), Gamma: float32(h.Float("discount")), Tau: float32(h.Float("tau")),
-		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6)}
+		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6),
+		Lagrange: h.Bool("lagrange"), Gap: float32(h.Float("target_action_gap")),
+		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy")}
+	if l.N < 1 {
+		return nil, fmt.Errorf("cql: n_actions = %d, want ≥ 1", l.N)
+	}
+	if l.Temp <= 0 {
+		return nil, fmt.Errorf("cql: temperature = %v, want > 0", h.Float("temperature"))
+	}
+	apLR := h.Float("alpha_prime_lr")
+	if apLR < 0 {
+		return nil, fmt.Errorf("cql: alpha_prime_lr = %v, want ≥ 0 (0 means critic_lr)", apLR)
+	}
+	if apLR == 0 {
+		apLR = h.Float("critic_lr")
+	}
 	scalar := func(name string, v float32) *nn.Param {
 		return &nn.Param{Name: name, Shape: []int{}, Value: []float32{v}, Grad: []float32{0}}
 	}
@@ -72,6 +103,11 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 	l.AOpt = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.Actor.Flat(), l.LogStdMult, l.LogStdOff)
 	l.AlphaOp = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.LogAlpha)
 	l.COpt = nn.NewAdam(nn.DefaultAdam(h.Float("critic_lr")), l.C1.Flat(), l.C2.Flat())
+	if l.Lagrange {
+		l.LogAlphaPrime = scalar("log_alpha_prime", 1) // CORL: Scalar(1.0)
+		l.APOpt = nn.NewAdam(nn.DefaultAdam(apLR), l.LogAlphaPrime)
+		l.m = make([]float64, 7)
+	}
 	l.Normal = func(buf []float32) {
 		for i := range buf {
 			buf[i] = float32(rng.NormFloat64())
@@ -86,7 +122,11 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 }
 
 func (l *Continuous) MetricNames() []string {
-	return []string{"policy_loss", "critic_loss", "alpha", "cql_gap", "q_mean", "entropy"}
+	names := []string{"policy_loss", "critic_loss", "alpha", "cql_gap", "q_mean", "entropy"}
+	if l.Lagrange {
+		names = append(names, "alpha_prime")
+	}
+	return names
 }
 
 func (l *Continuous) State() []*nn.Param {
@@ -97,10 +137,19 @@ func (l *Continuous) State() []*nn.Param {
 	for _, o := range []*nn.Adam{l.AOpt, l.AlphaOp, l.COpt} {
 		s = append(s, o.State()...)
 	}
+	if l.Lagrange {
+		s = append(append(s, l.LogAlphaPrime), l.APOpt.State()...)
+	}
 	return s
 }
 
-func (l *Continuous) Counters() []*int { return []*int{&l.AOpt.T, &l.AlphaOp.T, &l.COpt.T} }
+func (l *Continuous) Counters() []*int {
+	c := []*int{&l.AOpt.T, &l.AlphaOp.T, &l.COpt.T}
+	if l.Lagrange {
+		c = append(c, &l.APOpt.T)
+	}
+	return c
+}
 
 // sample draws tanh-Gaussian actions for the rows of obs into s.
 func (l *Continuous) sample(obs nn.Mat, s *sampler, deterministic bool) {
@@ -167,31 +216,49 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 	n, a, in, N := b.N, l.a, l.in, l.N
 	w := in + a
 
-	// No-grad actor samples: a' ~ π(s') for the target, π(·|s) and π(·|s')
-	// repeated N times for the penalty.
-	rows := n + 2*n*N
-	l.rep = nn.Grow(l.rep, rows*in)
-	copy(l.rep, b.NextObs)
-	repeat(l.rep[n*in:], b.Obs, n, in, N)
-	repeat(l.rep[(n+n*N)*in:], b.NextObs, n, in, N)
-	l.sample(nn.View(l.rep, rows, in), &l.smp, false)
-
-	// Target: y = r + γ(1−d)·min(C1ₜ, C2ₜ)(s', a').
-	l.xt = nn.Grow(l.xt, n*w)
-	for i := range n {
-		copy(l.xt[i*w:], b.NextObs[i*in:(i+1)*in])
-		copy(l.xt[i*w+in:], l.smp.a[i*a:(i+1)*a])
+	// No-grad actor samples: a' ~ π(s') for the target (N per state with
+	// MaxBackup), π(·|s) and π(·|s') repeated N times for the penalty.
+	k := 1
+	if l.MaxBackup {
+		k = N
 	}
+	nT := n * k
+	l.nT = nT
+	rows := nT + 2*n*N
+	l.rep = nn.Grow(l.rep, rows*in)
+	repeat(l.rep, b.NextObs, n, in, k)
+	repeat(l.rep[nT*in:], b.Obs, n, in, N)
+	repeat(l.rep[(nT+n*N)*in:], b.NextObs, n, in, N)
+	l.sample(nn.View(l.rep, rows, in), &l.smp, false)
+	alpha := float32(math.Exp(float64(l.LogAlpha.Value[0])))
+
+	// Target: y = r + γ(1−d)·(max_j min(C1ₜ, C2ₜ)(s', a'_j) [− α·log π(a'|s')]).
+	l.xt = nn.Grow(l.xt, max(nT, n)*w)
+	for r := range nT {
+		copy(l.xt[r*w:], l.rep[r*in:(r+1)*in])
+		copy(l.xt[r*w+in:], l.smp.a[r*a:(r+1)*a])
+	}
+	l.tq = nn.Grow(l.tq, nT)
+	copy(l.tq, l.C1t.Forward(nn.View(l.xt, nT, w)).Data)
+	t2 := l.C2t.Forward(nn.View(l.xt, nT, w))
 	l.y = nn.Grow(l.y, n)
-	copy(l.y, l.C1t.Forward(nn.View(l.xt, n, w)).Data)
-	t2 := l.C2t.Forward(nn.View(l.xt, n, w))
 	for i := range n {
-		l.y[i] = b.Rew[i] + (1-b.Done[i])*l.Gamma*min(l.y[i], t2.Data[i])
+		best := i * k
+		for r := i * k; r < (i+1)*k; r++ {
+			l.tq[r] = min(l.tq[r], t2.Data[r])
+			if l.tq[r] > l.tq[best] {
+				best = r
+			}
+		}
+		v := l.tq[best]
+		if l.BackupEntropy {
+			v -= alpha * l.smp.logp[best]
+		}
+		l.y[i] = b.Rew[i] + (1-b.Done[i])*l.Gamma*v
 	}
 
 	// Policy and temperature: L = mean(α·log π − min(C1, C2)(s, ã)).
 	l.sample(b.ObsMat(), &l.pol, false)
-	alpha := float32(math.Exp(float64(l.LogAlpha.Value[0])))
 	for i := range n {
 		copy(l.xt[i*w:], b.Obs[i*in:(i+1)*in])
 		copy(l.xt[i*w+in:], l.pol.a[i*a:(i+1)*a])
@@ -240,7 +307,7 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 		copy(l.x[i*w+in:], b.Act[i*a:(i+1)*a])
 	}
 	l.Uniform(l.smp.eps[:n*N*a]) // reuse: uniform actions
-	curOff, nxtOff := n, n+n*N
+	curOff, nxtOff := nT, nT+n*N
 	for i := range n {
 		for r := range N {
 			for kind := range 3 {
@@ -261,15 +328,37 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 		}
 	}
 	X := nn.View(l.x, rows, w)
+	// Penalty weight: α, or α'·α with the Lagrangian (α' before its step,
+	// as CORL).
+	weight, gapT := l.CQLAlpha, float32(0)
+	var ap float32
+	var apInside bool
+	if l.Lagrange {
+		e := math.Exp(float64(l.LogAlphaPrime.Value[0]))
+		ap, apInside = float32(min(e, 1e6)), e <= 1e6
+		weight, gapT = ap*l.CQLAlpha, l.Gap
+	}
 	l.C1.ZeroGrad()
 	l.C2.ZeroGrad()
-	loss1, gap1, qm := l.critic(l.C1, X, b, n, cand)
-	loss2, gap2, _ := l.critic(l.C2, X, b, n, cand)
+	mse1, gap1, qm := l.critic(l.C1, X, b, n, cand, weight)
+	mse2, gap2, _ := l.critic(l.C2, X, b, n, cand, weight)
 	l.COpt.Step()
 	nn.Polyak(l.C1t.Flat(), l.C1.Flat(), l.Tau)
 	nn.Polyak(l.C2t.Flat(), l.C2.Flat(), l.Tau)
+	if l.Lagrange {
+		// CORL: loss = −½·(α'·α·(diff₁ − gap) + α'·α·(diff₂ − gap)); its
+		// gradient in log α' is the loss itself (dα'/dlog α' = α') inside
+		// the clamp, 0 outside.
+		g := float32(0)
+		if apInside {
+			g = -0.5 * (ap*l.CQLAlpha*(float32(gap1)-gapT) + ap*l.CQLAlpha*(float32(gap2)-gapT))
+		}
+		l.LogAlphaPrime.Grad[0] = g
+		l.APOpt.Step()
+		l.m[6] = float64(ap)
+	}
 
-	l.m[0], l.m[1], l.m[2] = polLoss/float64(n), loss1+loss2, float64(alpha)
+	l.m[0], l.m[1], l.m[2] = polLoss/float64(n), mse1+mse2+float64(weight)*(gap1+gap2-2*float64(gapT)), float64(alpha)
 	l.m[3], l.m[4], l.m[5] = (gap1+gap2)/2, qm, -lpMean/float64(n)
 	return l.m
 }
@@ -307,14 +396,14 @@ func (l *Continuous) actorBackward(k float32) {
 	l.Actor.Backward(nn.View(l.dbase, n, 2*a), true, false)
 }
 
-// critic accumulates one critic's loss gradient; X holds n data rows then
-// n×cand candidate rows. It returns the loss, the mean gap
-// logsumexp − Q(s, a) and the mean Q(s, a).
-func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int) (float64, float64, float64) {
+// critic accumulates the gradient of one critic's loss MSE + weight·gap; X
+// holds n data rows then n×cand candidate rows. It returns the MSE, the mean
+// gap logsumexp − Q(s, a) and the mean Q(s, a).
+func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int, weight float32) (float64, float64, float64) {
 	q := c.Forward(X)
 	l.dq = nn.Grow(l.dq, X.Rows)
 	d := l.dq[:X.Rows]
-	N, a := l.N, l.a
+	N, a, nT := l.N, l.a, l.nT
 	rd := float32(float64(a) * math.Log(0.5))
 	inv := 1 / float32(n)
 	var mse, gap, qm float64
@@ -335,22 +424,22 @@ func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int) 
 			case 0:
 				v -= rd
 			case 1:
-				v -= l.smp.logp[n+n*N+i*N+j%N]
+				v -= l.smp.logp[nT+n*N+i*N+j%N]
 			case 2:
-				v -= l.smp.logp[n+i*N+j%N]
+				v -= l.smp.logp[nT+i*N+j%N]
 			}
 			x[j] = v / l.Temp
 		}
 		lse := nn.LogSumExp(x)
 		gap += float64(lse*l.Temp - qp)
-		d[i] = 2*inv*diff - l.CQLAlpha*inv
+		d[i] = 2*inv*diff - weight*inv
 		dr := d[n+i*cand : n+(i+1)*cand]
 		for j := range cand {
-			dr[j] = l.CQLAlpha * inv * float32(math.Exp(float64(x[j]-lse)))
+			dr[j] = weight * inv * float32(math.Exp(float64(x[j]-lse)))
 		}
 	}
 	c.Backward(nn.View(d, X.Rows, 1), true, false)
-	return mse/float64(n) + float64(l.CQLAlpha)*gap/float64(n), gap / float64(n), qm / float64(n)
+	return mse / float64(n), gap / float64(n), qm / float64(n)
 }
 
 // Act returns tanh(mean) (deterministic) or a tanh-Gaussian sample.

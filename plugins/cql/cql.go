@@ -25,6 +25,11 @@ var Factory = offline.Factory{
 		{Name: "n_actions", Type: algo.TypeInt, Default: 10, Help: "continuous: sampled actions per kind (uniform, π(s), π(s')) in the logsumexp"},
 		{Name: "temperature", Type: algo.TypeFloat, Default: 1.0, Help: "continuous: CQL logsumexp temperature"},
 		{Name: "target_entropy", Type: algo.TypeFloat, Default: 0.0, Help: "continuous: SAC target entropy; 0 means −|A|"},
+		{Name: "lagrange", Type: algo.TypeBool, Default: false, Help: "continuous: tune the conservative weight α' by dual gradient descent so the gap logsumexp − Q(s,a) approaches target_action_gap (CORL cql_lagrange; d3rlpy alpha_threshold)"},
+		{Name: "target_action_gap", Type: algo.TypeFloat, Default: 0.8, Help: "continuous, with lagrange: the gap α' aims for (CORL cql_target_action_gap, 0.8 in its antmaze configs; d3rlpy calls it alpha_threshold, default 10)"},
+		{Name: "alpha_prime_lr", Type: algo.TypeFloat, Default: 0.0, Help: "continuous, with lagrange: Adam learning rate of log α' (initialised to 1 as CORL); 0 means critic_lr, as CORL"},
+		{Name: "max_target_backup", Type: algo.TypeBool, Default: false, Help: "continuous: target uses the max over n_actions samples a' ~ π(s') of min(Q1', Q2') (CORL cql_max_target_backup, from JaxCQL)"},
+		{Name: "backup_entropy", Type: algo.TypeBool, Default: false, Help: "continuous: subtract α·log π(a'|s') from the target value (CORL backup_entropy, default false)"},
 	},
 	New: New,
 }

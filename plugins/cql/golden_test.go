@@ -2,7 +2,7 @@ package cql
 
 import (
 	"fmt"
-	"math"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -25,77 +25,55 @@ func TestGoldenDiscrete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 10, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := l.Update(b)
-		if d := math.Abs(m[0] - want["loss"]); d > 1e-4*math.Max(1, math.Abs(want["loss"])) {
-			t.Errorf("step %d: loss %.7g, torch %.7g", k, m[0], want["loss"])
-		}
-		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 12 {
-			t.Fatalf("step %d: compared %d tensors, want 12", k, n)
-		}
-	}
+	f.Replay(t, l, offline.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 12})
 }
 
 // TestGoldenContinuous replays CORL's CQL (bench_torch.py, 2×32 networks,
-// 3 sampled actions per kind, lr 1e-3) with torch's recorded random draws.
+// 3 sampled actions per kind, lr 1e-3) with torch's recorded random draws,
+// plain and with CORL's options (gen_golden.py corl_cql_class).
 func TestGoldenContinuous(t *testing.T) {
-	f, err := offline.ReadFixture("testdata/golden/cql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := offline.Resolve(Factory.Schema(), map[string]any{"hidden": 32, "actor_lr": 1e-3, "critic_lr": 1e-3, "n_actions": 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ll, err := New(offline.Spec{InDim: 17, Space: dataset.BoxSpace(6, -1, 1)}, h, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := ll.(*Continuous)
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 17, 6)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nrm := func(i int) []float32 { return f.Float32[fmt.Sprintf("batch%d/normal%d", k, i)] }
-		calls := 0
-		l.Normal = func(buf []float32) {
-			calls++
-			if calls == 1 { // a' at s', π(·|s) and π(·|s') repeated
-				copy(buf, append(append(append([]float32(nil), nrm(1)...), nrm(2)...), nrm(3)...))
-			} else { // the policy-loss sample at s
-				copy(buf, nrm(0))
+	base := map[string]any{"hidden": 32, "actor_lr": 1e-3, "critic_lr": 1e-3, "n_actions": 3}
+	for _, tc := range []struct {
+		fixture string
+		hyper   map[string]any
+		metrics []string // compared with the torch losses, in metric order
+		tensors int
+	}{
+		{"cql", nil, []string{"policy_loss", "qf_loss", "alpha"}, 33},
+		{"cql_lagrange", map[string]any{"alpha": 5.0, "lagrange": true, "target_action_gap": 0.8, "max_target_backup": true},
+			[]string{"policy_loss", "qf_loss", "alpha", "", "", "", "alpha_prime"}, 34},
+		{"cql_backup_entropy", map[string]any{"backup_entropy": true}, []string{"policy_loss", "qf_loss", "alpha"}, 33},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			f, err := offline.ReadFixture("testdata/golden/" + tc.fixture)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		l.Uniform = func(buf []float32) { copy(buf, f.Float32[fmt.Sprintf("batch%d/uniform", k)]) }
-		m := l.Update(b)
-		for i, name := range []string{"policy_loss", "qf_loss", "alpha"} {
-			if d := math.Abs(m[i] - want[name]); d > 1e-4*math.Max(1, math.Abs(want[name])) {
-				t.Errorf("step %d: %s %.7g, torch %.7g", k, name, m[i], want[name])
+			hyper := maps.Clone(base)
+			maps.Copy(hyper, tc.hyper)
+			h, err := offline.Resolve(Factory.Schema(), hyper)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 33 {
-			t.Fatalf("step %d: compared %d tensors, want 33", k, n)
-		}
+			ll, err := New(offline.Spec{InDim: 17, Space: dataset.BoxSpace(6, -1, 1)}, h, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := ll.(*Continuous)
+			f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: tc.metrics, Tensors: tc.tensors,
+				BeforeStep: func(k int) {
+					nrm := func(i int) []float32 { return f.Float32[fmt.Sprintf("batch%d/normal%d", k, i)] }
+					calls := 0
+					l.Normal = func(buf []float32) {
+						calls++
+						if calls == 1 { // a' at s', π(·|s) and π(·|s') repeated
+							copy(buf, append(append(append([]float32(nil), nrm(1)...), nrm(2)...), nrm(3)...))
+						} else { // the policy-loss sample at s
+							copy(buf, nrm(0))
+						}
+					}
+					l.Uniform = func(buf []float32) { copy(buf, f.Float32[fmt.Sprintf("batch%d/uniform", k)]) }
+				}})
+		})
 	}
 }

@@ -1,8 +1,6 @@
 package iql
 
 import (
-	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -25,28 +23,5 @@ func TestGoldenContinuous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	names := l.MetricNames()
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 17, 6)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := l.Update(b)
-		for i, name := range names[:3] {
-			if d := math.Abs(m[i] - want[name]); d > 1e-4*math.Max(1, math.Abs(want[name])) {
-				t.Errorf("step %d: %s %.7g, torch %.7g", k, name, m[i], want[name])
-			}
-		}
-		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 37 {
-			t.Fatalf("step %d: compared %d tensors, want 37", k, n)
-		}
-	}
+	f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: l.MetricNames()[:3], Tensors: 37})
 }

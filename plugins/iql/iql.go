@@ -23,6 +23,7 @@ var Factory = offline.Factory{
 		{Name: "discount", Type: algo.TypeFloat, Default: 0.99, Help: "γ"},
 		{Name: "tau", Type: algo.TypeFloat, Default: 0.005, Help: "Polyak rate of the target Q networks"},
 		{Name: "actor_cosine_steps", Type: algo.TypeInt, Default: 0, Help: "steps over which the actor lr decays to 0 (0: the run's length)"},
+		{Name: "actor_dropout", Type: algo.TypeFloat, Default: 0.0, Help: "dropout probability after each hidden layer of the actor while training, in [0, 1); never when acting (CORL iql.py actor_dropout; the IQL paper uses 0.1 on kitchen and adroit)"},
 	},
 	New: New,
 }
@@ -35,6 +36,7 @@ type Learner struct {
 	Q2t, V         *nn.MLP
 	Actor          *offline.GaussianActor // continuous
 	Logits         *nn.MLP                // discrete actor
+	Drop           *offline.Dropout       // actor dropout (nil: none)
 	QOpt, VOpt     *nn.Adam
 	AOpt           *nn.Adam
 	Cos            nn.Cosine
@@ -58,6 +60,11 @@ func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, e
 	}
 	if l.Expectile <= 0 || l.Expectile >= 1 {
 		return nil, fmt.Errorf("iql: expectile = %v, want in (0, 1)", l.Expectile)
+	}
+	if p := h.Float("actor_dropout"); !(p >= 0 && p < 1) {
+		return nil, fmt.Errorf("iql: actor_dropout = %v, want in [0, 1)", p)
+	} else if p > 0 {
+		l.Drop = &offline.Dropout{P: p, Rng: rng}
 	}
 	lr := h.Float("lr")
 	var qIn, qOut int
@@ -84,6 +91,7 @@ func New(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (offline.Learner, e
 		actor = []*nn.Param{l.Logits.Flat()}
 	} else {
 		l.Actor = offline.NewGaussianActor(rng, "actor/", h.Dims(spec.InDim, spec.Space.Dim))
+		l.Actor.Drop = l.Drop
 		actor = l.Actor.Params()
 	}
 	l.QOpt = nn.NewAdam(nn.DefaultAdam(lr), l.Q1.Flat(), l.Q2.Flat())
@@ -198,11 +206,11 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 	var aLoss float64
 	if l.Discrete {
 		l.Logits.ZeroGrad()
-		logits := l.Logits.Forward(b.ObsMat())
+		logits := l.Drop.Forward(l.Logits, b.ObsMat())
 		dl := grow(&l.dlog, len(logits.Data))
 		clear(dl)
 		aLoss = offline.WeightedCrossEntropy(logits, b.ActIdx, w, nn.View(dl, n, logits.Cols), 1)
-		l.Logits.Backward(nn.View(dl, n, logits.Cols), true, false)
+		l.Drop.Backward(l.Logits, nn.View(dl, n, logits.Cols), true, false)
 	} else {
 		nn.ZeroGrad(l.Actor.Params()...)
 		aLoss = l.Actor.WeightedNLL(b.ObsMat(), b.Act, w)

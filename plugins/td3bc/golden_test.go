@@ -2,7 +2,6 @@ package td3bc
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -26,33 +25,9 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := ll.(*Learner)
-	state := l.State()
-	if err := f.SetState("init/", state); err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range f.Losses {
-		b, err := f.Batch(k, 17, 6)
-		if err != nil {
-			t.Fatal(err)
-		}
-		noise := f.Float32[fmt.Sprintf("batch%d/noise", k)]
-		l.Noise = func(buf []float32) { copy(buf, noise) }
-		m := l.Update(b)
-		for i, name := range l.MetricNames()[:2] {
-			w, ok := want[name]
-			if !ok {
-				continue
-			}
-			if d := math.Abs(m[i] - w); d > 1e-4*math.Max(1, math.Abs(w)) {
-				t.Errorf("step %d: %s %.7g, torch %.7g", k, name, m[i], w)
-			}
-		}
-		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
-		if err != nil {
-			t.Fatalf("step %d: %v", k, err)
-		}
-		if n != 36 {
-			t.Fatalf("step %d: compared %d tensors, want 36", k, n)
-		}
-	}
+	f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: l.MetricNames()[:2], Sparse: true, Tensors: 36,
+		BeforeStep: func(k int) {
+			noise := f.Float32[fmt.Sprintf("batch%d/noise", k)]
+			l.Noise = func(buf []float32) { copy(buf, noise) }
+		}})
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/kalm-go/kalm/framework/nn"
 )
@@ -134,4 +135,75 @@ func (f *Fixture) Compare(prefix string, state []*nn.Param, atol, rtol float64) 
 		}
 	}
 	return n, nil
+}
+
+// ReplayOptions configures Fixture.Replay.
+type ReplayOptions struct {
+	InDim, ActDim int // batch shape
+	// Metrics names, for each of the learner's metrics in order, the torch
+	// loss it must match per step (|go − torch| ≤ 1e-4·max(1, |torch|));
+	// "" skips a metric.
+	Metrics []string
+	// Sparse allows a named loss to be absent from some steps (TD3+BC logs
+	// its actor loss only on delayed steps); each must still appear once.
+	Sparse bool
+	// Tensors is how many state tensors the fixture must hold per step;
+	// each is compared element-wise to |go − torch| ≤ 1e-5 + 1e-4·|torch|.
+	Tensors int
+	// BeforeStep, when set, runs before update k (to install the random
+	// draws torch recorded for it).
+	BeforeStep func(k int)
+}
+
+// Replay loads the fixture's initial weights ("init/…") into l's state and
+// runs its recorded minibatches through l.Update, checking after every step
+// the named losses and every state tensor the fixture holds ("step<k>/…").
+func (f *Fixture) Replay(t testing.TB, l Learner, opts ReplayOptions) {
+	t.Helper()
+	state := l.State()
+	if err := f.SetState("init/", state); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Losses) == 0 {
+		t.Fatal("fixture has no steps")
+	}
+	seen := map[string]bool{}
+	for k, want := range f.Losses {
+		b, err := f.Batch(k, opts.InDim, opts.ActDim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.BeforeStep != nil {
+			opts.BeforeStep(k)
+		}
+		m := l.Update(b)
+		for i, name := range opts.Metrics {
+			if name == "" {
+				continue
+			}
+			w, ok := want[name]
+			if !ok {
+				if !opts.Sparse {
+					t.Fatalf("step %d: fixture has no loss %q", k, name)
+				}
+				continue
+			}
+			seen[name] = true
+			if d := math.Abs(m[i] - w); d > 1e-4*math.Max(1, math.Abs(w)) {
+				t.Errorf("step %d: %s %.7g, torch %.7g", k, name, m[i], w)
+			}
+		}
+		n, err := f.Compare(fmt.Sprintf("step%d/", k), state, 1e-5, 1e-4)
+		if err != nil {
+			t.Fatalf("step %d: %v", k, err)
+		}
+		if n != opts.Tensors {
+			t.Fatalf("step %d: compared %d tensors, want %d", k, n, opts.Tensors)
+		}
+	}
+	for _, name := range opts.Metrics {
+		if name != "" && !seen[name] {
+			t.Fatalf("no step of the fixture has loss %q", name)
+		}
+	}
 }

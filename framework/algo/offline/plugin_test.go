@@ -46,10 +46,14 @@ type variant struct {
 var variants = []variant{
 	{"bc/discrete", bc.Factory, "discrete", nil},
 	{"bc/gaussian", bc.Factory, "continuous", map[string]any{"policy": "gaussian"}},
+	{"bc/top-fraction", bc.Factory, "continuous", map[string]any{"top_fraction": 0.3}},
 	{"cql/discrete", cql.Factory, "discrete", map[string]any{"target_update_interval": 7}},
 	{"cql/continuous", cql.Factory, "continuous", map[string]any{"n_actions": 2}},
+	{"cql/continuous-lagrange", cql.Factory, "continuous", map[string]any{"n_actions": 2, "lagrange": true, "max_target_backup": true, "backup_entropy": true}},
 	{"iql/discrete", iql.Factory, "discrete", nil},
 	{"iql/continuous", iql.Factory, "continuous", nil},
+	{"iql/continuous-dropout", iql.Factory, "continuous", map[string]any{"actor_dropout": 0.1}},
+	{"iql/discrete-dropout", iql.Factory, "discrete", map[string]any{"actor_dropout": 0.1}},
 	{"td3bc", td3bc.Factory, "continuous", nil},
 }
 
@@ -271,6 +275,10 @@ func TestBadInput(t *testing.T) {
 			_, err := offline.NewPlugin(bc.Factory).Train(ctx, req(cont, map[string]any{"policy": "beta"}), nil)
 			return err
 		}, []string{`"policy"`, "deterministic"}},
+		{"top_fraction out of range", func() error {
+			_, err := offline.NewPlugin(bc.Factory).Train(ctx, req(cont, map[string]any{"top_fraction": 0.0}), nil)
+			return err
+		}, []string{"bc", "top_fraction = 0", "(0, 1]"}},
 		{"checkpoint of another algorithm", func() error { _, err := td3.Load(ctx, bcCkpt.Checkpoints[0].Path); return err }, []string{`"bc"`, `"td3bc"`}},
 		{"foreign file", func() error { _, err := td3.Load(ctx, foreign); return err }, []string{foreign, "not a kalm"}},
 		{"newer format", func() error { _, err := offline.NewPlugin(bc.Factory).Load(ctx, newer); return err }, []string{newer, "version 9"}},

@@ -15,6 +15,9 @@ type GaussianActor struct {
 	Net                  *nn.MLP
 	LogStd               *nn.Param
 	LogStdMin, LogStdMax float32
+	// Drop, when set, applies dropout to the hidden layers in WeightedNLL
+	// (training) but not in Act.
+	Drop *Dropout
 
 	dmu []float32
 }
@@ -50,7 +53,7 @@ func (g *GaussianActor) logStd(j int) (float32, bool) {
 // WeightedNLL computes mean_i w_i·(−Σ_j log N(a_ij; μ_ij, σ_j)) (w nil means
 // 1), accumulates its gradient into the actor's parameters, and returns it.
 func (g *GaussianActor) WeightedNLL(obs nn.Mat, act, w []float32) float64 {
-	mu := g.Net.Forward(obs)
+	mu := g.Drop.Forward(g.Net, obs)
 	n, d := mu.Rows, mu.Cols
 	g.dmu = nn.Grow(g.dmu, n*d)
 	const halfLog2Pi = 0.9189385332046727
@@ -75,7 +78,7 @@ func (g *GaussianActor) WeightedNLL(obs nn.Mat, act, w []float32) float64 {
 			g.LogStd.Grad[j] += gls
 		}
 	}
-	g.Net.Backward(nn.View(g.dmu, n, d), true, false)
+	g.Drop.Backward(g.Net, nn.View(g.dmu, n, d), true, false)
 	return loss / float64(n)
 }
 
@@ -149,4 +152,51 @@ func ActCategorical(logits nn.Mat, deterministic bool, rng *rand.Rand, out []flo
 			out[i] = float32(SampleSoftmax(logits.Row(i), rng))
 		}
 	}
+}
+
+// Dropout is dropout with probability P after every hidden layer of an MLP
+// (Linear, ReLU, Dropout, as CORL's MLP(dropout=p)), for training passes
+// only: acting calls the MLP directly. Masks are drawn from Rng, which should
+// be the learner's checkpointed stream. A nil *Dropout or P = 0 is the plain
+// MLP.
+type Dropout struct {
+	P   float64
+	Rng *rand.Rand
+
+	d []nn.Dropout
+}
+
+// Forward runs net on x with dropout after each hidden layer.
+func (d *Dropout) Forward(net *nn.MLP, x nn.Mat) nn.Mat {
+	if d == nil || d.P == 0 {
+		return net.Forward(x)
+	}
+	if len(d.d) != len(net.Layers)-1 {
+		d.d = make([]nn.Dropout, len(net.Layers)-1)
+		for i := range d.d {
+			d.d[i] = nn.Dropout{P: d.P, Train: true, Rng: d.Rng}
+		}
+	}
+	for i, l := range net.Layers {
+		x = l.Forward(x)
+		if i < len(d.d) {
+			x = d.d[i].Forward(x)
+		}
+	}
+	return x
+}
+
+// Backward back-propagates dy (overwritten) through the last Forward, as
+// nn.MLP.Backward.
+func (d *Dropout) Backward(net *nn.MLP, dy nn.Mat, paramGrad, inputGrad bool) nn.Mat {
+	if d == nil || d.P == 0 {
+		return net.Backward(dy, paramGrad, inputGrad)
+	}
+	for i := len(net.Layers) - 1; i >= 0; i-- {
+		if i < len(d.d) {
+			dy = d.d[i].Backward(dy)
+		}
+		dy = net.Layers[i].Backward(dy, paramGrad, inputGrad || i > 0)
+	}
+	return dy
 }
