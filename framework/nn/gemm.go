@@ -61,12 +61,13 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		if relu && k0+kb >= k {
 			actRelu = 1
 		}
+		overlap := be == 0 && kb == k && m >= gemmMR
 		// Rows go in blocks of gemmMC so that the block of op(A) stays in
 		// L2 while every panel of op(B) passes over it.
 		for ib := 0; ib < m; ib += gemmMC {
 			mb := min(gemmMC, m-ib)
 			mp := (mb + gemmMR - 1) / gemmMR
-			if mb%gemmMR != 0 { // the last, partial block of rows is packed once
+			if mb%gemmMR != 0 && !overlap { // the last, partial block of rows is packed once
 				packA(*pa, transA, a, lda, m, ib+(mp-1)*gemmMR, k0, kb)
 			}
 			for jp := range np {
@@ -76,6 +77,12 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 				for ip := range mp {
 					i0 := ib + ip*gemmMR
 					mr := min(gemmMR, m-i0)
+					if mr < gemmMR && overlap {
+						// C = act(A·B + bias) from a single K block is a pure
+						// function of the inputs: recompute the last 6 rows,
+						// some already written, with bit-identical values.
+						i0, mr = m-gemmMR, gemmMR
+					}
 					if mr == gemmMR && nr == gemmNR {
 						var bz *float32
 						if addBias {
@@ -100,6 +107,10 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
 						tr := tile[i*gemmNR : i*gemmNR+nr]
+						if be == 1 && !addBias && actRelu == 0 { // accumulating a gradient
+							addToKernel(cr, tr)
+							continue
+						}
 						for j := range cr {
 							v := tr[j]
 							if be != 0 {
@@ -172,6 +183,12 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 		nr := min(gemmNR, n-j0)
 		d := dst[p*gemmNR*kb : (p+1)*gemmNR*kb]
 		if !trans {
+			if packedGemm && nr == gemmNR {
+				_ = d[(kb-1)*gemmNR+gemmNR-1]
+				_ = b[(k0+kb-1)*ldb+j0+gemmNR-1]
+				packN8(&d[0], gemmNR, &b[k0*ldb+j0], ldb, kb, gemmNR/8)
+				continue
+			}
 			for kk := range kb {
 				row := b[(k0+kk)*ldb+j0 : (k0+kk)*ldb+j0+nr]
 				dr := d[kk*gemmNR : (kk+1)*gemmNR]

@@ -21,6 +21,9 @@ func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc i
 func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 
 //go:noescape
+func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int)
+
+//go:noescape
 func packT8(dst *float32, ldd int, src *float32, lds int, blocks int)
 
 func init() {

@@ -678,3 +678,38 @@ tloop:
 tdone:
 	VZEROUPPER
 	RET
+
+// func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int)
+//
+// Copies rows rows of w8·8 floats: dst[r·ldd + j] = src[r·lds + j] (AVX),
+// with ldd and lds in elements. It packs a row-major op(B) into panels.
+TEXT ·packN8(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), DI
+	MOVQ  ldd+8(FP), DX
+	SHLQ  $2, DX
+	MOVQ  src+16(FP), SI
+	MOVQ  lds+24(FP), R8
+	SHLQ  $2, R8
+	MOVQ  rows+32(FP), CX
+	MOVQ  w8+40(FP), R9
+	TESTQ CX, CX
+	JE    ndone
+
+nrow:
+	XORQ BX, BX
+	MOVQ R9, R10
+
+ncol:
+	VMOVUPS (SI)(BX*1), Y0
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ    $32, BX
+	DECQ    R10
+	JNE     ncol
+	ADDQ    R8, SI
+	ADDQ    DX, DI
+	DECQ    CX
+	JNE     nrow
+
+ndone:
+	VZEROUPPER
+	RET

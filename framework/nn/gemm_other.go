@@ -23,3 +23,7 @@ func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc 
 func packT8(dst *float32, ldd int, src *float32, lds int, blocks int) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
+
+func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int) {
+	panic("nn: no GEMM micro-kernel on this platform")
+}

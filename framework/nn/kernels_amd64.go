@@ -93,3 +93,24 @@ func axpyKernel(a float32, x, y []float32) {
 	}
 	axpyGo(a, x[b:n], y[b:])
 }
+
+//go:noescape
+func expSumAVX2(dst, src *float32, n int, shift float32) float32
+
+// expSum sets dst[i] = e^(src[i]−shift) (exp32's polynomial) and returns
+// the sum of dst.
+func expSum(dst, src []float32, shift float32) float32 {
+	n := len(src)
+	dst = dst[:n]
+	b := 0
+	var s float32
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		s = expSumAVX2(&dst[0], &src[0], b, shift)
+	}
+	for i := b; i < n; i++ {
+		dst[i] = exp32(src[i] - shift)
+		s += dst[i]
+	}
+	return s
+}

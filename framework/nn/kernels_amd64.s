@@ -166,3 +166,87 @@ axloop:
 axdone:
 	VZEROUPPER
 	RET
+
+DATA expc<>+0(SB)/4, $0x42b170a4  // 88.72: above, e^x overflows
+DATA expc<>+4(SB)/4, $0xc2aea8f6  // -87.33: below, e^x is 0
+DATA expc<>+8(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expc<>+12(SB)/4, $0x3f000000 // 0.5
+DATA expc<>+16(SB)/4, $0x3f318000 // ln 2, high part
+DATA expc<>+20(SB)/4, $0xb95e8083 // ln 2, low part (negated sign folded in)
+DATA expc<>+24(SB)/4, $0x39506967 // Cephes expf polynomial, highest degree first
+DATA expc<>+28(SB)/4, $0x3ab743ce
+DATA expc<>+32(SB)/4, $0x3c088908
+DATA expc<>+36(SB)/4, $0x3d2aa9c1
+DATA expc<>+40(SB)/4, $0x3e2aaaaa
+DATA expc<>+44(SB)/4, $0x3f000000
+DATA expc<>+48(SB)/4, $0x3f800000 // 1
+DATA expc<>+52(SB)/4, $127
+GLOBL expc<>(SB), RODATA|NOPTR, $56
+
+// func expSumAVX2(dst, src *float32, n int, shift float32) float32
+//
+// dst[i] = e^(src[i] − shift) for n (a multiple of 8) elements, by exp32's
+// Cephes polynomial, and returns their sum. NaN propagates; results above
+// e^88.72 saturate instead of becoming +Inf.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS shift+24(FP), Y15
+	VBROADCASTSS expc<>+0(SB), Y3
+	VBROADCASTSS expc<>+4(SB), Y4
+	VBROADCASTSS expc<>+8(SB), Y5
+	VBROADCASTSS expc<>+12(SB), Y6
+	VBROADCASTSS expc<>+16(SB), Y7
+	VBROADCASTSS expc<>+20(SB), Y8
+	VBROADCASTSS expc<>+48(SB), Y9
+	VPBROADCASTD expc<>+52(SB), Y10
+	VXORPS       Y14, Y14, Y14
+	XORQ         BX, BX
+
+exploop:
+	CMPQ         BX, CX
+	JGE          expdone
+	VMOVUPS      (SI)(BX*4), Y0
+	VSUBPS       Y15, Y0, Y0
+	VCMPPS       $5, Y4, Y0, Y13
+	VMINPS       Y0, Y3, Y0
+	VMAXPS       Y0, Y4, Y0
+	VMOVAPS      Y6, Y1
+	VFMADD231PS  Y5, Y0, Y1
+	VROUNDPS     $1, Y1, Y1
+	VFNMADD231PS Y7, Y1, Y0
+	VFNMADD231PS Y8, Y1, Y0
+	VBROADCASTSS expc<>+24(SB), Y2
+	VBROADCASTSS expc<>+28(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+32(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+36(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+40(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+44(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VMULPS       Y0, Y0, Y12
+	VMULPS       Y12, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VADDPS       Y9, Y2, Y2
+	VCVTTPS2DQ   Y1, Y1
+	VPADDD       Y10, Y1, Y1
+	VPSLLD       $23, Y1, Y1
+	VMULPS       Y1, Y2, Y2
+	VANDPS       Y13, Y2, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	VADDPS       Y2, Y14, Y14
+	ADDQ         $8, BX
+	JMP          exploop
+
+expdone:
+	VEXTRACTF128 $1, Y14, X1
+	VADDPS       X1, X14, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+32(FP)
+	VZEROUPPER
+	RET

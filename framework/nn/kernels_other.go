@@ -8,3 +8,13 @@ func reluBackKernel(dy, y []float32)                 { reluBackGo(dy, y) }
 func addToKernel(dst, src []float32)                 { addToGo(dst, src) }
 func dotKernel(x, y []float32) float32               { return dotGo(x, y) }
 func axpyKernel(a float32, x, y []float32)           { axpyGo(a, x, y) }
+
+func expSum(dst, src []float32, shift float32) float32 {
+	var s float32
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = exp32(v - shift)
+		s += dst[i]
+	}
+	return s
+}

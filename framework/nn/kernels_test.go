@@ -96,3 +96,37 @@ func TestAdamRestoresFloatMode(t *testing.T) {
 		t.Fatal("denormals are flushed after the Adam kernel returned")
 	}
 }
+
+// TestExpSum checks the vector exp against math.Exp to float32 accuracy,
+// including the underflow clamp, a NaN and a tail shorter than a vector.
+func TestExpSum(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 40, 203} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = -100 + 188*float32(i)/float32(n) // spans underflow to e^88
+		}
+		dst := make([]float32, n)
+		const shift = 0.75
+		got := expSum(dst, src, shift)
+		var want float64
+		for i, v := range src {
+			w := math.Exp(float64(v - shift))
+			if float64(v-shift) < -87.33 {
+				w = 0
+			}
+			want += float64(dst[i])
+			if d := math.Abs(float64(dst[i]) - w); d > 3e-7*w {
+				t.Fatalf("n=%d: e^%v = %v, want %v", n, v-shift, dst[i], w)
+			}
+		}
+		if d := math.Abs(float64(got) - want); d > 1e-5*want {
+			t.Fatalf("n=%d: sum %v, want %v", n, got, want)
+		}
+	}
+	src := make([]float32, 16)
+	src[3] = float32(math.NaN())
+	dst := make([]float32, 16)
+	if s := expSum(dst, src, 0); !math.IsNaN(float64(dst[3])) || !math.IsNaN(float64(s)) || dst[4] != 1 {
+		t.Fatalf("NaN input: dst[3] = %v, sum %v, dst[4] = %v", dst[3], s, dst[4])
+	}
+}

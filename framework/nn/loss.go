@@ -29,11 +29,7 @@ func CrossEntropy(logits Mat, labels []int32, grad Mat, scale float32) float64 {
 			mx = max(mx, v)
 		}
 		e := buf[:len(r)]
-		var sum float64
-		for j, v := range r {
-			e[j] = float32(math.Exp(float64(v - mx)))
-			sum += float64(e[j])
-		}
+		sum := float64(expSum(e, r, mx))
 		k := inv / float32(sum)
 		g = g[:len(e)]
 		for j, v := range e {

@@ -8,6 +8,10 @@ func LogSumExp(x []float32) float32 {
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
+	var buf [256]float32
+	if len(x) <= len(buf) {
+		return m + float32(math.Log(float64(expSum(buf[:len(x)], x, m))))
+	}
 	var s float64
 	for _, v := range x {
 		s += math.Exp(float64(v - m))
@@ -21,13 +25,7 @@ func Softmax(y, x []float32) {
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
-	var s float64
-	for i, v := range x {
-		e := math.Exp(float64(v - m))
-		y[i] = float32(e)
-		s += e
-	}
-	inv := float32(1 / s)
+	inv := 1 / expSum(y, x, m)
 	for i := range y {
 		y[i] *= inv
 	}
