@@ -88,7 +88,7 @@ func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 		panic("nn: GemmBias shape mismatch")
 	}
 	if usePacked && m > 0 && n > 0 && k > 0 {
-		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu)
+		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu, nil)
 		return
 	}
 	for i := range m {
@@ -98,6 +98,29 @@ func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 	if relu {
 		reluKernel(c.Data[:m*n])
 	}
+}
+
+// gemmMasked computes c = (op(a)·op(b)) ⊙ [mask > 0] with mask shaped as
+// c: an input gradient through a Linear layer whose input is a ReLU output,
+// with ReLU′ applied in the packed kernel's epilogue.
+func gemmMasked(transA, transB bool, a, b, mask, c Mat) {
+	m, k := a.Rows, a.Cols
+	if transA {
+		m, k = a.Cols, a.Rows
+	}
+	kb, n := b.Rows, b.Cols
+	if transB {
+		kb, n = b.Cols, b.Rows
+	}
+	if k != kb || c.Rows != m || c.Cols != n || mask.Rows != m || mask.Cols != n {
+		panic("nn: gemmMasked shape mismatch")
+	}
+	if usePacked && m > 0 && n > 0 && k > 0 {
+		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mask.Data)
+		return
+	}
+	Gemm(transA, transB, 1, a, b, 0, c)
+	reluBackKernel(c.Data[:m*n], mask.Data[:m*n])
 }
 
 func scale(s float32, x []float32) {

@@ -21,14 +21,22 @@ var gemmNR = 16
 var packPool = sync.Pool{New: func() any { return new([]float32) }}
 
 func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil)
 }
 
 // sgemmFused is sgemmPacked with an epilogue: C = act(alpha·op(A)·op(B) +
 // beta·C + bias) with bias (length n, may be nil) added to every row and
 // act = ReLU when relu is set, applied in the micro-kernel while the tile is
-// in registers.
-func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+// in registers. A non-nil mask, laid out as C (ldc apart), then zeroes every
+// element whose mask value is not positive: ReLU′ of the layer below.
+func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, mask []float32) {
+	if mask != nil && gemmNR != 32 { // only the AVX-512 kernels mask in their epilogue
+		sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, nil)
+		for i := range m {
+			reluBackKernel(c[i*ldc:i*ldc+n], mask[i*ldc:i*ldc+n])
+		}
+		return
+	}
 	if (n == 1 && !transA) || (m == 1 && transA && !transB) {
 		sgemmVec(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		for i := range m {
@@ -38,6 +46,9 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			}
 			if relu {
 				reluKernel(row)
+			}
+			if mask != nil {
+				reluBackKernel(row, mask[i*ldc:i*ldc+n])
 			}
 		}
 		return
@@ -62,6 +73,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			actRelu = 1
 		}
 		overlap := be == 0 && kb == k && m >= gemmMR
+		maskOn := mask != nil && k0+kb >= k
 		// Rows go in blocks of gemmMC so that the block of op(A) stays in
 		// L2 while every panel of op(B) passes over it.
 		for ib := 0; ib < m; ib += gemmMC {
@@ -84,30 +96,33 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						i0, mr = m-gemmMR, gemmMR
 					}
 					if mr == gemmMR && nr == gemmNR {
-						var bz *float32
+						var bz, mz *float32
 						if addBias {
 							bz = &bias[j0]
 						}
+						if maskOn {
+							mz = &mask[i0*ldc+j0]
+						}
 						c0 := &c[i0*ldc+j0]
 						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-							micro(kb, &a[k0*lda+i0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu)
+							micro(kb, &a[k0*lda+i0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu, mz)
 						} else { // 6 rows of A
-							microRows(kb, &a[i0*lda+k0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu)
+							microRows(kb, &a[i0*lda+k0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu, mz)
 						}
 						continue
 					}
 					switch {
 					case mr < gemmMR:
-						micro(kb, &(*pa)[0], gemmMR, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+						micro(kb, &(*pa)[0], gemmMR, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					case transA:
-						micro(kb, &a[k0*lda+i0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+						micro(kb, &a[k0*lda+i0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					default:
-						microRows(kb, &a[i0*lda+k0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0)
+						microRows(kb, &a[i0*lda+k0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					}
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
 						tr := tile[i*gemmNR : i*gemmNR+nr]
-						if be == 1 && !addBias && actRelu == 0 { // accumulating a gradient
+						if be == 1 && !addBias && actRelu == 0 && !maskOn { // accumulating a gradient
 							addToKernel(cr, tr)
 							continue
 						}
@@ -120,6 +135,9 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 								v += bias[j0+j]
 							}
 							if actRelu != 0 && v < 0 {
+								v = 0
+							}
+							if maskOn && !(mask[(i0+i)*ldc+j0+j] > 0) {
 								v = 0
 							}
 							cr[j] = v
@@ -232,17 +250,17 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 
 // micro and microRows run the micro-kernel for gemmNR columns of op(B)
 // whose rows are ldb elements apart (ldb must be gemmNR unless gemmNR is 32).
-func micro(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
+func micro(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	if gemmNR == 32 {
-		kern6x32(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu)
+		kern6x32(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu, mask)
 	} else {
 		kern6x16(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }
 
-func microRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int) {
+func microRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	if gemmNR == 32 {
-		kern6x32r(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu)
+		kern6x32r(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu, mask)
 	} else {
 		kern6x16r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}

@@ -150,12 +150,14 @@ kstore_norelu:
 	VZEROUPPER
 	RET
 
-// func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+// func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
 //
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b 32 columns of op(B) whose rows are ldb elements apart (a packed
-// panel has ldb 32); ldc is in elements.
-TEXT ·kern6x32(SB), NOSPLIT, $0-80
+// panel has ldb 32); ldc is in elements. A non-nil mask (laid out as C)
+// zeroes every result whose mask value is not > 0: the ReLU derivative of
+// the layer below, fused into an input-gradient product.
+TEXT ·kern6x32(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -280,6 +282,40 @@ zstore_nobias:
 	VMAXPS  Z14, Z0, Z14
 	VMAXPS  Z15, Z0, Z15
 zstore_norelu:
+	MOVQ      mask+80(FP), AX
+	TESTQ     AX, AX
+	JE        zstore_nomask
+	VPXORD    Z0, Z0, Z0
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVAPS.Z Z5, K2, Z5
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z6, K1, Z6
+	VMOVAPS.Z Z7, K2, Z7
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z8, K1, Z8
+	VMOVAPS.Z Z9, K2, Z9
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z10, K1, Z10
+	VMOVAPS.Z Z11, K2, Z11
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z12, K1, Z12
+	VMOVAPS.Z Z13, K2, Z13
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z14, K1, Z14
+	VMOVAPS.Z Z15, K2, Z15
+zstore_nomask:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ    R8, DX
@@ -454,14 +490,16 @@ kstorer_norelu:
 	RET
 
 
-// func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+// func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
 //
 // Like kern6x32, but row i of the 6-row block of A starts at a + i·lda (an
 // unpacked row-major A) and advances by one element per k.
 // C[0:6, 0:32] = alpha·Σ_k a[k·lda+i]·b[k·32+j] + beta·C (beta == 0: C is not
 // read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b 32 columns of op(B) whose rows are ldb elements apart (a packed
-// panel has ldb 32); ldc is in elements.
-TEXT ·kern6x32r(SB), NOSPLIT, $0-80
+// panel has ldb 32); ldc is in elements. A non-nil mask (laid out as C)
+// zeroes every result whose mask value is not > 0: the ReLU derivative of
+// the layer below, fused into an input-gradient product.
+TEXT ·kern6x32r(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
@@ -589,6 +627,40 @@ zstorer_nobias:
 	VMAXPS  Z14, Z0, Z14
 	VMAXPS  Z15, Z0, Z15
 zstorer_norelu:
+	MOVQ      mask+80(FP), AX
+	TESTQ     AX, AX
+	JE        zstorer_nomask
+	VPXORD    Z0, Z0, Z0
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z4, K1, Z4
+	VMOVAPS.Z Z5, K2, Z5
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z6, K1, Z6
+	VMOVAPS.Z Z7, K2, Z7
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z8, K1, Z8
+	VMOVAPS.Z Z9, K2, Z9
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z10, K1, Z10
+	VMOVAPS.Z Z11, K2, Z11
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z12, K1, Z12
+	VMOVAPS.Z Z13, K2, Z13
+	ADDQ      R8, AX
+	VCMPPS    $1, (AX), Z0, K1
+	VCMPPS    $1, 64(AX), Z0, K2
+	VMOVAPS.Z Z14, K1, Z14
+	VMOVAPS.Z Z15, K2, Z15
+zstorer_nomask:
 	VMOVUPS Z4, (DX)
 	VMOVUPS Z5, 64(DX)
 	ADDQ    R8, DX

@@ -66,9 +66,25 @@ func (l *Linear) Forward(x Mat) Mat {
 // the gradients when paramGrad is set, and returns dL/dx when inputGrad is set
 // (an empty Mat otherwise). dy is overwritten.
 func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
+	return l.backward(dy, paramGrad, inputGrad, false, false)
+}
+
+// fedBy reports whether the last Forward's input was prev's last output.
+func (l *Linear) fedBy(prev *Linear) bool {
+	return len(l.x.Data) > 0 && len(prev.y) > 0 && &l.x.Data[0] == &prev.y[0]
+}
+
+// backward is Backward for an MLP: when pre is set, dy already carries this
+// layer's ReLU′ (the layer above fused it into its input gradient); when
+// maskDx is set, the input is a ReLU output and ReLU′ of the layer below is
+// fused into the dx product.
+func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	y := l.y[:len(dy.Data)]
 	switch l.Act {
 	case ReLU:
+		if pre {
+			break
+		}
 		reluBackKernel(dy.Data, y)
 	case Tanh:
 		for i, v := range y {
@@ -86,6 +102,10 @@ func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	}
 	l.dx = Grow(l.dx, dy.Rows*l.In)
 	dx := View(l.dx, dy.Rows, l.In)
+	if maskDx {
+		gemmMasked(false, false, dy, View(l.W.Value, l.Out, l.In), l.x, dx)
+		return dx
+	}
 	Gemm(false, false, 1, dy, View(l.W.Value, l.Out, l.In), 0, dx)
 	return dx
 }

@@ -63,8 +63,13 @@ func (m *MLP) Forward(x Mat) Mat {
 // Backward back-propagates dy (overwritten) through the last Forward.
 // paramGrad accumulates parameter gradients; inputGrad returns dL/dx.
 func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
+	pre := false
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		dy = m.Layers[i].Backward(dy, paramGrad, inputGrad || i > 0)
+		// The input of layer i is the output of layer i−1: when that is a
+		// ReLU, its derivative is applied in layer i's dx product.
+		mask := i > 0 && m.Layers[i-1].Act == ReLU && m.Layers[i].fedBy(m.Layers[i-1])
+		dy = m.Layers[i].backward(dy, paramGrad, inputGrad || i > 0, pre, mask)
+		pre = mask
 	}
 	return dy
 }
