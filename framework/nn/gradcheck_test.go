@@ -226,3 +226,24 @@ func TestMLPTrainingStepDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per step, want 0", n)
 	}
 }
+
+// TestForwardGather checks the gathered forward against the full one.
+func TestForwardGather(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, act := range []Activation{Identity, ReLU, Tanh} {
+		m := NewMLP(rng, "q/", []int{7, 33, 40}, ReLU, act)
+		x := randMat(rng, 13, 7)
+		cols := make([]int32, 13)
+		for i := range cols {
+			cols[i] = int32(rng.IntN(40))
+		}
+		got := make([]float32, 13)
+		m.ForwardGather(x, cols, got)
+		full := m.Forward(x)
+		for i, c := range cols {
+			if d := math.Abs(float64(got[i] - full.Data[i*40+int(c)])); d > 1e-5 {
+				t.Fatalf("%v: row %d col %d: %v, want %v", act, i, c, got[i], full.Data[i*40+int(c)])
+			}
+		}
+	}
+}

@@ -60,6 +60,30 @@ func (m *MLP) Forward(x Mat) Mat {
 	return x
 }
 
+// ForwardGather runs the network on x but computes only output column
+// cols[i] of row i, into out[i]: a Q-learning target Q(s', a*) without the
+// other actions' output products. It does not support Backward.
+func (m *MLP) ForwardGather(x Mat, cols []int32, out []float32) {
+	for _, l := range m.Layers[:len(m.Layers)-1] {
+		x = l.Forward(x)
+	}
+	last := m.Layers[len(m.Layers)-1]
+	if x.Cols != last.In {
+		panic("nn: Linear input width mismatch")
+	}
+	for i := range x.Rows {
+		c := int(cols[i])
+		v := dotKernel(x.Row(i), last.W.Value[c*last.In:(c+1)*last.In]) + last.B.Value[c]
+		switch last.Act {
+		case ReLU:
+			v = max(v, 0)
+		case Tanh:
+			v = tanh32(v)
+		}
+		out[i] = v
+	}
+}
+
 // Backward back-propagates dy (overwritten) through the last Forward.
 // paramGrad accumulates parameter gradients; inputGrad returns dL/dx.
 func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {

@@ -59,9 +59,9 @@ func (l *Discrete) Update(b *offline.Batch) []float64 {
 	for i := range n {
 		l.aStar[i] = int32(offline.Argmax(qn.Row(i)))
 	}
-	qt := l.Qt.Forward(b.NextObsMat())
+	l.Qt.ForwardGather(b.NextObsMat(), l.aStar, l.y) // Q_t(s', a*) only
 	for i := range n {
-		l.y[i] = b.Rew[i] + l.Gamma*qt.Data[i*qt.Cols+int(l.aStar[i])]*(1-b.Done[i])
+		l.y[i] = b.Rew[i] + l.Gamma*l.y[i]*(1-b.Done[i])
 	}
 	l.Q.ZeroGrad()
 	qs := l.Q.Forward(b.ObsMat())
