@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/kalm-go/kalm/framework/plugin"
 	"github.com/kalm-go/kalm/registry"
 )
 
@@ -61,7 +62,7 @@ func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
 }
 
 func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("plugins", "[flags]", stderr)
+	fs := flags("plugins", "[flags] [NAME]", stderr)
 	var pf pluginFlags
 	pf.register(fs)
 	format := fs.String("format", "table", "output format: table or markdown")
@@ -72,13 +73,20 @@ func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	ps, listErr := reg.List(ctx)
 	opts := []tablewriter.Option{tablewriter.WithHeaderAutoFormat(tw.Off)}
 	if *format == "markdown" {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	} else if *format != "table" {
 		return fmt.Errorf("-format %q: want table or markdown", *format)
 	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		return showPlugin(ctx, reg, fs.Arg(0), stdout, opts)
+	default:
+		return fmt.Errorf("plugins: want at most one plugin NAME, got %q", fs.Args())
+	}
+	ps, listErr := reg.List(ctx)
 	t := tablewriter.NewTable(stdout, opts...)
 	t.Header("name", "kind", "version", "path", "capabilities")
 	for _, p := range ps {
@@ -97,6 +105,50 @@ func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("some plugins could not be loaded:\n%w", listErr)
 	}
 	return nil
+}
+
+// showPlugin prints what one plugin declares: for an algorithm, its
+// hyper-parameters with types, defaults and help (what --set and an
+// experiment's hyper block accept).
+func showPlugin(ctx context.Context, reg *registry.Registry, name string, stdout io.Writer, opts []tablewriter.Option) error {
+	p, err := reg.Find(ctx, name)
+	if err != nil {
+		return err
+	}
+	path := p.Path
+	if p.Builtin {
+		path = "(built in)"
+	}
+	fmt.Fprintf(stdout, "%s: %s plugin, version %s, %s\ncapabilities: %s\n", p.Name, p.Kind, p.Version, path, strings.Join(p.Capabilities, " "))
+	if p.Kind != plugin.Algo {
+		return nil
+	}
+	in, err := reg.Launch(ctx, name, plugin.Algo)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	a, err := in.Algo()
+	if err != nil {
+		return err
+	}
+	s, err := a.Schema(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nhyper-parameters:")
+	t := tablewriter.NewTable(stdout, opts...)
+	t.Header("name", "type", "default", "help")
+	for _, q := range s.Params {
+		help := q.Help
+		if len(q.Allowed) > 0 {
+			help += " (one of: " + strings.Join(q.Allowed, ", ") + ")"
+		}
+		if err := t.Append(q.Name, string(q.Type), fmt.Sprint(q.Default), help); err != nil {
+			return err
+		}
+	}
+	return t.Render()
 }
 
 func cmdPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
