@@ -76,14 +76,7 @@ func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
 // and ReLU in the micro-kernel's epilogue; the BLAS backends copy the bias
 // into c first and apply ReLU afterwards.
 func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu bool, c Mat) {
-	m, k := a.Rows, a.Cols
-	if transA {
-		m, k = a.Cols, a.Rows
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		kb, n = b.Cols, b.Rows
-	}
+	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n || len(bias) != n {
 		panic("nn: GemmBias shape mismatch")
 	}
@@ -104,14 +97,7 @@ func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 // c: an input gradient through a Linear layer whose input is a ReLU output,
 // with ReLU′ applied in the packed kernel's epilogue.
 func gemmMasked(transA, transB bool, a, b, mask, c Mat) {
-	m, k := a.Rows, a.Cols
-	if transA {
-		m, k = a.Cols, a.Rows
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		kb, n = b.Cols, b.Rows
-	}
+	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n || mask.Rows != m || mask.Cols != n {
 		panic("nn: gemmMasked shape mismatch")
 	}
@@ -121,6 +107,20 @@ func gemmMasked(transA, transB bool, a, b, mask, c Mat) {
 	}
 	Gemm(transA, transB, 1, a, b, 0, c)
 	reluBackKernel(c.Data[:m*n], mask.Data[:m*n])
+}
+
+// opDims returns op(a)'s rows m and columns k and op(b)'s rows kb and
+// columns n.
+func opDims(transA, transB bool, a, b Mat) (m, n, k, kb int) {
+	m, k = a.Rows, a.Cols
+	if transA {
+		m, k = a.Cols, a.Rows
+	}
+	kb, n = b.Rows, b.Cols
+	if transB {
+		kb, n = b.Cols, b.Rows
+	}
+	return m, n, k, kb
 }
 
 func scale(s float32, x []float32) {

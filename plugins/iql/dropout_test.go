@@ -2,12 +2,12 @@ package iql
 
 import (
 	"bytes"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/nn"
 )
@@ -70,18 +70,6 @@ func tensor(l *Learner, name string) []float32 {
 	return nil
 }
 
-func same(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestActorDropout: with actor_dropout > 0 training is deterministic for a
 // seed, changes only the actor (Q and V updates do not depend on it), and
 // acting is never dropped out nor draws from the learner's stream.
@@ -101,16 +89,16 @@ func TestActorDropout(t *testing.T) {
 			b, _ := mk(0.3)
 			plain, _ := mk(0)
 			for i, p := range a.State() {
-				if !same(p.Value, b.State()[i].Value) {
+				if !offlinetest.BitEqual(p.Value, b.State()[i].Value) {
 					t.Fatalf("same seed: tensor %s differs", p.Name)
 				}
 			}
 			for _, name := range []string{"q1/0.weight", "q2_t/2.bias", "vf/0.weight"} {
-				if !same(tensor(a, name), tensor(plain, name)) {
+				if !offlinetest.BitEqual(tensor(a, name), tensor(plain, name)) {
 					t.Errorf("%s depends on actor dropout", name)
 				}
 			}
-			if same(tensor(a, "actor/net.0.weight"), tensor(plain, "actor/net.0.weight")) {
+			if offlinetest.BitEqual(tensor(a, "actor/net.0.weight"), tensor(plain, "actor/net.0.weight")) {
 				t.Error("actor with dropout 0.3 trained exactly as without: dropout had no effect")
 			}
 
@@ -128,7 +116,7 @@ func TestActorDropout(t *testing.T) {
 			if !bytes.Equal(before, after) {
 				t.Error("Act drew from the learner's random stream")
 			}
-			if !same(x, y) {
+			if !offlinetest.BitEqual(x, y) {
 				t.Fatalf("Act is not repeatable: %v, %v", x, y)
 			}
 			var want []float32
@@ -140,7 +128,7 @@ func TestActorDropout(t *testing.T) {
 					want = append(want, float32(offline.Argmax(logits.Row(i))))
 				}
 			}
-			if !same(x, want) {
+			if !offlinetest.BitEqual(x, want) {
 				t.Fatalf("Act %v, network without dropout %v", x, want)
 			}
 		})

@@ -101,7 +101,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			for _, ti := range ca.Tensors {
 				x, _ := ca.Tensor(ti.Name)
 				y, ok := cb.Tensor(ti.Name)
-				if !ok || !bitEqual(x, y) {
+				if !ok || !offlinetest.BitEqual(x, y) {
 					t.Fatalf("tensor %s differs after resuming", ti.Name)
 				}
 			}
@@ -128,7 +128,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bitEqual(x, y) {
+				if !offlinetest.BitEqual(x, y) {
 					t.Fatalf("deterministic=%v: actions %v and %v differ", det, x, y)
 				}
 			}
@@ -146,18 +146,6 @@ func observations(c *offline.Checkpoint) ([]float32, []float32) {
 		goals[i] = float32(i % 2)
 	}
 	return obs, goals
-}
-
-func bitEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLoadedPolicyMatchesLearner: a learner's actions before saving equal the
@@ -215,10 +203,10 @@ func TestLoadedPolicyMatchesLearner(t *testing.T) {
 			}
 			got := make([]float32, len(want))
 			r.Learner.Act(obs, true, nil, got)
-			if !bitEqual(got, want) {
+			if !offlinetest.BitEqual(got, want) {
 				t.Fatalf("restored policy acts %v, original %v", got, want)
 			}
-			if !bitEqual(r.Transform.Mean, tr.Mean) || !bitEqual(r.Transform.Std, tr.Std) {
+			if !offlinetest.BitEqual(r.Transform.Mean, tr.Mean) || !offlinetest.BitEqual(r.Transform.Std, tr.Std) {
 				t.Fatal("normaliser not restored")
 			}
 		})

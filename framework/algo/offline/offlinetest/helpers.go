@@ -2,6 +2,7 @@ package offlinetest
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -64,4 +65,18 @@ func (m Point) Score(t testing.TB, a algo.Algo, randomFrac float64, req algo.Tra
 	}
 	t.Logf("normalised score %.3f", score)
 	return score
+}
+
+// BitEqual reports whether a and b hold the same float32 bit patterns (so a
+// resumed or restored run can be checked to be bit-for-bit identical).
+func BitEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
