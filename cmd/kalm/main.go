@@ -34,7 +34,7 @@ func commands() []command {
 		{"report", "[flags] [EXPERIMENT]", "print success per goal level, aggregated over seeds", cmdReport},
 		{"plot", "[flags] [EXPERIMENT]", "write learning curves and bar charts as PNG and SVG", cmdPlot},
 		{"ls", "[flags]", "list recorded experiments and their progress", cmdLs},
-		{"plugins", "[flags]", "list the plugins found (built-in and on the plugin path)", cmdPlugins},
+		{"plugins", "[flags] [NAME]", "list the plugins found; with NAME, one plugin and its hyper-parameters", cmdPlugins},
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin},
 		{"dataset", "import|inspect ...", "import the KALM authors' data; summarise a dataset", cmdDataset},
 		{"render", "[flags]", "draw an environment state as PNG, or an episode as GIF", cmdRender},
