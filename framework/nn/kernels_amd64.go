@@ -114,3 +114,37 @@ func expSum(dst, src []float32, shift float32) float32 {
 	}
 	return s
 }
+
+//go:noescape
+func polyakAVX2(dst, src *float32, n int, tau float32)
+
+func polyakKernel(d, s []float32, tau float32) {
+	n := len(d)
+	b := 0
+	if useAVX2 && n >= 8 {
+		_ = s[n-1]
+		b = n &^ 7
+		polyakAVX2(&d[0], &s[0], b, tau)
+	}
+	polyakGo(d[b:], s[b:n], tau)
+}
+
+//go:noescape
+func sumRowsAVX2(dst, src *float32, rows, ld, chunks int)
+
+// sumRows adds every row of m into dst (len(dst) = m.Cols), row by row in
+// order: a bias gradient.
+func sumRows(dst []float32, m Mat) {
+	c := 0
+	if useAVX2 && m.Rows > 0 && m.Cols >= 64 {
+		_ = m.Data[(m.Rows-1)*m.Cols+m.Cols-1]
+		_ = dst[m.Cols-1]
+		c = m.Cols &^ 63
+		sumRowsAVX2(&dst[0], &m.Data[0], m.Rows, m.Cols, c/64)
+	}
+	if c < m.Cols {
+		for i := range m.Rows {
+			addToKernel(dst[c:m.Cols], m.Data[i*m.Cols+c:(i+1)*m.Cols])
+		}
+	}
+}

@@ -250,3 +250,88 @@ expdone:
 	VMOVSS       X0, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func polyakAVX2(dst, src *float32, n int, tau float32): dst = (1−τ)·dst + τ·src
+// for n (a multiple of 8) elements, rounded as the Go loop: one product each,
+// then their sum.
+TEXT ·polyakAVX2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS tau+24(FP), Y0
+	VBROADCASTSS expc<>+48(SB), Y1
+	VSUBPS       Y0, Y1, Y1
+	XORQ         BX, BX
+
+polyloop:
+	CMPQ    BX, CX
+	JGE     polydone
+	VMULPS  (DI)(BX*4), Y1, Y2
+	VMULPS  (SI)(BX*4), Y0, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     polyloop
+
+polydone:
+	VZEROUPPER
+	RET
+
+// func sumRowsAVX2(dst, src *float32, rows, ld, chunks int)
+//
+// dst[j] += src[r·ld + j] for r < rows and j < 64·chunks, adding rows in
+// order (so it rounds as a row-by-row loop), 64 columns at a time in
+// registers. ld is in elements.
+TEXT ·sumRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+24(FP), R8
+	SHLQ $2, R8
+	MOVQ chunks+32(FP), R9
+
+sumchunk:
+	TESTQ   R9, R9
+	JE      sumdone
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
+	MOVQ    rows+16(FP), CX
+	MOVQ    SI, DX
+	TESTQ   CX, CX
+	JE      sumstore
+
+sumrow:
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS 96(DX), Y3, Y3
+	VADDPS 128(DX), Y4, Y4
+	VADDPS 160(DX), Y5, Y5
+	VADDPS 192(DX), Y6, Y6
+	VADDPS 224(DX), Y7, Y7
+	ADDQ   R8, DX
+	DECQ   CX
+	JNE    sumrow
+
+sumstore:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ    $256, DI
+	ADDQ    $256, SI
+	DECQ    R9
+	JMP     sumchunk
+
+sumdone:
+	VZEROUPPER
+	RET

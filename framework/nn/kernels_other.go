@@ -18,3 +18,11 @@ func expSum(dst, src []float32, shift float32) float32 {
 	}
 	return s
 }
+
+func polyakKernel(d, s []float32, tau float32) { polyakGo(d, s, tau) }
+
+func sumRows(dst []float32, m Mat) {
+	for i := range m.Rows {
+		addToGo(dst[:m.Cols], m.Data[i*m.Cols:(i+1)*m.Cols])
+	}
+}

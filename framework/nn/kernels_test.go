@@ -130,3 +130,43 @@ func TestExpSum(t *testing.T) {
 		t.Fatalf("NaN input: dst[3] = %v, sum %v, dst[4] = %v", dst[3], s, dst[4])
 	}
 }
+
+// TestPolyakKernel: the vector Polyak update rounds exactly as the Go loop.
+func TestPolyakKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 8, 29, 1000} {
+		d, s := make([]float32, n), make([]float32, n)
+		Normal(rng, d, 1)
+		Normal(rng, s, 1)
+		want := append([]float32(nil), d...)
+		polyakGo(want, s, 0.005)
+		polyakKernel(d, s, 0.005)
+		for i := range d {
+			if d[i] != want[i] {
+				t.Fatalf("n=%d: d[%d] = %v, want %v", n, i, d[i], want[i])
+			}
+		}
+	}
+}
+
+// TestSumRows: the bias-gradient row sum rounds exactly as adding row by row.
+func TestSumRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, s := range [][2]int{{1, 1}, {3, 64}, {7, 70}, {300, 256}, {5, 130}, {0, 64}} {
+		m := randMat(rng, s[0], s[1])
+		dst := make([]float32, s[1])
+		Normal(rng, dst, 1)
+		want := append([]float32(nil), dst...)
+		for i := range m.Rows {
+			for j := range m.Cols {
+				want[j] += m.Data[i*m.Cols+j]
+			}
+		}
+		sumRows(dst, m)
+		for j := range dst {
+			if dst[j] != want[j] {
+				t.Fatalf("%v: dst[%d] = %v, want %v", s, j, dst[j], want[j])
+			}
+		}
+	}
+}

@@ -93,9 +93,7 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	}
 	if paramGrad {
 		Gemm(true, false, 1, dy, l.x, 1, View(l.W.Grad, l.Out, l.In))
-		for i := 0; i < dy.Rows; i++ {
-			addToKernel(l.B.Grad, dy.Data[i*l.Out:(i+1)*l.Out])
-		}
+		sumRows(l.B.Grad, dy)
 	}
 	if !inputGrad {
 		return Mat{}

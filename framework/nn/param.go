@@ -76,7 +76,10 @@ func CopyParams(dst, src []*Param) {
 // Polyak moves dst towards src: dst ← (1−τ)·dst + τ·src, as CORL's
 // soft_update.
 func Polyak(dst, src *Param, tau float32) {
-	d, s := dst.Value, src.Value[:len(dst.Value)]
+	polyakKernel(dst.Value, src.Value[:len(dst.Value)], tau)
+}
+
+func polyakGo(d, s []float32, tau float32) {
 	for i := range d {
 		d[i] = (1-tau)*d[i] + tau*s[i]
 	}
