@@ -95,13 +95,14 @@ func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 
 // gemmMasked computes c = (op(a)·op(b)) ⊙ [mask > 0] with mask shaped as
 // c: an input gradient through a Linear layer whose input is a ReLU output,
-// with ReLU′ applied in the packed kernel's epilogue.
+// with ReLU′ applied in the AVX-512 kernel's epilogue, or by a pass over c
+// on the other backends.
 func gemmMasked(transA, transB bool, a, b, mask, c Mat) {
 	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n || mask.Rows != m || mask.Cols != n {
 		panic("nn: gemmMasked shape mismatch")
 	}
-	if usePacked && m > 0 && n > 0 && k > 0 {
+	if usePacked && gemmNR == 32 && m > 0 && n > 0 && k > 0 {
 		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mask.Data)
 		return
 	}

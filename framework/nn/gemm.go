@@ -28,15 +28,9 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // beta·C + bias) with bias (length n, may be nil) added to every row and
 // act = ReLU when relu is set, applied in the micro-kernel while the tile is
 // in registers. A non-nil mask, laid out as C (ldc apart), then zeroes every
-// element whose mask value is not positive: ReLU′ of the layer below.
+// element whose mask value is not positive: ReLU′ of the layer below. Only
+// the AVX-512 kernels mask in their epilogue, so mask requires gemmNR 32.
 func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, mask []float32) {
-	if mask != nil && gemmNR != 32 { // only the AVX-512 kernels mask in their epilogue
-		sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, nil)
-		for i := range m {
-			reluBackKernel(c[i*ldc:i*ldc+n], mask[i*ldc:i*ldc+n])
-		}
-		return
-	}
 	if (n == 1 && !transA) || (m == 1 && transA && !transB) {
 		sgemmVec(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		for i := range m {
@@ -201,7 +195,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 		nr := min(gemmNR, n-j0)
 		d := dst[p*gemmNR*kb : (p+1)*gemmNR*kb]
 		if !trans {
-			if packedGemm && nr == gemmNR {
+			if nr == gemmNR {
 				_ = d[(kb-1)*gemmNR+gemmNR-1]
 				_ = b[(k0+kb-1)*ldb+j0+gemmNR-1]
 				packN8(&d[0], gemmNR, &b[k0*ldb+j0], ldb, kb, gemmNR/8)
@@ -216,10 +210,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 			continue
 		}
 		// op(B)[k, j] = B[j, k]: transpose 8 rows of B at a time.
-		kb8 := 0
-		if packedGemm {
-			kb8 = kb &^ 7
-		}
+		kb8 := kb &^ 7
 		for jj := 0; jj < gemmNR; jj++ {
 			if jj >= nr {
 				for kk := range kb {
