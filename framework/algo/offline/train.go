@@ -97,14 +97,13 @@ func Train(ctx context.Context, f Factory, req algo.TrainRequest, progress func(
 		if resume.Total != total {
 			return nil, fmt.Errorf("%s: resume: steps %d, checkpoint was planned for %d (schedules depend on it)", f.Name, total, resume.Total)
 		}
-		if ds, err = selectData(f, h, ds); err != nil {
-			return nil, err
-		}
-	} else {
-		// Filter before fitting the normaliser, as CORL's any_percent_bc.py.
-		if ds, err = selectData(f, h, ds); err != nil {
-			return nil, err
-		}
+	}
+	// Filter (with the checkpoint's hyper-parameters on resume) before
+	// fitting the normaliser, as CORL's any_percent_bc.py.
+	if ds, err = selectData(f, h, ds); err != nil {
+		return nil, err
+	}
+	if resume == nil {
 		t = NewTransform(ds, h.Bool("normalize_obs"))
 		lpcg = rand.NewPCG(req.Seed, 0x1ea4e4)
 		l, err = f.New(Spec{InDim: t.InDim(), Space: t.Space, Steps: total}, h, rand.New(lpcg))
