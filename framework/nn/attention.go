@@ -188,21 +188,7 @@ func (a *Attention) Forward(x Mat, seqLen int, lens []int) Mat {
 
 // causalSoftmax applies a stable softmax to row[:n] and zeroes row[n:].
 func causalSoftmax(row []float32, n int) {
-	r := row[:n]
-	mx := r[0]
-	for _, v := range r[1:] {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for i, v := range r {
-		e := exp32(v - mx)
-		r[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range r {
-		r[i] *= inv
-	}
+	Softmax(row[:n], row[:n])
 	clear(row[n:])
 }
 

@@ -65,7 +65,11 @@ type LayerNorm struct {
 
 // NewLayerNorm returns a LayerNorm with gain 1 and bias 0 (torch's init).
 func NewLayerNorm(name string, dim int) *LayerNorm {
-	s := newSlab(2 * dim)
+	return slabLayerNorm(newSlab(2*dim), name, dim)
+}
+
+// slabLayerNorm is NewLayerNorm with its parameters taken from s.
+func slabLayerNorm(s *slab, name string, dim int) *LayerNorm {
 	ln := &LayerNorm{Dim: dim, Eps: 1e-5, Gain: s.take(name+".weight", dim), Bias: s.take(name+".bias", dim)}
 	for i := range ln.Gain.Value {
 		ln.Gain.Value[i] = 1

@@ -60,14 +60,6 @@ func NewBlock(rng *rand.Rand, prefix string, dim, heads int, dropout float64) (*
 	return b, nil
 }
 
-func slabLayerNorm(s *slab, name string, dim int) *LayerNorm {
-	ln := &LayerNorm{Dim: dim, Eps: 1e-5, Gain: s.take(name+".weight", dim), Bias: s.take(name+".bias", dim)}
-	for i := range ln.Gain.Value {
-		ln.Gain.Value[i] = 1
-	}
-	return ln
-}
-
 // InitGPT2 re-initialises the block as GPT-2 (and nanoGPT) does for a model
 // of nLayers blocks: Linear weights N(0, 0.02²) except the two residual
 // output projections (attn.c_proj, mlp.c_proj), N(0, (0.02/√(2·nLayers))²);
