@@ -170,3 +170,18 @@ func TestSumRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxLSE: the fused softmax returns LogSumExp and a distribution.
+func TestSoftmaxLSE(t *testing.T) {
+	x := []float32{0.3, -2, 5, 1.25, 0, 4.5, -7, 2, 3.3, 0.1, 1}
+	y := make([]float32, len(x))
+	lse := SoftmaxLSE(y, x)
+	if want := LogSumExp(x); math.Abs(float64(lse-want)) > 1e-6 {
+		t.Fatalf("lse %v, want %v", lse, want)
+	}
+	for i, v := range y {
+		if want := math.Exp(float64(x[i] - lse)); math.Abs(float64(v)-want) > 1e-6 {
+			t.Fatalf("y[%d] = %v, want %v", i, v, want)
+		}
+	}
+}

@@ -20,15 +20,21 @@ func LogSumExp(x []float32) float32 {
 }
 
 // Softmax writes softmax(x) into y (which may alias x).
-func Softmax(y, x []float32) {
+func Softmax(y, x []float32) { SoftmaxLSE(y, x) }
+
+// SoftmaxLSE writes softmax(x) into y (which may alias x) and returns
+// log Σ exp(x_i), with one exponential per element.
+func SoftmaxLSE(y, x []float32) float32 {
 	m := x[0]
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
-	inv := 1 / expSum(y, x, m)
+	s := expSum(y, x, m)
+	inv := 1 / s
 	for i := range y {
 		y[i] *= inv
 	}
+	return m + float32(math.Log(float64(s)))
 }
 
 // SoftmaxRows applies Softmax to every row of x into y.

@@ -430,12 +430,12 @@ func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int, 
 			}
 			x[j] = v / l.Temp
 		}
-		lse := nn.LogSumExp(x)
+		dr := d[n+i*cand : n+(i+1)*cand]
+		lse := nn.SoftmaxLSE(dr, x)
 		gap += float64(lse*l.Temp - qp)
 		d[i] = 2*inv*diff - weight*inv
-		dr := d[n+i*cand : n+(i+1)*cand]
 		for j := range cand {
-			dr[j] = weight * inv * float32(math.Exp(float64(x[j]-lse)))
+			dr[j] *= weight * inv
 		}
 	}
 	c.Backward(nn.View(d, X.Rows, 1), true, false)
