@@ -8,35 +8,40 @@ import "math"
 // CrossEntropy is mean_i −log softmax(logits_i)[labels_i] (torch's
 // F.cross_entropy with mean reduction).
 func CrossEntropy(logits Mat, labels []int32, grad Mat, scale float32) float64 {
+	return WeightedCrossEntropy(logits, labels, nil, grad, scale)
+}
+
+// WeightedCrossEntropy is mean_i w_i·(−log softmax(logits_i)[labels_i]), w
+// nil meaning 1 (advantage-weighted categorical policies).
+func WeightedCrossEntropy(logits Mat, labels []int32, w []float32, grad Mat, scale float32) float64 {
 	var loss float64
 	inv := scale / float32(logits.Rows)
 	var buf [256]float32
 	for i := 0; i < logits.Rows; i++ {
 		r, g := logits.Row(i), grad.Row(i)
 		a := int(labels[i])
+		k := inv
+		wi := float64(1)
+		if w != nil {
+			k, wi = inv*w[i], float64(w[i])
+		}
 		if len(r) > len(buf) {
 			lse := LogSumExp(r)
-			loss += float64(lse - r[a])
+			loss += wi * float64(lse-r[a])
 			for j, v := range r {
-				g[j] += inv * float32(math.Exp(float64(v-lse)))
+				g[j] += k * float32(math.Exp(float64(v-lse)))
 			}
-			g[a] -= inv
+			g[a] -= k
 			continue
 		}
-		// One exp per element: softmax = e/Σe, logsumexp = max + log Σe.
-		mx := r[0]
-		for _, v := range r[1:] {
-			mx = max(mx, v)
-		}
 		e := buf[:len(r)]
-		sum := float64(expSum(e, r, mx))
-		k := inv / float32(sum)
+		lse := SoftmaxLSE(e, r) // one exp per element
 		g = g[:len(e)]
 		for j, v := range e {
 			g[j] += k * v
 		}
-		loss += float64(mx) + math.Log(sum) - float64(r[a])
-		g[a] -= inv
+		loss += wi * float64(lse-r[a])
+		g[a] -= k
 	}
 	return loss / float64(logits.Rows)
 }

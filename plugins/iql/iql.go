@@ -209,7 +209,7 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 		logits := l.Drop.Forward(l.Logits, b.ObsMat())
 		dl := grow(&l.dlog, len(logits.Data))
 		clear(dl)
-		aLoss = offline.WeightedCrossEntropy(logits, b.ActIdx, w, nn.View(dl, n, logits.Cols), 1)
+		aLoss = nn.WeightedCrossEntropy(logits, b.ActIdx, w, nn.View(dl, n, logits.Cols), 1)
 		l.Drop.Backward(l.Logits, nn.View(dl, n, logits.Cols), true, false)
 	} else {
 		nn.ZeroGrad(l.Actor.Params()...)

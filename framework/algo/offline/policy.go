@@ -96,28 +96,6 @@ func (g *GaussianActor) Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out 
 	}
 }
 
-// WeightedCrossEntropy is mean_i w_i·(−log softmax(logits_i)[a_i]) (w nil
-// means 1); it adds scale·gradient into grad and returns the loss.
-func WeightedCrossEntropy(logits nn.Mat, a []int32, w []float32, grad nn.Mat, scale float32) float64 {
-	var loss float64
-	inv := scale / float32(logits.Rows)
-	for i := 0; i < logits.Rows; i++ {
-		r, g := logits.Row(i), grad.Row(i)
-		wi := float32(1)
-		if w != nil {
-			wi = w[i]
-		}
-		lse := nn.LogSumExp(r)
-		loss += float64(wi * (lse - r[a[i]]))
-		k := wi * inv
-		for j, v := range r {
-			g[j] += k * float32(math.Exp(float64(v-lse)))
-		}
-		g[a[i]] -= k
-	}
-	return loss / float64(logits.Rows)
-}
-
 // Argmax returns the index of the largest element (the first on ties).
 func Argmax(x []float32) int {
 	best := 0
