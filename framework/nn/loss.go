@@ -34,13 +34,19 @@ func WeightedCrossEntropy(logits Mat, labels []int32, w []float32, grad Mat, sca
 			g[a] -= k
 			continue
 		}
+		// One exp per element: softmax = e/Σe, logsumexp = max + log Σe.
+		mx := r[0]
+		for _, v := range r[1:] {
+			mx = max(mx, v)
+		}
 		e := buf[:len(r)]
-		lse := SoftmaxLSE(e, r) // one exp per element
+		sum := float64(expSum(e, r, mx))
+		ks := k / float32(sum)
 		g = g[:len(e)]
 		for j, v := range e {
-			g[j] += k * v
+			g[j] += ks * v
 		}
-		loss += wi * float64(lse-r[a])
+		loss += wi * (float64(mx) + math.Log(sum) - float64(r[a]))
 		g[a] -= k
 	}
 	return loss / float64(logits.Rows)
