@@ -4,19 +4,20 @@ import "sync"
 
 // A blocked single-threaded SGEMM for row-major matrices: op(B) is packed
 // into panels of gemmNR columns (Bᵀ by 8×8 AVX transposes) and multiplied by an assembly
-// micro-kernel (AVX-512 6×32 or AVX2+FMA 6×16 on amd64) that reads 6 rows of
+// micro-kernel (AVX-512 12×32 or AVX2+FMA 6×16 on amd64) that reads the rows of
 // op(A) in place (only a last partial block of rows is packed), in blocks of
 // gemmMC rows that stay in L2. It is the default backend where
 // the CPU supports it; gonum's Sgemm is the fallback.
 
 const (
-	gemmMR = 6
-	gemmKC = 256
-	gemmMC = 32 * gemmMR // rows of op(A) per L2 block (192 × 256 floats = 192 KiB): the best of 48–∞ on 256- and 7,680-row products
+	gemmKC    = 256
+	gemmMC    = 192 // rows of op(A) per L2 block (192 × 256 floats = 192 KiB): the best of 48–∞ on 256- and 7,680-row products; a multiple of every gemmMR
+	gemmMaxMR = 12
 )
 
-// gemmNR is the micro-kernel's width: 32 with AVX-512, 16 with AVX2.
-var gemmNR = 16
+// gemmMR × gemmNR is the micro-kernel's tile: 12×32 with AVX-512, 6×16 with
+// AVX2.
+var gemmMR, gemmNR = 6, 16
 
 var packPool = sync.Pool{New: func() any { return new([]float32) }}
 
@@ -51,7 +52,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	defer packPool.Put(pa)
 	defer packPool.Put(pb)
 	np := (n + gemmNR - 1) / gemmNR
-	var tile [gemmMR * 32]float32
+	var tile [gemmMaxMR * 32]float32
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
 		*pa = Grow(*pa, gemmMR*kb)
@@ -78,14 +79,14 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			}
 			for jp := range np {
 				j0 := jp * gemmNR
-				bp, bld := &(*pb)[jp*gemmNR*kb], gemmNR
+				bp := &(*pb)[jp*gemmNR*kb]
 				nr := min(gemmNR, n-j0)
 				for ip := range mp {
 					i0 := ib + ip*gemmMR
 					mr := min(gemmMR, m-i0)
 					if mr < gemmMR && overlap {
 						// C = act(A·B + bias) from a single K block is a pure
-						// function of the inputs: recompute the last 6 rows,
+						// function of the inputs: recompute the last gemmMR rows,
 						// some already written, with bit-identical values.
 						i0, mr = m-gemmMR, gemmMR
 					}
@@ -98,20 +99,20 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 							mz = &mask[i0*ldc+j0]
 						}
 						c0 := &c[i0*ldc+j0]
-						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-							micro(kb, &a[k0*lda+i0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu, mz)
-						} else { // 6 rows of A
-							microRows(kb, &a[i0*lda+k0], lda, bp, bld, c0, ldc, alpha, be, bz, actRelu, mz)
+						if transA { // op(A)[i, k] = A[k, i]: gemmMR consecutive values per k
+							micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu, mz)
+						} else { // gemmMR rows of A
+							microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu, mz)
 						}
 						continue
 					}
 					switch {
 					case mr < gemmMR:
-						micro(kb, &(*pa)[0], gemmMR, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						micro(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					case transA:
-						micro(kb, &a[k0*lda+i0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						micro(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					default:
-						microRows(kb, &a[i0*lda+k0], lda, bp, bld, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						microRows(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
 					}
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
@@ -239,19 +240,19 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 	}
 }
 
-// micro and microRows run the micro-kernel for gemmNR columns of op(B)
-// whose rows are ldb elements apart (ldb must be gemmNR unless gemmNR is 32).
-func micro(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
+// micro and microRows run the micro-kernel on a packed panel of gemmNR
+// columns of op(B).
+func micro(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	if gemmNR == 32 {
-		kern6x32(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu, mask)
+		kern12x32(k, a, lda, b, c, ldc, alpha, beta, bias, relu, mask)
 	} else {
 		kern6x16(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }
 
-func microRows(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
+func microRows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	if gemmNR == 32 {
-		kern6x32r(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu, mask)
+		kern12x32r(k, a, lda, b, c, ldc, alpha, beta, bias, relu, mask)
 	} else {
 		kern6x16r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}

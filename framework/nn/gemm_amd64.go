@@ -2,6 +2,8 @@
 
 package nn
 
+//go:generate go run gen_gemm512.go
+
 import (
 	"os"
 
@@ -15,10 +17,10 @@ func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta fl
 func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
 
 //go:noescape
-func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
+func kern12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
 
 //go:noescape
-func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
+func kern12x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)
 
 //go:noescape
 func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int)
@@ -28,7 +30,7 @@ func packT8(dst *float32, ldd int, src *float32, lds int, blocks int)
 
 func init() {
 	if useAVX2 && cpu.X86.HasAVX512F && os.Getenv("KALM_NO_AVX512") == "" {
-		gemmNR = 32
+		gemmMR, gemmNR = 12, 32
 	}
 }
 

@@ -8,7 +8,7 @@ func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta fl
 
 var packedGemm = false
 
-func kern6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
+func kern12x32(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 
@@ -16,7 +16,7 @@ func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta f
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 
-func kern6x32r(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
+func kern12x32r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
 	panic("nn: no GEMM micro-kernel on this platform")
 }
 

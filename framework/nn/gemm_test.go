@@ -1,9 +1,13 @@
 package nn
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -38,7 +42,7 @@ func TestPackedGemm(t *testing.T) {
 		t.Skip("no micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}} {
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}, {12, 32, 4}, {25, 33, 7}, {24, 64, 257}} {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {2, -0.5}} {
@@ -124,5 +128,29 @@ func TestGemmBias(t *testing.T) {
 	GemmBias(false, true, 1, a, b, make([]float32, 40), true, c)
 	if !math.IsNaN(float64(c.Data[0])) {
 		t.Fatalf("ReLU turned NaN into %v", c.Data[0])
+	}
+}
+
+// TestGeneratedKernels checks that gemm512_amd64.s is what gen_gemm512.go
+// writes: edit the generator, then run go generate.
+func TestGeneratedKernels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the Go toolchain")
+	}
+	out := filepath.Join(t.TempDir(), "gemm512_amd64.s")
+	cmd := exec.Command("go", "run", "gen_gemm512.go", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_gemm512.go: %v\n%s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("gemm512_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("gemm512_amd64.s differs from the output of gen_gemm512.go: run go generate ./framework/nn")
 	}
 }
