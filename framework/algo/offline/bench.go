@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -176,4 +177,55 @@ func BenchmarkWorkload(b *testing.B, w Workload) {
 	sps := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(sps, "steps/s")
 	b.ReportMetric(sps*w.MFLOP/1e3, "GFLOP/s")
+}
+
+// BenchServe times workloads on request, so that a peer benchmark in
+// another process can alternate with it in short windows on the same core
+// (docs/bench-pingpong.py). Each line of in is "NAME SECONDS"; BenchServe
+// runs NAME's full steps for about SECONDS (the first request of a workload
+// builds it and warms it up with 30 steps first) and answers "NAME STEPS
+// ELAPSED_SECONDS" on out. It returns at the end of in.
+func BenchServe(ctx context.Context, in io.Reader, out io.Writer, workloads ...[]Workload) error {
+	byName := map[string]Workload{}
+	for _, ws := range workloads {
+		for _, w := range ws {
+			byName[w.Name] = w
+		}
+	}
+	steppers := map[string]*Stepper{}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var name string
+		var seconds float64
+		if _, err := fmt.Sscanf(sc.Text(), "%s %g", &name, &seconds); err != nil {
+			return fmt.Errorf("bench serve: request %q: want \"NAME SECONDS\": %w", sc.Text(), err)
+		}
+		w, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("bench serve: unknown workload %q", name)
+		}
+		s := steppers[name]
+		if s == nil {
+			var err error
+			if s, err = w.NewStepper(100_000, 1); err != nil {
+				return fmt.Errorf("bench %s: %w", name, err)
+			}
+			for range 30 {
+				s.Step()
+			}
+			steppers[name] = s
+		}
+		n, start := 0, time.Now()
+		for time.Since(start).Seconds() < seconds {
+			s.Step()
+			n++
+		}
+		if _, err := fmt.Fprintf(out, "%s %d %.6f\n", name, n, time.Since(start).Seconds()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
