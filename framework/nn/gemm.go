@@ -10,9 +10,8 @@ import "sync"
 // the CPU supports it; gonum's Sgemm is the fallback.
 
 const (
-	gemmKC    = 256
-	gemmMC    = 192 // rows of op(A) per L2 block (192 × 256 floats = 192 KiB): the best of 48–∞ on 256- and 7,680-row products; a multiple of every gemmMR
-	gemmMaxMR = 12
+	gemmKC = 256
+	gemmMC = 192 // rows of op(A) per L2 block (192 × 256 floats = 192 KiB): the best of 48–∞ on 256- and 7,680-row products; a multiple of every gemmMR
 )
 
 // gemmMR × gemmNR is the micro-kernel's tile: 12×32 with AVX-512, 6×16 with
@@ -52,7 +51,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	defer packPool.Put(pa)
 	defer packPool.Put(pb)
 	np := (n + gemmNR - 1) / gemmNR
-	var tile [gemmMaxMR * 32]float32
+	var tile [6 * 16]float32 // an AVX2 partial tile
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
 		*pa = Grow(*pa, gemmMR*kb)
@@ -67,8 +66,38 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		if relu && k0+kb >= k {
 			actRelu = 1
 		}
-		overlap := be == 0 && kb == k && m >= gemmMR
 		maskOn := mask != nil && k0+kb >= k
+		if gemmNR == 32 {
+			// AVX-512: a kernel for every tile up to 12×32, so nothing is
+			// padded or packed but op(B).
+			for ib := 0; ib < m; ib += gemmMC {
+				mb := min(gemmMC, m-ib)
+				for jp := range np {
+					j0 := jp * gemmNR
+					bp := &(*pb)[jp*gemmNR*kb]
+					nr := min(gemmNR, n-j0)
+					var bz *float32
+					if addBias {
+						bz = &bias[j0]
+					}
+					for i0 := ib; i0 < ib+mb; i0 += gemmMR {
+						mr := min(gemmMR, ib+mb-i0)
+						var mz *float32
+						if maskOn {
+							mz = &mask[i0*ldc+j0]
+						}
+						if transA { // op(A)[i, k] = A[k, i]: mr consecutive values per k
+							kern512(false, mr, nr, kb, &a[k0*lda+i0], lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, mz)
+						} else { // mr rows of A
+							kern512(true, mr, nr, kb, &a[i0*lda+k0], lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, mz)
+						}
+					}
+				}
+			}
+			continue
+		}
+		// AVX2: 6×16 tiles; a partial tile goes through a buffer.
+		overlap := be == 0 && kb == k && m >= gemmMR
 		// Rows go in blocks of gemmMC so that the block of op(A) stays in
 		// L2 while every panel of op(B) passes over it.
 		for ib := 0; ib < m; ib += gemmMC {
@@ -91,28 +120,25 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						i0, mr = m-gemmMR, gemmMR
 					}
 					if mr == gemmMR && nr == gemmNR {
-						var bz, mz *float32
+						var bz *float32
 						if addBias {
 							bz = &bias[j0]
 						}
-						if maskOn {
-							mz = &mask[i0*ldc+j0]
-						}
 						c0 := &c[i0*ldc+j0]
-						if transA { // op(A)[i, k] = A[k, i]: gemmMR consecutive values per k
-							micro(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu, mz)
-						} else { // gemmMR rows of A
-							microRows(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu, mz)
+						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
+							kern6x16(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
+						} else { // 6 rows of A
+							kern6x16r(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
 						}
 						continue
 					}
 					switch {
 					case mr < gemmMR:
-						micro(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						kern6x16(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
 					case transA:
-						micro(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						kern6x16(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
 					default:
-						microRows(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, nil)
+						kern6x16r(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
 					}
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
@@ -237,23 +263,5 @@ func packB(dst []float32, trans bool, b []float32, ldb, n, k0, kb int) {
 				d[kk*gemmNR+jj] = v
 			}
 		}
-	}
-}
-
-// micro and microRows run the micro-kernel on a packed panel of gemmNR
-// columns of op(B).
-func micro(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
-	if gemmNR == 32 {
-		kern12x32(k, a, lda, b, c, ldc, alpha, beta, bias, relu, mask)
-	} else {
-		kern6x16(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
-	}
-}
-
-func microRows(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
-	if gemmNR == 32 {
-		kern12x32r(k, a, lda, b, c, ldc, alpha, beta, bias, relu, mask)
-	} else {
-		kern6x16r(k, a, lda, b, c, ldc, alpha, beta, bias, relu)
 	}
 }

@@ -131,26 +131,28 @@ func TestGemmBias(t *testing.T) {
 	}
 }
 
-// TestGeneratedKernels checks that gemm512_amd64.s is what gen_gemm512.go
-// writes: edit the generator, then run go generate.
+// TestGeneratedKernels checks that gemm512_amd64.{s,go} are what
+// gen_gemm512.go writes: edit the generator, then run go generate.
 func TestGeneratedKernels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Go toolchain")
 	}
-	out := filepath.Join(t.TempDir(), "gemm512_amd64.s")
-	cmd := exec.Command("go", "run", "gen_gemm512.go", "-o", out)
+	dir := t.TempDir()
+	cmd := exec.Command("go", "run", "gen_gemm512.go", "-d", dir)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go run gen_gemm512.go: %v\n%s", err, b)
 	}
-	want, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile("gemm512_amd64.s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("gemm512_amd64.s differs from the output of gen_gemm512.go: run go generate ./framework/nn")
+	for _, f := range []string{"gemm512_amd64.s", "gemm512_amd64.go"} {
+		want, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the output of gen_gemm512.go: run go generate ./framework/nn", f)
+		}
 	}
 }

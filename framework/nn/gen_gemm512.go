@@ -1,32 +1,40 @@
 //go:build ignore
 
-// gen_gemm512 writes gemm512_amd64.s, the AVX-512 micro-kernels of the
-// packed SGEMM: run `go generate ./framework/nn`.
+// gen_gemm512 writes the AVX-512 micro-kernels of the packed SGEMM,
+// gemm512_amd64.s, and their Go declarations and dispatch,
+// gemm512_amd64.go: run `go generate ./framework/nn`.
 //
-// The tile is 12×32: 24 zmm accumulators, so that every 32-wide row of the
-// packed panel of op(B) (128 bytes per k, read from L1) feeds 24 FMAs. The
-// two kernels differ only in how they address the 12-row block of op(A):
-// kern12x32 reads 12 consecutive values per k, lda apart (A transposed, or a
-// packed panel with lda 12); kern12x32r reads 12 rows of a row-major A in
-// place, one pointer register per row. Each value of A is broadcast from
-// memory inside the FMA (EVEX embedded broadcast) with base+displacement
-// addressing, so that the load stays fused with the FMA (an index register
-// would unlaminate it), and k is unrolled four times. Each element of C
-// accumulates its products in k order, one FMA at a time, so the results are
-// bit-identical to any other tile shape or unrolling.
+// A kernel computes one tile of up to 12 rows × 32 columns of C from a
+// packed panel of op(B) (32 columns, 128 bytes per k, read from L1). The
+// full tile holds 24 zmm accumulators, so that every row of the panel feeds
+// 24 FMAs. There is one kernel for every row count mr = 1…12 and width
+// 16 or 32 (the 16-wide ones read the panel's first 16 columns, for a last
+// panel of ≤ 16 columns), in two addressings of op(A): zmmMxN reads mr
+// consecutive values per k, lda apart (A transposed); zmmMxNr reads mr rows
+// of a row-major A in place, one pointer register per row. So no tile is
+// padded: the last rows get their own kernel, and the last columns are
+// written (and C, bias and mask read) under an opmask of `cols` bits.
+//
+// Each value of A is broadcast from memory inside the FMA (EVEX embedded
+// broadcast) with base+displacement addressing, so that the load stays fused
+// with the FMA (an index register would unlaminate it), and k is unrolled
+// four times. Each element of C accumulates its products in k order, one
+// FMA at a time, so the results are bit-identical to any other tile shape
+// or unrolling.
 package main
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/format"
 	"log"
 	"os"
-	"strings"
+	"path/filepath"
 )
 
 const (
-	mr     = 12 // rows of the tile
+	maxMR  = 12 // rows of the largest tile
 	unroll = 4  // k steps per loop iteration
 )
 
@@ -38,24 +46,36 @@ type gen struct{ bytes.Buffer }
 func (g *gen) op(format string, args ...any) { fmt.Fprintf(&g.Buffer, "\t"+format+"\n", args...) }
 func (g *gen) label(l string)                { fmt.Fprintf(&g.Buffer, "\n%s:\n", l) }
 
-// kernel writes one kernel. rows selects the addressing of A: false for mr
-// values per k, lda apart (pointers P_u = a + u·lda for the unrolled steps
-// u, value r at displacement 4·r), true for mr rows (pointers P_r = a +
-// r·lda, step u at displacement 4·u). Every general register but SP and BP
-// is used: R14 and R15 are free in ABI0 assembly (its ABI wrappers restore
-// g), CX counts iterations and DI walks the panel of op(B).
-func (g *gen) kernel(name string, rows bool) {
-	suffix := strings.TrimPrefix(name, fmt.Sprintf("kern%dx32", mr))
-	l := func(s string) string { return "z" + s + suffix }
-	fmt.Fprintf(&g.Buffer, "\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32)\n", name)
-	g.WriteString("TEXT ·" + name + "(SB), NOSPLIT, $0-80\n")
+func name(mr, nr int, rows bool) string {
+	s := fmt.Sprintf("zmm%dx%d", mr, nr)
+	if rows {
+		s += "r"
+	}
+	return s
+}
+
+const signature = "(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32, cols int)"
+
+// kernel writes one kernel of mr rows and nr (16 or 32) columns. rows
+// selects the addressing of A: false for mr values per k, lda apart
+// (pointers P_u = a + u·lda for the unrolled steps u, value r at
+// displacement 4·r), true for mr rows (pointers P_r = a + r·lda, step u at
+// displacement 4·u). Up to every general register but SP and BP is used:
+// R14 and R15 are free in ABI0 assembly (its ABI wrappers restore g), CX
+// counts iterations and DI walks the panel of op(B).
+func (g *gen) kernel(mr, nr int, rows bool) {
+	fn := name(mr, nr, rows)
+	halves := nr / 16
+	l := func(s string) string { return fmt.Sprintf("%s_%s", fn, s) }
+	fmt.Fprintf(&g.Buffer, "\n// func %s%s\n", fn, signature)
+	g.WriteString("TEXT ·" + fn + "(SB), NOSPLIT, $0-88\n")
 	g.op("MOVQ a+8(FP), SI")
 	g.op("MOVQ lda+16(FP), R8")
 	g.op("SHLQ $2, R8")
 	g.op("MOVQ b+24(FP), DI")
 	var ptrs []string
 	if rows {
-		// The last pointer overwrites lda (R8), which it is computed from.
+		// The last of 12 pointers overwrites lda (R8), which it is computed from.
 		ptrs = []string{"SI", "AX", "BX", "DX", "R9", "R10", "R11", "R12", "R13", "R14", "R15", "R8"}[:mr]
 	} else {
 		ptrs = []string{"SI", "AX", "BX", "DX"}[:unroll]
@@ -66,14 +86,15 @@ func (g *gen) kernel(name string, rows bool) {
 		g.op("LEAQ (%s)(R8*1), %s", ptrs[i-1], ptrs[i])
 	}
 	for r := range mr {
-		for h := range 2 {
+		for h := range halves {
 			g.op("VPXORD %s, %s, %s", acc(r, h), acc(r, h), acc(r, h))
 		}
 	}
 	// step writes the FMAs of unrolled step u (B at 128·u bytes from DI).
 	step := func(u int, ptrs []string) {
-		g.op("VMOVUPS %d(DI), Z0", 128*u)
-		g.op("VMOVUPS %d(DI), Z1", 128*u+64)
+		for h := range halves {
+			g.op("VMOVUPS %d(DI), Z%d", 128*u+64*h, h)
+		}
 		for r := range mr {
 			var mem string
 			if rows {
@@ -81,8 +102,9 @@ func (g *gen) kernel(name string, rows bool) {
 			} else {
 				mem = fmt.Sprintf("%d(%s)", 4*r, ptrs[u])
 			}
-			g.op("VFMADD231PS.BCST %s, Z0, %s", mem, acc(r, 0))
-			g.op("VFMADD231PS.BCST %s, Z1, %s", mem, acc(r, 1))
+			for h := range halves {
+				g.op("VFMADD231PS.BCST %s, Z%d, %s", mem, h, acc(r, h))
+			}
 		}
 	}
 	g.op("MOVQ k+0(FP), CX")
@@ -122,17 +144,29 @@ func (g *gen) kernel(name string, rows bool) {
 	g.op("DECQ CX")
 	g.op("JNE %s", l("loop1"))
 	g.label(l("done"))
-	g.epilogue(l)
+	g.epilogue(mr, halves, l)
 }
 
-// epilogue writes C = mask(act(alpha·acc + beta·C + bias)).
-func (g *gen) epilogue(l func(string) string) {
+// epilogue writes C = mask(act(alpha·acc + beta·C + bias)) for the first
+// cols columns: K3 and K4 hold the column masks of the two halves, and
+// every load and store of C, bias and mask goes through them.
+func (g *gen) epilogue(mr, halves int, l func(string) string) {
+	km := []string{"K3", "K4"}
+	g.op("MOVQ cols+80(FP), CX")
+	g.op("MOVQ $1, AX")
+	g.op("SHLQ CX, AX")
+	g.op("DECQ AX")
+	g.op("KMOVW AX, K3")
+	if halves == 2 {
+		g.op("SHRQ $16, AX")
+		g.op("KMOVW AX, K4")
+	}
 	g.op("MOVQ c+32(FP), DX")
 	g.op("MOVQ ldc+40(FP), R8")
 	g.op("SHLQ $2, R8")
 	g.op("VBROADCASTSS alpha+48(FP), Z0")
 	for r := range mr {
-		for h := range 2 {
+		for h := range halves {
 			g.op("VMULPS Z0, %s, %s", acc(r, h), acc(r, h))
 		}
 	}
@@ -145,18 +179,22 @@ func (g *gen) epilogue(l func(string) string) {
 		if r > 0 {
 			g.op("ADDQ R8, AX")
 		}
-		g.op("VFMADD231PS (AX), Z1, %s", acc(r, 0))
-		g.op("VFMADD231PS 64(AX), Z1, %s", acc(r, 1))
+		for h := range halves {
+			g.op("VMOVUPS.Z %d(AX), %s, Z2", 64*h, km[h])
+			g.op("VFMADD231PS Z2, Z1, %s", acc(r, h))
+		}
 	}
 	g.label(l("nobeta"))
 	g.op("MOVQ bias+56(FP), AX")
 	g.op("TESTQ AX, AX")
 	g.op("JE %s", l("nobias"))
-	g.op("VMOVUPS (AX), Z0")
-	g.op("VMOVUPS 64(AX), Z1")
+	for h := range halves {
+		g.op("VMOVUPS.Z %d(AX), %s, Z%d", 64*h, km[h], h)
+	}
 	for r := range mr {
-		g.op("VADDPS Z0, %s, %s", acc(r, 0), acc(r, 0))
-		g.op("VADDPS Z1, %s, %s", acc(r, 1), acc(r, 1))
+		for h := range halves {
+			g.op("VADDPS Z%d, %s, %s", h, acc(r, h), acc(r, h))
+		}
 	}
 	g.label(l("nobias"))
 	g.op("MOVQ relu+64(FP), AX")
@@ -164,7 +202,7 @@ func (g *gen) epilogue(l func(string) string) {
 	g.op("JE %s", l("norelu"))
 	g.op("VPXORD Z0, Z0, Z0")
 	for r := range mr {
-		for h := range 2 {
+		for h := range halves {
 			g.op("VMAXPS %s, Z0, %s", acc(r, h), acc(r, h))
 		}
 	}
@@ -177,25 +215,82 @@ func (g *gen) epilogue(l func(string) string) {
 		if r > 0 {
 			g.op("ADDQ R8, AX")
 		}
-		g.op("VCMPPS $1, (AX), Z0, K1")
-		g.op("VCMPPS $1, 64(AX), Z0, K2")
-		g.op("VMOVAPS.Z %s, K1, %s", acc(r, 0), acc(r, 0))
-		g.op("VMOVAPS.Z %s, K2, %s", acc(r, 1), acc(r, 1))
+		for h := range halves {
+			// K1 = column mask ∧ 0 < mask value.
+			g.op("VCMPPS $1, %d(AX), Z0, %s, K1", 64*h, km[h])
+			g.op("VMOVAPS.Z %s, K1, %s", acc(r, h), acc(r, h))
+		}
 	}
 	g.label(l("nomask"))
 	for r := range mr {
 		if r > 0 {
 			g.op("ADDQ R8, DX")
 		}
-		g.op("VMOVUPS %s, (DX)", acc(r, 0))
-		g.op("VMOVUPS %s, 64(DX)", acc(r, 1))
+		for h := range halves {
+			g.op("VMOVUPS %s, %s, %d(DX)", acc(r, h), km[h], 64*h)
+		}
 	}
 	g.op("VZEROUPPER")
 	g.op("RET")
 }
 
+// dispatch writes the Go declarations and kern512, which picks a kernel by
+// tile shape.
+func dispatch() []byte {
+	var b bytes.Buffer
+	b.WriteString(`// Code generated by gen_gemm512.go; DO NOT EDIT.
+
+//go:build !purego
+
+package nn
+`)
+	for _, rows := range []bool{false, true} {
+		for _, nr := range []int{16, 32} {
+			for mr := 1; mr <= maxMR; mr++ {
+				fmt.Fprintf(&b, "\n//go:noescape\nfunc %s%s\n", name(mr, nr, rows), signature)
+			}
+		}
+	}
+	b.WriteString(`
+// kern512 computes the mr×cols tile of C (mr ≤ 12, cols ≤ 32) at c:
+// C = mask(act(alpha·op(A)·b + beta·C + bias)) over k, with b a packed
+// panel of 32 columns of op(B); see gemm512_amd64.s. rows selects a
+// row-major A (mr rows, lda apart) over a transposed one (mr consecutive
+// values per k, lda apart).
+func kern512(rows bool, mr, cols, k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, mask *float32) {
+	i := mr * 4
+	if cols > 16 {
+		i += 2
+	}
+	if rows {
+		i++
+	}
+	switch i {
+`)
+	for mr := 1; mr <= maxMR; mr++ {
+		for _, nr := range []int{16, 32} {
+			for _, rows := range []bool{false, true} {
+				i := mr * 4
+				if nr == 32 {
+					i += 2
+				}
+				if rows {
+					i++
+				}
+				fmt.Fprintf(&b, "\tcase %d:\n\t\t%s(k, a, lda, b, c, ldc, alpha, beta, bias, relu, mask, cols)\n", i, name(mr, nr, rows))
+			}
+		}
+	}
+	b.WriteString("\tdefault:\n\t\tpanic(\"nn: kern512 tile out of range\")\n\t}\n}\n")
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return src
+}
+
 func main() {
-	out := flag.String("o", "gemm512_amd64.s", "output file")
+	dir := flag.String("d", ".", "output directory")
 	flag.Parse()
 	var g gen
 	g.WriteString(`// Code generated by gen_gemm512.go; DO NOT EDIT.
@@ -204,20 +299,25 @@ func main() {
 
 #include "textflag.h"
 
-// C[0:12, 0:32] = mask(act(alpha·Σ_k op(A)[i, k]·b[k·32+j] + beta·C + bias)):
-// b is a packed 32-column panel of op(B); beta == 0 does not read C; a
-// non-nil bias (32 values) is added to every row; relu ≠ 0 applies ReLU; a
-// non-nil mask (laid out as C, ldc apart) zeroes every result whose mask
-// value is not > 0, the ReLU derivative of the layer below. lda and ldc are
-// in elements.
-//
-// kern12x32: op(A)[i, k] = a[k·lda + i] (A transposed, or a packed panel
-// with lda 12). kern12x32r: op(A)[i, k] = a[i·lda + k] (12 rows of a
-// row-major A).
+// zmmMxN computes C[0:M, 0:cols] = mask(act(alpha·Σ_k op(A)[i, k]·b[k·32+j] +
+// beta·C + bias)) for cols ≤ N: b is a packed panel of 32 columns of op(B);
+// beta == 0 does not read C; a non-nil bias is added to every row; relu ≠ 0
+// applies ReLU; a non-nil mask (laid out as C, ldc apart) zeroes every result
+// whose mask value is not > 0, the ReLU derivative of the layer below. lda and
+// ldc are in elements. zmmMxN: op(A)[i, k] = a[k·lda + i] (A transposed);
+// zmmMxNr: op(A)[i, k] = a[i·lda + k] (M rows of a row-major A).
 `)
-	g.kernel(fmt.Sprintf("kern%dx32", mr), false)
-	g.kernel(fmt.Sprintf("kern%dx32r", mr), true)
-	if err := os.WriteFile(*out, g.Bytes(), 0o644); err != nil {
+	for _, rows := range []bool{false, true} {
+		for _, nr := range []int{16, 32} {
+			for mr := 1; mr <= maxMR; mr++ {
+				g.kernel(mr, nr, rows)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "gemm512_amd64.s"), g.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "gemm512_amd64.go"), dispatch(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
