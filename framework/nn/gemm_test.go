@@ -131,6 +131,43 @@ func TestGemmBias(t *testing.T) {
 	}
 }
 
+// TestGemmMasked checks the ReLU′ mask of input-gradient products (fused in
+// the AVX-512 epilogue under its column opmask) against Gemm followed by the
+// mask, on every tile-row count, narrow and partial panels and several K
+// blocks.
+func TestGemmMasked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, s := range [][3]int{{256, 256, 256}, {13, 40, 23}, {12, 16, 7}, {1, 5, 300}, {25, 33, 1}, {7, 17, 600}, {11, 64, 9}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				m, n, k := s[0], s[1], s[2]
+				a, b := randMat(rng, m, k), randMat(rng, k, n)
+				if ta {
+					a = randMat(rng, k, m)
+				}
+				if tb {
+					b = randMat(rng, n, k)
+				}
+				mask := randMat(rng, m, n)
+				got, want := NewMat(m, n), NewMat(m, n)
+				for i := range got.Data {
+					got.Data[i] = float32(math.NaN()) // must be overwritten
+				}
+				gemmMasked(ta, tb, a, b, mask, got)
+				Gemm(ta, tb, 1, a, b, 0, want)
+				for i := range want.Data {
+					if !(mask.Data[i] > 0) {
+						want.Data[i] = 0
+					}
+					if d := math.Abs(float64(got.Data[i] - want.Data[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want.Data[i])))*math.Sqrt(float64(k))) {
+						t.Fatalf("%v ta=%v tb=%v: c[%d] = %v, want %v", s, ta, tb, i, got.Data[i], want.Data[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGeneratedKernels checks that gemm512_amd64.{s,go} are what
 // gen_gemm512.go writes: edit the generator, then run go generate.
 func TestGeneratedKernels(t *testing.T) {
