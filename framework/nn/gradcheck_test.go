@@ -247,3 +247,34 @@ func TestForwardGather(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardPrefix checks that back-propagating dy through the first rows
+// of a larger Forward gives bit for bit the gradients of a Forward on those
+// rows alone.
+func TestBackwardPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, act := range []Activation{Identity, Tanh} {
+		m := NewMLP(rng, "q/", []int{7, 33, 40, 5}, ReLU, act)
+		x := randMat(rng, 29, 7)
+		dy := randMat(rng, 13, 5)
+		run := func(rows int) ([]float32, []float32) {
+			m.ZeroGrad()
+			m.Forward(View(x.Data[:rows*7], rows, 7))
+			d := View(append([]float32(nil), dy.Data...), 13, 5)
+			dx := m.Backward(d, true, true)
+			return append([]float32(nil), m.Flat().Grad...), append([]float32(nil), dx.Data...)
+		}
+		g1, dx1 := run(13)
+		g2, dx2 := run(29)
+		for i := range g1 {
+			if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+				t.Fatalf("%v: grad[%d] = %v through 29 rows, %v through 13", act, i, g2[i], g1[i])
+			}
+		}
+		for i := range dx1 {
+			if math.Float32bits(dx1[i]) != math.Float32bits(dx2[i]) {
+				t.Fatalf("%v: dx[%d] = %v through 29 rows, %v through 13", act, i, dx2[i], dx1[i])
+			}
+		}
+	}
+}

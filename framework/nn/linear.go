@@ -64,7 +64,9 @@ func (l *Linear) Forward(x Mat) Mat {
 
 // Backward takes dL/dy for the last Forward, accumulates dL/dW and dL/db into
 // the gradients when paramGrad is set, and returns dL/dx when inputGrad is set
-// (an empty Mat otherwise). dy is overwritten.
+// (an empty Mat otherwise). dy is overwritten. dy may have fewer rows than
+// the last Forward: then it back-propagates through its first dy.Rows rows,
+// as if the others had zero gradient.
 func (l *Linear) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	return l.backward(dy, paramGrad, inputGrad, false, false)
 }
@@ -79,6 +81,11 @@ func (l *Linear) fedBy(prev *Linear) bool {
 // maskDx is set, the input is a ReLU output and ReLU′ of the layer below is
 // fused into the dx product.
 func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
+	if dy.Rows > l.x.Rows || dy.Cols != l.Out {
+		panic("nn: Linear backward shape mismatch")
+	}
+	// The first dy.Rows rows of the last Forward.
+	x := View(l.x.Data[:dy.Rows*l.In], dy.Rows, l.In)
 	y := l.y[:len(dy.Data)]
 	switch l.Act {
 	case ReLU:
@@ -92,7 +99,7 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 		}
 	}
 	if paramGrad {
-		Gemm(true, false, 1, dy, l.x, 1, View(l.W.Grad, l.Out, l.In))
+		Gemm(true, false, 1, dy, x, 1, View(l.W.Grad, l.Out, l.In))
 		sumRows(l.B.Grad, dy)
 	}
 	if !inputGrad {
@@ -101,7 +108,7 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	l.dx = Grow(l.dx, dy.Rows*l.In)
 	dx := View(l.dx, dy.Rows, l.In)
 	if maskDx {
-		gemmMasked(false, false, dy, View(l.W.Value, l.Out, l.In), l.x, dx)
+		gemmMasked(false, false, dy, View(l.W.Value, l.Out, l.In), x, dx)
 		return dx
 	}
 	Gemm(false, false, 1, dy, View(l.W.Value, l.Out, l.In), 0, dx)

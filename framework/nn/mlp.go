@@ -85,7 +85,10 @@ func (m *MLP) ForwardGather(x Mat, cols []int32, out []float32) {
 }
 
 // Backward back-propagates dy (overwritten) through the last Forward.
-// paramGrad accumulates parameter gradients; inputGrad returns dL/dx.
+// paramGrad accumulates parameter gradients; inputGrad returns dL/dx. dy may
+// have fewer rows than the last Forward: then it back-propagates through its
+// first dy.Rows rows, as if the others had zero gradient (one Forward can
+// serve a batch whose loss needs gradients and one that does not).
 func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	pre := false
 	for i := len(m.Layers) - 1; i >= 0; i-- {

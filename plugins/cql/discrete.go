@@ -19,6 +19,7 @@ type Discrete struct {
 	It       int
 
 	aStar   []int32
+	ss      []float32 // [s; s′]: one forward of Q for the loss and the argmax
 	y, qd   []float32
 	dq, gtd []float32
 	m       []float64
@@ -55,16 +56,21 @@ func (l *Discrete) Update(b *offline.Batch) []float64 {
 	}
 	l.aStar = l.aStar[:n]
 	l.y, l.qd, l.gtd = nn.Grow(l.y, n), nn.Grow(l.qd, n), nn.Grow(l.gtd, n)
-	qn := l.Q.Forward(b.NextObsMat())
+	// Q on s and s′ in one forward (the backward uses the s rows only).
+	in := b.InDim
+	l.ss = nn.Grow(l.ss, 2*n*in)
+	copy(l.ss, b.Obs[:n*in])
+	copy(l.ss[n*in:], b.NextObs[:n*in])
+	q := l.Q.Forward(nn.View(l.ss, 2*n, in))
+	qs := nn.View(q.Data[:n*q.Cols], n, q.Cols)
 	for i := range n {
-		l.aStar[i] = int32(offline.Argmax(qn.Row(i)))
+		l.aStar[i] = int32(offline.Argmax(q.Row(n + i)))
 	}
 	l.Qt.ForwardGather(b.NextObsMat(), l.aStar, l.y) // Q_t(s', a*) only
 	for i := range n {
 		l.y[i] = b.Rew[i] + l.Gamma*l.y[i]*(1-b.Done[i])
 	}
 	l.Q.ZeroGrad()
-	qs := l.Q.Forward(b.ObsMat())
 	var qMean float64
 	for i := range n {
 		l.qd[i] = qs.Data[i*qs.Cols+int(b.ActIdx[i])]

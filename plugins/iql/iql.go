@@ -45,6 +45,7 @@ type Learner struct {
 	Gamma, Tau     float32
 	nA             int
 	sa, nextV, tq  []float32
+	ss             []float32 // [s; s′]: one forward of V for the target and the value step
 	adv, w, target []float32
 	dv, dq1, dq2   []float32
 	dlog           []float32
@@ -154,7 +155,13 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 	grow := func(p *[]float32, k int) []float32 { *p = nn.Grow(*p, k); return *p }
 	nextV, tq, adv, w, target := grow(&l.nextV, n), grow(&l.tq, n), grow(&l.adv, n), grow(&l.w, n), grow(&l.target, n)
 
-	copy(nextV, l.V.Forward(b.NextObsMat()).Data)
+	// V on s and s′ in one forward (the value step back-propagates the s rows).
+	in := b.InDim
+	l.ss = nn.Grow(l.ss, 2*n*in)
+	copy(l.ss, b.Obs[:n*in])
+	copy(l.ss[n*in:], b.NextObs[:n*in])
+	vv := l.V.Forward(nn.View(l.ss, 2*n, in))
+	copy(nextV, vv.Data[n:2*n])
 	sa := l.qInput(b)
 	t1 := l.Q1t.Forward(sa)
 	for i := range n {
@@ -167,7 +174,7 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 
 	// Value step: expectile regression of V(s) towards tq.
 	l.V.ZeroGrad()
-	v := l.V.Forward(b.ObsMat())
+	v := nn.View(vv.Data[:n], n, 1)
 	dv := grow(&l.dv, n)
 	clear(dv)
 	var vMean float64
