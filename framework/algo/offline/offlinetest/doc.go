@@ -3,5 +3,6 @@
 // corridor with discrete actions, and [Point], a goal-reaching point mass with
 // continuous actions. Each writes kalm datasets from a chosen mix of expert and
 // bad behaviour and evaluates a policy given as a batched [Act] function;
-// [TrainAndLoad] trains an algo.Algo and returns its deterministic policy.
+// [TrainAndLoad] trains an algo.Algo and returns its deterministic policy;
+// [Recorder] keeps the metrics a training run reports.
 package offlinetest

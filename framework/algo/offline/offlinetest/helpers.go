@@ -80,3 +80,38 @@ func BitEqual(a, b []float32) bool {
 	}
 	return true
 }
+
+// Recorder wraps an algo.Algo and records the metrics of every progress
+// report of its Train calls (set the log_every hyper-parameter to 1 to see
+// every step), so learning tests can check how a metric moved.
+type Recorder struct {
+	algo.Algo
+	Steps   []int
+	Metrics []map[string]float64
+}
+
+// Train trains with the wrapped Algo, recording each report before passing
+// it on to progress (which may be nil).
+func (r *Recorder) Train(ctx context.Context, req algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
+	return r.Algo.Train(ctx, req, func(p algo.Progress) {
+		r.Steps = append(r.Steps, p.Step)
+		r.Metrics = append(r.Metrics, p.Metrics)
+		if progress != nil {
+			progress(p)
+		}
+	})
+}
+
+// Series returns metric name's values in report order (NaN where a report
+// lacks it).
+func (r *Recorder) Series(name string) []float64 {
+	s := make([]float64, len(r.Metrics))
+	for i, m := range r.Metrics {
+		v, ok := m[name]
+		if !ok {
+			v = math.NaN()
+		}
+		s[i] = v
+	}
+	return s
+}
