@@ -1,6 +1,10 @@
 package bc
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
@@ -15,5 +19,31 @@ func BenchmarkStep(b *testing.B) {
 		b.Run(w.Name, func(b *testing.B) {
 			offline.BenchmarkWorkload(b, w)
 		})
+	}
+}
+
+// TestBenchServe checks the request loop that docs/bench-pingpong.py drives.
+func TestBenchServe(t *testing.T) {
+	var out strings.Builder
+	in := strings.NewReader("bc_discrete 0.05\nbc_discrete 0.02\n")
+	if err := offline.BenchServe(context.Background(), in, &out, Workloads()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %q, want two answers", out.String())
+	}
+	for _, l := range lines {
+		var name string
+		var steps int
+		var secs float64
+		if _, err := fmt.Sscanf(l, "%s %d %g", &name, &steps, &secs); err != nil || name != "bc_discrete" || steps < 1 || secs < 0.02 {
+			t.Errorf("answer %q: want \"bc_discrete STEPS SECONDS\" with at least one step", l)
+		}
+	}
+	for _, bad := range []string{"nosuch 0.1\n", "bc_discrete\n"} {
+		if err := offline.BenchServe(context.Background(), strings.NewReader(bad), io.Discard, Workloads()); err == nil {
+			t.Errorf("request %q: no error", bad)
+		}
 	}
 }
