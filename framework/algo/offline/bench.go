@@ -71,6 +71,19 @@ func (w Workload) NewStepper(n int, seed uint64) (*Stepper, error) {
 	return &Stepper{Learner: l, buf: buf, b: NewBatch(w.Batch, w.Spec.InDim, ad), rng: rand.New(rand.NewPCG(seed, 2))}, nil
 }
 
+// warmStepper is the benchmarks' stepper: a 100k-transition buffer, seed 1,
+// warmed up by 30 steps.
+func (w Workload) warmStepper() (*Stepper, error) {
+	s, err := w.NewStepper(100_000, 1)
+	if err != nil {
+		return nil, fmt.Errorf("bench %s: %w", w.Name, err)
+	}
+	for range 30 {
+		s.Step()
+	}
+	return s, nil
+}
+
 // Step samples a batch with replacement and performs one update.
 func (s *Stepper) Step() []float64 {
 	b, src := s.b, s.buf
@@ -123,12 +136,9 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			s, err := w.NewStepper(100_000, 1)
+			s, err := w.warmStepper()
 			if err != nil {
-				return res, fmt.Errorf("bench %s: %w", w.Name, err)
-			}
-			for range 30 {
-				s.Step()
+				return res, err
 			}
 			r := BenchResult{Name: w.Name}
 			var m0, m1 runtime.MemStats
@@ -162,12 +172,9 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 // BenchmarkWorkload is the body of a `go test -bench` function for w: it
 // reports allocations, steps/s and GFLOP/s.
 func BenchmarkWorkload(b *testing.B, w Workload) {
-	s, err := w.NewStepper(100_000, 1)
+	s, err := w.warmStepper()
 	if err != nil {
 		b.Fatal(err)
-	}
-	for range 30 {
-		s.Step()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -210,11 +217,8 @@ func BenchServe(ctx context.Context, in io.Reader, out io.Writer, workloads ...[
 		s := steppers[name]
 		if s == nil {
 			var err error
-			if s, err = w.NewStepper(100_000, 1); err != nil {
-				return fmt.Errorf("bench %s: %w", name, err)
-			}
-			for range 30 {
-				s.Step()
+			if s, err = w.warmStepper(); err != nil {
+				return err
 			}
 			steppers[name] = s
 		}
