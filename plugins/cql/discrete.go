@@ -57,11 +57,7 @@ func (l *Discrete) Update(b *offline.Batch) []float64 {
 	l.aStar = l.aStar[:n]
 	l.y, l.qd, l.gtd = nn.Grow(l.y, n), nn.Grow(l.qd, n), nn.Grow(l.gtd, n)
 	// Q on s and s′ in one forward (the backward uses the s rows only).
-	in := b.InDim
-	l.ss = nn.Grow(l.ss, 2*n*in)
-	copy(l.ss, b.Obs[:n*in])
-	copy(l.ss[n*in:], b.NextObs[:n*in])
-	q := l.Q.Forward(nn.View(l.ss, 2*n, in))
+	q := l.Q.Forward(b.BothObsMat(&l.ss))
 	qs := nn.View(q.Data[:n*q.Cols], n, q.Cols)
 	for i := range n {
 		l.aStar[i] = int32(offline.Argmax(q.Row(n + i)))

@@ -156,11 +156,7 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 	nextV, tq, adv, w, target := grow(&l.nextV, n), grow(&l.tq, n), grow(&l.adv, n), grow(&l.w, n), grow(&l.target, n)
 
 	// V on s and s′ in one forward (the value step back-propagates the s rows).
-	in := b.InDim
-	l.ss = nn.Grow(l.ss, 2*n*in)
-	copy(l.ss, b.Obs[:n*in])
-	copy(l.ss[n*in:], b.NextObs[:n*in])
-	vv := l.V.Forward(nn.View(l.ss, 2*n, in))
+	vv := l.V.Forward(b.BothObsMat(&l.ss))
 	copy(nextV, vv.Data[n:2*n])
 	sa := l.qInput(b)
 	t1 := l.Q1t.Forward(sa)

@@ -49,6 +49,17 @@ func NewBatch(n, inDim, actDim int) *Batch {
 func (b *Batch) ObsMat() nn.Mat     { return nn.View(b.Obs, b.N, b.InDim) }
 func (b *Batch) NextObsMat() nn.Mat { return nn.View(b.NextObs, b.N, b.InDim) }
 
+// BothObsMat stacks the observations over the next observations, [s; s′]
+// (2·N rows), in *buf (grown as needed): one forward of a network serves
+// both, and a Backward of its first N rows the loss on s.
+func (b *Batch) BothObsMat(buf *[]float32) nn.Mat {
+	k := b.N * b.InDim
+	*buf = nn.Grow(*buf, 2*k)
+	copy(*buf, b.Obs[:k])
+	copy((*buf)[k:], b.NextObs[:k])
+	return nn.View(*buf, 2*b.N, b.InDim)
+}
+
 // Learner is one algorithm's networks, optimisers and update rule.
 type Learner interface {
 	// Update performs one gradient step on b and returns the step's metrics,
