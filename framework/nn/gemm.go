@@ -56,7 +56,6 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	var tile [6 * 16]float32 // an AVX2 partial tile
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
-		*pa = Grow(*pa, gemmMR*kb)
 		*pb = Grow(*pb, np*gemmNR*kb)
 		packB(*pb, transB, b, ldb, n, k0, kb)
 		be := beta
@@ -99,6 +98,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			continue
 		}
 		// AVX2: 6×16 tiles; a partial tile goes through a buffer.
+		*pa = Grow(*pa, gemmMR*kb)
 		overlap := be == 0 && kb == k && m >= gemmMR
 		// Rows go in blocks of gemmMC so that the block of op(A) stays in
 		// L2 while every panel of op(B) passes over it.

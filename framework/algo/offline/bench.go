@@ -125,7 +125,7 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 	if opts.Repeats <= 0 {
 		opts.Repeats = 3
 	}
-	fmt.Fprintf(out, "# backend %s, GOMAXPROCS %d, %d×%.0fs windows, median\n", nn.Backend(), runtime.GOMAXPROCS(0), opts.Repeats, opts.Seconds)
+	fmt.Fprintf(out, "# backend %s, GOMAXPROCS %d, %d×%gs windows, median\n", nn.Backend(), runtime.GOMAXPROCS(0), opts.Repeats, opts.Seconds)
 	fmt.Fprintf(out, "%-14s %10s %9s %12s\n", "algo", "steps/s", "GFLOP/s", "allocs/step")
 	var res []BenchResult
 	for _, ws := range workloads {
