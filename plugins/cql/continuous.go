@@ -48,7 +48,7 @@ type Continuous struct {
 	tq     []float32
 	smp    sampler // no-grad samples: a' at s', π(s) and π(s') repeated N times
 	pol    sampler // the policy-loss sample at s (with grad)
-	rep    []float32
+	both   []float32 // [s; s′]
 	x, xt  []float32
 	q1n    []float32
 	y      []float32
@@ -153,8 +153,14 @@ func (l *Continuous) Counters() []*int {
 
 // sample draws tanh-Gaussian actions for the rows of obs into s.
 func (l *Continuous) sample(obs nn.Mat, s *sampler, deterministic bool) {
-	out := l.Actor.Forward(obs)
-	n, a := obs.Rows, l.a
+	l.draw(l.Actor.Forward(obs), obs.Rows, func(r int) int { return r }, s, deterministic)
+}
+
+// draw fills s with rows tanh-Gaussian samples; row r takes its mean and
+// log-std from row src(r) of the actor's output out, so a state repeated
+// for several samples needs one actor row.
+func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, deterministic bool) {
+	a := l.a
 	g := func(p *[]float32) { *p = nn.Grow(*p, n*a) }
 	g(&s.eps)
 	g(&s.u)
@@ -175,7 +181,7 @@ func (l *Continuous) sample(obs nn.Mat, s *sampler, deterministic bool) {
 	mult, off := l.LogStdMult.Value[0], l.LogStdOff.Value[0]
 	const halfLog2Pi = 0.9189385332046727
 	for i := range n {
-		row := out.Data[i*2*a : (i+1)*2*a]
+		row := out.Row(src(i))
 		var lp float64
 		for j := range a {
 			k := i*a + j
@@ -202,22 +208,15 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
-// repeat writes each row of src (width w) k times in a row into dst.
-func repeat(dst, src []float32, n, w, k int) {
-	for i := range n {
-		for r := range k {
-			copy(dst[(i*k+r)*w:], src[i*w:(i+1)*w])
-		}
-	}
-}
-
 // Update is one CQL step.
 func (l *Continuous) Update(b *offline.Batch) []float64 {
 	n, a, in, N := b.N, l.a, l.in, l.N
 	w := in + a
 
-	// No-grad actor samples: a' ~ π(s') for the target (N per state with
-	// MaxBackup), π(·|s) and π(·|s') repeated N times for the penalty.
+	// One actor forward on [s; s′] serves every sample: the no-grad ones,
+	// a' ~ π(s') for the target (N per state with MaxBackup), then π(·|s) and
+	// π(·|s') N times each for the penalty; and the policy-loss sample at s,
+	// whose Backward runs through the first n rows.
 	k := 1
 	if l.MaxBackup {
 		k = N
@@ -225,17 +224,22 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 	nT := n * k
 	l.nT = nT
 	rows := nT + 2*n*N
-	l.rep = nn.Grow(l.rep, rows*in)
-	repeat(l.rep, b.NextObs, n, in, k)
-	repeat(l.rep[nT*in:], b.Obs, n, in, N)
-	repeat(l.rep[(nT+n*N)*in:], b.NextObs, n, in, N)
-	l.sample(nn.View(l.rep, rows, in), &l.smp, false)
+	out := l.Actor.Forward(b.BothObsMat(&l.both))
+	l.draw(out, rows, func(r int) int {
+		switch {
+		case r < nT:
+			return n + r/k
+		case r < nT+n*N:
+			return (r - nT) / N
+		}
+		return n + (r-nT-n*N)/N
+	}, &l.smp, false)
 	alpha := float32(math.Exp(float64(l.LogAlpha.Value[0])))
 
 	// Target: y = r + γ(1−d)·(max_j min(C1ₜ, C2ₜ)(s', a'_j) [− α·log π(a'|s')]).
 	l.xt = nn.Grow(l.xt, max(nT, n)*w)
 	for r := range nT {
-		copy(l.xt[r*w:], l.rep[r*in:(r+1)*in])
+		copy(l.xt[r*w:], b.NextObs[r/k*in:(r/k+1)*in])
 		copy(l.xt[r*w+in:], l.smp.a[r*a:(r+1)*a])
 	}
 	l.tq = nn.Grow(l.tq, nT)
@@ -258,7 +262,7 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 	}
 
 	// Policy and temperature: L = mean(α·log π − min(C1, C2)(s, ã)).
-	l.sample(b.ObsMat(), &l.pol, false)
+	l.draw(out, n, func(r int) int { return r }, &l.pol, false)
 	for i := range n {
 		copy(l.xt[i*w:], b.Obs[i*in:(i+1)*in])
 		copy(l.xt[i*w+in:], l.pol.a[i*a:(i+1)*a])
@@ -392,7 +396,8 @@ func (l *Continuous) actorBackward(k float32) {
 	}
 	l.LogStdMult.Grad[0] += gMult
 	l.LogStdOff.Grad[0] += gOff
-	// The actor's last forward was the policy sample at s.
+	// The actor's last forward was on [s; s′]; the policy sample is its
+	// first n rows.
 	l.Actor.Backward(nn.View(l.dbase, n, 2*a), true, false)
 }
 
