@@ -46,8 +46,8 @@ type Continuous struct {
 	in     int
 	nT     int // target samples in smp: n, or n·N with MaxBackup
 	tq     []float32
-	smp    sampler // no-grad samples: a' at s', π(s) and π(s') repeated N times
-	pol    sampler // the policy-loss sample at s (with grad)
+	smp    sampler   // no-grad samples: a' at s', π(s) and π(s') repeated N times
+	pol    sampler   // the policy-loss sample at s (with grad)
 	both   []float32 // [s; s′]
 	x, xt  []float32
 	q1n    []float32
