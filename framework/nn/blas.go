@@ -76,12 +76,18 @@ func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
 // and ReLU in the micro-kernel's epilogue; the BLAS backends copy the bias
 // into c first and apply ReLU afterwards.
 func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu bool, c Mat) {
+	gemmBias(transA, transB, alpha, a, b, bias, relu, c, nil)
+}
+
+// gemmBias is GemmBias with op(B) optionally prepacked (see sgemmFused; pre
+// is only ever set when usePacked).
+func gemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu bool, c Mat, pre []float32) {
 	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n || len(bias) != n {
 		panic("nn: GemmBias shape mismatch")
 	}
 	if usePacked && m > 0 && n > 0 && k > 0 {
-		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu, nil)
+		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu, nil, pre)
 		return
 	}
 	for i := range m {
@@ -96,17 +102,24 @@ func GemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 // gemmMasked computes c = (op(a)·op(b)) ⊙ [mask > 0] with mask shaped as
 // c: an input gradient through a Linear layer whose input is a ReLU output,
 // with ReLU′ applied in the AVX-512 kernel's epilogue, or by a pass over c
-// on the other backends.
-func gemmMasked(transA, transB bool, a, b, mask, c Mat) {
+// on the other backends. A non-nil pre is op(B) prepacked (usePacked only).
+func gemmMasked(transA, transB bool, a, b, mask, c Mat, pre []float32) {
 	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n || mask.Rows != m || mask.Cols != n {
 		panic("nn: gemmMasked shape mismatch")
 	}
-	if usePacked && gemmNR == 32 && m > 0 && n > 0 && k > 0 {
-		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mask.Data)
-		return
+	if usePacked && m > 0 && n > 0 && k > 0 && (gemmNR == 32 || pre != nil) {
+		var mk []float32
+		if gemmNR == 32 {
+			mk = mask.Data
+		}
+		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mk, pre)
+		if mk != nil {
+			return
+		}
+	} else {
+		Gemm(transA, transB, 1, a, b, 0, c)
 	}
-	Gemm(transA, transB, 1, a, b, 0, c)
 	reluBackKernel(c.Data[:m*n], mask.Data[:m*n])
 }
 

@@ -23,7 +23,19 @@ var gemmMR, gemmNR = 6, 16
 var packPool = sync.Pool{New: func() any { return new([]float32) }}
 
 func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil)
+	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil, nil)
+}
+
+// packAll packs the whole of op(B) (k × n) as sgemmFused does block by
+// block, into dst (grown as needed): a pre argument for repeated products
+// with the same B.
+func packAll(dst []float32, transB bool, b []float32, ldb, n, k int) []float32 {
+	np := (n + gemmNR - 1) / gemmNR
+	dst = Grow(dst, np*gemmNR*k)
+	for k0 := 0; k0 < k; k0 += gemmKC {
+		packB(dst[np*gemmNR*k0:], transB, b, ldb, n, k0, min(gemmKC, k-k0))
+	}
+	return dst
 }
 
 // sgemmFused is sgemmPacked with an epilogue: C = act(alpha·op(A)·op(B) +
@@ -32,7 +44,8 @@ func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // in registers. A non-nil mask, laid out as C (ldc apart), then zeroes every
 // element whose mask value is not positive: ReLU′ of the layer below. Only
 // the AVX-512 kernels mask in their epilogue, so mask requires gemmNR 32.
-func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, mask []float32) {
+// A non-nil pre is op(B) already packed by packAll, and b is not read.
+func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, mask []float32, pre []float32) {
 	if (n == 1 && !transA) || (m == 1 && transA && !transB) {
 		sgemmVec(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		for i := range m {
@@ -56,8 +69,14 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	var tile [6 * 16]float32 // an AVX2 partial tile
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
-		*pb = Grow(*pb, np*gemmNR*kb)
-		packB(*pb, transB, b, ldb, n, k0, kb)
+		var panels []float32
+		if pre != nil {
+			panels = pre[np*gemmNR*k0 : np*gemmNR*(k0+kb)]
+		} else {
+			*pb = Grow(*pb, np*gemmNR*kb)
+			packB(*pb, transB, b, ldb, n, k0, kb)
+			panels = *pb
+		}
 		be := beta
 		if k0 > 0 {
 			be = 1
@@ -75,7 +94,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 				mb := min(gemmMC, m-ib)
 				for jp := range np {
 					j0 := jp * gemmNR
-					bp := &(*pb)[jp*gemmNR*kb]
+					bp := &panels[jp*gemmNR*kb]
 					nr := min(gemmNR, n-j0)
 					var bz *float32
 					if addBias {
@@ -110,7 +129,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			}
 			for jp := range np {
 				j0 := jp * gemmNR
-				bp := &(*pb)[jp*gemmNR*kb]
+				bp := &panels[jp*gemmNR*kb]
 				nr := min(gemmNR, n-j0)
 				for ip := range mp {
 					i0 := ib + ip*gemmMR

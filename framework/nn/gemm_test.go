@@ -153,7 +153,7 @@ func TestGemmMasked(t *testing.T) {
 				for i := range got.Data {
 					got.Data[i] = float32(math.NaN()) // must be overwritten
 				}
-				gemmMasked(ta, tb, a, b, mask, got)
+				gemmMasked(ta, tb, a, b, mask, got, nil)
 				Gemm(ta, tb, 1, a, b, 0, want)
 				for i := range want.Data {
 					if !(mask.Data[i] > 0) {

@@ -286,3 +286,54 @@ func TestBackwardPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestHold checks that Forward and Backward on held (prepacked) weights
+// give bit for bit the results of packing on every call, for layers whose
+// products span more than one K block, and that Release reads the weights
+// afresh.
+func TestHold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, tc := range []struct {
+		dims      []int
+		out       Activation
+		inputGrad bool
+	}{
+		{[]int{7, 300, 40, 1}, Identity, false},
+		{[]int{23, 64, 270, 9}, Tanh, true},
+		{[]int{5, 33, 1}, Identity, true},
+	} {
+		m := NewMLP(rng, "h/", tc.dims, ReLU, tc.out)
+		x := randMat(rng, 37, tc.dims[0])
+		dy := randMat(rng, 37, tc.dims[len(tc.dims)-1])
+		run := func() (y, g, dx []float32) {
+			m.ZeroGrad()
+			y = append(y, m.Forward(x).Data...)
+			d := View(append([]float32(nil), dy.Data...), dy.Rows, dy.Cols)
+			dx = append(dx, m.Backward(d, true, tc.inputGrad).Data...)
+			return y, append(g, m.Flat().Grad...), dx
+		}
+		y1, g1, dx1 := run()
+		m.Hold()
+		y2, g2, dx2 := run()
+		m.Release()
+		for name, p := range map[string][2][]float32{"y": {y1, y2}, "grad": {g1, g2}, "dx": {dx1, dx2}} {
+			for i := range p[0] {
+				if math.Float32bits(p[0][i]) != math.Float32bits(p[1][i]) {
+					t.Fatalf("%v: held %s[%d] = %v, want %v", tc.dims, name, i, p[1][i], p[0][i])
+				}
+			}
+		}
+		m.Hold()
+		m.Release()
+		Normal(rng, m.Flat().Value, 0.1)
+		y3, _, _ := run()
+		fresh := NewMLP(rng, "f/", tc.dims, ReLU, tc.out)
+		CopyParams(fresh.Params(), m.Params())
+		want := fresh.Forward(x).Data
+		for i := range want {
+			if y3[i] != want[i] {
+				t.Fatalf("%v: after Release y[%d] = %v, want %v (stale packing?)", tc.dims, i, y3[i], want[i])
+			}
+		}
+	}
+}

@@ -30,6 +30,30 @@ type Linear struct {
 	x  Mat       // input of the last Forward (a view of the caller's data)
 	y  []float32 // output buffer
 	dx []float32 // input-gradient buffer
+
+	// While held, W packed once as op(B) for Forward (Wᵀ) and for the
+	// input-gradient product (W); see MLP.Hold.
+	held    bool
+	pwt, pw []float32
+}
+
+// hold packs W for the products of Forward and backward until release; on
+// the BLAS backends it does nothing.
+func (l *Linear) hold() {
+	if !usePacked {
+		return
+	}
+	l.pwt = packAll(l.pwt, true, l.W.Value, l.In, l.Out, l.In)
+	l.pw = packAll(l.pw, false, l.W.Value, l.In, l.In, l.Out)
+	l.held = true
+}
+
+// prepacked returns the held packing p, or nil when the layer is not held.
+func (l *Linear) prepacked(p []float32) []float32 {
+	if l.held {
+		return p
+	}
+	return nil
 }
 
 // NewLinear allocates a layer initialised as torch.nn.Linear.
@@ -55,7 +79,7 @@ func (l *Linear) Forward(x Mat) Mat {
 	l.x = x
 	l.y = Grow(l.y, x.Rows*l.Out)
 	y := View(l.y, x.Rows, l.Out)
-	GemmBias(false, true, 1, x, View(l.W.Value, l.Out, l.In), l.B.Value, l.Act == ReLU, y)
+	gemmBias(false, true, 1, x, View(l.W.Value, l.Out, l.In), l.B.Value, l.Act == ReLU, y, l.prepacked(l.pwt))
 	if l.Act == Tanh {
 		tanhInPlace(y.Data)
 	}
@@ -107,10 +131,14 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	}
 	l.dx = Grow(l.dx, dy.Rows*l.In)
 	dx := View(l.dx, dy.Rows, l.In)
-	if maskDx {
-		gemmMasked(false, false, dy, View(l.W.Value, l.Out, l.In), x, dx)
-		return dx
+	w := View(l.W.Value, l.Out, l.In)
+	switch {
+	case maskDx:
+		gemmMasked(false, false, dy, w, x, dx, l.prepacked(l.pw))
+	case l.held:
+		sgemmFused(false, false, dy.Rows, l.In, l.Out, 1, dy.Data, l.Out, l.W.Value, l.In, 0, dx.Data, l.In, nil, false, nil, l.pw)
+	default:
+		Gemm(false, false, 1, dy, w, 0, dx)
 	}
-	Gemm(false, false, 1, dy, View(l.W.Value, l.Out, l.In), 0, dx)
 	return dx
 }

@@ -101,6 +101,23 @@ func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
 	return dy
 }
 
+// Hold packs every layer's weights once for a run of Forward and Backward
+// calls, which would otherwise pack them on every call: a large batch
+// processed in chunks that stay in cache. The weights must not change until
+// Release. It does nothing on the BLAS backends.
+func (m *MLP) Hold() {
+	for _, l := range m.Layers {
+		l.hold()
+	}
+}
+
+// Release ends Hold: later calls read the weights afresh.
+func (m *MLP) Release() {
+	for _, l := range m.Layers {
+		l.held = false
+	}
+}
+
 // ZeroGrad clears all gradients.
 func (m *MLP) ZeroGrad() { clear(m.flat.Grad) }
 

@@ -53,6 +53,7 @@ type Continuous struct {
 	q1n    []float32
 	y      []float32
 	dq, ga []float32
+	qp     []float32 // a critic's Q(s, a) on the data rows
 	dbase  []float32
 	m      []float64
 }
@@ -332,6 +333,7 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 		}
 	}
 	X := nn.View(l.x, rows, w)
+	l.qp = nn.Grow(l.qp, n)
 	// Penalty weight: α, or α'·α with the Lagrangian (α' before its step,
 	// as CORL).
 	weight, gapT := l.CQLAlpha, float32(0)
@@ -401,49 +403,71 @@ func (l *Continuous) actorBackward(k float32) {
 	l.Actor.Backward(nn.View(l.dbase, n, 2*a), true, false)
 }
 
+// chunkStates is how many states' candidate rows (3N each) one forward and
+// backward of a critic covers: a chunk's activations stay in L2 instead of
+// streaming the whole n·3N-row batch through memory.
+const chunkStates = 8
+
 // critic accumulates the gradient of one critic's loss MSE + weight·gap; X
 // holds n data rows then n×cand candidate rows. It returns the MSE, the mean
-// gap logsumexp − Q(s, a) and the mean Q(s, a).
+// gap logsumexp − Q(s, a) and the mean Q(s, a). The loss of a state couples
+// only its own rows, so the critic runs on the data rows and then on
+// chunks of chunkStates states, with its weights packed once.
 func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int, weight float32) (float64, float64, float64) {
-	q := c.Forward(X)
-	l.dq = nn.Grow(l.dq, X.Rows)
-	d := l.dq[:X.Rows]
+	c.Hold()
+	defer c.Release()
+	w := X.Cols
+	inv := 1 / float32(n)
+	l.dq = nn.Grow(l.dq, max(n, chunkStates*cand))
+	var mse, gap, qm float64
+
+	q := c.Forward(nn.View(X.Data, n, w))
+	d := l.dq[:n]
+	qp := l.qp[:n]
+	for i := range n {
+		diff := q.Data[i] - l.y[i]
+		mse += float64(diff * diff)
+		qm += float64(q.Data[i])
+		qp[i] = q.Data[i]
+		d[i] = 2*inv*diff - weight*inv
+	}
+	c.Backward(nn.View(d, n, 1), true, false)
+
 	N, a, nT := l.N, l.a, l.nT
 	rd := float32(float64(a) * math.Log(0.5))
-	inv := 1 / float32(n)
-	var mse, gap, qm float64
 	var tmp [512]float32
-	for i := range n {
-		qp := q.Data[i]
-		diff := qp - l.y[i]
-		mse += float64(diff * diff)
-		qm += float64(qp)
-		row := q.Data[n+i*cand : n+(i+1)*cand]
-		x := tmp[:cand]
-		if cand > len(tmp) {
-			x = make([]float32, cand)
-		}
-		for j := range cand {
-			v := row[j]
-			switch j / N {
-			case 0:
-				v -= rd
-			case 1:
-				v -= l.smp.logp[nT+n*N+i*N+j%N]
-			case 2:
-				v -= l.smp.logp[nT+i*N+j%N]
+	for i0 := 0; i0 < n; i0 += chunkStates {
+		i1 := min(n, i0+chunkStates)
+		rows := (i1 - i0) * cand
+		q := c.Forward(nn.View(X.Data[(n+i0*cand)*w:], rows, w))
+		d := l.dq[:rows]
+		for i := i0; i < i1; i++ {
+			row := q.Data[(i-i0)*cand : (i-i0+1)*cand]
+			x := tmp[:cand]
+			if cand > len(tmp) {
+				x = make([]float32, cand)
 			}
-			x[j] = v / l.Temp
+			for j := range cand {
+				v := row[j]
+				switch j / N {
+				case 0:
+					v -= rd
+				case 1:
+					v -= l.smp.logp[nT+n*N+i*N+j%N]
+				case 2:
+					v -= l.smp.logp[nT+i*N+j%N]
+				}
+				x[j] = v / l.Temp
+			}
+			dr := d[(i-i0)*cand : (i-i0+1)*cand]
+			lse := nn.SoftmaxLSE(dr, x)
+			gap += float64(lse*l.Temp - qp[i])
+			for j := range cand {
+				dr[j] *= weight * inv
+			}
 		}
-		dr := d[n+i*cand : n+(i+1)*cand]
-		lse := nn.SoftmaxLSE(dr, x)
-		gap += float64(lse*l.Temp - qp)
-		d[i] = 2*inv*diff - weight*inv
-		for j := range cand {
-			dr[j] *= weight * inv
-		}
+		c.Backward(nn.View(d, rows, 1), true, false)
 	}
-	c.Backward(nn.View(d, X.Rows, 1), true, false)
 	return mse / float64(n), gap / float64(n), qm / float64(n)
 }
 
