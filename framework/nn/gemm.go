@@ -62,6 +62,18 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		}
 		return
 	}
+	if k == 1 && !transA && !transB && beta == 0 && bias == nil && !relu {
+		// An outer product (a value head's input gradient): row i is
+		// (alpha·a[i])·B masked, with nothing to pack or accumulate.
+		for i := range m {
+			var mr []float32
+			if mask != nil {
+				mr = mask[i*ldc : i*ldc+n]
+			}
+			scaleMaskKernel(c[i*ldc:i*ldc+n], b[:n], alpha*a[i*lda], mr)
+		}
+		return
+	}
 	pa, pb := packPool.Get().(*[]float32), packPool.Get().(*[]float32)
 	defer packPool.Put(pa)
 	defer packPool.Put(pb)
@@ -211,9 +223,7 @@ func sgemmVec(transA bool, m, n, k int, alpha float32, a []float32, lda int, b [
 	} else if beta != 1 {
 		scale(beta, cr)
 	}
-	for kk := range k {
-		axpyKernel(alpha*a[kk*lda], b[kk*ldb:kk*ldb+n], cr)
-	}
+	gemvTKernel(cr, a, lda, b, ldb, k, alpha)
 }
 
 // packA writes the gemmMR rows of op(A)[i0:i0+MR, k0:k0+kb] as one panel:

@@ -42,7 +42,7 @@ func TestPackedGemm(t *testing.T) {
 		t.Skip("no micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}, {12, 32, 4}, {25, 33, 7}, {24, 64, 257}} {
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}, {12, 32, 4}, {25, 33, 7}, {24, 64, 257}, {1, 75, 30}, {1, 256, 240}, {30, 75, 1}, {256, 256, 1}} {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {2, -0.5}} {
@@ -137,7 +137,7 @@ func TestGemmBias(t *testing.T) {
 // blocks.
 func TestGemmMasked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
-	for _, s := range [][3]int{{256, 256, 256}, {13, 40, 23}, {12, 16, 7}, {1, 5, 300}, {25, 33, 1}, {7, 17, 600}, {11, 64, 9}} {
+	for _, s := range [][3]int{{256, 256, 256}, {13, 40, 23}, {12, 16, 7}, {1, 5, 300}, {25, 33, 1}, {240, 256, 1}, {7, 17, 600}, {11, 64, 9}} {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				m, n, k := s[0], s[1], s[2]

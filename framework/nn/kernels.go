@@ -58,3 +58,14 @@ func axpyGo(a float32, x, y []float32) {
 		y[i] += a * v
 	}
 }
+
+func scaleMaskGo(dst, x []float32, s float32, mask []float32) {
+	x = x[:len(dst)]
+	for j, v := range x {
+		if mask != nil && !(mask[j] > 0) {
+			dst[j] = 0
+			continue
+		}
+		dst[j] = s * v
+	}
+}

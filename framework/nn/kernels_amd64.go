@@ -95,6 +95,53 @@ func axpyKernel(a float32, x, y []float32) {
 }
 
 //go:noescape
+func scaleMaskAVX2(dst, x *float32, n int, s float32, mask *float32)
+
+//go:noescape
+func gemvTAVX2(c, a *float32, lda int, b *float32, ldb, k, n int, alpha float32)
+
+// scaleMaskKernel sets dst = s·x where mask > 0 and 0 elsewhere (mask nil:
+// dst = s·x).
+func scaleMaskKernel(dst, x []float32, s float32, mask []float32) {
+	n := len(dst)
+	b := 0
+	if useAVX2 && n >= 8 {
+		_ = x[n-1]
+		var mp *float32
+		if mask != nil {
+			_ = mask[n-1]
+			mp = &mask[0]
+		}
+		b = n &^ 7
+		scaleMaskAVX2(&dst[0], &x[0], b, s, mp)
+	}
+	if mask != nil {
+		mask = mask[b:n]
+	}
+	scaleMaskGo(dst[b:], x[b:n], s, mask)
+}
+
+// gemvTKernel adds (alpha·a[r·lda])·b[r·ldb+j] to c[j] for rows r < k in
+// order, one FMA each: c += alpha·aᵀ·B for a column a of length k.
+func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32) {
+	n := len(c)
+	if k == 0 {
+		return
+	}
+	_, _ = a[(k-1)*lda], b[(k-1)*ldb+n-1]
+	j := 0
+	if useAVX2 && n >= 8 {
+		j = n &^ 7
+		gemvTAVX2(&c[0], &a[0], lda, &b[0], ldb, k, j, alpha)
+	}
+	if j < n {
+		for kk := range k {
+			axpyGo(alpha*a[kk*lda], b[kk*ldb+j:kk*ldb+n], c[j:])
+		}
+	}
+}
+
+//go:noescape
 func expSumAVX2(dst, src *float32, n int, shift float32) float32
 
 // expSum sets dst[i] = e^(src[i]−shift) (exp32's polynomial) and returns

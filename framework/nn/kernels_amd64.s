@@ -335,3 +335,138 @@ sumstore:
 sumdone:
 	VZEROUPPER
 	RET
+
+// func scaleMaskAVX2(dst, x *float32, n int, s float32, mask *float32)
+//
+// dst = mask > 0 ? s·x : 0 (mask may be nil: dst = s·x); n multiple of 8.
+// A K = 1 product row by row: the input gradient of a value head.
+TEXT ·scaleMaskAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y0
+	MOVQ         mask+32(FP), DX
+	VXORPS       Y7, Y7, Y7
+	XORQ         BX, BX
+	TESTQ        DX, DX
+	JE           smplain
+
+smloop:
+	CMPQ    BX, CX
+	JGE     smdone
+	VMOVUPS (DX)(BX*4), Y1
+	VCMPPS  $0x0e, Y7, Y1, Y1 // mask > 0 (GT_OS)
+	VMULPS  (SI)(BX*4), Y0, Y2
+	VANDPS  Y2, Y1, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     smloop
+
+smplain:
+	CMPQ    BX, CX
+	JGE     smdone
+	VMULPS  (SI)(BX*4), Y0, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     smplain
+
+smdone:
+	VZEROUPPER
+	RET
+
+// func gemvTAVX2(c, a *float32, lda int, b *float32, ldb, k, n int, alpha float32)
+//
+// c[j] += (alpha·a[r·lda])·b[r·ldb + j] by FMA for r = 0, 1, …, k−1 in
+// order and j < n (a multiple of 8): the m = 1 product αᵀ·B of a value
+// head's weight gradient, with c held in registers 64 columns at a time.
+// Strides are in elements.
+TEXT ·gemvTAVX2(SB), NOSPLIT, $0-60
+	MOVQ         c+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         lda+16(FP), R8
+	SHLQ         $2, R8
+	MOVQ         b+24(FP), DX
+	MOVQ         ldb+32(FP), R9
+	SHLQ         $2, R9
+	MOVQ         k+40(FP), R10
+	MOVQ         n+48(FP), CX
+	VBROADCASTSS alpha+56(FP), X15
+
+gt64:
+	CMPQ    CX, $64
+	JLT     gt8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y5
+	VMOVUPS 192(DI), Y6
+	VMOVUPS 224(DI), Y7
+	MOVQ    SI, R11
+	MOVQ    DX, R12
+	MOVQ    R10, R13
+
+gt64row:
+	TESTQ        R13, R13
+	JE           gt64end
+	VMOVSS       (R11), X8
+	VMULSS       X15, X8, X8
+	VBROADCASTSS X8, Y8
+	VFMADD231PS  (R12), Y8, Y0
+	VFMADD231PS  32(R12), Y8, Y1
+	VFMADD231PS  64(R12), Y8, Y2
+	VFMADD231PS  96(R12), Y8, Y3
+	VFMADD231PS  128(R12), Y8, Y4
+	VFMADD231PS  160(R12), Y8, Y5
+	VFMADD231PS  192(R12), Y8, Y6
+	VFMADD231PS  224(R12), Y8, Y7
+	ADDQ         R8, R11
+	ADDQ         R9, R12
+	DECQ         R13
+	JMP          gt64row
+
+gt64end:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ    $256, DI
+	ADDQ    $256, DX
+	SUBQ    $64, CX
+	JMP     gt64
+
+gt8:
+	CMPQ    CX, $8
+	JLT     gtdone
+	VMOVUPS (DI), Y0
+	MOVQ    SI, R11
+	MOVQ    DX, R12
+	MOVQ    R10, R13
+
+gt8row:
+	TESTQ        R13, R13
+	JE           gt8end
+	VMOVSS       (R11), X8
+	VMULSS       X15, X8, X8
+	VBROADCASTSS X8, Y8
+	VFMADD231PS  (R12), Y8, Y0
+	ADDQ         R8, R11
+	ADDQ         R9, R12
+	DECQ         R13
+	JMP          gt8row
+
+gt8end:
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JMP     gt8
+
+gtdone:
+	VZEROUPPER
+	RET

@@ -26,3 +26,11 @@ func sumRows(dst []float32, m Mat) {
 		addToGo(dst[:m.Cols], m.Data[i*m.Cols:(i+1)*m.Cols])
 	}
 }
+
+func scaleMaskKernel(dst, x []float32, s float32, mask []float32) { scaleMaskGo(dst, x, s, mask) }
+
+func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32) {
+	for kk := range k {
+		axpyGo(alpha*a[kk*lda], b[kk*ldb:kk*ldb+len(c)], c)
+	}
+}
