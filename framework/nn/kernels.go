@@ -69,3 +69,11 @@ func scaleMaskGo(dst, x []float32, s float32, mask []float32) {
 		dst[j] = s * v
 	}
 }
+
+func maxGo(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	return m
+}

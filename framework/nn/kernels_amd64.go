@@ -2,7 +2,11 @@
 
 package nn
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
@@ -139,6 +143,26 @@ func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32
 			axpyGo(alpha*a[kk*lda], b[kk*ldb+j:kk*ldb+n], c[j:])
 		}
 	}
+}
+
+//go:noescape
+func maxAVX2(x *float32, n int) (m float32, nan bool)
+
+// Max returns the largest element of x (len ≥ 1), NaN if any is NaN.
+func Max(x []float32) float32 {
+	n := len(x)
+	if !useAVX2 || n < 8 {
+		return maxGo(x)
+	}
+	b := n &^ 7
+	m, nan := maxAVX2(&x[0], b)
+	if nan {
+		return float32(math.NaN())
+	}
+	if b < n {
+		m = max(m, maxGo(x[b:]))
+	}
+	return m
 }
 
 //go:noescape

@@ -470,3 +470,38 @@ gt8end:
 gtdone:
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x *float32, n int) (m float32, nan bool)
+//
+// The largest of x[0:n] (n a multiple of 8, ≥ 8) and whether any was NaN
+// (then m is meaningless).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-21
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	VCMPPS  $3, Y0, Y0, Y1 // unordered: NaN
+	MOVQ    $8, BX
+
+mxloop:
+	CMPQ    BX, CX
+	JGE     mxdone
+	VMOVUPS (SI)(BX*4), Y2
+	VMAXPS  Y2, Y0, Y0
+	VCMPPS  $3, Y2, Y2, Y3
+	VORPS   Y3, Y1, Y1
+	ADDQ    $8, BX
+	JMP     mxloop
+
+mxdone:
+	VEXTRACTF128 $1, Y0, X2
+	VMAXPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VMAXPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VMAXPS       X2, X0, X0
+	VMOVSS       X0, m+16(FP)
+	VMOVMSKPS    Y1, AX
+	TESTL        AX, AX
+	SETNE        nan+20(FP)
+	VZEROUPPER
+	RET

@@ -34,3 +34,6 @@ func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32
 		axpyGo(alpha*a[kk*lda], b[kk*ldb:kk*ldb+len(c)], c)
 	}
 }
+
+// Max returns the largest element of x (len ≥ 1), NaN if any is NaN.
+func Max(x []float32) float32 { return maxGo(x) }

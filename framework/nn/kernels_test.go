@@ -185,3 +185,27 @@ func TestSoftmaxLSE(t *testing.T) {
 		}
 	}
 }
+
+// TestMax checks Max against the max builtin on every length up to 41 and
+// with a NaN, −Inf or signed zeros at every position.
+func TestMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	nan := float32(math.NaN())
+	for n := 1; n <= 41; n++ {
+		x := make([]float32, n)
+		Normal(rng, x, 1)
+		if got, want := Max(x), maxGo(x); got != want {
+			t.Fatalf("n=%d: Max = %v, want %v", n, got, want)
+		}
+		for p := range n {
+			for _, special := range []float32{nan, float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.Copysign(0, -1))} {
+				y := append([]float32(nil), x...)
+				y[p] = special
+				got, want := Max(y), maxGo(y)
+				if got != want && !(got != got && want != want) {
+					t.Fatalf("n=%d, x[%d]=%v: Max = %v, want %v", n, p, special, got, want)
+				}
+			}
+		}
+	}
+}

@@ -35,10 +35,7 @@ func WeightedCrossEntropy(logits Mat, labels []int32, w []float32, grad Mat, sca
 			continue
 		}
 		// One exp per element: softmax = e/Σe, logsumexp = max + log Σe.
-		mx := r[0]
-		for _, v := range r[1:] {
-			mx = max(mx, v)
-		}
+		mx := Max(r)
 		e := buf[:len(r)]
 		sum := float64(expSum(e, r, mx))
 		ks := k / float32(sum)

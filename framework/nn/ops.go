@@ -4,10 +4,7 @@ import "math"
 
 // LogSumExp returns log Σ exp(x_i), computed stably.
 func LogSumExp(x []float32) float32 {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
+	m := Max(x)
 	var buf [256]float32
 	if len(x) <= len(buf) {
 		return m + float32(math.Log(float64(expSum(buf[:len(x)], x, m))))
@@ -25,10 +22,7 @@ func Softmax(y, x []float32) { SoftmaxLSE(y, x) }
 // SoftmaxLSE writes softmax(x) into y (which may alias x) and returns
 // log Σ exp(x_i), with one exponential per element.
 func SoftmaxLSE(y, x []float32) float32 {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
+	m := Max(x)
 	s := expSum(y, x, m)
 	inv := 1 / s
 	for i := range y {

@@ -98,6 +98,13 @@ func (g *GaussianActor) Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out 
 
 // Argmax returns the index of the largest element (the first on ties).
 func Argmax(x []float32) int {
+	if m := nn.Max(x); m == m { // no NaN: the first element equal to the max
+		for j, v := range x {
+			if v == m {
+				return j
+			}
+		}
+	}
 	best := 0
 	for j, v := range x {
 		if v > x[best] {
