@@ -67,8 +67,13 @@ zmm1x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm1x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
+
+zmm1x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm1x16_nobeta
@@ -165,9 +170,14 @@ zmm2x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm2x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
+
+zmm2x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm2x16_nobeta
@@ -280,10 +290,15 @@ zmm3x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm3x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
+
+zmm3x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm3x16_nobeta
@@ -412,11 +427,16 @@ zmm4x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm4x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z10, Z10
+
+zmm4x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm4x16_nobeta
@@ -561,12 +581,17 @@ zmm5x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm5x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z12, Z12
+
+zmm5x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm5x16_nobeta
@@ -727,6 +752,9 @@ zmm6x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm6x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -734,6 +762,8 @@ zmm6x16_done:
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z14, Z14
+
+zmm6x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm6x16_nobeta
@@ -910,6 +940,9 @@ zmm7x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm7x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -918,6 +951,8 @@ zmm7x16_done:
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z16, Z16
+
+zmm7x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm7x16_nobeta
@@ -1110,6 +1145,9 @@ zmm8x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm8x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -1119,6 +1157,8 @@ zmm8x16_done:
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z18, Z18
+
+zmm8x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm8x16_nobeta
@@ -1327,6 +1367,9 @@ zmm9x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm9x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -1337,6 +1380,8 @@ zmm9x16_done:
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z20, Z20
+
+zmm9x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm9x16_nobeta
@@ -1561,6 +1606,9 @@ zmm10x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm10x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -1572,6 +1620,8 @@ zmm10x16_done:
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z22, Z22
+
+zmm10x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm10x16_nobeta
@@ -1812,6 +1862,9 @@ zmm11x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm11x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -1824,6 +1877,8 @@ zmm11x16_done:
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z24, Z24
+
+zmm11x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm11x16_nobeta
@@ -2080,6 +2135,9 @@ zmm12x16_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm12x16_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -2093,6 +2151,8 @@ zmm12x16_done:
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z24, Z24
 	VMULPS Z0, Z26, Z26
+
+zmm12x16_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm12x16_nobeta
@@ -2306,9 +2366,14 @@ zmm1x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm1x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
+
+zmm1x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm1x32_nobeta
@@ -2432,11 +2497,16 @@ zmm2x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm2x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z7, Z7
+
+zmm2x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm2x32_nobeta
@@ -2589,6 +2659,9 @@ zmm3x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm3x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -2596,6 +2669,8 @@ zmm3x32_done:
 	VMULPS Z0, Z7, Z7
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z9, Z9
+
+zmm3x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm3x32_nobeta
@@ -2777,6 +2852,9 @@ zmm4x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm4x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -2786,6 +2864,8 @@ zmm4x32_done:
 	VMULPS Z0, Z9, Z9
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z11, Z11
+
+zmm4x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm4x32_nobeta
@@ -2996,6 +3076,9 @@ zmm5x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm5x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -3007,6 +3090,8 @@ zmm5x32_done:
 	VMULPS Z0, Z11, Z11
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z13, Z13
+
+zmm5x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm5x32_nobeta
@@ -3246,6 +3331,9 @@ zmm6x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm6x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -3259,6 +3347,8 @@ zmm6x32_done:
 	VMULPS Z0, Z13, Z13
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z15, Z15
+
+zmm6x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm6x32_nobeta
@@ -3527,6 +3617,9 @@ zmm7x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm7x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -3542,6 +3635,8 @@ zmm7x32_done:
 	VMULPS Z0, Z15, Z15
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z17, Z17
+
+zmm7x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm7x32_nobeta
@@ -3839,6 +3934,9 @@ zmm8x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm8x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -3856,6 +3954,8 @@ zmm8x32_done:
 	VMULPS Z0, Z17, Z17
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z19, Z19
+
+zmm8x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm8x32_nobeta
@@ -4182,6 +4282,9 @@ zmm9x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm9x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -4201,6 +4304,8 @@ zmm9x32_done:
 	VMULPS Z0, Z19, Z19
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z21, Z21
+
+zmm9x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm9x32_nobeta
@@ -4556,6 +4661,9 @@ zmm10x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm10x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -4577,6 +4685,8 @@ zmm10x32_done:
 	VMULPS Z0, Z21, Z21
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z23, Z23
+
+zmm10x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm10x32_nobeta
@@ -4961,6 +5071,9 @@ zmm11x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm11x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -4984,6 +5097,8 @@ zmm11x32_done:
 	VMULPS Z0, Z23, Z23
 	VMULPS Z0, Z24, Z24
 	VMULPS Z0, Z25, Z25
+
+zmm11x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm11x32_nobeta
@@ -5397,6 +5512,9 @@ zmm12x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm12x32_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -5422,6 +5540,8 @@ zmm12x32_done:
 	VMULPS Z0, Z25, Z25
 	VMULPS Z0, Z26, Z26
 	VMULPS Z0, Z27, Z27
+
+zmm12x32_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm12x32_nobeta
@@ -5699,8 +5819,13 @@ zmm1x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm1x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
+
+zmm1x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm1x16r_nobeta
@@ -5792,9 +5917,14 @@ zmm2x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm2x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
+
+zmm2x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm2x16r_nobeta
@@ -5905,10 +6035,15 @@ zmm3x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm3x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
+
+zmm3x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm3x16r_nobeta
@@ -6038,11 +6173,16 @@ zmm4x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm4x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z10, Z10
+
+zmm4x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm4x16r_nobeta
@@ -6191,12 +6331,17 @@ zmm5x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm5x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z12, Z12
+
+zmm5x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm5x16r_nobeta
@@ -6364,6 +6509,9 @@ zmm6x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm6x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -6371,6 +6519,8 @@ zmm6x16r_done:
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z14, Z14
+
+zmm6x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm6x16r_nobeta
@@ -6557,6 +6707,9 @@ zmm7x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm7x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -6565,6 +6718,8 @@ zmm7x16r_done:
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z16, Z16
+
+zmm7x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm7x16r_nobeta
@@ -6770,6 +6925,9 @@ zmm8x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm8x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -6779,6 +6937,8 @@ zmm8x16r_done:
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z18, Z18
+
+zmm8x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm8x16r_nobeta
@@ -7003,6 +7163,9 @@ zmm9x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm9x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -7013,6 +7176,8 @@ zmm9x16r_done:
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z20, Z20
+
+zmm9x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm9x16r_nobeta
@@ -7256,6 +7421,9 @@ zmm10x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm10x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -7267,6 +7435,8 @@ zmm10x16r_done:
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z22, Z22
+
+zmm10x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm10x16r_nobeta
@@ -7529,6 +7699,9 @@ zmm11x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm11x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -7541,6 +7714,8 @@ zmm11x16r_done:
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z24, Z24
+
+zmm11x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm11x16r_nobeta
@@ -7822,6 +7997,9 @@ zmm12x16r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm12x16r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z6, Z6
@@ -7835,6 +8013,8 @@ zmm12x16r_done:
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z24, Z24
 	VMULPS Z0, Z26, Z26
+
+zmm12x16r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm12x16r_nobeta
@@ -8040,9 +8220,14 @@ zmm1x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm1x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
+
+zmm1x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm1x32r_nobeta
@@ -8161,11 +8346,16 @@ zmm2x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm2x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
 	VMULPS Z0, Z6, Z6
 	VMULPS Z0, Z7, Z7
+
+zmm2x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm2x32r_nobeta
@@ -8316,6 +8506,9 @@ zmm3x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm3x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -8323,6 +8516,8 @@ zmm3x32r_done:
 	VMULPS Z0, Z7, Z7
 	VMULPS Z0, Z8, Z8
 	VMULPS Z0, Z9, Z9
+
+zmm3x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm3x32r_nobeta
@@ -8505,6 +8700,9 @@ zmm4x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm4x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -8514,6 +8712,8 @@ zmm4x32r_done:
 	VMULPS Z0, Z9, Z9
 	VMULPS Z0, Z10, Z10
 	VMULPS Z0, Z11, Z11
+
+zmm4x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm4x32r_nobeta
@@ -8728,6 +8928,9 @@ zmm5x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm5x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -8739,6 +8942,8 @@ zmm5x32r_done:
 	VMULPS Z0, Z11, Z11
 	VMULPS Z0, Z12, Z12
 	VMULPS Z0, Z13, Z13
+
+zmm5x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm5x32r_nobeta
@@ -8985,6 +9190,9 @@ zmm6x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm6x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -8998,6 +9206,8 @@ zmm6x32r_done:
 	VMULPS Z0, Z13, Z13
 	VMULPS Z0, Z14, Z14
 	VMULPS Z0, Z15, Z15
+
+zmm6x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm6x32r_nobeta
@@ -9276,6 +9486,9 @@ zmm7x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm7x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -9291,6 +9504,8 @@ zmm7x32r_done:
 	VMULPS Z0, Z15, Z15
 	VMULPS Z0, Z16, Z16
 	VMULPS Z0, Z17, Z17
+
+zmm7x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm7x32r_nobeta
@@ -9601,6 +9816,9 @@ zmm8x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm8x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -9618,6 +9836,8 @@ zmm8x32r_done:
 	VMULPS Z0, Z17, Z17
 	VMULPS Z0, Z18, Z18
 	VMULPS Z0, Z19, Z19
+
+zmm8x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm8x32r_nobeta
@@ -9960,6 +10180,9 @@ zmm9x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm9x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -9979,6 +10202,8 @@ zmm9x32r_done:
 	VMULPS Z0, Z19, Z19
 	VMULPS Z0, Z20, Z20
 	VMULPS Z0, Z21, Z21
+
+zmm9x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm9x32r_nobeta
@@ -10353,6 +10578,9 @@ zmm10x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm10x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -10374,6 +10602,8 @@ zmm10x32r_done:
 	VMULPS Z0, Z21, Z21
 	VMULPS Z0, Z22, Z22
 	VMULPS Z0, Z23, Z23
+
+zmm10x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm10x32r_nobeta
@@ -10780,6 +11010,9 @@ zmm11x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm11x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -10803,6 +11036,8 @@ zmm11x32r_done:
 	VMULPS Z0, Z23, Z23
 	VMULPS Z0, Z24, Z24
 	VMULPS Z0, Z25, Z25
+
+zmm11x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm11x32r_nobeta
@@ -11241,6 +11476,9 @@ zmm12x32r_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVL alpha+48(FP), AX
+	CMPL AX, $0x3f800000
+	JE zmm12x32r_noalpha
 	VBROADCASTSS alpha+48(FP), Z0
 	VMULPS Z0, Z4, Z4
 	VMULPS Z0, Z5, Z5
@@ -11266,6 +11504,8 @@ zmm12x32r_done:
 	VMULPS Z0, Z25, Z25
 	VMULPS Z0, Z26, Z26
 	VMULPS Z0, Z27, Z27
+
+zmm12x32r_noalpha:
 	MOVL beta+52(FP), AX
 	ANDL $0x7fffffff, AX
 	JE zmm12x32r_nobeta

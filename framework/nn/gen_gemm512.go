@@ -164,12 +164,16 @@ func (g *gen) epilogue(mr, halves int, l func(string) string) {
 	g.op("MOVQ c+32(FP), DX")
 	g.op("MOVQ ldc+40(FP), R8")
 	g.op("SHLQ $2, R8")
+	g.op("MOVL alpha+48(FP), AX")
+	g.op("CMPL AX, $0x3f800000") // alpha = 1: nothing to scale
+	g.op("JE %s", l("noalpha"))
 	g.op("VBROADCASTSS alpha+48(FP), Z0")
 	for r := range mr {
 		for h := range halves {
 			g.op("VMULPS Z0, %s, %s", acc(r, h), acc(r, h))
 		}
 	}
+	g.label(l("noalpha"))
 	g.op("MOVL beta+52(FP), AX")
 	g.op("ANDL $0x7fffffff, AX")
 	g.op("JE %s", l("nobeta"))
