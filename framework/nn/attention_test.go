@@ -9,32 +9,6 @@ import (
 	"testing"
 )
 
-func TestExp32Tanh32(t *testing.T) {
-	var worstExp, worstTanh float64
-	for x := -87.0; x <= 88.0; x += 0.00731 {
-		got, want := float64(exp32(float32(x))), math.Exp(float64(float32(x)))
-		worstExp = max(worstExp, math.Abs(got-want)/want)
-	}
-	for x := -12.0; x <= 12.0; x += 0.000917 {
-		got, want := float64(tanh32(float32(x))), math.Tanh(float64(float32(x)))
-		worstTanh = max(worstTanh, math.Abs(got-want))
-	}
-	if worstExp > 4e-7 {
-		t.Errorf("exp32: worst relative error %.3g, want ≤ 4e-7", worstExp)
-	}
-	if worstTanh > 3e-7 {
-		t.Errorf("tanh32: worst absolute error %.3g, want ≤ 3e-7", worstTanh)
-	}
-	for _, c := range []struct{ x, want float32 }{{-100, 0}, {0, 1}, {float32(math.Inf(-1)), 0}} {
-		if got := exp32(c.x); got != c.want {
-			t.Errorf("exp32(%v) = %v, want %v", c.x, got, c.want)
-		}
-	}
-	if got := exp32(100); !math.IsInf(float64(got), 1) {
-		t.Errorf("exp32(100) = %v, want +Inf", got)
-	}
-}
-
 func TestGELUMatchesFormula(t *testing.T) {
 	var g GELU
 	x := Mat{1, 7, []float32{-6, -2.5, -0.7, 0, 0.3, 1.1, 4}}

@@ -180,7 +180,7 @@ func expSum(dst, src []float32, shift float32) float32 {
 		s = expSumAVX2(&dst[0], &src[0], b, shift)
 	}
 	for i := b; i < n; i++ {
-		dst[i] = exp32(src[i] - shift)
+		dst[i] = Exp32(src[i] - shift)
 		s += dst[i]
 	}
 	return s

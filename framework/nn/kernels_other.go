@@ -13,7 +13,7 @@ func expSum(dst, src []float32, shift float32) float32 {
 	var s float32
 	dst = dst[:len(src)]
 	for i, v := range src {
-		dst[i] = exp32(v - shift)
+		dst[i] = Exp32(v - shift)
 		s += dst[i]
 	}
 	return s

@@ -51,7 +51,7 @@ func (a *Act) Backward(dy Mat) Mat {
 // about three times faster than rounding math.Tanh.
 func tanhInPlace(x []float32) {
 	for i, v := range x {
-		x[i] = tanh32(v)
+		x[i] = Tanh32(v)
 	}
 }
 

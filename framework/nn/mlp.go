@@ -78,7 +78,7 @@ func (m *MLP) ForwardGather(x Mat, cols []int32, out []float32) {
 		case ReLU:
 			v = max(v, 0)
 		case Tanh:
-			v = tanh32(v)
+			v = Tanh32(v)
 		}
 		out[i] = v
 	}

@@ -190,23 +190,18 @@ func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, dete
 			ls := mult*raw + off
 			s.inside[k] = ls >= -20 && ls <= 2
 			ls = max(-20, min(2, ls))
-			std := float32(math.Exp(float64(ls)))
+			std := nn.Exp32(ls)
 			u := row[j] + std*s.eps[k]
-			t := float32(math.Tanh(float64(u)))
+			t := nn.Tanh32(u)
 			s.raw[k], s.ls[k], s.std[k], s.u[k], s.a[k] = raw, ls, std, u, t
-			// log N(u; mean, std) − log|d tanh/du|, torch's stable form.
+			// log N(u; mean, std) − log|d tanh/du|, torch's stable form
+			// 2(ln 2 − u − softplus(−2u)) = 2(ln 2 − |u| − log1p(e^−2|u|)).
+			au := max(u, -u)
 			lp += -0.5*float64(s.eps[k]*s.eps[k]) - float64(ls) - halfLog2Pi -
-				2*(math.Ln2-float64(u)-softplus(-2*float64(u)))
+				2*float64(math.Ln2-au-nn.Log1p32(nn.Exp32(-2*au)))
 		}
 		s.logp[i] = float32(lp)
 	}
-}
-
-func softplus(x float64) float64 {
-	if x > 20 {
-		return x
-	}
-	return math.Log1p(math.Exp(x))
 }
 
 // Update is one CQL step.
