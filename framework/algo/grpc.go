@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -66,25 +65,25 @@ func (c *Client) Train(ctx context.Context, req TrainRequest, progress func(Prog
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	for {
-		ev, err := st.Recv()
-		if err == io.EOF {
-			return nil, fmt.Errorf("train: plugin ended the stream without a result")
-		}
-		if err != nil {
-			return nil, plugin.Error(err)
-		}
+	var out *TrainResult
+	err = plugin.Receive("train", st.Recv, func(ev *pb.TrainEvent) (bool, error) {
 		if p := ev.Progress; p != nil && progress != nil {
 			progress(Progress{Step: int(p.Done), Total: int(p.Total), Metrics: p.Metrics, Checkpoint: p.Checkpoint})
 		}
-		if r := ev.Result; r != nil {
-			out := &TrainResult{Metrics: r.Metrics}
-			for _, c := range r.Checkpoints {
-				out.Checkpoints = append(out.Checkpoints, Checkpoint{Step: int(c.Step), Path: c.Path})
-			}
-			return out, nil
+		r := ev.Result
+		if r == nil {
+			return false, nil
 		}
+		out = &TrainResult{Metrics: r.Metrics}
+		for _, c := range r.Checkpoints {
+			out.Checkpoints = append(out.Checkpoints, Checkpoint{Step: int(c.Step), Path: c.Path})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 func (c *Client) Load(ctx context.Context, checkpoint string) (Policy, error) {

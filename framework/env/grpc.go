@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -125,25 +124,23 @@ func (c *Client) Collect(ctx context.Context, req CollectRequest, progress func(
 	if err != nil {
 		return dataset.Meta{}, plugin.Error(err)
 	}
-	for {
-		ev, err := st.Recv()
-		if err == io.EOF {
-			return dataset.Meta{}, fmt.Errorf("collect: plugin ended the stream without a result")
-		}
-		if err != nil {
-			return dataset.Meta{}, plugin.Error(err)
-		}
+	var m dataset.Meta
+	err = plugin.Receive("collect", st.Recv, func(ev *pb.CollectEvent) (bool, error) {
 		if p := ev.Progress; p != nil && progress != nil {
 			progress(Progress{Done: int(p.Done), Total: int(p.Total), Metrics: p.Metrics})
 		}
-		if len(ev.MetaJson) > 0 {
-			var m dataset.Meta
-			if err := json.Unmarshal(ev.MetaJson, &m); err != nil {
-				return dataset.Meta{}, fmt.Errorf("collect: plugin sent bad metadata: %w", err)
-			}
-			return m, nil
+		if len(ev.MetaJson) == 0 {
+			return false, nil
 		}
+		if err := json.Unmarshal(ev.MetaJson, &m); err != nil {
+			return true, fmt.Errorf("collect: plugin sent bad metadata: %w", err)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return dataset.Meta{}, err
 	}
+	return m, nil
 }
 
 // server adapts an Env to the generated gRPC service.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -55,21 +54,21 @@ func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Pr
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	for {
-		ev, err := st.Recv()
-		if err == io.EOF {
-			return nil, fmt.Errorf("ground: plugin ended the stream without a result")
-		}
-		if err != nil {
-			return nil, plugin.Error(err)
-		}
+	var out *GroundResult
+	err = plugin.Receive("ground", st.Recv, func(ev *pb.GroundEvent) (bool, error) {
 		if p := ev.Progress; p != nil && progress != nil {
 			progress(Progress{Step: int(p.Done), Total: int(p.Total), Metrics: p.Metrics})
 		}
-		if ev.Checkpoint != "" {
-			return &GroundResult{Checkpoint: ev.Checkpoint, Metrics: ev.Metrics}, nil
+		if ev.Checkpoint == "" {
+			return false, nil
 		}
+		out = &GroundResult{Checkpoint: ev.Checkpoint, Metrics: ev.Metrics}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 func (c *Client) Generate(ctx context.Context, req GenerateRequest) (*GenerateResult, error) {

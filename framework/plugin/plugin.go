@@ -200,6 +200,25 @@ func Error(err error) error {
 	return err
 }
 
+// Receive reads a plugin's event stream to its end: handle sees every event
+// in turn and reports done once one carried the result. A stream that ends
+// before that is an error naming op ("train", "collect"), and a failed
+// receive is returned through Error.
+func Receive[E any](op string, recv func() (E, error), handle func(E) (done bool, err error)) error {
+	for {
+		ev, err := recv()
+		if err == io.EOF {
+			return fmt.Errorf("%s: plugin ended the stream without a result", op)
+		}
+		if err != nil {
+			return Error(err)
+		}
+		if done, err := handle(ev); done || err != nil {
+			return err
+		}
+	}
+}
+
 // ErrUnavailable reports that the plugin process died or closed its connection.
 var ErrUnavailable = errors.New("plugin unavailable")
 
