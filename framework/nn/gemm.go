@@ -159,19 +159,19 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						}
 						c0 := &c[i0*ldc+j0]
 						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-							kern6x16(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
+							kern6x16(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu, false)
 						} else { // 6 rows of A
-							kern6x16r(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu)
+							kern6x16(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu, true)
 						}
 						continue
 					}
 					switch {
 					case mr < gemmMR:
-						kern6x16(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
+						kern6x16(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0, false)
 					case transA:
-						kern6x16(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
+						kern6x16(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, false)
 					default:
-						kern6x16r(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0)
+						kern6x16(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, true)
 					}
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]

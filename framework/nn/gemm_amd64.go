@@ -11,10 +11,7 @@ import (
 )
 
 //go:noescape
-func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
-
-//go:noescape
-func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, rows bool)
 
 //go:noescape
 func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int)

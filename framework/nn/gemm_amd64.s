@@ -2,16 +2,21 @@
 
 #include "textflag.h"
 
-// func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
+// func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, rows bool)
 //
-// C[0:6, 0:16] = act(alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
-// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
-// elements.
-TEXT ·kern6x16(SB), NOSPLIT, $0-72
+// The AVX2 micro-kernel: C[0:6, 0:16] = act(alpha·Σ_k op(A)[i, k]·b[k·16+j] +
+// beta·C + bias) with b a packed 16-column panel; beta == 0 does not read C,
+// a non-nil bias is added to every row, relu ≠ 0 applies ReLU. Without rows,
+// op(A)[i, k] = a[k·lda + i] (6 consecutive values per k: A transposed, or
+// a packed panel with lda 6); with rows, op(A)[i, k] = a[i·lda + k] (6 rows
+// of a row-major A read in place). lda and ldc are in elements.
+TEXT ·kern6x16(SB), NOSPLIT, $0-73
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R10
 	SHLQ $2, R10
+	LEAQ (SI)(R10*2), R11
+	ADDQ R10, R11 // row 3 (rows only)
 	MOVQ b+24(FP), DI
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
@@ -30,6 +35,9 @@ TEXT ·kern6x16(SB), NOSPLIT, $0-72
 	VXORPS Y15, Y15, Y15
 	TESTQ CX, CX
 	JE    kdone
+	MOVBLZX rows+72(FP), AX
+	TESTL AX, AX
+	JNE   kloopr
 
 kloop:
 	VMOVUPS      (DI), Y0
@@ -56,8 +64,39 @@ kloop:
 	ADDQ         $64, DI
 	DECQ         CX
 	JNE          kloop
+	JMP          kdone
+
+kloopr:
+	VMOVUPS      (DI), Y0
+	VMOVUPS      32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  Y0, Y2, Y4
+	VFMADD231PS  Y1, Y2, Y5
+	VBROADCASTSS (SI)(R10*1), Y3
+	VFMADD231PS  Y0, Y3, Y6
+	VFMADD231PS  Y1, Y3, Y7
+	VBROADCASTSS (SI)(R10*2), Y2
+	VFMADD231PS  Y0, Y2, Y8
+	VFMADD231PS  Y1, Y2, Y9
+	VBROADCASTSS (R11), Y3
+	VFMADD231PS  Y0, Y3, Y10
+	VFMADD231PS  Y1, Y3, Y11
+	VBROADCASTSS (R11)(R10*1), Y2
+	VFMADD231PS  Y0, Y2, Y12
+	VFMADD231PS  Y1, Y2, Y13
+	VBROADCASTSS (R11)(R10*2), Y3
+	VFMADD231PS  Y0, Y3, Y14
+	VFMADD231PS  Y1, Y3, Y15
+	ADDQ         $4, SI
+	ADDQ         $4, R11
+	ADDQ         $64, DI
+	DECQ         CX
+	JNE          kloopr
 
 kdone:
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000 // alpha = 1: nothing to scale
+	JE           knoalpha
 	VBROADCASTSS alpha+48(FP), Y0
 	VMULPS       Y0, Y4, Y4
 	VMULPS       Y0, Y5, Y5
@@ -71,6 +110,8 @@ kdone:
 	VMULPS       Y0, Y13, Y13
 	VMULPS       Y0, Y14, Y14
 	VMULPS       Y0, Y15, Y15
+
+knoalpha:
 	MOVL         beta+52(FP), AX
 	ANDL         $0x7fffffff, AX
 	JE           kstore
@@ -112,6 +153,7 @@ kstore:
 	VADDPS  Y1, Y13, Y13
 	VADDPS  Y0, Y14, Y14
 	VADDPS  Y1, Y15, Y15
+
 kstore_nobias:
 	MOVQ    relu+64(FP), AX
 	TESTQ   AX, AX
@@ -129,6 +171,7 @@ kstore_nobias:
 	VMAXPS  Y13, Y0, Y13
 	VMAXPS  Y14, Y0, Y14
 	VMAXPS  Y15, Y0, Y15
+
 kstore_norelu:
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
@@ -149,161 +192,6 @@ kstore_norelu:
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET
-
-
-// func kern6x16r(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int)
-//
-// Like kern6x16, but row i of the 6-row block of A starts at a + i·lda (an
-// unpacked row-major A) and advances by one element per k.
-// C[0:6, 0:16] = alpha·Σ_k a[k·lda+i]·b[k·16+j] + beta·C (beta == 0: C is not
-// read). a holds 6 consecutive values per k, lda apart (a packed panel has lda 6), b a packed 16-column panel; ldc is in
-// elements.
-TEXT ·kern6x16r(SB), NOSPLIT, $0-72
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R10
-	SHLQ $2, R10
-	LEAQ (SI)(R10*2), R11
-	ADDQ R10, R11
-	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
-	SHLQ $2, R8
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
-	TESTQ CX, CX
-	JE    kdoner
-
-kloopr:
-	VMOVUPS      (DI), Y0
-	VMOVUPS      32(DI), Y1
-	VBROADCASTSS (SI), Y2
-	VFMADD231PS  Y0, Y2, Y4
-	VFMADD231PS  Y1, Y2, Y5
-	VBROADCASTSS (SI)(R10*1), Y3
-	VFMADD231PS  Y0, Y3, Y6
-	VFMADD231PS  Y1, Y3, Y7
-	VBROADCASTSS (SI)(R10*2), Y2
-	VFMADD231PS  Y0, Y2, Y8
-	VFMADD231PS  Y1, Y2, Y9
-	VBROADCASTSS (R11), Y3
-	VFMADD231PS  Y0, Y3, Y10
-	VFMADD231PS  Y1, Y3, Y11
-	VBROADCASTSS (R11)(R10*1), Y2
-	VFMADD231PS  Y0, Y2, Y12
-	VFMADD231PS  Y1, Y2, Y13
-	VBROADCASTSS (R11)(R10*2), Y3
-	VFMADD231PS  Y0, Y3, Y14
-	VFMADD231PS  Y1, Y3, Y15
-	ADDQ         $4, SI
-	ADDQ         $4, R11
-	ADDQ         $64, DI
-	DECQ         CX
-	JNE          kloopr
-
-kdoner:
-	VBROADCASTSS alpha+48(FP), Y0
-	VMULPS       Y0, Y4, Y4
-	VMULPS       Y0, Y5, Y5
-	VMULPS       Y0, Y6, Y6
-	VMULPS       Y0, Y7, Y7
-	VMULPS       Y0, Y8, Y8
-	VMULPS       Y0, Y9, Y9
-	VMULPS       Y0, Y10, Y10
-	VMULPS       Y0, Y11, Y11
-	VMULPS       Y0, Y12, Y12
-	VMULPS       Y0, Y13, Y13
-	VMULPS       Y0, Y14, Y14
-	VMULPS       Y0, Y15, Y15
-	MOVL         beta+52(FP), AX
-	ANDL         $0x7fffffff, AX
-	JE           kstorer
-	VBROADCASTSS beta+52(FP), Y1
-	VFMADD231PS  (DX), Y1, Y4
-	VFMADD231PS  32(DX), Y1, Y5
-	ADDQ         R8, DX
-	VFMADD231PS  (DX), Y1, Y6
-	VFMADD231PS  32(DX), Y1, Y7
-	ADDQ         R8, DX
-	VFMADD231PS  (DX), Y1, Y8
-	VFMADD231PS  32(DX), Y1, Y9
-	ADDQ         R8, DX
-	VFMADD231PS  (DX), Y1, Y10
-	VFMADD231PS  32(DX), Y1, Y11
-	ADDQ         R8, DX
-	VFMADD231PS  (DX), Y1, Y12
-	VFMADD231PS  32(DX), Y1, Y13
-	ADDQ         R8, DX
-	VFMADD231PS  (DX), Y1, Y14
-	VFMADD231PS  32(DX), Y1, Y15
-	MOVQ         c+32(FP), DX
-
-kstorer:
-	MOVQ    bias+56(FP), AX
-	TESTQ   AX, AX
-	JE      kstorer_nobias
-	VMOVUPS (AX), Y0
-	VMOVUPS 32(AX), Y1
-	VADDPS  Y0, Y4, Y4
-	VADDPS  Y1, Y5, Y5
-	VADDPS  Y0, Y6, Y6
-	VADDPS  Y1, Y7, Y7
-	VADDPS  Y0, Y8, Y8
-	VADDPS  Y1, Y9, Y9
-	VADDPS  Y0, Y10, Y10
-	VADDPS  Y1, Y11, Y11
-	VADDPS  Y0, Y12, Y12
-	VADDPS  Y1, Y13, Y13
-	VADDPS  Y0, Y14, Y14
-	VADDPS  Y1, Y15, Y15
-kstorer_nobias:
-	MOVQ    relu+64(FP), AX
-	TESTQ   AX, AX
-	JE      kstorer_norelu
-	VXORPS  Y0, Y0, Y0
-	VMAXPS  Y4, Y0, Y4
-	VMAXPS  Y5, Y0, Y5
-	VMAXPS  Y6, Y0, Y6
-	VMAXPS  Y7, Y0, Y7
-	VMAXPS  Y8, Y0, Y8
-	VMAXPS  Y9, Y0, Y9
-	VMAXPS  Y10, Y0, Y10
-	VMAXPS  Y11, Y0, Y11
-	VMAXPS  Y12, Y0, Y12
-	VMAXPS  Y13, Y0, Y13
-	VMAXPS  Y14, Y0, Y14
-	VMAXPS  Y15, Y0, Y15
-kstorer_norelu:
-	VMOVUPS Y4, (DX)
-	VMOVUPS Y5, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y6, (DX)
-	VMOVUPS Y7, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y8, (DX)
-	VMOVUPS Y9, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y10, (DX)
-	VMOVUPS Y11, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y12, (DX)
-	VMOVUPS Y13, 32(DX)
-	ADDQ    R8, DX
-	VMOVUPS Y14, (DX)
-	VMOVUPS Y15, 32(DX)
-	VZEROUPPER
-	RET
-
 
 // func packT8(dst *float32, ldd int, src *float32, lds int, blocks int)
 //
