@@ -1,6 +1,6 @@
 package nn
 
-import "sync"
+import "sync/atomic"
 
 // A blocked single-threaded SGEMM for row-major matrices: op(B) is packed
 // into panels of gemmNR columns (Bᵀ by 8×8 AVX transposes) and multiplied by
@@ -20,7 +20,23 @@ const (
 // AVX2.
 var gemmMR, gemmNR = 6, 16
 
-var packPool = sync.Pool{New: func() any { return new([]float32) }}
+// packBufs is one call's packing scratch: a for op(A) (the AVX2 path's last
+// rows), b for op(B).
+type packBufs struct{ a, b []float32 }
+
+// spareBufs holds one packBufs between calls: a thread of products always
+// finds it there, grown to their largest shapes, so a steady training loop
+// allocates nothing (a sync.Pool would be emptied by every collection).
+// Concurrent callers that find it taken use a fresh one, and the last to
+// finish keeps its own.
+var spareBufs atomic.Pointer[packBufs]
+
+func getPackBufs() *packBufs {
+	if b := spareBufs.Swap(nil); b != nil {
+		return b
+	}
+	return new(packBufs)
+}
 
 func sgemmPacked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false, nil, nil)
@@ -74,9 +90,9 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		}
 		return
 	}
-	pa, pb := packPool.Get().(*[]float32), packPool.Get().(*[]float32)
-	defer packPool.Put(pa)
-	defer packPool.Put(pb)
+	bufs := getPackBufs()
+	defer spareBufs.Store(bufs)
+	pa, pb := &bufs.a, &bufs.b
 	np := (n + gemmNR - 1) / gemmNR
 	var tile [6 * 16]float32 // an AVX2 partial tile
 	for k0 := 0; k0 < k; k0 += gemmKC {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -191,5 +192,44 @@ func TestGeneratedKernels(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs from the output of gen_gemm512.go: run go generate ./framework/nn", f)
 		}
+	}
+}
+
+// TestGemmConcurrent runs products of different shapes from several
+// goroutines at once (they share the packing scratch between calls) and
+// checks each against the same product run alone.
+func TestGemmConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	type job struct{ a, b, want Mat }
+	var jobs []job
+	for i := range 8 {
+		m, k, n := 20+37*i, 300-23*i, 17+29*i
+		j := job{a: randMat(rng, m, k), b: randMat(rng, n, k), want: NewMat(m, n)}
+		Gemm(false, true, 1, j.a, j.b, 0, j.want)
+		jobs = append(jobs, j)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, len(jobs))
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 10 {
+				j := jobs[(g+r)%len(jobs)]
+				c := NewMat(j.want.Rows, j.want.Cols)
+				Gemm(false, true, 1, j.a, j.b, 0, c)
+				for i := range c.Data {
+					if c.Data[i] != j.want.Data[i] {
+						errs <- fmt.Sprintf("goroutine %d, %dx%d product: c[%d] = %v, want %v", g, c.Rows, c.Cols, i, c.Data[i], j.want.Data[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

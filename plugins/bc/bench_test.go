@@ -23,6 +23,27 @@ func BenchmarkStep(b *testing.B) {
 }
 
 // TestBenchServe checks the request loop that docs/bench-pingpong.py drives.
+// TestBench runs kalm bench algos' measurement on short windows: one line
+// per workload, every window timed, and allocations per step well under one
+// (the count is the process's, so the runtime's own, such as a collection's
+// workers, may add a few over a window; a step that allocates adds ≥ 1).
+func TestBench(t *testing.T) {
+	var out strings.Builder
+	res, err := offline.Bench(context.Background(), &out, offline.BenchOptions{Seconds: 0.05, Repeats: 3, Only: []string{"bc_discrete"}}, Workloads())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || len(res[0].Windows) != 3 || !(res[0].StepsPerSecond > 0) {
+		t.Fatalf("results %+v, want one workload with 3 timed windows", res)
+	}
+	if res[0].AllocsPerStep >= 0.5 {
+		t.Errorf("%.3f allocations per step, want 0", res[0].AllocsPerStep)
+	}
+	if !strings.Contains(out.String(), "\nbc_discrete ") {
+		t.Errorf("output %q lacks a bc_discrete line", out.String())
+	}
+}
+
 func TestBenchServe(t *testing.T) {
 	var out strings.Builder
 	in := strings.NewReader("bc_discrete 0.05\nbc_discrete 0.02\n")

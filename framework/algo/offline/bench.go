@@ -140,7 +140,9 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 			if err != nil {
 				return res, err
 			}
-			r := BenchResult{Name: w.Name}
+			// Windows is allocated before the count starts: its appends
+			// are not the step's.
+			r := BenchResult{Name: w.Name, Windows: make([]float64, 0, opts.Repeats)}
 			var m0, m1 runtime.MemStats
 			var steps int
 			runtime.ReadMemStats(&m0)
