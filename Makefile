@@ -28,7 +28,7 @@ test:
 	$(GO) test -count=1 ./...
 	cd plugins/contrib/gridgoal && $(GO) test -count=1 ./...
 	# The AVX2 kernels too (the AVX-512 ones are the default on this CPU).
-	KALM_NO_AVX512=1 $(GO) test -count=1 ./framework/nn ./plugins/bc ./plugins/td3bc
+	KALM_NO_AVX512=1 $(GO) test -count=1 ./framework/nn ./plugins/bc ./plugins/td3bc ./plugins/cql
 	# The OpenBLAS backend too, where the library is installed.
 	if [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]; then $(GO) test -tags openblas -count=1 ./framework/nn ./plugins/bc; fi
 
