@@ -38,12 +38,40 @@ func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a, b []float32, 
 
 // TestPackedGemm checks the packed kernel against a float64 reference on
 // shapes with partial tiles, several K blocks, transposes, alpha and beta.
-func TestPackedGemm(t *testing.T) {
-	if !packedGemm {
-		t.Skip("no micro-kernel on this CPU")
+// TestGemm checks products against float64 loops on every transpose, with
+// alpha and beta, on shapes covering partial tiles, several K blocks and
+// more than one of gonum's serial pieces: through the packed kernels
+// directly, and through Gemm on whatever backend this build has.
+func TestGemm(t *testing.T) {
+	for _, impl := range []struct {
+		name string
+		skip bool
+		gemm func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	}{
+		{"packed", !packedGemm, sgemmPacked},
+		{"Gemm/" + Backend(), false, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			am, bm := View(a, m, k), View(b, k, n)
+			if ta {
+				am = View(a, k, m)
+			}
+			if tb {
+				bm = View(b, n, k)
+			}
+			Gemm(ta, tb, alpha, am, bm, beta, View(c, m, n))
+		}},
+	} {
+		t.Run(impl.name, func(t *testing.T) {
+			if impl.skip {
+				t.Skip("no micro-kernel on this CPU")
+			}
+			checkGemm(t, impl.gemm)
+		})
 	}
+}
+
+func checkGemm(t *testing.T, gemm func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}, {12, 32, 4}, {25, 33, 7}, {24, 64, 257}, {1, 75, 30}, {1, 256, 240}, {30, 75, 1}, {256, 256, 1}} {
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 3}, {7, 17, 5}, {13, 40, 10}, {256, 23, 300}, {5, 256, 600}, {64, 64, 0}, {256, 1, 300}, {1, 40, 300}, {1, 7, 5}, {400, 70, 260}, {12, 32, 4}, {25, 33, 7}, {24, 64, 257}, {1, 75, 30}, {1, 256, 240}, {30, 75, 1}, {256, 256, 1}, {200, 130, 9}} {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {2, -0.5}} {
@@ -71,7 +99,7 @@ func TestPackedGemm(t *testing.T) {
 					if k == 0 {
 						continue
 					}
-					sgemmPacked(ta, tb, m, n, k, ab[0], a, max(lda, 1), b, max(ldb, 1), ab[1], c, max(n, 1))
+					gemm(ta, tb, m, n, k, ab[0], a, max(lda, 1), b, max(ldb, 1), ab[1], c, max(n, 1))
 					for i := range c {
 						if d := math.Abs(float64(c[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))*math.Sqrt(float64(k))) {
 							t.Fatalf("%s: c[%d] = %v, want %v", name, i, c[i], want[i])
