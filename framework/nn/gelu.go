@@ -26,9 +26,11 @@ func (g *GELU) Forward(x Mat) Mat {
 	g.y = Grow(g.y, n)
 	t, y := g.t[:n], g.y[:n]
 	for i, v := range x.Data {
-		th := Tanh32(geluC * (v + geluA*v*v*v))
-		t[i] = th
-		y[i] = 0.5 * v * (1 + th)
+		t[i] = geluC * (v + geluA*v*v*v)
+	}
+	tanhKernel(t, t)
+	for i, v := range x.Data {
+		y[i] = 0.5 * v * (1 + t[i])
 	}
 	return Mat{x.Rows, x.Cols, g.y}
 }

@@ -166,6 +166,23 @@ func Max(x []float32) float32 {
 }
 
 //go:noescape
+func tanhAVX2(dst, src *float32, n int)
+
+// tanhKernel sets dst[i] = tanh(src[i]) (Tanh32's method; dst may alias src).
+func tanhKernel(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		tanhAVX2(&dst[0], &src[0], b)
+	}
+	for i := b; i < n; i++ {
+		dst[i] = Tanh32(src[i])
+	}
+}
+
+//go:noescape
 func expSumAVX2(dst, src *float32, n int, shift float32) float32
 
 // expSum sets dst[i] = e^(src[i]−shift) (exp32's polynomial) and returns

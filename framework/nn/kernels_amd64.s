@@ -505,3 +505,98 @@ mxdone:
 	SETNE        nan+20(FP)
 	VZEROUPPER
 	RET
+
+DATA tanhc<>+0(SB)/4, $0xbbbaf0ea  // -5.70498872745e-3: Cephes tanhf polynomial for |x| < 0.625
+DATA tanhc<>+4(SB)/4, $0x3ca9134e  // 2.06390887954e-2
+DATA tanhc<>+8(SB)/4, $0xbd5c1e2d  // -5.37397155531e-2
+DATA tanhc<>+12(SB)/4, $0x3e088393 // 1.33314422036e-1
+DATA tanhc<>+16(SB)/4, $0xbeaaaa99 // -3.33332819422e-1
+DATA tanhc<>+20(SB)/4, $0x3f200000 // 0.625
+DATA tanhc<>+24(SB)/4, $0x7fffffff // |x| mask
+DATA tanhc<>+28(SB)/4, $0x40000000 // 2
+GLOBL tanhc<>(SB), RODATA|NOPTR, $32
+
+// func tanhAVX2(dst, src *float32, n int)
+//
+// dst[i] = tanh(src[i]) for n (a multiple of 8) elements, as Tanh32 (Cephes
+// tanhf: the odd polynomial below |x| = 0.625, 1 − 2/(e^2x + 1) above, with
+// exp32's polynomial) but with fused multiply-adds, so within an ulp of it
+// rather than equal. NaN propagates.
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS expc<>+0(SB), Y3
+	VBROADCASTSS expc<>+4(SB), Y4
+	VBROADCASTSS expc<>+8(SB), Y5
+	VBROADCASTSS expc<>+12(SB), Y6
+	VBROADCASTSS expc<>+16(SB), Y7
+	VBROADCASTSS expc<>+20(SB), Y8
+	VBROADCASTSS expc<>+48(SB), Y9
+	VPBROADCASTD expc<>+52(SB), Y10
+	VBROADCASTSS tanhc<>+20(SB), Y14
+	VBROADCASTSS tanhc<>+24(SB), Y15
+	XORQ         BX, BX
+
+thloop:
+	CMPQ         BX, CX
+	JGE          thdone
+	VMOVUPS      (SI)(BX*4), Y13          // x
+	// Large |x|: e = exp32(2x) (exp's range clamp, reduction and polynomial).
+	VADDPS       Y13, Y13, Y0
+	VMINPS       Y0, Y3, Y0
+	VMAXPS       Y0, Y4, Y0
+	VMOVAPS      Y6, Y1
+	VFMADD231PS  Y5, Y0, Y1
+	VROUNDPS     $1, Y1, Y1
+	VFNMADD231PS Y7, Y1, Y0
+	VFNMADD231PS Y8, Y1, Y0
+	VBROADCASTSS expc<>+24(SB), Y2
+	VBROADCASTSS expc<>+28(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+32(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+36(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+40(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VBROADCASTSS expc<>+44(SB), Y11
+	VFMADD213PS  Y11, Y0, Y2
+	VMULPS       Y0, Y0, Y12
+	VMULPS       Y12, Y2, Y2
+	VADDPS       Y0, Y2, Y2
+	VADDPS       Y9, Y2, Y2
+	VCVTTPS2DQ   Y1, Y1
+	VPADDD       Y10, Y1, Y1
+	VPSLLD       $23, Y1, Y1
+	VMULPS       Y1, Y2, Y2               // e
+	VADDPS       Y9, Y2, Y2               // e + 1
+	VBROADCASTSS tanhc<>+28(SB), Y11
+	VDIVPS       Y2, Y11, Y2              // 2/(e + 1)
+	VSUBPS       Y2, Y9, Y2               // large = 1 − 2/(e + 1)
+	// Small |x|: x + x·z·P(z), z = x².
+	VMULPS       Y13, Y13, Y12            // z
+	VBROADCASTSS tanhc<>+0(SB), Y0
+	VBROADCASTSS tanhc<>+4(SB), Y11
+	VFMADD213PS  Y11, Y12, Y0
+	VBROADCASTSS tanhc<>+8(SB), Y11
+	VFMADD213PS  Y11, Y12, Y0
+	VBROADCASTSS tanhc<>+12(SB), Y11
+	VFMADD213PS  Y11, Y12, Y0
+	VBROADCASTSS tanhc<>+16(SB), Y11
+	VFMADD213PS  Y11, Y12, Y0
+	VMULPS       Y12, Y0, Y0
+	VFMADD213PS  Y13, Y13, Y0             // small = P·z·x + x
+	VANDPS       Y15, Y0, Y0              // with x's sign (odd; −0 stays −0)
+	VANDNPS      Y13, Y15, Y12
+	VORPS        Y12, Y0, Y0
+	VANDPS       Y15, Y13, Y1             // |x|
+	VCMPPS       $1, Y14, Y1, Y1          // |x| < 0.625 (LT_OS; false for NaN)
+	VBLENDVPS    Y1, Y0, Y2, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	ADDQ         $8, BX
+	JMP          thloop
+
+thdone:
+	VZEROUPPER
+	RET

@@ -37,3 +37,10 @@ func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32
 
 // Max returns the largest element of x (len ≥ 1), NaN if any is NaN.
 func Max(x []float32) float32 { return maxGo(x) }
+
+func tanhKernel(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = Tanh32(v)
+	}
+}

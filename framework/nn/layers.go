@@ -49,11 +49,7 @@ func (a *Act) Backward(dy Mat) Mat {
 
 // tanhInPlace uses the float32 Cephes tanh (within 2 ulp of math.Tanh),
 // about three times faster than rounding math.Tanh.
-func tanhInPlace(x []float32) {
-	for i, v := range x {
-		x[i] = Tanh32(v)
-	}
-}
+func tanhInPlace(x []float32) { tanhKernel(x, x) }
 
 // LayerNorm normalises each row over its Dim features:
 // y = (x − mean)/√(var + Eps)·Gain + Bias, as torch.nn.LayerNorm.

@@ -39,7 +39,9 @@ func Tanh32(x float32) float32 {
 		return -1
 	case ax < 0.625:
 		z := x * x
-		return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+		r := ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+		// tanh is odd and |r| ≤ |x| here: keep x's sign (−0 stays −0).
+		return math.Float32frombits(math.Float32bits(r)&0x7fffffff | math.Float32bits(x)&0x80000000)
 	}
 	return 1 - 2/(Exp32(2*x)+1)
 }

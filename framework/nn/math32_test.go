@@ -65,3 +65,41 @@ func TestLog32(t *testing.T) {
 		t.Errorf("Log1p32(-1) = %v, want -Inf", got)
 	}
 }
+
+// TestTanhKernel checks the vector tanh (the AVX2 kernel where there is one)
+// against math.Tanh over [−12, 12] and at the edges: ±0 (sign kept), ±Inf,
+// NaN, the branch point ±0.625, saturation.
+func TestTanhKernel(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12.0; x += 0.000917 {
+		xs = append(xs, float32(x))
+	}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	edges := []float32{0, float32(math.Copysign(0, -1)), inf, -inf, 0.625, -0.625, 0.62499997, 1e-30, -1e-30, 44, -44, 100, -100}
+	xs = append(xs, edges...)
+	xs = append(xs, nan, 0.5) // odd length: the last ones take the scalar tail
+	got := make([]float32, len(xs))
+	tanhKernel(got, xs)
+	var worst float64
+	for i, x := range xs {
+		want := math.Tanh(float64(x))
+		switch {
+		case x != x:
+			if got[i] == got[i] {
+				t.Errorf("tanh(NaN) = %v, want NaN", got[i])
+			}
+		case math.IsInf(float64(x), 0):
+			if got[i] != float32(want) {
+				t.Errorf("tanh(%v) = %v, want %v", x, got[i], want)
+			}
+		default:
+			worst = max(worst, math.Abs(float64(got[i])-want))
+			if x == 0 && math.Signbit(float64(got[i])) != math.Signbit(float64(x)) {
+				t.Errorf("tanh(%v) = %v: sign of zero lost", x, got[i])
+			}
+		}
+	}
+	if worst > 3e-7 {
+		t.Errorf("worst absolute error %.3g, want ≤ 3e-7", worst)
+	}
+}
