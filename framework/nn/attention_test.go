@@ -9,15 +9,33 @@ import (
 	"testing"
 )
 
+// TestGELUMatchesFormula checks GELU's forward pass and derivative against
+// float64 formulas on enough values (odd in number) for the vector kernels
+// and their scalar tail.
 func TestGELUMatchesFormula(t *testing.T) {
+	var xs []float32
+	for v := -8.0; v <= 8.0; v += 0.0173 {
+		xs = append(xs, float32(v))
+	}
+	xs = append(xs, -6, -2.5, -0.7, 0, 0.3, 1.1, 4)
 	var g GELU
-	x := Mat{1, 7, []float32{-6, -2.5, -0.7, 0, 0.3, 1.1, 4}}
+	x := Mat{1, len(xs), xs}
 	y := g.Forward(x)
-	for i, v := range x.Data {
-		u := math.Sqrt(2/math.Pi) * (float64(v) + 0.044715*math.Pow(float64(v), 3))
-		want := 0.5 * float64(v) * (1 + math.Tanh(u))
-		if math.Abs(float64(y.Data[i])-want) > 1e-6 {
+	dy := make([]float32, len(xs))
+	for i := range dy {
+		dy[i] = 1
+	}
+	d := g.Backward(Mat{1, len(xs), dy})
+	c := math.Sqrt(2 / math.Pi)
+	for i, v32 := range xs {
+		v := float64(v32)
+		th := math.Tanh(c * (v + 0.044715*v*v*v))
+		if want := 0.5 * v * (1 + th); math.Abs(float64(y.Data[i])-want) > 1e-6*math.Max(1, math.Abs(want)) {
 			t.Errorf("gelu(%v) = %v, want %v", v, y.Data[i], want)
+		}
+		want := 0.5*(1+th) + 0.5*v*(1-th*th)*c*(1+3*0.044715*v*v)
+		if math.Abs(float64(d.Data[i])-want) > 2e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("gelu′(%v) = %v, want %v", v, d.Data[i], want)
 		}
 	}
 }

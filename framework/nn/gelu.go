@@ -24,25 +24,32 @@ func (g *GELU) Forward(x Mat) Mat {
 	g.x = x.Data
 	g.t = Grow(g.t, n)
 	g.y = Grow(g.y, n)
-	t, y := g.t[:n], g.y[:n]
-	for i, v := range x.Data {
+	geluKernel(g.y[:n], g.t[:n], x.Data)
+	return Mat{x.Rows, x.Cols, g.y}
+}
+
+func geluGo(y, t, x []float32) {
+	y, t = y[:len(x)], t[:len(x)]
+	for i, v := range x {
 		t[i] = geluC * (v + geluA*v*v*v)
 	}
 	tanhKernel(t, t)
-	for i, v := range x.Data {
+	for i, v := range x {
 		y[i] = 0.5 * v * (1 + t[i])
 	}
-	return Mat{x.Rows, x.Cols, g.y}
 }
 
 // Backward turns dy into dL/dx in place and returns it:
 // dy/dx = ½(1+t) + ½·x·(1−t²)·√(2/π)·(1 + 3·0.044715·x²) with t = tanh(u).
 func (g *GELU) Backward(dy Mat) Mat {
-	d := dy.Data
-	x, t := g.x[:len(d)], g.t[:len(d)]
+	geluBackKernel(dy.Data, g.x, g.t)
+	return dy
+}
+
+func geluBackGo(d, x, t []float32) {
+	x, t = x[:len(d)], t[:len(d)]
 	for i, v := range x {
 		th := t[i]
 		d[i] *= 0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*geluA*v*v)
 	}
-	return dy
 }

@@ -183,6 +183,38 @@ func tanhKernel(dst, src []float32) {
 }
 
 //go:noescape
+func geluAVX2(y, t, x *float32, n int)
+
+//go:noescape
+func geluBackAVX2(d, x, t *float32, n int)
+
+// geluKernel is GELU's forward pass: t = tanh(√(2/π)·(x + 0.044715·x³)) and
+// y = ½·x·(1 + t).
+func geluKernel(y, t, x []float32) {
+	n := len(x)
+	y, t = y[:n], t[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		geluAVX2(&y[0], &t[0], &x[0], b)
+	}
+	geluGo(y[b:], t[b:], x[b:])
+}
+
+// geluBackKernel multiplies d by GELU's derivative at x (t = tanh(u) from
+// the forward pass).
+func geluBackKernel(d, x, t []float32) {
+	n := len(d)
+	x, t = x[:n], t[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		geluBackAVX2(&d[0], &x[0], &t[0], b)
+	}
+	geluBackGo(d[b:], x[b:], t[b:])
+}
+
+//go:noescape
 func expSumAVX2(dst, src *float32, n int, shift float32) float32
 
 // expSum sets dst[i] = e^(src[i]−shift) (exp32's polynomial) and returns

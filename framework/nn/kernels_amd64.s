@@ -516,6 +516,76 @@ DATA tanhc<>+24(SB)/4, $0x7fffffff // |x| mask
 DATA tanhc<>+28(SB)/4, $0x40000000 // 2
 GLOBL tanhc<>(SB), RODATA|NOPTR, $32
 
+// TANHCONSTS loads TANH8's constants.
+#define TANHCONSTS \
+	VBROADCASTSS expc<>+0(SB), Y3; \
+	VBROADCASTSS expc<>+4(SB), Y4; \
+	VBROADCASTSS expc<>+8(SB), Y5; \
+	VBROADCASTSS expc<>+12(SB), Y6; \
+	VBROADCASTSS expc<>+16(SB), Y7; \
+	VBROADCASTSS expc<>+20(SB), Y8; \
+	VBROADCASTSS expc<>+48(SB), Y9; \
+	VPBROADCASTD expc<>+52(SB), Y10; \
+	VBROADCASTSS tanhc<>+20(SB), Y14; \
+	VBROADCASTSS tanhc<>+24(SB), Y15
+
+// TANH8 sets Y2 = tanh(Y13) for 8 lanes, as Tanh32 (Cephes tanhf: the odd
+// polynomial below |x| = 0.625 with x's sign kept, 1 − 2/(e^2x + 1) above,
+// with exp32's range clamp, reduction and polynomial) but with fused
+// multiply-adds, so within an ulp of it rather than equal; NaN propagates.
+// It needs the constants of tanhAVX2's prologue in Y3–Y10, Y14 and Y15, and
+// clobbers Y0, Y1, Y11 and Y12.
+#define TANH8 \
+	VADDPS       Y13, Y13, Y0; \
+	VMINPS       Y0, Y3, Y0; \
+	VMAXPS       Y0, Y4, Y0; \
+	VMOVAPS      Y6, Y1; \
+	VFMADD231PS  Y5, Y0, Y1; \
+	VROUNDPS     $1, Y1, Y1; \
+	VFNMADD231PS Y7, Y1, Y0; \
+	VFNMADD231PS Y8, Y1, Y0; \
+	VBROADCASTSS expc<>+24(SB), Y2; \
+	VBROADCASTSS expc<>+28(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+32(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+36(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+40(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+44(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VMULPS       Y0, Y0, Y12; \
+	VMULPS       Y12, Y2, Y2; \
+	VADDPS       Y0, Y2, Y2; \
+	VADDPS       Y9, Y2, Y2; \
+	VCVTTPS2DQ   Y1, Y1; \
+	VPADDD       Y10, Y1, Y1; \
+	VPSLLD       $23, Y1, Y1; \
+	VMULPS       Y1, Y2, Y2; \
+	VADDPS       Y9, Y2, Y2; \
+	VBROADCASTSS tanhc<>+28(SB), Y11; \
+	VDIVPS       Y2, Y11, Y2; \
+	VSUBPS       Y2, Y9, Y2; \
+	VMULPS       Y13, Y13, Y12; \
+	VBROADCASTSS tanhc<>+0(SB), Y0; \
+	VBROADCASTSS tanhc<>+4(SB), Y11; \
+	VFMADD213PS  Y11, Y12, Y0; \
+	VBROADCASTSS tanhc<>+8(SB), Y11; \
+	VFMADD213PS  Y11, Y12, Y0; \
+	VBROADCASTSS tanhc<>+12(SB), Y11; \
+	VFMADD213PS  Y11, Y12, Y0; \
+	VBROADCASTSS tanhc<>+16(SB), Y11; \
+	VFMADD213PS  Y11, Y12, Y0; \
+	VMULPS       Y12, Y0, Y0; \
+	VFMADD213PS  Y13, Y13, Y0; \
+	VANDPS       Y15, Y0, Y0; \
+	VANDNPS      Y13, Y15, Y12; \
+	VORPS        Y12, Y0, Y0; \
+	VANDPS       Y15, Y13, Y1; \
+	VCMPPS       $1, Y14, Y1, Y1; \
+	VBLENDVPS    Y1, Y0, Y2, Y2
+
 // func tanhAVX2(dst, src *float32, n int)
 //
 // dst[i] = tanh(src[i]) for n (a multiple of 8) elements, as Tanh32 (Cephes
@@ -526,77 +596,101 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
-	VBROADCASTSS expc<>+0(SB), Y3
-	VBROADCASTSS expc<>+4(SB), Y4
-	VBROADCASTSS expc<>+8(SB), Y5
-	VBROADCASTSS expc<>+12(SB), Y6
-	VBROADCASTSS expc<>+16(SB), Y7
-	VBROADCASTSS expc<>+20(SB), Y8
-	VBROADCASTSS expc<>+48(SB), Y9
-	VPBROADCASTD expc<>+52(SB), Y10
-	VBROADCASTSS tanhc<>+20(SB), Y14
-	VBROADCASTSS tanhc<>+24(SB), Y15
+	TANHCONSTS
 	XORQ         BX, BX
 
 thloop:
 	CMPQ         BX, CX
 	JGE          thdone
 	VMOVUPS      (SI)(BX*4), Y13          // x
-	// Large |x|: e = exp32(2x) (exp's range clamp, reduction and polynomial).
-	VADDPS       Y13, Y13, Y0
-	VMINPS       Y0, Y3, Y0
-	VMAXPS       Y0, Y4, Y0
-	VMOVAPS      Y6, Y1
-	VFMADD231PS  Y5, Y0, Y1
-	VROUNDPS     $1, Y1, Y1
-	VFNMADD231PS Y7, Y1, Y0
-	VFNMADD231PS Y8, Y1, Y0
-	VBROADCASTSS expc<>+24(SB), Y2
-	VBROADCASTSS expc<>+28(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+32(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+36(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+40(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+44(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VMULPS       Y0, Y0, Y12
-	VMULPS       Y12, Y2, Y2
-	VADDPS       Y0, Y2, Y2
-	VADDPS       Y9, Y2, Y2
-	VCVTTPS2DQ   Y1, Y1
-	VPADDD       Y10, Y1, Y1
-	VPSLLD       $23, Y1, Y1
-	VMULPS       Y1, Y2, Y2               // e
-	VADDPS       Y9, Y2, Y2               // e + 1
-	VBROADCASTSS tanhc<>+28(SB), Y11
-	VDIVPS       Y2, Y11, Y2              // 2/(e + 1)
-	VSUBPS       Y2, Y9, Y2               // large = 1 − 2/(e + 1)
-	// Small |x|: x + x·z·P(z), z = x².
-	VMULPS       Y13, Y13, Y12            // z
-	VBROADCASTSS tanhc<>+0(SB), Y0
-	VBROADCASTSS tanhc<>+4(SB), Y11
-	VFMADD213PS  Y11, Y12, Y0
-	VBROADCASTSS tanhc<>+8(SB), Y11
-	VFMADD213PS  Y11, Y12, Y0
-	VBROADCASTSS tanhc<>+12(SB), Y11
-	VFMADD213PS  Y11, Y12, Y0
-	VBROADCASTSS tanhc<>+16(SB), Y11
-	VFMADD213PS  Y11, Y12, Y0
-	VMULPS       Y12, Y0, Y0
-	VFMADD213PS  Y13, Y13, Y0             // small = P·z·x + x
-	VANDPS       Y15, Y0, Y0              // with x's sign (odd; −0 stays −0)
-	VANDNPS      Y13, Y15, Y12
-	VORPS        Y12, Y0, Y0
-	VANDPS       Y15, Y13, Y1             // |x|
-	VCMPPS       $1, Y14, Y1, Y1          // |x| < 0.625 (LT_OS; false for NaN)
-	VBLENDVPS    Y1, Y0, Y2, Y2
+	TANH8
 	VMOVUPS      Y2, (DI)(BX*4)
 	ADDQ         $8, BX
 	JMP          thloop
 
 thdone:
+	VZEROUPPER
+	RET
+
+DATA geluc<>+0(SB)/4, $0x3f4c422a  // √(2/π)
+DATA geluc<>+4(SB)/4, $0x3d372713  // 0.044715
+DATA geluc<>+8(SB)/4, $0x3f000000  // 0.5
+DATA geluc<>+12(SB)/4, $0x3e095d4f // 3·0.044715
+DATA geluc<>+16(SB)/4, $0x3ecc422a // ½·√(2/π)
+GLOBL geluc<>(SB), RODATA|NOPTR, $20
+
+// func geluAVX2(y, t, x *float32, n int)
+//
+// GELU's forward pass for n (a multiple of 8) elements: t = tanh(u) with
+// u = √(2/π)·(x + 0.044715·x³), and y = ½·x·(1 + t).
+TEXT ·geluAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ t+8(FP), R8
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	TANHCONSTS
+	XORQ BX, BX
+
+geloop:
+	CMPQ         BX, CX
+	JGE          gedone
+	VMOVUPS      (SI)(BX*4), Y13
+	VMULPS       Y13, Y13, Y0
+	VMULPS       Y13, Y0, Y0              // x³
+	VBROADCASTSS geluc<>+4(SB), Y1
+	VFMADD213PS  Y13, Y1, Y0              // x + 0.044715·x³
+	VBROADCASTSS geluc<>+0(SB), Y1
+	VMULPS       Y1, Y0, Y13              // u
+	TANH8
+	VMOVUPS      Y2, (R8)(BX*4)
+	VMOVUPS      (SI)(BX*4), Y13
+	VADDPS       Y9, Y2, Y2               // 1 + t
+	VBROADCASTSS geluc<>+8(SB), Y1
+	VMULPS       Y1, Y13, Y0              // ½·x
+	VMULPS       Y0, Y2, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	ADDQ         $8, BX
+	JMP          geloop
+
+gedone:
+	VZEROUPPER
+	RET
+
+// func geluBackAVX2(d, x, t *float32, n int)
+//
+// d ·= ½(1 + t) + ½·√(2/π)·x·(1 − t²)·(1 + 3·0.044715·x²) for n (a multiple
+// of 8) elements: GELU's derivative from its input x and saved tanh t.
+TEXT ·geluBackAVX2(SB), NOSPLIT, $0-32
+	MOVQ         d+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         t+16(FP), R8
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS expc<>+48(SB), Y9        // 1
+	VBROADCASTSS geluc<>+8(SB), Y10       // ½
+	VBROADCASTSS geluc<>+12(SB), Y11      // 3·0.044715
+	VBROADCASTSS geluc<>+16(SB), Y12      // ½·√(2/π)
+	XORQ         BX, BX
+
+gbloop:
+	CMPQ         BX, CX
+	JGE          gbdone
+	VMOVUPS      (SI)(BX*4), Y0           // x
+	VMOVUPS      (R8)(BX*4), Y1           // t
+	VMOVAPS      Y10, Y2
+	VFMADD231PS  Y10, Y1, Y2              // ½ + ½·t
+	VMOVAPS      Y9, Y3
+	VFNMADD231PS Y1, Y1, Y3               // 1 − t²
+	VMULPS       Y0, Y0, Y4
+	VMOVAPS      Y9, Y5
+	VFMADD231PS  Y11, Y4, Y5              // 1 + 3·0.044715·x²
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y5, Y3, Y3               // x·(1 − t²)·(1 + …)
+	VFMADD231PS  Y12, Y3, Y2              // the derivative
+	VMULPS       (DI)(BX*4), Y2, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	ADDQ         $8, BX
+	JMP          gbloop
+
+gbdone:
 	VZEROUPPER
 	RET

@@ -44,3 +44,6 @@ func tanhKernel(dst, src []float32) {
 		dst[i] = Tanh32(v)
 	}
 }
+
+func geluKernel(y, t, x []float32)     { geluGo(y, t, x) }
+func geluBackKernel(d, x, t []float32) { geluBackGo(d, x, t) }
