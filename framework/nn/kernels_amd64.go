@@ -215,6 +215,34 @@ func geluBackKernel(d, x, t []float32) {
 }
 
 //go:noescape
+func lnRowAVX2(y, xh, x, gain, b *float32, d int, eps float32) (rstd float32)
+
+//go:noescape
+func lnBackRowAVX2(dx, dy, xh, gain, gg, bg *float32, d int, rstd float32)
+
+// lnRow normalises one row of LayerNorm and returns its 1/√(var + eps).
+func lnRow(y, xh, x, g, b []float32, eps float32) float32 {
+	d := len(x)
+	if useAVX2 && d >= 8 && d%8 == 0 {
+		_, _, _, _ = y[d-1], xh[d-1], g[d-1], b[d-1]
+		return lnRowAVX2(&y[0], &xh[0], &x[0], &g[0], &b[0], d, eps)
+	}
+	return lnRowGo(y, xh, x, g, b, eps)
+}
+
+// lnBackRow is LayerNorm's backward pass for one row: gain and bias
+// gradients accumulate into gg and bg, dL/dx goes to dx.
+func lnBackRow(dx, dy, xh, g, gg, bg []float32, rstd float32) {
+	d := len(dy)
+	if useAVX2 && d >= 8 && d%8 == 0 {
+		_, _, _, _, _ = dx[d-1], xh[d-1], g[d-1], gg[d-1], bg[d-1]
+		lnBackRowAVX2(&dx[0], &dy[0], &xh[0], &g[0], &gg[0], &bg[0], d, rstd)
+		return
+	}
+	lnBackRowGo(dx, dy, xh, g, gg, bg, rstd)
+}
+
+//go:noescape
 func expSumAVX2(dst, src *float32, n int, shift float32) float32
 
 // expSum sets dst[i] = e^(src[i]−shift) (exp32's polynomial) and returns

@@ -694,3 +694,122 @@ gbloop:
 gbdone:
 	VZEROUPPER
 	RET
+
+// HSUM8 sums the 8 lanes of Y into the low lane of X (its xmm half),
+// clobbering Xt.
+#define HSUM8(Y, X, Xt) \
+	VEXTRACTF128 $1, Y, Xt; \
+	VADDPS       Xt, X, X; \
+	VHADDPS      X, X, X; \
+	VHADDPS      X, X, X
+
+// func lnRowAVX2(y, xh, x, gain, b *float32, d int, eps float32) (rstd float32)
+//
+// LayerNorm of one row of d (a multiple of 8) features: mean and variance
+// (two passes), rstd = 1/√(var + eps), xh = (x − mean)·rstd, y = xh·gain + b.
+TEXT ·lnRowAVX2(SB), NOSPLIT, $0-60
+	MOVQ      y+0(FP), DI
+	MOVQ      xh+8(FP), R8
+	MOVQ      x+16(FP), SI
+	MOVQ      gain+24(FP), R9
+	MOVQ      b+32(FP), R10
+	MOVQ      d+40(FP), CX
+	VCVTSI2SSQ CX, X15, X15                // d
+	VXORPS    Y0, Y0, Y0
+	XORQ      BX, BX
+
+lnsum:
+	VADDPS (SI)(BX*4), Y0, Y0
+	ADDQ   $8, BX
+	CMPQ   BX, CX
+	JLT    lnsum
+	HSUM8(Y0, X0, X1)
+	VDIVSS       X15, X0, X0              // mean
+	VBROADCASTSS X0, Y2
+	VXORPS       Y4, Y4, Y4
+	XORQ         BX, BX
+
+lnvar:
+	VMOVUPS     (SI)(BX*4), Y3
+	VSUBPS      Y2, Y3, Y3
+	VFMADD231PS Y3, Y3, Y4
+	ADDQ        $8, BX
+	CMPQ        BX, CX
+	JLT         lnvar
+	HSUM8(Y4, X4, X1)
+	VDIVSS       X15, X4, X4              // variance
+	VADDSS       eps+48(FP), X4, X4
+	VSQRTSS      X4, X4, X4
+	VBROADCASTSS expc<>+48(SB), X5        // 1
+	VDIVSS       X4, X5, X5               // rstd
+	VMOVSS       X5, rstd+56(FP)
+	VBROADCASTSS X5, Y5
+	XORQ         BX, BX
+
+lnout:
+	VMOVUPS     (SI)(BX*4), Y3
+	VSUBPS      Y2, Y3, Y3
+	VMULPS      Y5, Y3, Y3                // xh
+	VMOVUPS     Y3, (R8)(BX*4)
+	VMOVUPS     (R10)(BX*4), Y6
+	VFMADD231PS (R9)(BX*4), Y3, Y6        // xh·g + b
+	VMOVUPS     Y6, (DI)(BX*4)
+	ADDQ        $8, BX
+	CMPQ        BX, CX
+	JLT         lnout
+	VZEROUPPER
+	RET
+
+// func lnBackRowAVX2(dx, dy, xh, gain, gg, bg *float32, d int, rstd float32)
+//
+// LayerNorm's backward pass for one row of d (a multiple of 8) features:
+// gg += dy·xh, bg += dy, and dx = rstd·(dy·gain − mean(dy·gain) −
+// xh·mean(dy·gain·xh)).
+TEXT ·lnBackRowAVX2(SB), NOSPLIT, $0-60
+	MOVQ       dx+0(FP), DI
+	MOVQ       dy+8(FP), SI
+	MOVQ       xh+16(FP), R8
+	MOVQ       gain+24(FP), R9
+	MOVQ       gg+32(FP), R10
+	MOVQ       bg+40(FP), R11
+	MOVQ       d+48(FP), CX
+	VCVTSI2SSQ CX, X15, X15               // d
+	VXORPS     Y0, Y0, Y0                 // Σ dy·g
+	VXORPS     Y1, Y1, Y1                 // Σ dy·g·xh
+	XORQ       BX, BX
+
+lbsum:
+	VMOVUPS     (SI)(BX*4), Y2            // dy
+	VMOVUPS     (R8)(BX*4), Y3            // xh
+	VMOVUPS     (R10)(BX*4), Y4
+	VFMADD231PS Y3, Y2, Y4
+	VMOVUPS     Y4, (R10)(BX*4)           // gg += dy·xh
+	VADDPS      (R11)(BX*4), Y2, Y4
+	VMOVUPS     Y4, (R11)(BX*4)           // bg += dy
+	VMULPS      (R9)(BX*4), Y2, Y2        // dy·g
+	VADDPS      Y2, Y0, Y0
+	VFMADD231PS Y3, Y2, Y1
+	ADDQ        $8, BX
+	CMPQ        BX, CX
+	JLT         lbsum
+	HSUM8(Y0, X0, X2)
+	HSUM8(Y1, X1, X2)
+	VDIVSS       X15, X0, X0
+	VDIVSS       X15, X1, X1
+	VBROADCASTSS X0, Y0                   // mean(dy·g)
+	VBROADCASTSS X1, Y1                   // mean(dy·g·xh)
+	VBROADCASTSS rstd+56(FP), Y5
+	XORQ         BX, BX
+
+lbout:
+	VMOVUPS      (SI)(BX*4), Y2
+	VMULPS       (R9)(BX*4), Y2, Y2       // dy·g
+	VSUBPS       Y0, Y2, Y2
+	VFNMADD231PS (R8)(BX*4), Y1, Y2       // − xh·mean(dy·g·xh)
+	VMULPS       Y5, Y2, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	ADDQ         $8, BX
+	CMPQ         BX, CX
+	JLT          lbout
+	VZEROUPPER
+	RET

@@ -47,3 +47,8 @@ func tanhKernel(dst, src []float32) {
 
 func geluKernel(y, t, x []float32)     { geluGo(y, t, x) }
 func geluBackKernel(d, x, t []float32) { geluBackGo(d, x, t) }
+
+func lnRow(y, xh, x, g, b []float32, eps float32) float32 { return lnRowGo(y, xh, x, g, b, eps) }
+func lnBackRow(dx, dy, xh, g, gg, bg []float32, rstd float32) {
+	lnBackRowGo(dx, dy, xh, g, gg, bg, rstd)
+}

@@ -209,3 +209,43 @@ func TestMax(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNormRows checks the LayerNorm row kernels against the Go rows
+// (float64 sums) on row widths the vector path takes and on one it leaves
+// to Go, with a large mean to test the variance's two passes.
+func TestLayerNormRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, d := range []int{8, 16, 40, 128, 768, 13} {
+		r := func(shift float32) []float32 {
+			x := make([]float32, d)
+			Normal(rng, x, 1)
+			for i := range x {
+				x[i] += shift
+			}
+			return x
+		}
+		x, g, b, dy := r(100), r(1), r(0), r(0)
+		y1, xh1, y2, xh2 := make([]float32, d), make([]float32, d), make([]float32, d), make([]float32, d)
+		rs1 := lnRow(y1, xh1, x, g, b, 1e-5)
+		rs2 := lnRowGo(y2, xh2, x, g, b, 1e-5)
+		near := func(name string, a, w []float32, tol float64) {
+			for i := range a {
+				if math.Abs(float64(a[i]-w[i])) > tol*math.Max(1, math.Abs(float64(w[i]))) {
+					t.Fatalf("d=%d %s[%d] = %v, want %v", d, name, i, a[i], w[i])
+				}
+			}
+		}
+		near("rstd", []float32{rs1}, []float32{rs2}, 1e-5)
+		near("xhat", xh1, xh2, 1e-4)
+		near("y", y1, y2, 1e-4)
+		gg1, bg1, gg2, bg2 := r(0), r(0), make([]float32, d), make([]float32, d)
+		copy(gg2, gg1)
+		copy(bg2, bg1)
+		dx1, dx2 := make([]float32, d), make([]float32, d)
+		lnBackRow(dx1, dy, xh2, g, gg1, bg1, rs2)
+		lnBackRowGo(dx2, dy, xh2, g, gg2, bg2, rs2)
+		near("gain grad", gg1, gg2, 1e-5)
+		near("bias grad", bg1, bg2, 1e-6)
+		near("dx", dx1, dx2, 1e-4)
+	}
+}

@@ -84,51 +84,60 @@ func (ln *LayerNorm) Forward(x Mat) Mat {
 	ln.xhat = Grow(ln.xhat, n*d)
 	ln.y = Grow(ln.y, n*d)
 	ln.rstd = Grow(ln.rstd, n)
-	g, b := ln.Gain.Value, ln.Bias.Value
+	g, b := ln.Gain.Value[:d], ln.Bias.Value[:d]
 	for i := 0; i < n; i++ {
-		r := x.Data[i*d : (i+1)*d]
-		var mean, v float64
-		for _, e := range r {
-			mean += float64(e)
-		}
-		mean /= float64(d)
-		for _, e := range r {
-			v += (float64(e) - mean) * (float64(e) - mean)
-		}
-		rs := 1 / math.Sqrt(v/float64(d)+float64(ln.Eps))
-		ln.rstd[i] = float32(rs)
-		xh, y := ln.xhat[i*d:(i+1)*d], ln.y[i*d:(i+1)*d]
-		for j, e := range r {
-			xh[j] = float32((float64(e) - mean) * rs)
-			y[j] = xh[j]*g[j] + b[j]
-		}
+		ln.rstd[i] = lnRow(ln.y[i*d:(i+1)*d], ln.xhat[i*d:(i+1)*d], x.Data[i*d:(i+1)*d], g, b, ln.Eps)
 	}
 	return Mat{n, d, ln.y}
+}
+
+// lnRowGo is lnRow in Go, with float64 sums.
+func lnRowGo(y, xh, x, g, b []float32, eps float32) float32 {
+	d := len(x)
+	var mean, v float64
+	for _, e := range x {
+		mean += float64(e)
+	}
+	mean /= float64(d)
+	for _, e := range x {
+		v += (float64(e) - mean) * (float64(e) - mean)
+	}
+	rs := 1 / math.Sqrt(v/float64(d)+float64(eps))
+	for j, e := range x {
+		xh[j] = float32((float64(e) - mean) * rs)
+		y[j] = xh[j]*g[j] + b[j]
+	}
+	return float32(rs)
 }
 
 // Backward accumulates gain/bias gradients and returns dL/dx.
 func (ln *LayerNorm) Backward(dy Mat) Mat {
 	n, d := dy.Rows, ln.Dim
 	ln.dx = Grow(ln.dx, n*d)
-	g := ln.Gain.Value
+	g, gg, bg := ln.Gain.Value[:d], ln.Gain.Grad[:d], ln.Bias.Grad[:d]
 	for i := 0; i < n; i++ {
-		dyr, xh, dx := dy.Data[i*d:(i+1)*d], ln.xhat[i*d:(i+1)*d], ln.dx[i*d:(i+1)*d]
-		var s1, s2 float64
-		for j := range dyr {
-			ln.Gain.Grad[j] += dyr[j] * xh[j]
-			ln.Bias.Grad[j] += dyr[j]
-			gx := float64(dyr[j] * g[j])
-			s1 += gx
-			s2 += gx * float64(xh[j])
-		}
-		s1 /= float64(d)
-		s2 /= float64(d)
-		rs := float64(ln.rstd[i])
-		for j := range dyr {
-			dx[j] = float32(rs * (float64(dyr[j]*g[j]) - s1 - float64(xh[j])*s2))
-		}
+		lnBackRow(ln.dx[i*d:(i+1)*d], dy.Data[i*d:(i+1)*d], ln.xhat[i*d:(i+1)*d], g, gg, bg, ln.rstd[i])
 	}
 	return Mat{n, d, ln.dx}
+}
+
+// lnBackRowGo is lnBackRow in Go, with float64 sums.
+func lnBackRowGo(dx, dy, xh, g, gg, bg []float32, rstd float32) {
+	d := len(dy)
+	var s1, s2 float64
+	for j := range dy {
+		gg[j] += dy[j] * xh[j]
+		bg[j] += dy[j]
+		gx := float64(dy[j] * g[j])
+		s1 += gx
+		s2 += gx * float64(xh[j])
+	}
+	s1 /= float64(d)
+	s2 /= float64(d)
+	rs := float64(rstd)
+	for j := range dy {
+		dx[j] = float32(rs * (float64(dy[j]*g[j]) - s1 - float64(xh[j])*s2))
+	}
 }
 
 // Embedding maps token ids to rows of a [N, Dim] table, initialised N(0, 1)
