@@ -183,6 +183,39 @@ DATA expc<>+48(SB)/4, $0x3f800000 // 1
 DATA expc<>+52(SB)/4, $127
 GLOBL expc<>(SB), RODATA|NOPTR, $56
 
+// EXP8 sets Y2 = e^Y0 for 8 lanes by exp32's method: the argument clamped
+// to [−87.33, 88.72] (NaN propagates), reduced by ln 2 in two parts, the
+// Cephes polynomial and the power of two from the exponent bits, with fused
+// multiply-adds. It needs expc's constants in Y3–Y10 (see expSumAVX2) and
+// clobbers Y0, Y1, Y11 and Y12.
+#define EXP8 \
+	VMINPS       Y0, Y3, Y0; \
+	VMAXPS       Y0, Y4, Y0; \
+	VMOVAPS      Y6, Y1; \
+	VFMADD231PS  Y5, Y0, Y1; \
+	VROUNDPS     $1, Y1, Y1; \
+	VFNMADD231PS Y7, Y1, Y0; \
+	VFNMADD231PS Y8, Y1, Y0; \
+	VBROADCASTSS expc<>+24(SB), Y2; \
+	VBROADCASTSS expc<>+28(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+32(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+36(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+40(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VBROADCASTSS expc<>+44(SB), Y11; \
+	VFMADD213PS  Y11, Y0, Y2; \
+	VMULPS       Y0, Y0, Y12; \
+	VMULPS       Y12, Y2, Y2; \
+	VADDPS       Y0, Y2, Y2; \
+	VADDPS       Y9, Y2, Y2; \
+	VCVTTPS2DQ   Y1, Y1; \
+	VPADDD       Y10, Y1, Y1; \
+	VPSLLD       $23, Y1, Y1; \
+	VMULPS       Y1, Y2, Y2
+
 // func expSumAVX2(dst, src *float32, n int, shift float32) float32
 //
 // dst[i] = e^(src[i] − shift) for n (a multiple of 8) elements, by exp32's
@@ -210,32 +243,7 @@ exploop:
 	VMOVUPS      (SI)(BX*4), Y0
 	VSUBPS       Y15, Y0, Y0
 	VCMPPS       $5, Y4, Y0, Y13
-	VMINPS       Y0, Y3, Y0
-	VMAXPS       Y0, Y4, Y0
-	VMOVAPS      Y6, Y1
-	VFMADD231PS  Y5, Y0, Y1
-	VROUNDPS     $1, Y1, Y1
-	VFNMADD231PS Y7, Y1, Y0
-	VFNMADD231PS Y8, Y1, Y0
-	VBROADCASTSS expc<>+24(SB), Y2
-	VBROADCASTSS expc<>+28(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+32(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+36(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+40(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VBROADCASTSS expc<>+44(SB), Y11
-	VFMADD213PS  Y11, Y0, Y2
-	VMULPS       Y0, Y0, Y12
-	VMULPS       Y12, Y2, Y2
-	VADDPS       Y0, Y2, Y2
-	VADDPS       Y9, Y2, Y2
-	VCVTTPS2DQ   Y1, Y1
-	VPADDD       Y10, Y1, Y1
-	VPSLLD       $23, Y1, Y1
-	VMULPS       Y1, Y2, Y2
+	EXP8
 	VANDPS       Y13, Y2, Y2
 	VMOVUPS      Y2, (DI)(BX*4)
 	VADDPS       Y2, Y14, Y14
@@ -537,32 +545,7 @@ GLOBL tanhc<>(SB), RODATA|NOPTR, $32
 // clobbers Y0, Y1, Y11 and Y12.
 #define TANH8 \
 	VADDPS       Y13, Y13, Y0; \
-	VMINPS       Y0, Y3, Y0; \
-	VMAXPS       Y0, Y4, Y0; \
-	VMOVAPS      Y6, Y1; \
-	VFMADD231PS  Y5, Y0, Y1; \
-	VROUNDPS     $1, Y1, Y1; \
-	VFNMADD231PS Y7, Y1, Y0; \
-	VFNMADD231PS Y8, Y1, Y0; \
-	VBROADCASTSS expc<>+24(SB), Y2; \
-	VBROADCASTSS expc<>+28(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+32(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+36(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+40(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+44(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VMULPS       Y0, Y0, Y12; \
-	VMULPS       Y12, Y2, Y2; \
-	VADDPS       Y0, Y2, Y2; \
-	VADDPS       Y9, Y2, Y2; \
-	VCVTTPS2DQ   Y1, Y1; \
-	VPADDD       Y10, Y1, Y1; \
-	VPSLLD       $23, Y1, Y1; \
-	VMULPS       Y1, Y2, Y2; \
+	EXP8; \
 	VADDPS       Y9, Y2, Y2; \
 	VBROADCASTSS tanhc<>+28(SB), Y11; \
 	VDIVPS       Y2, Y11, Y2; \
