@@ -2,14 +2,19 @@
 // algorithms and the in-process language model.
 //
 // Tensors are row-major [Mat] views over []float32. Matrix products ([Gemm])
-// run on this package's packed single-threaded SGEMM with an assembly
-// micro-kernel (AVX-512 6×32 or AVX2 6×16, chosen at run time) where the CPU
-// has AVX2 and FMA, on gonum's blas32 otherwise, and on OpenBLAS through
-// gonum/netlib when built with `-tags openblas` (see [Backend] and
-// [PluginEnv]). Adam, ReLU and bias gradients also have AVX2 kernels. Every
-// layer keeps its own preallocated activation and gradient buffers, which grow
-// to the largest batch seen and are reused afterwards, so a training step
-// performs no heap allocation once warmed up.
+// run on this package's packed single-threaded SGEMM with assembly
+// micro-kernels (generated AVX-512 ones for every tile up to 12×32, or an
+// AVX2 6×16 one, chosen at run time) where the CPU has AVX2 and FMA, on
+// gonum's blas32 otherwise (in pieces small enough for its serial path), and
+// on OpenBLAS through gonum/netlib when built with `-tags openblas` (see
+// [Backend] and [PluginEnv]). Adam, ReLU, bias gradients, softmax's maximum
+// and exponentials ([Max]), tanh, GELU and LayerNorm also have AVX2 kernels,
+// and [Exp32], [Tanh32], [Log32] and [Log1p32] are float32 versions of the
+// math package's functions. Every layer keeps its own preallocated
+// activation and gradient buffers, which grow to the largest batch seen and
+// are reused afterwards, so a training step performs no heap allocation once
+// warmed up. [MLP.Hold] packs an MLP's weights once for a run of products on
+// chunks of a large batch.
 //
 // Conventions, chosen to match PyTorch so that weights can be compared
 // element by element with torch fixtures:
