@@ -31,6 +31,11 @@ test:
 	KALM_NO_AVX512=1 $(GO) test -count=1 ./framework/nn ./plugins/bc ./plugins/td3bc ./plugins/cql
 	# The OpenBLAS backend too, where the library is installed.
 	if [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]; then $(GO) test -tags openblas -count=1 ./framework/nn ./plugins/bc; fi
+	# The pure-Go build (gonum's Sgemm), what CPUs without AVX2 run.
+	$(GO) test -tags purego -count=1 ./framework/nn ./plugins/bc
+	# arm64 under qemu-user, where it is installed: pure Go there, and Go
+	# fuses multiply-adds on arm64, so the golden tests meet other rounding.
+	if command -v qemu-aarch64 >/dev/null; then GOARCH=arm64 CGO_ENABLED=0 $(GO) test -exec qemu-aarch64 -count=1 ./framework/nn ./plugins/td3bc; fi
 
 bench: build
 	$(BIN) bench algos
