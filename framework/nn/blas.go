@@ -42,17 +42,13 @@ func (m Mat) Row(i int) []float32 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
 // corresponding flag is set. Shapes are checked and a mismatch panics, since
 // it is a programming error, never a data error.
 func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	m, k := a.Rows, a.Cols
-	if transA {
-		ta = blas.Trans
-		m, k = a.Cols, a.Rows
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		tb = blas.Trans
-		kb, n = b.Cols, b.Rows
-	}
+	gemm(transA, transB, alpha, a, b, beta, c, nil)
+}
+
+// gemm is Gemm with op(B) optionally prepacked (see sgemmFused; pre is only
+// ever set when usePacked).
+func gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat, pre []float32) {
+	m, n, k, kb := opDims(transA, transB, a, b)
 	if k != kb || c.Rows != m || c.Cols != n {
 		panic("nn: Gemm shape mismatch")
 	}
@@ -64,8 +60,15 @@ func Gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
 		return
 	}
 	if usePacked {
-		sgemmPacked(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1))
+		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), beta, c.Data, max(c.Cols, 1), nil, false, nil, pre)
 		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
 	}
 	lda, ldb, ldc := max(a.Cols, 1), max(b.Cols, 1), max(c.Cols, 1)
 	if backend != "gonum" {
@@ -132,18 +135,11 @@ func gemmMasked(transA, transB bool, a, b, mask, c Mat, pre []float32) {
 	if k != kb || c.Rows != m || c.Cols != n || mask.Rows != m || mask.Cols != n {
 		panic("nn: gemmMasked shape mismatch")
 	}
-	if usePacked && m > 0 && n > 0 && k > 0 && (gemmNR == 32 || pre != nil) {
-		var mk []float32
-		if gemmNR == 32 {
-			mk = mask.Data
-		}
-		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mk, pre)
-		if mk != nil {
-			return
-		}
-	} else {
-		Gemm(transA, transB, 1, a, b, 0, c)
+	if usePacked && gemmNR == 32 && m > 0 && n > 0 && k > 0 {
+		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mask.Data, pre)
+		return
 	}
+	gemm(transA, transB, 1, a, b, 0, c, pre)
 	reluBackKernel(c.Data[:m*n], mask.Data[:m*n])
 }
 

@@ -132,13 +132,10 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	l.dx = Grow(l.dx, dy.Rows*l.In)
 	dx := View(l.dx, dy.Rows, l.In)
 	w := View(l.W.Value, l.Out, l.In)
-	switch {
-	case maskDx:
+	if maskDx {
 		gemmMasked(false, false, dy, w, x, dx, l.prepacked(l.pw))
-	case l.held:
-		sgemmFused(false, false, dy.Rows, l.In, l.Out, 1, dy.Data, l.Out, l.W.Value, l.In, 0, dx.Data, l.In, nil, false, nil, l.pw)
-	default:
-		Gemm(false, false, 1, dy, w, 0, dx)
+	} else {
+		gemm(false, false, 1, dy, w, 0, dx, l.prepacked(l.pw))
 	}
 	return dx
 }
