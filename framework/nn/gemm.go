@@ -134,11 +134,7 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						if maskOn {
 							mz = &mask[i0*ldc+j0]
 						}
-						if transA { // op(A)[i, k] = A[k, i]: mr consecutive values per k
-							kern512(false, mr, nr, kb, &a[k0*lda+i0], lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, mz)
-						} else { // mr rows of A
-							kern512(true, mr, nr, kb, &a[i0*lda+k0], lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, mz)
-						}
+						kern512(!transA, mr, nr, kb, opA(transA, a, lda, i0, k0), lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, mz)
 					}
 				}
 			}
@@ -173,21 +169,13 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 						if addBias {
 							bz = &bias[j0]
 						}
-						c0 := &c[i0*ldc+j0]
-						if transA { // op(A)[i, k] = A[k, i]: 6 consecutive values per k
-							kern6x16(kb, &a[k0*lda+i0], lda, bp, c0, ldc, alpha, be, bz, actRelu, false)
-						} else { // 6 rows of A
-							kern6x16(kb, &a[i0*lda+k0], lda, bp, c0, ldc, alpha, be, bz, actRelu, true)
-						}
+						kern6x16(kb, opA(transA, a, lda, i0, k0), lda, bp, &c[i0*ldc+j0], ldc, alpha, be, bz, actRelu, !transA)
 						continue
 					}
-					switch {
-					case mr < gemmMR:
+					if mr < gemmMR {
 						kern6x16(kb, &(*pa)[0], gemmMR, bp, &tile[0], gemmNR, alpha, 0, nil, 0, false)
-					case transA:
-						kern6x16(kb, &a[k0*lda+i0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, false)
-					default:
-						kern6x16(kb, &a[i0*lda+k0], lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, true)
+					} else {
+						kern6x16(kb, opA(transA, a, lda, i0, k0), lda, bp, &tile[0], gemmNR, alpha, 0, nil, 0, !transA)
 					}
 					for i := range mr {
 						cr := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nr]
@@ -217,6 +205,16 @@ func sgemmFused(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 			}
 		}
 	}
+}
+
+// opA points at op(A)[i0, k0]: where a kernel reads rows of a row-major A
+// (each lda apart), or, with transA, consecutive values per k of a
+// transposed one (k-rows lda apart).
+func opA(transA bool, a []float32, lda, i0, k0 int) *float32 {
+	if transA {
+		return &a[k0*lda+i0]
+	}
+	return &a[i0*lda+k0]
 }
 
 // sgemmVec handles matrix·vector (n = 1, value heads: op(B) is contiguous)
