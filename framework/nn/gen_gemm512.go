@@ -43,6 +43,20 @@ func acc(r, h int) string { return fmt.Sprintf("Z%d", 4+2*r+h) }
 
 type gen struct{ bytes.Buffer }
 
+// tile calls f for every accumulator of an mr-row tile of halves 16-column
+// halves, row by row; a non-empty ptr, a pointer into C (or the mask), is
+// moved down one row (R8 bytes) between rows.
+func (g *gen) tile(mr, halves int, ptr string, f func(r, h int)) {
+	for r := range mr {
+		if r > 0 && ptr != "" {
+			g.op("ADDQ R8, %s", ptr)
+		}
+		for h := range halves {
+			f(r, h)
+		}
+	}
+}
+
 func (g *gen) op(format string, args ...any) { fmt.Fprintf(&g.Buffer, "\t"+format+"\n", args...) }
 func (g *gen) label(l string)                { fmt.Fprintf(&g.Buffer, "\n%s:\n", l) }
 
@@ -85,11 +99,7 @@ func (g *gen) kernel(mr, nr int, rows bool) {
 	for i := 1; i < len(ptrs); i++ {
 		g.op("LEAQ (%s)(R8*1), %s", ptrs[i-1], ptrs[i])
 	}
-	for r := range mr {
-		for h := range halves {
-			g.op("VPXORD %s, %s, %s", acc(r, h), acc(r, h), acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "", func(r, h int) { g.op("VPXORD %s, %s, %s", acc(r, h), acc(r, h), acc(r, h)) })
 	// step writes the FMAs of unrolled step u (B at 128·u bytes from DI).
 	step := func(u int, ptrs []string) {
 		for h := range halves {
@@ -168,26 +178,17 @@ func (g *gen) epilogue(mr, halves int, l func(string) string) {
 	g.op("CMPL AX, $0x3f800000") // alpha = 1: nothing to scale
 	g.op("JE %s", l("noalpha"))
 	g.op("VBROADCASTSS alpha+48(FP), Z0")
-	for r := range mr {
-		for h := range halves {
-			g.op("VMULPS Z0, %s, %s", acc(r, h), acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "", func(r, h int) { g.op("VMULPS Z0, %s, %s", acc(r, h), acc(r, h)) })
 	g.label(l("noalpha"))
 	g.op("MOVL beta+52(FP), AX")
 	g.op("ANDL $0x7fffffff, AX")
 	g.op("JE %s", l("nobeta"))
 	g.op("VBROADCASTSS beta+52(FP), Z1")
 	g.op("MOVQ DX, AX")
-	for r := range mr {
-		if r > 0 {
-			g.op("ADDQ R8, AX")
-		}
-		for h := range halves {
-			g.op("VMOVUPS.Z %d(AX), %s, Z2", 64*h, km[h])
-			g.op("VFMADD231PS Z2, Z1, %s", acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "AX", func(r, h int) {
+		g.op("VMOVUPS.Z %d(AX), %s, Z2", 64*h, km[h])
+		g.op("VFMADD231PS Z2, Z1, %s", acc(r, h))
+	})
 	g.label(l("nobeta"))
 	g.op("MOVQ bias+56(FP), AX")
 	g.op("TESTQ AX, AX")
@@ -195,45 +196,25 @@ func (g *gen) epilogue(mr, halves int, l func(string) string) {
 	for h := range halves {
 		g.op("VMOVUPS.Z %d(AX), %s, Z%d", 64*h, km[h], h)
 	}
-	for r := range mr {
-		for h := range halves {
-			g.op("VADDPS Z%d, %s, %s", h, acc(r, h), acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "", func(r, h int) { g.op("VADDPS Z%d, %s, %s", h, acc(r, h), acc(r, h)) })
 	g.label(l("nobias"))
 	g.op("MOVQ relu+64(FP), AX")
 	g.op("TESTQ AX, AX")
 	g.op("JE %s", l("norelu"))
 	g.op("VPXORD Z0, Z0, Z0")
-	for r := range mr {
-		for h := range halves {
-			g.op("VMAXPS %s, Z0, %s", acc(r, h), acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "", func(r, h int) { g.op("VMAXPS %s, Z0, %s", acc(r, h), acc(r, h)) })
 	g.label(l("norelu"))
 	g.op("MOVQ mask+72(FP), AX")
 	g.op("TESTQ AX, AX")
 	g.op("JE %s", l("nomask"))
 	g.op("VPXORD Z0, Z0, Z0")
-	for r := range mr {
-		if r > 0 {
-			g.op("ADDQ R8, AX")
-		}
-		for h := range halves {
-			// K1 = column mask ∧ 0 < mask value.
-			g.op("VCMPPS $1, %d(AX), Z0, %s, K1", 64*h, km[h])
-			g.op("VMOVAPS.Z %s, K1, %s", acc(r, h), acc(r, h))
-		}
-	}
+	g.tile(mr, halves, "AX", func(r, h int) {
+		// K1 = column mask ∧ 0 < mask value.
+		g.op("VCMPPS $1, %d(AX), Z0, %s, K1", 64*h, km[h])
+		g.op("VMOVAPS.Z %s, K1, %s", acc(r, h), acc(r, h))
+	})
 	g.label(l("nomask"))
-	for r := range mr {
-		if r > 0 {
-			g.op("ADDQ R8, DX")
-		}
-		for h := range halves {
-			g.op("VMOVUPS %s, %s, %d(DX)", acc(r, h), km[h], 64*h)
-		}
-	}
+	g.tile(mr, halves, "DX", func(r, h int) { g.op("VMOVUPS %s, %s, %d(DX)", acc(r, h), km[h], 64*h) })
 	g.op("VZEROUPPER")
 	g.op("RET")
 }
