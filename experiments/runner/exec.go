@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/framework/algo"
@@ -125,14 +128,61 @@ func collectStage(ctx context.Context, job *Job) (*Output, error) {
 	return &Output{Metrics: metrics.points}, nil
 }
 
+// trainJournal is what a train stage keeps in its Job.State while it runs:
+// the checkpoints written so far (relative to State) and the metric points
+// recorded up to the last of them. A later attempt continues from that
+// checkpoint; algo plugins resume bit for bit, so the stage's outcome is
+// the one an uninterrupted run would have recorded.
+type trainJournal struct {
+	Checkpoints []algo.Checkpoint `json:"checkpoints"`
+	Metrics     []results.Metric  `json:"metrics"`
+}
+
+const journalFile = "journal.json"
+
+// load reads the journal in dir; it is empty when there is none, or when
+// its last checkpoint is missing.
+func (j *trainJournal) load(dir string) {
+	*j = trainJournal{}
+	if ReadJSON(filepath.Join(dir, journalFile), j) != nil || len(j.Checkpoints) == 0 ||
+		!exists(filepath.Join(dir, j.Checkpoints[len(j.Checkpoints)-1].Path)) {
+		*j = trainJournal{}
+	}
+}
+
+// save writes the journal into dir atomically.
+func (j *trainJournal) save(dir string) error {
+	tmp := filepath.Join(dir, journalFile+".tmp")
+	if err := writeJSON(tmp, j); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, journalFile))
+}
+
+// resume restores the series of metric points recorded up to the journal's
+// last checkpoint and returns that checkpoint (nil without one).
+func (j *trainJournal) resume(s *series) *algo.Checkpoint {
+	*s = series{}
+	if len(j.Checkpoints) == 0 {
+		return nil
+	}
+	s.points = append([]results.Metric(nil), j.Metrics...)
+	s.last = map[string]int{}
+	for i, p := range s.points {
+		s.last[p.Name] = i
+	}
+	return &j.Checkpoints[len(j.Checkpoints)-1]
+}
+
 func trainStage(ctx context.Context, job *Job) (*Output, error) {
 	cfg := job.Stage.Config.(experiments.TrainConfig)
 	h, err := job.Launch(ctx, job.Stage.Plugins[0])
 	if err != nil {
 		return nil, err
 	}
+	name := job.Stage.Plugins[0].Name
 	if h.Algo == nil {
-		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[0].Name)
+		return nil, fmt.Errorf("plugin %s is not an algo plugin", name)
 	}
 	var sources []algo.Source
 	for _, d := range cfg.Datasets {
@@ -140,28 +190,82 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 			sources = append(sources, algo.Source{Path: filepath.Join(job.Inputs[d.Stage], datasetDir), Weight: d.Weight})
 		}
 	}
-	out := filepath.Join(job.Dir, ckptDir)
-	var metrics series
-	res, err := h.Algo.Train(ctx, algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
-		CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}, func(p algo.Progress) {
-		metrics.add(p.Step, p.Total, p.Metrics)
-		job.Progress(p.Step, p.Total, p.Metrics)
-	})
-	if err != nil {
+	// Checkpoints go to the stage's State, with a journal, so that an
+	// interrupted or failed attempt is continued from its last checkpoint.
+	out := filepath.Join(job.State, ckptDir)
+	var (
+		j       trainJournal
+		metrics series
+	)
+	j.load(job.State)
+	for attempt := 0; ; attempt++ {
+		from := j.resume(&metrics)
+		if from == nil {
+			if err := os.RemoveAll(job.State); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, err
+		}
+		if from != nil && from.Step >= cfg.Steps {
+			break // an earlier attempt trained to the end
+		}
+		req := algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
+			CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}
+		if from != nil {
+			req.Resume = filepath.Join(job.State, from.Path)
+			last := map[string]float64{}
+			for _, p := range metrics.points {
+				last[p.Name] = p.Value
+			}
+			job.Progress(from.Step, cfg.Steps, last)
+		}
+		progressed := false
+		res, err := h.Algo.Train(ctx, req, func(p algo.Progress) {
+			if from != nil && !progressed && p.Step <= from.Step {
+				// The plugin started over instead of continuing: so do we.
+				metrics, j = series{}, trainJournal{}
+			}
+			progressed = true
+			metrics.add(p.Step, p.Total, p.Metrics)
+			job.Progress(p.Step, p.Total, p.Metrics)
+			if rel, err := filepath.Rel(job.State, p.Checkpoint); p.Checkpoint != "" && err == nil && filepath.IsLocal(rel) {
+				j.Checkpoints = append(j.Checkpoints, algo.Checkpoint{Step: p.Step, Path: rel})
+				j.Metrics = append(j.Metrics[:0], metrics.points...)
+				// Failing to write it only costs a later attempt time.
+				j.save(job.State)
+			}
+		})
+		if err != nil && from != nil && !progressed && ctx.Err() == nil && attempt == 0 {
+			// The plugin could not continue from the checkpoint (another
+			// version's format, or no support for resuming): start over.
+			j = trainJournal{}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		// The checkpoints the plugin reported as it went, and those it
+		// lists at the end (some plugins only do the latter).
+		for _, c := range res.Checkpoints {
+			rel, err := filepath.Rel(job.State, c.Path)
+			if err != nil || !filepath.IsLocal(rel) || !strings.HasPrefix(rel, ckptDir+string(filepath.Separator)) {
+				return nil, fmt.Errorf("algo %s wrote checkpoint %s outside its output directory %s", name, c.Path, out)
+			}
+			j.Checkpoints = slices.DeleteFunc(j.Checkpoints, func(o algo.Checkpoint) bool { return o.Step >= c.Step })
+			j.Checkpoints = append(j.Checkpoints, algo.Checkpoint{Step: c.Step, Path: rel})
+		}
+		break
+	}
+	if len(j.Checkpoints) == 0 {
+		return nil, fmt.Errorf("algo %s trained without writing a checkpoint", name)
+	}
+	// Checkpoint paths relative to State are the same in the artifact.
+	if err := os.Rename(out, filepath.Join(job.Dir, ckptDir)); err != nil {
 		return nil, err
 	}
-	if len(res.Checkpoints) == 0 {
-		return nil, fmt.Errorf("algo %s trained without writing a checkpoint", job.Stage.Plugins[0].Name)
-	}
-	var art TrainArtifact
-	for _, c := range res.Checkpoints {
-		rel, err := filepath.Rel(job.Dir, c.Path)
-		if err != nil || !filepath.IsLocal(rel) {
-			return nil, fmt.Errorf("algo %s wrote checkpoint %s outside its output directory %s", job.Stage.Plugins[0].Name, c.Path, out)
-		}
-		art.Checkpoints = append(art.Checkpoints, algo.Checkpoint{Step: c.Step, Path: rel})
-	}
-	if err := writeJSON(filepath.Join(job.Dir, trainFile), art); err != nil {
+	if err := writeJSON(filepath.Join(job.Dir, trainFile), TrainArtifact{Checkpoints: j.Checkpoints}); err != nil {
 		return nil, err
 	}
 	return &Output{Metrics: metrics.points}, nil

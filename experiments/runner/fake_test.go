@@ -13,10 +13,12 @@ import (
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/algo/offline"
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
 	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/framework/plugin"
+	"github.com/kalm-go/kalm/plugins/bc"
 )
 
 // lineEnv is a tiny in-process env for tests: the agent walks on a line of
@@ -124,7 +126,8 @@ func (e *lineEnv) Render(context.Context, env.RenderRequest) (*env.RenderRespons
 
 // countAlgo "trains" by counting how often the data moves right, and acts
 // right with that probability rounded: it fails on purpose when its
-// hyper-parameter fail is true.
+// hyper-parameter fail is true. It ignores TrainRequest.Resume: it always
+// starts over.
 type countAlgo struct {
 	name string
 }
@@ -164,18 +167,19 @@ func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress fun
 			return nil, err
 		}
 		loss := 1 / float64(step)
-		progress(algo.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"loss": loss}})
+		p := algo.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"loss": loss}}
 		if (r.CheckpointEvery > 0 && step%r.CheckpointEvery == 0) || step == r.Steps {
-			p := filepath.Join(r.OutDir, fmt.Sprintf("step-%d", step))
+			p.Checkpoint = filepath.Join(r.OutDir, fmt.Sprintf("step-%d", step))
 			act := "0"
 			if right*2 >= total {
 				act = "1"
 			}
-			if err := os.WriteFile(p, []byte(act), 0o644); err != nil {
+			if err := os.WriteFile(p.Checkpoint, []byte(act), 0o644); err != nil {
 				return nil, err
 			}
-			res.Checkpoints = append(res.Checkpoints, algo.Checkpoint{Step: step, Path: p})
+			res.Checkpoints = append(res.Checkpoints, algo.Checkpoint{Step: step, Path: p.Checkpoint})
 		}
+		progress(p)
 	}
 	return res, nil
 }
@@ -214,6 +218,8 @@ func (f *fakePlugins) Launch(_ context.Context, kind plugin.Kind, name string) (
 		h.Env = &lineEnv{}
 	case kind == plugin.Algo && (name == "count" || name == "count2"):
 		h.Algo = &countAlgo{name: name}
+	case kind == plugin.Algo && name == "bc":
+		h.Algo = offline.NewPlugin(bc.Factory) // the real one, in process
 	case kind == plugin.LM && name == "parrot":
 		h.LM = &parrotLM{}
 	default:

@@ -27,6 +27,11 @@ type Job struct {
 	// Dir is an empty temporary directory for the artifact. It becomes the
 	// stage's artifact directory, by rename, only if the executor succeeds.
 	Dir string
+	// State is a directory that outlives failed and interrupted attempts
+	// at the stage (WorkDir/partial/KIND/KEY, created by the executor if it
+	// wants it) and is removed once the stage succeeds: where an executor
+	// keeps what lets a later attempt continue instead of starting over.
+	State string
 	// Inputs maps each input stage key to its artifact directory.
 	Inputs map[string]string
 	// Launch starts a plugin for this stage; the runner closes it when the
@@ -50,8 +55,9 @@ type Executor func(ctx context.Context, job *Job) (*Output, error)
 type Runner struct {
 	// Store records everything; required.
 	Store *results.Store
-	// WorkDir holds artifacts (WorkDir/artifacts/KIND/KEY) and temporary
-	// directories (WorkDir/tmp). Default ./.kalm.
+	// WorkDir holds artifacts (WorkDir/artifacts/KIND/KEY), temporary
+	// directories (WorkDir/tmp) and what unfinished stages keep to continue
+	// from (WorkDir/partial/KIND/KEY). Default ./.kalm.
 	WorkDir string
 	// Launcher starts plugins for the built-in executors.
 	Launcher Launcher
@@ -339,6 +345,11 @@ func artifactDir(work string, st *experiments.Stage) string {
 	return filepath.Join(work, "artifacts", string(st.Kind), st.Key)
 }
 
+// partialDir is a stage's Job.State.
+func partialDir(work string, st *experiments.Stage) string {
+	return filepath.Join(work, "partial", string(st.Kind), st.Key)
+}
+
 // prepareWorkDir creates the work directory, checks it is writable, takes
 // its lock and clears temporary directories left by killed runs.
 func prepareWorkDir(work string) (func(), error) {
@@ -463,6 +474,7 @@ func (r *Runner) execute(ctx context.Context, work string, plan *experiments.Pla
 	job := &Job{
 		Stage:  st,
 		Dir:    tmp,
+		State:  partialDir(work, st),
 		Inputs: inputs,
 		Launch: func(ctx context.Context, p experiments.PluginRef) (*Handle, error) {
 			if r.Launcher == nil {
@@ -604,7 +616,12 @@ func (r *Runner) adopt(ctx context.Context, work string, st *experiments.Stage, 
 		}
 		return o.Metrics[i].Step < o.Metrics[j].Step
 	})
-	return r.Store.FinishStage(ctx, st.Key, o)
+	if err := r.Store.FinishStage(ctx, st.Key, o); err != nil {
+		return err
+	}
+	// What earlier attempts kept to continue from is no longer needed.
+	os.RemoveAll(partialDir(work, st))
+	return nil
 }
 
 func writeJSON(path string, v any) error {

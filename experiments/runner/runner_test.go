@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -339,5 +340,123 @@ func TestFullChainWithLM(t *testing.T) {
 	tc := plan.Stage(plan.Cells[0].Stages[experiments.Train]).Config.(experiments.TrainConfig)
 	if len(tc.Datasets) != 2 || tc.Datasets[0].Weight != 0.5 || tc.Datasets[1].Stage != im {
 		t.Errorf("train datasets %+v", tc.Datasets)
+	}
+}
+
+// TestTrainContinuesFromCheckpoint interrupts train stages after their
+// second checkpoint: the next run continues each from that checkpoint
+// instead of starting over, and records exactly what an uninterrupted run
+// does, down to the checkpoint files' bytes. The real bc algorithm resumes
+// bit for bit; the fake count algorithm ignores the checkpoint and starts
+// over, which the runner notices; a checkpoint that cannot be read makes
+// the runner start over.
+func TestTrainContinuesFromCheckpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name, algo string
+		corrupt    bool
+		next       int // the first step trained after the interruption
+	}{
+		{"bc", "bc", false, 25}, // bc logs every 5 steps
+		{"ignores-resume", "count", false, 1},
+		{"corrupt-checkpoint", "bc", true, 5},
+	} {
+		algo := tc.algo
+		t.Run(tc.name, func(t *testing.T) {
+			set := []string{"algo=" + algo, "train.steps=50", "train.checkpoint_every=10", "grid.axes=[]"}
+			if algo == "bc" {
+				set = append(set, "hyper.bc.log_every=5")
+			}
+			plan := planFor(t, lineExperiment, set...)
+			ref := t.TempDir()
+			r, _ := newRunner(t, ref)
+			if _, err := r.Run(context.Background(), plan); err != nil {
+				t.Fatal(err)
+			}
+
+			work := t.TempDir()
+			r, _ = newRunner(t, work)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Both seeds' stages wait at step 25 until both are there.
+			var waiting atomic.Int64
+			r.Executors = map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+				progress, stopped := j.Progress, false
+				j.Progress = func(step, total int, m map[string]float64) {
+					progress(step, total, m)
+					if step >= 25 && !stopped {
+						stopped = true
+						if waiting.Add(1) == 2 {
+							cancel()
+						}
+						<-ctx.Done()
+					}
+				}
+				return trainStage(ctx, j)
+			}}
+			if _, err := r.Run(ctx, plan); !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("interrupted run: %v", err)
+			}
+			journals, _ := filepath.Glob(filepath.Join(work, "partial", "train", "*", journalFile))
+			if len(journals) != 2 {
+				t.Fatalf("%d train journals after the interrupt, want 2 (one per seed)", len(journals))
+			}
+			var j trainJournal
+			for _, jf := range journals {
+				if err := ReadJSON(jf, &j); err != nil || len(j.Checkpoints) != 2 || j.Checkpoints[1].Step != 20 {
+					t.Fatalf("journal: %+v, %v", j, err)
+				}
+			}
+
+			if tc.corrupt {
+				for _, jf := range journals {
+					dir := filepath.Dir(jf)
+					ReadJSON(jf, &j)
+					if err := os.WriteFile(filepath.Join(dir, j.Checkpoints[1].Path), []byte("torn"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// Each stage reports the checkpoint it continues from, then the
+			// next step the plugin trains.
+			next := tc.next
+			var mu sync.Mutex
+			r.Executors = map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+				progress := j.Progress
+				var steps []int
+				j.Progress = func(step, total int, m map[string]float64) {
+					if len(steps) < 2 {
+						steps = append(steps, step)
+						if len(steps) == 2 && (steps[0] != 20 || steps[1] != next) {
+							mu.Lock()
+							t.Errorf("a stage reported steps %v first, want [20 %d]", steps, next)
+							mu.Unlock()
+						}
+					}
+					progress(step, total, m)
+				}
+				return trainStage(ctx, j)
+			}}
+			if _, err := r.Run(context.Background(), plan); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := dump(t, filepath.Join(work, "results.db")), dump(t, filepath.Join(ref, "results.db")); got != want {
+				t.Fatalf("the continued runs recorded other results than uninterrupted ones:\n--- got\n%s\n--- want\n%s", got, want)
+			}
+			files, _ := filepath.Glob(filepath.Join(ref, "artifacts", "train", "*", ckptDir, "*"))
+			if len(files) != 10 {
+				t.Fatalf("%d checkpoints in the reference run, want 10", len(files))
+			}
+			for _, f := range files {
+				rel, _ := filepath.Rel(ref, f)
+				a, _ := os.ReadFile(f)
+				b, err := os.ReadFile(filepath.Join(work, rel))
+				if err != nil || !bytes.Equal(a, b) {
+					t.Errorf("checkpoint %s differs from the uninterrupted run's (%v)", rel, err)
+				}
+			}
+			if left, _ := os.ReadDir(filepath.Join(work, "partial", "train")); len(left) != 0 {
+				t.Errorf("partial state left after the stages finished: %v", left)
+			}
+		})
 	}
 }
