@@ -44,6 +44,7 @@ func (a *Adam) Step() {
 		step: float32(a.LR / bc1), invBc2s: float32(1 / math.Sqrt(bc2)), eps: float32(a.Eps)}
 	wd := float32(a.WeightDecay)
 	decay := float32(1 - a.LR*a.WeightDecay)
+	settleGrads(a.Params)
 	for pi, p := range a.Params {
 		w, g := p.Value, p.Grad[:len(p.Value)]
 		m, v := a.M[pi].Value[:len(w)], a.V[pi].Value[:len(w)]
@@ -74,6 +75,7 @@ func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 // at most maxNorm (torch.nn.utils.clip_grad_norm_) and returns the norm
 // before clipping.
 func ClipGradNorm(maxNorm float64, params ...*Param) float64 {
+	settleGrads(params)
 	var s float64
 	for _, p := range params {
 		for _, g := range p.Grad {

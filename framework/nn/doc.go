@@ -23,7 +23,10 @@
 //     y = x·Wᵀ + b; it is initialised as torch.nn.Linear does
 //     (uniform in ±1/√in for weights and bias).
 //   - Gradients accumulate into Param.Grad (as torch's .grad) until
-//     [ZeroGrad] is called.
+//     [ZeroGrad] is called. [MLP.ZeroGrad] defers the clearing to each
+//     layer's next backward, which then writes its gradients instead of
+//     adding them to zeros; optimisers and [ClipGradNorm] clear what is
+//     still pending before reading, and [MLP.Settle] does it on request.
 //   - Forward saves what Backward needs; a layer supports one Forward
 //     followed by at most one Backward at a time. To evaluate a network on
 //     several inputs in one loss, stack the inputs into one batch.

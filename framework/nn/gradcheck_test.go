@@ -337,3 +337,83 @@ func TestHold(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroGradDeferred checks MLP.ZeroGrad's deferred clearing against
+// clearing at once (the free ZeroGrad on the flat parameters), bit for bit:
+// gradients written by the next backward, accumulated by later ones, and
+// read as zeros by the optimiser, ClipGradNorm and Settle when no backward
+// came first.
+func TestZeroGradDeferred(t *testing.T) {
+	type net struct {
+		m   *MLP
+		opt *Adam
+	}
+	for _, tc := range []struct {
+		name string
+		// step runs one training step on n after zero cleared its gradients.
+		step func(n net, zero func(), x, dy Mat) (norm float64)
+	}{
+		{"backward", func(n net, zero func(), x, dy Mat) float64 {
+			zero()
+			n.m.Forward(x)
+			n.m.Backward(dy, true, false)
+			return 0
+		}},
+		{"two backwards accumulate", func(n net, zero func(), x, dy Mat) float64 {
+			zero()
+			for range 2 {
+				n.m.Forward(x)
+				n.m.Backward(View(append([]float32(nil), dy.Data...), dy.Rows, dy.Cols), true, false)
+			}
+			return 0
+		}},
+		{"first rows only", func(n net, zero func(), x, dy Mat) float64 {
+			zero()
+			n.m.Forward(x)
+			n.m.Backward(View(dy.Data[:5*dy.Cols], 5, dy.Cols), true, true)
+			return 0
+		}},
+		{"no backward", func(n net, zero func(), x, dy Mat) float64 {
+			zero()
+			return 0
+		}},
+		{"input gradient only, clipped", func(n net, zero func(), x, dy Mat) float64 {
+			zero()
+			n.m.Forward(x)
+			n.m.Backward(dy, false, true)
+			return ClipGradNorm(0.5, n.m.Flat())
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(9, 9))
+			dims := []int{6, 40, 33, 3}
+			a := net{m: NewMLP(rng, "a/", dims, ReLU, Tanh)}
+			b := net{m: NewMLP(rng, "b/", dims, ReLU, Tanh)}
+			CopyParams(b.m.Params(), a.m.Params())
+			a.opt = NewAdam(DefaultAdam(0.01), a.m.Flat())
+			b.opt = NewAdam(DefaultAdam(0.01), b.m.Flat())
+			x, dy := randMat(rng, 11, dims[0]), randMat(rng, 11, dims[len(dims)-1])
+			for _, n := range []net{a, b} { // stale gradients for ZeroGrad to clear
+				n.m.Forward(x)
+				n.m.Backward(View(append([]float32(nil), dy.Data...), dy.Rows, dy.Cols), true, false)
+			}
+			for step := range 3 {
+				na := tc.step(a, a.m.ZeroGrad, x, View(append([]float32(nil), dy.Data...), dy.Rows, dy.Cols))
+				nb := tc.step(b, func() { ZeroGrad(b.m.Flat()) }, x, View(append([]float32(nil), dy.Data...), dy.Rows, dy.Cols))
+				if na != nb {
+					t.Fatalf("step %d: gradient norm %v, want %v", step, na, nb)
+				}
+				a.opt.Step()
+				b.opt.Step()
+				a.m.Settle()
+				for name, p := range map[string][2][]float32{"value": {a.m.Flat().Value, b.m.Flat().Value}, "grad": {a.m.Flat().Grad, b.m.Flat().Grad}} {
+					for i := range p[1] {
+						if math.Float32bits(p[0][i]) != math.Float32bits(p[1][i]) {
+							t.Fatalf("step %d: %s[%d] = %v, want %v", step, name, i, p[0][i], p[1][i])
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -35,6 +35,32 @@ type Linear struct {
 	// input-gradient product (W); see MLP.Hold.
 	held    bool
 	pwt, pw []float32
+
+	// zeroPending: ZeroGrad was deferred (see deferZero); settleFn is
+	// l.settle, made once.
+	zeroPending bool
+	settleFn    func()
+}
+
+// deferZero stands for clearing W.Grad and B.Grad: the next backward with
+// parameter gradients writes them instead of adding, and a reader that
+// comes first (through Param.settle) clears them.
+func (l *Linear) deferZero() {
+	if l.settleFn == nil {
+		l.settleFn = l.settle
+	}
+	l.zeroPending = true
+	l.W.settle, l.B.settle = l.settleFn, l.settleFn
+}
+
+// settle clears the gradients if a deferred zeroing is pending.
+func (l *Linear) settle() {
+	if l.zeroPending {
+		clear(l.W.Grad)
+		clear(l.B.Grad)
+	}
+	l.zeroPending = false
+	l.W.settle, l.B.settle = nil, nil
 }
 
 // hold packs W for the products of Forward and backward until release; on
@@ -123,7 +149,14 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 		}
 	}
 	if paramGrad {
-		Gemm(true, false, 1, dy, x, 1, View(l.W.Grad, l.Out, l.In))
+		beta := float32(1)
+		if l.zeroPending { // write the gradients instead of adding to zeros
+			beta = 0
+			clear(l.B.Grad)
+			l.zeroPending = false
+			l.W.settle, l.B.settle = nil, nil
+		}
+		Gemm(true, false, 1, dy, x, beta, View(l.W.Grad, l.Out, l.In))
 		sumRows(l.B.Grad, dy)
 	}
 	if !inputGrad {

@@ -9,8 +9,9 @@ import (
 // activation. All its parameters live in one contiguous slab, exposed as
 // [MLP.Flat] for optimisers and Polyak averaging.
 type MLP struct {
-	Layers []*Linear
-	flat   *Param
+	Layers   []*Linear
+	flat     *Param
+	settleFn func() // m.Settle, made once so that ZeroGrad does not allocate
 }
 
 // NewMLP builds an MLP with layer widths dims (dims[0] inputs, dims[len-1]
@@ -33,6 +34,7 @@ func NewMLP(rng *rand.Rand, prefix string, dims []int, hidden, out Activation) *
 		InitLinear(rng, l.W.Value, l.B.Value, dims[i])
 		m.Layers = append(m.Layers, l)
 	}
+	m.settleFn = m.Settle
 	return m
 }
 
@@ -118,8 +120,27 @@ func (m *MLP) Release() {
 	}
 }
 
-// ZeroGrad clears all gradients.
-func (m *MLP) ZeroGrad() { clear(m.flat.Grad) }
+// ZeroGrad clears all gradients. It defers the clearing: each layer's next
+// backward with parameter gradients writes them instead of adding to zeros
+// (bit-identical, and a pass over the gradients less). Until then Grad
+// holds stale values; the optimisers and ClipGradNorm clear whatever is
+// still pending before they read it, and so does Settle.
+func (m *MLP) ZeroGrad() {
+	for _, l := range m.Layers {
+		l.deferZero()
+	}
+	m.flat.settle = m.settleFn
+}
+
+// Settle completes a deferred ZeroGrad for the layers that have not had a
+// backward since: call it before reading Grad other than through an
+// optimiser or ClipGradNorm.
+func (m *MLP) Settle() {
+	for _, l := range m.Layers {
+		l.settle()
+	}
+	m.flat.settle = nil
+}
 
 // FLOPs returns the matrix-multiply FLOPs of one forward pass on rows rows.
 func (m *MLP) FLOPs(rows int) int64 {

@@ -11,10 +11,25 @@ type Param struct {
 	Shape []int
 	Value []float32
 	Grad  []float32
+
+	// settle, when set, clears gradients whose zeroing MLP.ZeroGrad left
+	// to the next backward of their layers (see Linear.deferZero); the
+	// readers of Grad in this package call settleGrads first.
+	settle func()
 }
 
 // Len is the number of elements.
 func (p *Param) Len() int { return len(p.Value) }
+
+// settleGrads makes every params' Grad hold its values: zero where a
+// deferred ZeroGrad was not followed by a backward.
+func settleGrads(params []*Param) {
+	for _, p := range params {
+		if p.settle != nil {
+			p.settle()
+		}
+	}
+}
 
 // ZeroGrad clears the gradients of params.
 func ZeroGrad(params ...*Param) {
