@@ -61,6 +61,12 @@ func PrintPlan(ctx context.Context, w io.Writer, plan *experiments.Plan, store *
 				status += ": " + firstLine(rec.Error)
 			}
 		}
+		if st.Kind == experiments.Train && status != string(results.Done) {
+			var j trainJournal
+			if j.load(partialDir(workDir, st)); len(j.Checkpoints) > 0 {
+				status += fmt.Sprintf("; continues from its checkpoint at step %d", j.Checkpoints[len(j.Checkpoints)-1].Step)
+			}
+		}
 		share := ""
 		if len(st.Cells) > 1 {
 			share = fmt.Sprintf(" shared by %d cells", len(st.Cells))

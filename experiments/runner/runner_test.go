@@ -407,6 +407,13 @@ func TestTrainContinuesFromCheckpoint(t *testing.T) {
 				}
 			}
 
+			var shown strings.Builder
+			if err := PrintPlan(context.Background(), &shown, plan, r.Store, work); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(shown.String(), "[interrupted; continues from its checkpoint at step 20]"); n != 2 {
+				t.Errorf("kalm plan shows %d stages continuing from step 20, want 2:\n%s", n, shown.String())
+			}
 			if tc.corrupt {
 				for _, jf := range journals {
 					dir := filepath.Dir(jf)
