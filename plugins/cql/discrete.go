@@ -18,6 +18,8 @@ type Discrete struct {
 	Interval int
 	It       int
 
+	qtHeld bool // Qt's weights are packed once (MLP.Hold) until the next copy
+
 	aStar   []int32
 	ss      []float32 // [s; s′]: one forward of Q for the loss and the argmax
 	y, qd   []float32
@@ -62,6 +64,11 @@ func (l *Discrete) Update(b *offline.Batch) []float64 {
 	for i := range n {
 		l.aStar[i] = int32(offline.Argmax(q.Row(n + i)))
 	}
+	if !l.qtHeld {
+		// Qt changes only every Interval steps: its products reuse one packing.
+		l.Qt.Hold()
+		l.qtHeld = true
+	}
 	l.Qt.ForwardGather(b.NextObsMat(), l.aStar, l.y) // Q_t(s', a*) only
 	for i := range n {
 		l.y[i] = b.Rew[i] + l.Gamma*l.y[i]*(1-b.Done[i])
@@ -90,6 +97,8 @@ func (l *Discrete) Update(b *offline.Batch) []float64 {
 	l.Opt.Step()
 	if l.It%l.Interval == 0 {
 		copy(l.Qt.Flat().Value, l.Q.Flat().Value)
+		l.Qt.Release()
+		l.qtHeld = false
 	}
 	l.m[0], l.m[1], l.m[2] = td+float64(l.Alpha)*cql, td, cql
 	l.m[3], l.m[4] = qMean/float64(len(qs.Data)), qdMean/float64(n)
