@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -49,13 +50,51 @@ grid:
       values: [6, 12]
 `
 
+// trainKillExperiment trains the real bc algorithm (in process) long
+// enough for kills to land mid-training.
+const trainKillExperiment = `name: killtrain
+env:
+  plugin: line
+dataset:
+  episodes: 30
+  policy: scripted
+algo: bc
+hyper:
+  bc:
+    log_every: 10
+train:
+  steps: 600
+  checkpoint_every: 50
+eval:
+  episodes: 4
+  checkpoints: 2
+seeds: 2
+`
+
 // child runs killExperiment with trivial deterministic executors in the
 // work directory $KALM_RUNNER_CHILD; exit code 0 means the run finished.
+// With KALM_RUNNER_CHILD_TRAIN set it runs trainKillExperiment with the
+// built-in executors instead, logging every progress report of a train
+// stage to progress.log as "KEY STEP".
 func child() int {
 	work := os.Getenv("KALM_RUNNER_CHILD")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	e, err := experiments.Parse("killme.yaml", []byte(killExperiment), experiments.Options{})
+	text, executors := killExperiment, trivialExecutors(filepath.Join(work, "starts.log"), 3*time.Millisecond)
+	if os.Getenv("KALM_RUNNER_CHILD_TRAIN") != "" {
+		text, executors = trainKillExperiment, map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
+			progress := j.Progress
+			j.Progress = func(step, total int, m map[string]float64) {
+				if f, err := os.OpenFile(filepath.Join(work, "progress.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+					fmt.Fprintln(f, j.Stage.Key, step)
+					f.Close()
+				}
+				progress(step, total, m)
+			}
+			return trainStage(ctx, j)
+		}}
+	}
+	e, err := experiments.Parse("killme.yaml", []byte(text), experiments.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -72,7 +111,7 @@ func child() int {
 	}
 	defer s.Close()
 	r := &Runner{Store: s, WorkDir: work, Workers: 2, KalmVersion: "test", Host: "test",
-		Executors: trivialExecutors(filepath.Join(work, "starts.log"), 3*time.Millisecond)}
+		Launcher: &fakePlugins{}, Executors: executors}
 	if _, err := r.Run(ctx, plan); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if errors.Is(err, ErrInterrupted) {
@@ -214,14 +253,41 @@ func completed(t *testing.T, work string) map[string]bool {
 	return out
 }
 
-func startChild(t *testing.T, work string) *exec.Cmd {
+func startChild(t *testing.T, work string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KALM_RUNNER_CHILD="+work)
+	cmd.Env = append(append(os.Environ(), "KALM_RUNNER_CHILD="+work), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd
+}
+
+// killWhen waits for the child cmd to exit, or for reached to report true
+// (polled every poll), and then kills it with SIGKILL after a further
+// delay. It returns whether the kill landed and, when the child exited by
+// itself, how.
+func killWhen(cmd *exec.Cmd, reached func() bool, poll, delay time.Duration) (killed bool, err error) {
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		select {
+		case err = <-exited:
+			return false, err
+		case <-time.After(poll):
+		}
+		if reached() {
+			break
+		}
+	}
+	time.Sleep(delay)
+	cmd.Process.Signal(syscall.SIGKILL)
+	err = <-exited
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
+		return true, nil
+	}
+	return false, err
 }
 
 func readLines(path string) []string {
@@ -256,40 +322,19 @@ func TestSIGKILLAtRandomPoints(t *testing.T) {
 		}
 		done := completed(t, work)
 		before := len(readLines(filepath.Join(work, "starts.log")))
-		cmd := startChild(t, work)
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
 		// Kill after the child has started a random number of stages and a
 		// random few milliseconds more: mid-stage, mid-rename or mid-commit.
 		target := before + 1 + rng.IntN(4)
 		if kills >= 20 {
 			target = 1 << 30 // enough: let it finish
 		}
-		var err error
-		finished := false
-	wait:
-		for {
-			select {
-			case err = <-exited:
-				finished = true
-				break wait
-			case <-time.After(time.Millisecond):
-				if len(readLines(filepath.Join(work, "starts.log"))) >= target {
-					break wait
-				}
-			}
+		killed, err := killWhen(startChild(t, work), func() bool {
+			return len(readLines(filepath.Join(work, "starts.log"))) >= target
+		}, time.Millisecond, time.Duration(rng.IntN(8000))*time.Microsecond)
+		if killed {
+			kills++
 		}
-		if !finished {
-			time.Sleep(time.Duration(rng.IntN(8000)) * time.Microsecond)
-			cmd.Process.Signal(syscall.SIGKILL)
-			err = <-exited
-			var ee *exec.ExitError
-			if errors.As(err, &ee) && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled() {
-				kills++
-			} else {
-				finished = true
-			}
-		}
+		finished := !killed
 		for _, key := range readLines(filepath.Join(work, "starts.log"))[before:] {
 			if done[key] {
 				t.Errorf("attempt %d: stage %s ran again although it had completed", attempt, key)
@@ -354,5 +399,88 @@ func TestCtrlC(t *testing.T) {
 	}
 	if got, want := dump(t, filepath.Join(work, "results.db")), dump(t, filepath.Join(ref, "results.db")); got != want {
 		t.Fatalf("after Ctrl-C and resume the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
+
+// TestSIGKILLDuringTraining kills the runner process at random moments while
+// it trains the real bc algorithm (mid-step, mid-checkpoint, mid-journal),
+// restarts it until it finishes, and checks that stages continued from
+// their checkpoints and that the database and every checkpoint file equal
+// an uninterrupted run's.
+func TestSIGKILLDuringTraining(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runner as a subprocess many times")
+	}
+	const train = "KALM_RUNNER_CHILD_TRAIN=1"
+	ref := t.TempDir()
+	if err := startChild(t, ref, train).Wait(); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	want := dump(t, filepath.Join(ref, "results.db"))
+
+	work := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 8))
+	progress := filepath.Join(work, "progress.log")
+	kills, continued := 0, 0
+	for attempt := 0; ; attempt++ {
+		if attempt == 30 {
+			t.Fatal("the runner never finished")
+		}
+		before := len(readLines(progress)) / 2
+		// Kill after a random number of progress reports, plus a random
+		// fraction of a millisecond.
+		target := before + 1 + rng.IntN(40)
+		if kills >= 10 {
+			target = 1 << 30
+		}
+		killed, err := killWhen(startChild(t, work, train), func() bool {
+			return len(readLines(progress))/2 >= target
+		}, 200*time.Microsecond, time.Duration(rng.IntN(1000))*time.Microsecond)
+		if killed {
+			kills++
+		}
+		finished := !killed
+		// A stage's first report in this attempt is where it went on from.
+		seen := map[string]bool{}
+		lines := readLines(progress)
+		for i := 2 * before; i+1 < len(lines); i += 2 {
+			if key := lines[i]; !seen[key] {
+				seen[key] = true
+				if lines[i+1] != "10" {
+					continued++
+				}
+			}
+		}
+		if finished {
+			if err != nil {
+				t.Fatalf("attempt %d: runner failed: %v", attempt, err)
+			}
+			break
+		}
+	}
+	if kills < 5 || continued == 0 {
+		t.Fatalf("%d kills landed and %d stages continued from a checkpoint; the test did not exercise recovery", kills, continued)
+	}
+	if got := dump(t, filepath.Join(work, "results.db")); got != want {
+		t.Fatalf("after %d kills the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", kills, got, want)
+	}
+	sameCheckpoints(t, ref, work, 24)
+	t.Logf("%d kills; %d times a stage went on from a checkpoint", kills, continued)
+}
+
+// sameCheckpoints checks that the train artifacts in work hold the same n
+// checkpoint files, byte for byte, as those in ref.
+func sameCheckpoints(t *testing.T, ref, work string, n int) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(ref, "artifacts", "train", "*", ckptDir, "*"))
+	if len(files) != n {
+		t.Fatalf("%d checkpoints in the reference run, want %d", len(files), n)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(ref, f)
+		a, _ := os.ReadFile(f)
+		if b, err := os.ReadFile(filepath.Join(work, rel)); err != nil || !bytes.Equal(a, b) {
+			t.Errorf("checkpoint %s differs from the uninterrupted run's (%v)", rel, err)
+		}
 	}
 }

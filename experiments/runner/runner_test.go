@@ -449,18 +449,7 @@ func TestTrainContinuesFromCheckpoint(t *testing.T) {
 			if got, want := dump(t, filepath.Join(work, "results.db")), dump(t, filepath.Join(ref, "results.db")); got != want {
 				t.Fatalf("the continued runs recorded other results than uninterrupted ones:\n--- got\n%s\n--- want\n%s", got, want)
 			}
-			files, _ := filepath.Glob(filepath.Join(ref, "artifacts", "train", "*", ckptDir, "*"))
-			if len(files) != 10 {
-				t.Fatalf("%d checkpoints in the reference run, want 10", len(files))
-			}
-			for _, f := range files {
-				rel, _ := filepath.Rel(ref, f)
-				a, _ := os.ReadFile(f)
-				b, err := os.ReadFile(filepath.Join(work, rel))
-				if err != nil || !bytes.Equal(a, b) {
-					t.Errorf("checkpoint %s differs from the uninterrupted run's (%v)", rel, err)
-				}
-			}
+			sameCheckpoints(t, ref, work, 10)
 			if left, _ := os.ReadDir(filepath.Join(work, "partial", "train")); len(left) != 0 {
 				t.Errorf("partial state left after the stages finished: %v", left)
 			}
