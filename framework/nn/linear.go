@@ -113,7 +113,8 @@ func (l *Linear) Forward(x Mat) Mat {
 }
 
 // Backward takes dL/dy for the last Forward, accumulates dL/dW and dL/db into
-// the gradients when paramGrad is set, and returns dL/dx when inputGrad is set
+// the gradients when paramGrad is set (writes them, the first time after
+// MLP.ZeroGrad), and returns dL/dx when inputGrad is set
 // (an empty Mat otherwise). dy is overwritten. dy may have fewer rows than
 // the last Forward: then it back-propagates through its first dy.Rows rows,
 // as if the others had zero gradient.
