@@ -328,7 +328,6 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 		}
 	}
 	X := nn.View(l.x, rows, w)
-	l.qp = nn.Grow(l.qp, n)
 	// Penalty weight: α, or α'·α with the Lagrangian (α' before its step,
 	// as CORL).
 	weight, gapT := l.CQLAlpha, float32(0)
@@ -414,6 +413,7 @@ func (l *Continuous) critic(c *nn.MLP, X nn.Mat, b *offline.Batch, n, cand int, 
 	w := X.Cols
 	inv := 1 / float32(n)
 	l.dq = nn.Grow(l.dq, max(n, chunkStates*cand))
+	l.qp = nn.Grow(l.qp, n)
 	var mse, gap, qm float64
 
 	q := c.Forward(nn.View(X.Data, n, w))
