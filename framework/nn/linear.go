@@ -37,7 +37,7 @@ type Linear struct {
 	pwt, pw []float32
 
 	// zeroPending: ZeroGrad was deferred (see deferZero); settleFn is
-	// l.settle, made once.
+	// l.settle, made with the layer so that deferZero does not allocate.
 	zeroPending bool
 	settleFn    func()
 }
@@ -46,9 +46,6 @@ type Linear struct {
 // parameter gradients writes them instead of adding, and a reader that
 // comes first (through Param.settle) clears them.
 func (l *Linear) deferZero() {
-	if l.settleFn == nil {
-		l.settleFn = l.settle
-	}
 	l.zeroPending = true
 	l.W.settle, l.B.settle = l.settleFn, l.settleFn
 }
@@ -90,7 +87,9 @@ func NewLinear(rng *rand.Rand, name string, in, out int, act Activation) *Linear
 }
 
 func newLinear(s *slab, name string, in, out int, act Activation) *Linear {
-	return &Linear{In: in, Out: out, Act: act, W: s.take(name+".weight", out, in), B: s.take(name+".bias", out)}
+	l := &Linear{In: in, Out: out, Act: act, W: s.take(name+".weight", out, in), B: s.take(name+".bias", out)}
+	l.settleFn = l.settle
+	return l
 }
 
 // Params returns the weight and bias.
