@@ -57,6 +57,14 @@ func (g *gen) tile(mr, halves int, ptr string, f func(r, h int)) {
 	}
 }
 
+// unlessZero loads the argument arg into AX and jumps to label when it is
+// zero (a nil pointer, relu off): the epilogue steps that may be skipped.
+func (g *gen) unlessZero(arg, label string) {
+	g.op("MOVQ %s, AX", arg)
+	g.op("TESTQ AX, AX")
+	g.op("JE %s", label)
+}
+
 func (g *gen) op(format string, args ...any) { fmt.Fprintf(&g.Buffer, "\t"+format+"\n", args...) }
 func (g *gen) label(l string)                { fmt.Fprintf(&g.Buffer, "\n%s:\n", l) }
 
@@ -190,23 +198,17 @@ func (g *gen) epilogue(mr, halves int, l func(string) string) {
 		g.op("VFMADD231PS Z2, Z1, %s", acc(r, h))
 	})
 	g.label(l("nobeta"))
-	g.op("MOVQ bias+56(FP), AX")
-	g.op("TESTQ AX, AX")
-	g.op("JE %s", l("nobias"))
+	g.unlessZero("bias+56(FP)", l("nobias"))
 	for h := range halves {
 		g.op("VMOVUPS.Z %d(AX), %s, Z%d", 64*h, km[h], h)
 	}
 	g.tile(mr, halves, "", func(r, h int) { g.op("VADDPS Z%d, %s, %s", h, acc(r, h), acc(r, h)) })
 	g.label(l("nobias"))
-	g.op("MOVQ relu+64(FP), AX")
-	g.op("TESTQ AX, AX")
-	g.op("JE %s", l("norelu"))
+	g.unlessZero("relu+64(FP)", l("norelu"))
 	g.op("VPXORD Z0, Z0, Z0")
 	g.tile(mr, halves, "", func(r, h int) { g.op("VMAXPS %s, Z0, %s", acc(r, h), acc(r, h)) })
 	g.label(l("norelu"))
-	g.op("MOVQ mask+72(FP), AX")
-	g.op("TESTQ AX, AX")
-	g.op("JE %s", l("nomask"))
+	g.unlessZero("mask+72(FP)", l("nomask"))
 	g.op("VPXORD Z0, Z0, Z0")
 	g.tile(mr, halves, "AX", func(r, h int) {
 		// K1 = column mask ∧ 0 < mask value.
