@@ -54,6 +54,29 @@ func packAll(dst []float32, transB bool, b []float32, ldb, n, k int) []float32 {
 	return dst
 }
 
+// unpackAll is packAll's inverse: it writes op(B) (k × n), packed in src,
+// back into b.
+func unpackAll(b []float32, transB bool, src []float32, ldb, n, k int) {
+	np := (n + gemmNR - 1) / gemmNR
+	for k0 := 0; k0 < k; k0 += gemmKC {
+		kb := min(gemmKC, k-k0)
+		blk := src[np*gemmNR*k0:]
+		for p := range np {
+			for kk := range kb {
+				row := blk[(p*kb+kk)*gemmNR:]
+				for jj := range min(gemmNR, n-p*gemmNR) {
+					j := p*gemmNR + jj
+					if transB {
+						b[j*ldb+k0+kk] = row[jj]
+					} else {
+						b[(k0+kk)*ldb+j] = row[jj]
+					}
+				}
+			}
+		}
+	}
+}
+
 // sgemmFused is sgemmPacked with an epilogue: C = act(alpha·op(A)·op(B) +
 // beta·C + bias) with bias (length n, may be nil) added to every row and
 // act = ReLU when relu is set, applied in the micro-kernel while the tile is

@@ -339,6 +339,57 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestTrack checks that a tracking target network (MLP.Track) gives bit
+// for bit the forward results and, after Untrack, the weights of one
+// averaged by Polyak on its Flat params, whether its source is held (its
+// packing is read) or not (it is packed for the purpose), for layers of
+// more than one K block, partial panels and 1-wide heads; and that
+// Backward through it panics.
+func TestTrack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, dims := range [][]int{{7, 300, 40, 1}, {23, 64, 270, 9}, {5, 33, 1}, {17, 256, 256, 6}} {
+		src := NewMLP(rng, "s/", dims, ReLU, Tanh)
+		tracked := NewMLP(rng, "t/", dims, ReLU, Tanh)
+		plain := NewMLP(rng, "p/", dims, ReLU, Tanh)
+		CopyParams(plain.Params(), tracked.Params())
+		x := randMat(rng, 29, dims[0])
+		tracked.Track()
+		tracked.Track()
+		for round := range 6 {
+			src.Flat().Value[round*7] += 0.5 // a change the next averaging must see
+			Normal(rng, src.Flat().Value[len(src.Flat().Value)/2:], 0.3)
+			held := round%2 == 1
+			if held {
+				src.Hold()
+			}
+			tracked.PolyakFrom(src, 0.3)
+			src.Release()
+			Polyak(plain.Flat(), src.Flat(), 0.3)
+			y1 := append([]float32(nil), tracked.Forward(x).Data...)
+			y2 := plain.Forward(x).Data
+			for i := range y2 {
+				if math.Float32bits(y1[i]) != math.Float32bits(y2[i]) {
+					t.Fatalf("%v round %d (held source %v): tracking y[%d] = %v, want %v", dims, round, held, i, y1[i], y2[i])
+				}
+			}
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%v: Backward through a tracking network did not panic", dims)
+				}
+			}()
+			tracked.Backward(randMat(rng, 29, dims[len(dims)-1]), true, true)
+		}()
+		tracked.Untrack()
+		for i, v := range plain.Flat().Value {
+			if w := tracked.Flat().Value[i]; math.Float32bits(w) != math.Float32bits(v) {
+				t.Fatalf("%v: after Untrack value[%d] = %v, want %v", dims, i, w, v)
+			}
+		}
+	}
+}
+
 // TestZeroGradDeferred checks MLP.ZeroGrad's deferred clearing against
 // clearing at once (the free ZeroGrad on the flat parameters), bit for bit:
 // gradients written by the next backward, accumulated by later ones, and

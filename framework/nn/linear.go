@@ -32,9 +32,11 @@ type Linear struct {
 	dx []float32 // input-gradient buffer
 
 	// While held, W packed once as op(B) for Forward (Wᵀ) and for the
-	// input-gradient product (W); see MLP.Hold.
-	held    bool
-	pwt, pw []float32
+	// input-gradient product (W); see MLP.Hold. While tracking, pwt alone
+	// holds the weights, which W.Value holds again after untrack; see
+	// MLP.Track.
+	held, tracking bool
+	pwt, pw        []float32
 
 	// zeroPending: ZeroGrad was deferred (see deferZero); settleFn is
 	// l.settle, made with the layer so that deferZero does not allocate.
@@ -61,22 +63,81 @@ func (l *Linear) settle() {
 }
 
 // hold packs W for the products of Forward and backward until release; on
-// the BLAS backends it does nothing.
+// the BLAS backends it does nothing. A product that reads W in place (a
+// 1-wide layer's: see sgemmFused) gets no packing.
 func (l *Linear) hold() {
-	if !usePacked {
+	if !usePacked || l.tracking {
 		return
 	}
-	l.pwt = packAll(l.pwt, true, l.W.Value, l.In, l.Out, l.In)
-	l.pw = packAll(l.pw, false, l.W.Value, l.In, l.In, l.Out)
+	if l.Out > 1 {
+		l.pwt = packAll(l.pwt, true, l.W.Value, l.In, l.Out, l.In)
+	}
+	if l.Out > 1 && l.In > 1 {
+		l.pw = packAll(l.pw, false, l.W.Value, l.In, l.In, l.Out)
+	}
 	l.held = true
 }
 
-// prepacked returns the held packing p, or nil when the layer is not held.
-func (l *Linear) prepacked(p []float32) []float32 {
-	if l.held {
-		return p
+// forwardPacked returns W packed for Forward while the layer is held or
+// tracking, and nil otherwise.
+func (l *Linear) forwardPacked() []float32 {
+	if (l.held || l.tracking) && l.Out > 1 {
+		return l.pwt
 	}
 	return nil
+}
+
+// backwardPacked returns W packed for the input-gradient product while the
+// layer is held, and nil otherwise.
+func (l *Linear) backwardPacked() []float32 {
+	if l.held && l.Out > 1 && l.In > 1 {
+		return l.pw
+	}
+	return nil
+}
+
+// canTrack reports whether Forward reads W through a packing that
+// tracking can keep: the packed backends, and more than one output (a
+// 1-wide layer's product reads W in place).
+func (l *Linear) canTrack() bool { return usePacked && l.Out > 1 }
+
+// track packs W for Forward and makes the packing the weights' only
+// up-to-date copy (see MLP.Track).
+func (l *Linear) track() {
+	if l.tracking || !l.canTrack() {
+		return
+	}
+	l.pwt = packAll(l.pwt, true, l.W.Value, l.In, l.Out, l.In)
+	l.held, l.tracking = false, true
+}
+
+// untrack writes the packed weights back to W.Value and ends tracking.
+func (l *Linear) untrack() {
+	if !l.tracking {
+		return
+	}
+	unpackAll(l.W.Value, true, l.pwt, l.In, l.Out, l.In)
+	l.tracking = false
+}
+
+// polyakFrom moves l's parameters towards src's, as Polyak does: on the
+// packing while tracking (src's held packing, or src packed for the
+// purpose), on W.Value otherwise. Packing only moves values, and padding
+// is zero on both sides, so the results are the same bit for bit.
+func (l *Linear) polyakFrom(src *Linear, tau float32) {
+	polyakKernel(l.B.Value, src.B.Value[:len(l.B.Value)], tau)
+	if !l.tracking {
+		polyakKernel(l.W.Value, src.W.Value[:len(l.W.Value)], tau)
+		return
+	}
+	if p := src.forwardPacked(); p != nil {
+		polyakKernel(l.pwt, p[:len(l.pwt)], tau)
+		return
+	}
+	bufs := getPackBufs()
+	bufs.b = packAll(bufs.b, true, src.W.Value, src.In, src.Out, src.In)
+	polyakKernel(l.pwt, bufs.b[:len(l.pwt)], tau)
+	spareBufs.Store(bufs)
 }
 
 // NewLinear allocates a layer initialised as torch.nn.Linear.
@@ -104,7 +165,7 @@ func (l *Linear) Forward(x Mat) Mat {
 	l.x = x
 	l.y = Grow(l.y, x.Rows*l.Out)
 	y := View(l.y, x.Rows, l.Out)
-	gemmBias(false, true, 1, x, View(l.W.Value, l.Out, l.In), l.B.Value, l.Act == ReLU, y, l.prepacked(l.pwt))
+	gemmBias(false, true, 1, x, View(l.W.Value, l.Out, l.In), l.B.Value, l.Act == ReLU, y, l.forwardPacked())
 	if l.Act == Tanh {
 		tanhInPlace(y.Data)
 	}
@@ -166,9 +227,9 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	dx := View(l.dx, dy.Rows, l.In)
 	w := View(l.W.Value, l.Out, l.In)
 	if maskDx {
-		gemmMasked(false, false, dy, w, x, dx, l.prepacked(l.pw))
+		gemmMasked(false, false, dy, w, x, dx, l.backwardPacked())
 	} else {
-		gemm(false, false, 1, dy, w, 0, dx, l.prepacked(l.pw))
+		gemm(false, false, 1, dy, w, 0, dx, l.backwardPacked())
 	}
 	return dx
 }

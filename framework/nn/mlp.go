@@ -12,6 +12,7 @@ type MLP struct {
 	Layers   []*Linear
 	flat     *Param
 	settleFn func() // m.Settle, made once so that ZeroGrad does not allocate
+	tracking bool   // between Track and Untrack
 }
 
 // NewMLP builds an MLP with layer widths dims (dims[0] inputs, dims[len-1]
@@ -92,6 +93,9 @@ func (m *MLP) ForwardGather(x Mat, cols []int32, out []float32) {
 // first dy.Rows rows, as if the others had zero gradient (one Forward can
 // serve a batch whose loss needs gradients and one that does not).
 func (m *MLP) Backward(dy Mat, paramGrad, inputGrad bool) Mat {
+	if m.tracking {
+		panic("nn: Backward through a tracking (target) network")
+	}
 	pre := false
 	for i := len(m.Layers) - 1; i >= 0; i-- {
 		// The input of layer i is the output of layer i−1: when that is a
@@ -117,6 +121,39 @@ func (m *MLP) Hold() {
 func (m *MLP) Release() {
 	for _, l := range m.Layers {
 		l.held = false
+	}
+}
+
+// Track makes m a target network whose weights live packed for its
+// forward products until Untrack: PolyakFrom then averages into the
+// packings, and Forward never packs. Forward results and PolyakFrom's
+// arithmetic are the same bit for bit as without tracking. While tracking,
+// the Value of m's weights is stale (biases stay current) and Backward
+// panics; call Untrack before reading or writing the weights (checkpoints)
+// and Track again after. Layers whose products read W in place (1-wide
+// ones, and every layer on the BLAS backends) are not tracked.
+func (m *MLP) Track() {
+	m.tracking = true
+	for _, l := range m.Layers {
+		l.track()
+	}
+}
+
+// Untrack ends Track, writing the weights back to their Values.
+func (m *MLP) Untrack() {
+	m.tracking = false
+	for _, l := range m.Layers {
+		l.untrack()
+	}
+}
+
+// PolyakFrom moves m's parameters towards src's (same shapes), as Polyak on
+// their Flat params: m ← (1−τ)·m + τ·src. On a tracking m it averages the
+// packed weights, reading src's own packing while src is held (so a
+// network held for the products that precede an update costs no packing).
+func (m *MLP) PolyakFrom(src *MLP, tau float32) {
+	for i, l := range m.Layers {
+		l.polyakFrom(src.Layers[i], tau)
 	}
 }
 

@@ -45,6 +45,7 @@ type Learner struct {
 	noise, sa, y []float32
 	d1, d2, dpi  []float32
 	m            []float64
+	tracking     bool // the targets are tracking (nn.MLP.Track) since the last State
 }
 
 // New builds a TD3+BC learner.
@@ -86,7 +87,10 @@ func (l *Learner) MetricNames() []string {
 	return []string{"critic_loss", "actor_loss", "q_mean", "lambda"}
 }
 
+// State returns every tensor of the learner, with the targets' weights
+// written back from their packings (see Update).
 func (l *Learner) State() []*nn.Param {
+	l.untrack()
 	var s []*nn.Param
 	for _, m := range []*nn.MLP{l.Actor, l.ActorT, l.C1, l.C2, l.C1t, l.C2t} {
 		s = append(s, m.Params()...)
@@ -98,6 +102,15 @@ func (l *Learner) State() []*nn.Param {
 }
 
 func (l *Learner) Counters() []*int { return []*int{&l.AOpt.T, &l.C1Opt.T, &l.C2Opt.T, &l.It} }
+
+func (l *Learner) untrack() {
+	if l.tracking {
+		for _, m := range []*nn.MLP{l.ActorT, l.C1t, l.C2t} {
+			m.Untrack()
+		}
+		l.tracking = false
+	}
+}
 
 // concat writes s⊕a rows into l.sa.
 func (l *Learner) concat(s, a []float32, n, sd, ad int) nn.Mat {
@@ -114,6 +127,14 @@ func (l *Learner) concat(s, a []float32, n, sd, ad int) nn.Mat {
 func (l *Learner) Update(b *offline.Batch) []float64 {
 	l.It++
 	n, ad := b.N, b.ActDim
+	if !l.tracking {
+		// The targets only run forward and change by Polyak averaging:
+		// they keep their weights packed for their products, once.
+		for _, m := range []*nn.MLP{l.ActorT, l.C1t, l.C2t} {
+			m.Track()
+		}
+		l.tracking = true
+	}
 	l.noise = nn.Grow(l.noise, n*ad)
 	l.y = nn.Grow(l.y, n)
 	l.Noise(l.noise)
@@ -143,6 +164,9 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 		l.Actor.ZeroGrad()
 		pi := l.Actor.Forward(b.ObsMat())
 		psa := l.concat(b.Obs, pi.Data, n, b.InDim, ad)
+		// C1 is packed once for the forward and backward products and for
+		// averaging into its target.
+		l.C1.Hold()
 		q := l.C1.Forward(psa)
 		var absMean, mean float64
 		for _, v := range q.Data {
@@ -165,9 +189,10 @@ func (l *Learner) Update(b *offline.Batch) []float64 {
 		bc := nn.MSE(pi.Data, b.Act, l.dpi, 1)
 		l.Actor.Backward(nn.View(l.dpi, n, ad), true, false)
 		l.AOpt.Step()
-		nn.Polyak(l.C1t.Flat(), l.C1.Flat(), l.Tau)
-		nn.Polyak(l.C2t.Flat(), l.C2.Flat(), l.Tau)
-		nn.Polyak(l.ActorT.Flat(), l.Actor.Flat(), l.Tau)
+		l.C1t.PolyakFrom(l.C1, l.Tau)
+		l.C1.Release()
+		l.C2t.PolyakFrom(l.C2, l.Tau)
+		l.ActorT.PolyakFrom(l.Actor, l.Tau)
 		l.m[1] = -float64(lambda)*mean + bc
 		l.m[3] = float64(lambda)
 	}
