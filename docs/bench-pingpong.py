@@ -36,6 +36,9 @@ def main():
     ap.add_argument("--window", type=float, default=0.5, help="seconds per window (cql: 4x this)")
     ap.add_argument("--cpu", type=int, default=0, help="core both processes are pinned to")
     ap.add_argument("--coretype", default=None, help="OPENBLAS_CORETYPE for torch (default SkylakeX with AVX-512)")
+    ap.add_argument("--torch-malloc", choices=["default", "heap"], default="default",
+                    help="heap: glibc serves torch's large tensors from the heap instead of fresh mmaps "
+                         "(MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_), torch at its fastest")
     args = ap.parse_args()
 
     # OpenBLAS reads its environment when torch loads it: set it, then re-exec.
@@ -47,6 +50,8 @@ def main():
         env.pop("OPENBLAS_CORETYPE", None)
         if coretype:
             env["OPENBLAS_CORETYPE"] = coretype
+        if args.torch_malloc == "heap":  # glibc reads these at start-up; Go does not use malloc here
+            env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 31))
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     os.sched_setaffinity(0, {args.cpu})
@@ -79,7 +84,7 @@ def main():
                 return n / t
 
     print(f"# torch {torch.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(default)')}, "
-          f"1 thread each, pinned to cpu {args.cpu}, {args.rounds} rounds")
+          f"malloc {args.torch_malloc}, 1 thread each, pinned to cpu {args.cpu}, {args.rounds} rounds")
     print(f"{'workload':14s} {'Go steps/s':>10s} {'torch':>8s} {'Go/torch':>9s} {'q1':>6s} {'q3':>6s}")
     for name in args.algos:
         algo, data = bench_torch.make(name, 2)
