@@ -94,8 +94,11 @@ func Polyak(dst, src *Param, tau float32) {
 	polyakKernel(dst.Value, src.Value[:len(dst.Value)], tau)
 }
 
+// polyakGo computes as polyakAVX2 does. The conversions keep the compiler
+// from fusing a product into the sum (it may on arm64, and differently
+// wherever this is inlined), so every caller rounds alike.
 func polyakGo(d, s []float32, tau float32) {
 	for i := range d {
-		d[i] = (1-tau)*d[i] + tau*s[i]
+		d[i] = float32((1-tau)*d[i]) + float32(tau*s[i])
 	}
 }
