@@ -296,3 +296,35 @@ func sumRows(dst []float32, m Mat) {
 		}
 	}
 }
+
+//go:noescape
+func log1pAVX2(dst, src *float32, n int)
+
+func log1pKernel(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		log1pAVX2(&dst[0], &src[0], b)
+	}
+	for i := b; i < n; i++ {
+		dst[i] = Log1p32(src[i])
+	}
+}
+
+//go:noescape
+func exp32AVX2(dst, src *float32, n int)
+
+func exp32Kernel(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		exp32AVX2(&dst[0], &src[0], b)
+	}
+	for i := b; i < n; i++ {
+		dst[i] = Exp32(src[i])
+	}
+}

@@ -796,3 +796,205 @@ lbout:
 	JLT          lbout
 	VZEROUPPER
 	RET
+
+DATA logc<>+0(SB)/4, $0x3f800000  // 1
+DATA logc<>+4(SB)/4, $0x0000007e  // 126 (an integer)
+DATA logc<>+8(SB)/4, $0x007fffff  // mantissa bits
+DATA logc<>+12(SB)/4, $0x3f000000 // exponent bits of [0.5, 1)
+DATA logc<>+16(SB)/4, $0x3f3504f3 // √½
+DATA logc<>+20(SB)/4, $0x3d9021bb // Cephes logf polynomial, highest degree first
+DATA logc<>+24(SB)/4, $0xbdebd1b8
+DATA logc<>+28(SB)/4, $0x3def251a
+DATA logc<>+32(SB)/4, $0xbdfe5d4f
+DATA logc<>+36(SB)/4, $0x3e11e9bf
+DATA logc<>+40(SB)/4, $0xbe2aae50
+DATA logc<>+44(SB)/4, $0x3e4cceac
+DATA logc<>+48(SB)/4, $0xbe7ffffc
+DATA logc<>+52(SB)/4, $0x3eaaaaaa
+DATA logc<>+56(SB)/4, $0xb95e8083 // ln 2, low part (-2.12194440e-4)
+DATA logc<>+60(SB)/4, $0xbf000000 // -0.5
+DATA logc<>+64(SB)/4, $0x3f318000 // ln 2, high part (0.693359375)
+DATA logc<>+68(SB)/4, $0x00800000 // the smallest normal, 2^-126
+DATA logc<>+72(SB)/4, $0x7f7fffff // the largest finite float32
+DATA logc<>+76(SB)/4, $0xff800000 // -Inf
+DATA logc<>+80(SB)/4, $0x7fc00000 // NaN
+GLOBL logc<>(SB), RODATA|NOPTR, $84
+
+// LOGPOLY adds the next coefficient at off and multiplies by m (Y2):
+// Y5 = (Y5 + c)·m, rounding after each operation as Log32 does.
+#define LOGPOLY(off) \
+	VBROADCASTSS logc<>+off(SB), Y1; \
+	VADDPS       Y1, Y5, Y5; \
+	VMULPS       Y2, Y5, Y5
+
+// func log1pAVX2(dst, src *float32, n int)
+//
+// dst[i] = log(1 + src[i]) for n (a multiple of 8) elements, exactly as
+// Log1p32 computes it: Log32 of w = 1 + x (Cephes logf, with its special
+// cases) times x/(w − 1), x itself where w rounds to 1. Every operation is
+// rounded separately (no fused multiply-adds), so the results equal
+// Log1p32's bit for bit (NaNs aside).
+TEXT ·log1pAVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS logc<>+0(SB), Y15 // 1
+	XORQ         BX, BX
+
+l1ploop:
+	CMPQ         BX, CX
+	JGE          l1pdone
+	VMOVUPS      (SI)(BX*4), Y13   // x
+	VADDPS       Y13, Y15, Y14     // w = 1 + x
+	VPSRLD       $23, Y14, Y0
+	VPBROADCASTD logc<>+4(SB), Y1
+	VPSUBD       Y1, Y0, Y0
+	VCVTDQ2PS    Y0, Y0            // e = exponent − 126
+	VPBROADCASTD logc<>+8(SB), Y1
+	VPAND        Y1, Y14, Y2
+	VPBROADCASTD logc<>+12(SB), Y1
+	VPOR         Y1, Y2, Y2        // m in [0.5, 1)
+	VBROADCASTSS logc<>+16(SB), Y1
+	VCMPPS       $1, Y1, Y2, Y3    // m < √½
+	VSUBPS       Y15, Y0, Y1
+	VBLENDVPS    Y3, Y1, Y0, Y0    // e−1 there
+	VADDPS       Y2, Y2, Y1
+	VSUBPS       Y15, Y1, Y1       // m + m − 1
+	VSUBPS       Y15, Y2, Y2       // m − 1
+	VBLENDVPS    Y3, Y1, Y2, Y2    // m
+	VMULPS       Y2, Y2, Y4        // z = m·m
+	VBROADCASTSS logc<>+20(SB), Y5
+	VMULPS       Y2, Y5, Y5
+	LOGPOLY(24)
+	LOGPOLY(28)
+	LOGPOLY(32)
+	LOGPOLY(36)
+	LOGPOLY(40)
+	LOGPOLY(44)
+	LOGPOLY(48)
+	VBROADCASTSS logc<>+52(SB), Y1
+	VADDPS       Y1, Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VMULPS       Y4, Y5, Y5        // y = poly·m·z
+	VBROADCASTSS logc<>+56(SB), Y1
+	VMULPS       Y0, Y1, Y1
+	VADDPS       Y1, Y5, Y5        // y += −2.12194440e-4·e
+	VBROADCASTSS logc<>+60(SB), Y1
+	VMULPS       Y4, Y1, Y1
+	VADDPS       Y1, Y5, Y5        // y += −0.5·z
+	VADDPS       Y5, Y2, Y5        // m + y
+	VBROADCASTSS logc<>+64(SB), Y1
+	VMULPS       Y0, Y1, Y1
+	VADDPS       Y1, Y5, Y5        // + 0.693359375·e = log w
+	VBROADCASTSS logc<>+68(SB), Y1
+	VCMPPS       $1, Y1, Y14, Y3   // w < 2^-126: −Inf
+	VBROADCASTSS logc<>+76(SB), Y1
+	VBLENDVPS    Y3, Y1, Y5, Y5
+	VBROADCASTSS logc<>+72(SB), Y6
+	VCMPPS       $0x1e, Y6, Y14, Y7 // w > largest (+Inf): w
+	VBLENDVPS    Y7, Y14, Y5, Y5
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $1, Y1, Y14, Y3   // w < 0 or NaN: NaN
+	VCMPPS       $3, Y14, Y14, Y1
+	VORPS        Y1, Y3, Y3
+	VBROADCASTSS logc<>+80(SB), Y1
+	VBLENDVPS    Y3, Y1, Y5, Y5
+	VMULPS       Y13, Y5, Y5       // log w · x
+	VSUBPS       Y15, Y14, Y1
+	VDIVPS       Y1, Y5, Y5        // / (w − 1)
+	VBLENDVPS    Y7, Y14, Y5, Y5   // w > largest: w
+	VCMPPS       $0, Y15, Y14, Y3  // w == 1: x
+	VBLENDVPS    Y3, Y13, Y5, Y5
+	VMOVUPS      Y5, (DI)(BX*4)
+	ADDQ         $8, BX
+	JMP          l1ploop
+
+l1pdone:
+	VZEROUPPER
+	RET
+
+DATA exp32c<>+0(SB)/4, $0x42b170a4  // 88.72: above, +Inf
+DATA exp32c<>+4(SB)/4, $0xc2aea8f6  // -87.33: below, 0
+DATA exp32c<>+8(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA exp32c<>+12(SB)/4, $0x3f000000 // 0.5
+DATA exp32c<>+16(SB)/4, $0x3f318000 // ln 2, high part (0.693359375)
+DATA exp32c<>+20(SB)/4, $0xb95e8083 // ln 2, low part (-2.12194440e-4)
+DATA exp32c<>+24(SB)/4, $0x39506967 // Cephes expf polynomial, highest degree first
+DATA exp32c<>+28(SB)/4, $0x3ab743ce
+DATA exp32c<>+32(SB)/4, $0x3c088908
+DATA exp32c<>+36(SB)/4, $0x3d2aa9c1
+DATA exp32c<>+40(SB)/4, $0x3e2aaaaa
+DATA exp32c<>+44(SB)/4, $0x3f000000
+DATA exp32c<>+48(SB)/4, $0x3f800000 // 1
+DATA exp32c<>+52(SB)/4, $127
+DATA exp32c<>+56(SB)/4, $0x7f800000 // +Inf
+GLOBL exp32c<>(SB), RODATA|NOPTR, $60
+
+// EXPPOLY adds the next coefficient at off and multiplies by x (Y0):
+// Y2 = (Y2 + c)·x, rounding after each operation as Exp32 does.
+#define EXPPOLY(off) \
+	VBROADCASTSS exp32c<>+off(SB), Y1; \
+	VADDPS       Y1, Y2, Y2; \
+	VMULPS       Y0, Y2, Y2
+
+// func exp32AVX2(dst, src *float32, n int)
+//
+// dst[i] = e^src[i] for n (a multiple of 8) elements, exactly as Exp32
+// computes it: +Inf above 88.72, 0 below −87.33, otherwise the reduction by
+// ln 2 in two parts, the Cephes polynomial and the power of two from the
+// exponent bits. Every operation is rounded separately (no fused
+// multiply-adds, unlike EXP8), so the results equal Exp32's bit for bit
+// (NaNs aside).
+TEXT ·exp32AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS exp32c<>+8(SB), Y8   // log2(e)
+	VBROADCASTSS exp32c<>+12(SB), Y9  // 0.5
+	VBROADCASTSS exp32c<>+16(SB), Y10 // ln 2, high
+	VBROADCASTSS exp32c<>+20(SB), Y11 // ln 2, low
+	VBROADCASTSS exp32c<>+48(SB), Y12 // 1
+	VPBROADCASTD exp32c<>+52(SB), Y13 // 127
+	XORQ         BX, BX
+
+e32loop:
+	CMPQ         BX, CX
+	JGE          e32done
+	VMOVUPS      (SI)(BX*4), Y14      // x
+	VMULPS       Y8, Y14, Y3
+	VADDPS       Y9, Y3, Y3
+	VROUNDPS     $1, Y3, Y3           // z = floor(log2(e)·x + 0.5)
+	VMULPS       Y10, Y3, Y1
+	VSUBPS       Y1, Y14, Y0          // x − z·0.693359375
+	VMULPS       Y11, Y3, Y1
+	VSUBPS       Y1, Y0, Y0           // − z·(−2.12194440e-4)
+	VBROADCASTSS exp32c<>+24(SB), Y2
+	VMULPS       Y0, Y2, Y2
+	EXPPOLY(28)
+	EXPPOLY(32)
+	EXPPOLY(36)
+	EXPPOLY(40)
+	VBROADCASTSS exp32c<>+44(SB), Y1
+	VADDPS       Y1, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y0, Y2, Y2           // ·x·x
+	VADDPS       Y0, Y2, Y2           // + x
+	VADDPS       Y12, Y2, Y2          // + 1
+	VCVTTPS2DQ   Y3, Y3
+	VPADDD       Y13, Y3, Y3
+	VPSLLD       $23, Y3, Y3
+	VMULPS       Y3, Y2, Y2           // · 2^z
+	VBROADCASTSS exp32c<>+0(SB), Y1
+	VCMPPS       $0x1e, Y1, Y14, Y4   // x > 88.72: +Inf
+	VBROADCASTSS exp32c<>+56(SB), Y1
+	VBLENDVPS    Y4, Y1, Y2, Y2
+	VBROADCASTSS exp32c<>+4(SB), Y1
+	VCMPPS       $0x11, Y1, Y14, Y4   // x < −87.33: 0
+	VANDNPS      Y2, Y4, Y2
+	VMOVUPS      Y2, (DI)(BX*4)
+	ADDQ         $8, BX
+	JMP          e32loop
+
+e32done:
+	VZEROUPPER
+	RET

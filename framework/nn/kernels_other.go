@@ -52,3 +52,15 @@ func lnRow(y, xh, x, g, b []float32, eps float32) float32 { return lnRowGo(y, xh
 func lnBackRow(dx, dy, xh, g, gg, bg []float32, rstd float32) {
 	lnBackRowGo(dx, dy, xh, g, gg, bg, rstd)
 }
+
+func log1pKernel(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Log1p32(v)
+	}
+}
+
+func exp32Kernel(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Exp32(v)
+	}
+}

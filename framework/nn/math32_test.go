@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -101,5 +102,84 @@ func TestTanhKernel(t *testing.T) {
 	}
 	if worst > 3e-7 {
 		t.Errorf("worst absolute error %.3g, want ≤ 3e-7", worst)
+	}
+}
+
+// TestLog1pTo checks the vector log1p against Log1p32 bit for bit (NaN for
+// NaN) over magnitudes from 1e-40 to 1e38 of both signs and the edges: ±0,
+// −1 and beyond, values whose 1 + x rounds to 1 or to 0, ±Inf, NaN; the odd
+// length leaves a scalar tail.
+func TestLog1pTo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var xs []float32
+	for range 200_001 {
+		x := float32(math.Pow(10, -40+79*rng.Float64()))
+		if rng.IntN(2) == 0 {
+			x = -x
+		}
+		xs = append(xs, x, -1+float32(rng.Float64()))
+	}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), -1, -1.5, -1+0x1p-24, -1+0x1p-23, 0x1p-25, -0x1p-25, 1e-30,
+		inf, -inf, nan, math.MaxFloat32, -math.MaxFloat32, 0x1p-149, 3)
+	got := make([]float32, len(xs))
+	Log1pTo(got, xs)
+	for i, x := range xs {
+		want := Log1p32(x)
+		if want != want {
+			if got[i] == got[i] {
+				t.Fatalf("log1p(%v) = %v, want NaN", x, got[i])
+			}
+			continue
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("log1p(%v) = %v (%#x), Log1p32 %v (%#x)", x, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+		}
+	}
+}
+
+// TestExpToTanhTo checks the vector exp and the tanh built on it against
+// Exp32 and Tanh32 bit for bit (NaN for NaN) over [−100, 100], around
+// the thresholds of both, and at ±0, ±Inf and NaN; the odd length leaves
+// a scalar tail.
+func TestExpToTanhTo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	var xs []float32
+	for range 300_001 {
+		xs = append(xs, float32(-100+200*rng.Float64()), float32(rng.NormFloat64()))
+	}
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, c := range []float32{88.72, -87.33, 88.38, 9, -9, 0.625, -0.625, 4.5, -4.5} {
+		for d := float32(-4); d <= 4; d++ {
+			xs = append(xs, math.Float32frombits(uint32(int32(math.Float32bits(c))+int32(d))))
+		}
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), inf, -inf, nan, 1e-30, -1e-30)
+	got := make([]float32, len(xs))
+	for _, f := range []struct {
+		name   string
+		vec    func(dst, x []float32)
+		scalar func(float32) float32
+	}{{"exp", ExpTo, Exp32}, {"tanh", TanhTo, Tanh32}} {
+		f.vec(got, xs)
+		for i, x := range xs {
+			want := f.scalar(x)
+			if want != want {
+				if got[i] == got[i] {
+					t.Fatalf("%s(%v) = %v, want NaN", f.name, x, got[i])
+				}
+				continue
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("%s(%v) = %v (%#x), scalar %v (%#x)", f.name, x, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+			}
+		}
+	}
+	in := append([]float32(nil), xs...)
+	TanhTo(in, in) // in place
+	for i := range in {
+		if math.Float32bits(in[i]) != math.Float32bits(got[i]) && in[i] == in[i] {
+			t.Fatalf("in place: tanh(%v) = %v, want %v", xs[i], in[i], got[i])
+		}
 	}
 }
