@@ -64,6 +64,7 @@ type sampler struct {
 	ls                   []float32 // clamped log-std
 	inside               []bool
 	raw                  []float32
+	sp                   []float32 // log1p(e^−2|u|), the tanh correction's softplus
 }
 
 func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continuous, error) {
@@ -169,6 +170,7 @@ func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, dete
 	g(&s.a)
 	g(&s.ls)
 	g(&s.raw)
+	g(&s.sp)
 	s.logp = nn.Grow(s.logp, n)
 	if cap(s.inside) < n*a {
 		s.inside = make([]bool, n*a)
@@ -181,24 +183,40 @@ func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, dete
 	}
 	mult, off := l.LogStdMult.Value[0], l.LogStdOff.Value[0]
 	const halfLog2Pi = 0.9189385332046727
+	// Element by element where it is cheap; the exponentials, tanh and
+	// log1p in passes over all samples (nn.ExpTo and friends, bit for bit
+	// the scalar functions).
 	for i := range n {
 		row := out.Row(src(i))
-		var lp float64
 		for j := range a {
 			k := i*a + j
 			raw := row[a+j]
 			ls := mult*raw + off
 			s.inside[k] = ls >= -20 && ls <= 2
-			ls = max(-20, min(2, ls))
-			std := nn.Exp32(ls)
-			u := row[j] + std*s.eps[k]
-			t := nn.Tanh32(u)
-			s.raw[k], s.ls[k], s.std[k], s.u[k], s.a[k] = raw, ls, std, u, t
+			s.raw[k], s.ls[k] = raw, max(-20, min(2, ls))
+		}
+	}
+	nn.ExpTo(s.std, s.ls)
+	for i := range n {
+		row := out.Row(src(i))
+		for j := range a {
+			k := i*a + j
+			u := row[j] + s.std[k]*s.eps[k]
+			s.u[k], s.sp[k] = u, -2*max(u, -u)
+		}
+	}
+	nn.TanhTo(s.a, s.u)
+	nn.ExpTo(s.sp, s.sp)
+	nn.Log1pTo(s.sp, s.sp)
+	for i := range n {
+		var lp float64
+		for j := range a {
+			k := i*a + j
 			// log N(u; mean, std) − log|d tanh/du|, torch's stable form
 			// 2(ln 2 − u − softplus(−2u)) = 2(ln 2 − |u| − log1p(e^−2|u|)).
-			au := max(u, -u)
-			lp += -0.5*float64(s.eps[k]*s.eps[k]) - float64(ls) - halfLog2Pi -
-				2*float64(math.Ln2-au-nn.Log1p32(nn.Exp32(-2*au)))
+			au := max(s.u[k], -s.u[k])
+			lp += -0.5*float64(s.eps[k]*s.eps[k]) - float64(s.ls[k]) - halfLog2Pi -
+				2*float64(math.Ln2-au-s.sp[k])
 		}
 		s.logp[i] = float32(lp)
 	}
