@@ -328,3 +328,19 @@ func exp32Kernel(dst, src []float32) {
 		dst[i] = Exp32(src[i])
 	}
 }
+
+//go:noescape
+func tanh32AVX2(dst, src *float32, n int)
+
+func tanh32Kernel(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	b := 0
+	if useAVX2 && n >= 8 {
+		b = n &^ 7
+		tanh32AVX2(&dst[0], &src[0], b)
+	}
+	for i := b; i < n; i++ {
+		dst[i] = Tanh32(src[i])
+	}
+}

@@ -937,64 +937,142 @@ GLOBL exp32c<>(SB), RODATA|NOPTR, $60
 	VADDPS       Y1, Y2, Y2; \
 	VMULPS       Y0, Y2, Y2
 
+// EXP32U sets Y2 = e^Y14 for 8 lanes exactly as Exp32 computes it: +Inf
+// above 88.72, 0 below −87.33, otherwise the reduction by ln 2 in two
+// parts, the Cephes polynomial and the power of two from the exponent bits,
+// every operation rounded separately (no fused multiply-adds, unlike EXP8).
+// It needs EXP32CONSTS in Y8–Y13 and clobbers Y0, Y1, Y3 and Y4.
+#define EXP32U \
+	VMULPS       Y8, Y14, Y3; \
+	VADDPS       Y9, Y3, Y3; \
+	VROUNDPS     $1, Y3, Y3; \
+	VMULPS       Y10, Y3, Y1; \
+	VSUBPS       Y1, Y14, Y0; \
+	VMULPS       Y11, Y3, Y1; \
+	VSUBPS       Y1, Y0, Y0; \
+	VBROADCASTSS exp32c<>+24(SB), Y2; \
+	VMULPS       Y0, Y2, Y2; \
+	EXPPOLY(28); \
+	EXPPOLY(32); \
+	EXPPOLY(36); \
+	EXPPOLY(40); \
+	VBROADCASTSS exp32c<>+44(SB), Y1; \
+	VADDPS       Y1, Y2, Y2; \
+	VMULPS       Y0, Y2, Y2; \
+	VMULPS       Y0, Y2, Y2; \
+	VADDPS       Y0, Y2, Y2; \
+	VADDPS       Y12, Y2, Y2; \
+	VCVTTPS2DQ   Y3, Y3; \
+	VPADDD       Y13, Y3, Y3; \
+	VPSLLD       $23, Y3, Y3; \
+	VMULPS       Y3, Y2, Y2; \
+	VBROADCASTSS exp32c<>+0(SB), Y1; \
+	VCMPPS       $0x1e, Y1, Y14, Y4; \
+	VBROADCASTSS exp32c<>+56(SB), Y1; \
+	VBLENDVPS    Y4, Y1, Y2, Y2; \
+	VBROADCASTSS exp32c<>+4(SB), Y1; \
+	VCMPPS       $0x11, Y1, Y14, Y4; \
+	VANDNPS      Y2, Y4, Y2
+
+// EXP32CONSTS loads EXP32U's constants.
+#define EXP32CONSTS \
+	VBROADCASTSS exp32c<>+8(SB), Y8; \
+	VBROADCASTSS exp32c<>+12(SB), Y9; \
+	VBROADCASTSS exp32c<>+16(SB), Y10; \
+	VBROADCASTSS exp32c<>+20(SB), Y11; \
+	VBROADCASTSS exp32c<>+48(SB), Y12; \
+	VPBROADCASTD exp32c<>+52(SB), Y13
+
 // func exp32AVX2(dst, src *float32, n int)
 //
-// dst[i] = e^src[i] for n (a multiple of 8) elements, exactly as Exp32
-// computes it: +Inf above 88.72, 0 below −87.33, otherwise the reduction by
-// ln 2 in two parts, the Cephes polynomial and the power of two from the
-// exponent bits. Every operation is rounded separately (no fused
-// multiply-adds, unlike EXP8), so the results equal Exp32's bit for bit
-// (NaNs aside).
+// dst[i] = e^src[i] for n (a multiple of 8) elements by EXP32U, equal to
+// Exp32 bit for bit (NaNs aside).
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    n+16(FP), CX
+	EXP32CONSTS
+	XORQ    BX, BX
+
+e32loop:
+	CMPQ    BX, CX
+	JGE     e32done
+	VMOVUPS (SI)(BX*4), Y14
+	EXP32U
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     e32loop
+
+e32done:
+	VZEROUPPER
+	RET
+
+DATA tanh32c<>+0(SB)/4, $0x41100000 // 9: beyond, ±1
+DATA tanh32c<>+4(SB)/4, $0xbf800000 // -1
+DATA tanh32c<>+8(SB)/4, $0x80000000 // sign bit
+GLOBL tanh32c<>(SB), RODATA|NOPTR, $12
+
+// TANHPOLY adds the next coefficient at off and multiplies by z (Y5):
+// Y6 = (Y6 + c)·z, rounding after each operation as Tanh32 does.
+#define TANHPOLY(off) \
+	VBROADCASTSS tanhc<>+off(SB), Y1; \
+	VADDPS       Y1, Y6, Y6; \
+	VMULPS       Y5, Y6, Y6
+
+// func tanh32AVX2(dst, src *float32, n int)
+//
+// dst[i] = tanh(src[i]) for n (a multiple of 8) elements exactly as Tanh32
+// computes it: ±1 beyond |x| = 9, the odd polynomial with x's sign below
+// |x| = 0.625, 1 − 2/(Exp32(2x) + 1) between (EXP32U), every operation
+// rounded separately (unlike TANH8), so equal to Tanh32 bit for bit (NaNs
+// aside).
+TEXT ·tanh32AVX2(SB), NOSPLIT, $0-24
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
-	VBROADCASTSS exp32c<>+8(SB), Y8   // log2(e)
-	VBROADCASTSS exp32c<>+12(SB), Y9  // 0.5
-	VBROADCASTSS exp32c<>+16(SB), Y10 // ln 2, high
-	VBROADCASTSS exp32c<>+20(SB), Y11 // ln 2, low
-	VBROADCASTSS exp32c<>+48(SB), Y12 // 1
-	VPBROADCASTD exp32c<>+52(SB), Y13 // 127
+	EXP32CONSTS
+	VBROADCASTSS tanh32c<>+8(SB), Y7 // sign bit
 	XORQ         BX, BX
 
-e32loop:
+t32loop:
 	CMPQ         BX, CX
-	JGE          e32done
-	VMOVUPS      (SI)(BX*4), Y14      // x
-	VMULPS       Y8, Y14, Y3
-	VADDPS       Y9, Y3, Y3
-	VROUNDPS     $1, Y3, Y3           // z = floor(log2(e)·x + 0.5)
-	VMULPS       Y10, Y3, Y1
-	VSUBPS       Y1, Y14, Y0          // x − z·0.693359375
-	VMULPS       Y11, Y3, Y1
-	VSUBPS       Y1, Y0, Y0           // − z·(−2.12194440e-4)
-	VBROADCASTSS exp32c<>+24(SB), Y2
-	VMULPS       Y0, Y2, Y2
-	EXPPOLY(28)
-	EXPPOLY(32)
-	EXPPOLY(36)
-	EXPPOLY(40)
-	VBROADCASTSS exp32c<>+44(SB), Y1
-	VADDPS       Y1, Y2, Y2
-	VMULPS       Y0, Y2, Y2
-	VMULPS       Y0, Y2, Y2           // ·x·x
-	VADDPS       Y0, Y2, Y2           // + x
-	VADDPS       Y12, Y2, Y2          // + 1
-	VCVTTPS2DQ   Y3, Y3
-	VPADDD       Y13, Y3, Y3
-	VPSLLD       $23, Y3, Y3
-	VMULPS       Y3, Y2, Y2           // · 2^z
-	VBROADCASTSS exp32c<>+0(SB), Y1
-	VCMPPS       $0x1e, Y1, Y14, Y4   // x > 88.72: +Inf
-	VBROADCASTSS exp32c<>+56(SB), Y1
-	VBLENDVPS    Y4, Y1, Y2, Y2
-	VBROADCASTSS exp32c<>+4(SB), Y1
-	VCMPPS       $0x11, Y1, Y14, Y4   // x < −87.33: 0
-	VANDNPS      Y2, Y4, Y2
+	JGE          t32done
+	VMOVUPS      (SI)(BX*4), Y15  // x
+	VADDPS       Y15, Y15, Y14    // 2x
+	EXP32U
+	VADDPS       Y12, Y2, Y2      // e + 1
+	VBROADCASTSS tanhc<>+28(SB), Y1
+	VDIVPS       Y2, Y1, Y2       // 2/(e + 1)
+	VSUBPS       Y2, Y12, Y2      // 1 − 2/(e + 1)
+	VMULPS       Y15, Y15, Y5     // z = x·x
+	VBROADCASTSS tanhc<>+0(SB), Y6
+	VMULPS       Y5, Y6, Y6
+	TANHPOLY(4)
+	TANHPOLY(8)
+	TANHPOLY(12)
+	VBROADCASTSS tanhc<>+16(SB), Y1
+	VADDPS       Y1, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y15, Y6, Y6
+	VADDPS       Y15, Y6, Y6      // r
+	VANDNPS      Y6, Y7, Y6       // |r|
+	VANDPS       Y7, Y15, Y1
+	VORPS        Y1, Y6, Y6       // with x's sign
+	VANDNPS      Y15, Y7, Y3      // |x|
+	VBROADCASTSS tanhc<>+20(SB), Y1
+	VCMPPS       $0x11, Y1, Y3, Y4 // |x| < 0.625: the polynomial
+	VBLENDVPS    Y4, Y6, Y2, Y2
+	VBROADCASTSS tanh32c<>+0(SB), Y1
+	VCMPPS       $0x1e, Y1, Y3, Y4 // |x| > 9: ±1
+	VXORPS       Y0, Y0, Y0
+	VCMPPS       $0x1e, Y0, Y15, Y5 // x > 0
+	VBROADCASTSS tanh32c<>+4(SB), Y6
+	VBLENDVPS    Y5, Y12, Y6, Y6
+	VBLENDVPS    Y4, Y6, Y2, Y2
 	VMOVUPS      Y2, (DI)(BX*4)
 	ADDQ         $8, BX
-	JMP          e32loop
+	JMP          t32loop
 
-e32done:
+t32done:
 	VZEROUPPER
 	RET

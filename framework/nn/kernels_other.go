@@ -64,3 +64,9 @@ func exp32Kernel(dst, src []float32) {
 		dst[i] = Exp32(v)
 	}
 }
+
+func tanh32Kernel(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Tanh32(v)
+	}
+}

@@ -27,15 +27,6 @@ func Exp32(x float32) float32 {
 // Tanh32 is tanh(x) in float32 arithmetic (Cephes tanhf): an odd polynomial
 // for |x| < 0.625, 1 − 2/(e^{2x}+1) above, ±1 beyond |x| > 9.
 func Tanh32(x float32) float32 {
-	if t, ok := tanhNoExp(x); ok {
-		return t
-	}
-	return 1 - 2/(Exp32(2*x)+1)
-}
-
-// tanhNoExp is Tanh32 where it needs no exponential: |x| > 9 and
-// |x| < 0.625; ok is false elsewhere (and for NaN).
-func tanhNoExp(x float32) (t float32, ok bool) {
 	ax := x
 	if ax < 0 {
 		ax = -ax
@@ -43,16 +34,16 @@ func tanhNoExp(x float32) (t float32, ok bool) {
 	switch {
 	case ax > 9:
 		if x > 0 {
-			return 1, true
+			return 1
 		}
-		return -1, true
+		return -1
 	case ax < 0.625:
 		z := x * x
 		r := ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
 		// tanh is odd and |r| ≤ |x| here: keep x's sign (−0 stays −0).
-		return math.Float32frombits(math.Float32bits(r)&0x7fffffff | math.Float32bits(x)&0x80000000), true
+		return math.Float32frombits(math.Float32bits(r)&0x7fffffff | math.Float32bits(x)&0x80000000)
 	}
-	return 0, false
+	return 1 - 2/(Exp32(2*x)+1)
 }
 
 // Log32 is the natural logarithm in float32 arithmetic (Cephes logf: x =
@@ -103,28 +94,10 @@ func Log1p32(x float32) float32 {
 // least as long as x; it may be x.
 func ExpTo(dst, x []float32) { exp32Kernel(dst, x) }
 
-// TanhTo sets dst[i] = Tanh32(x[i]) for every element of x, with the
-// exponentials eight at a time (ExpTo) and the same results bit for bit.
-// dst must be at least as long as x; it may be x.
-func TanhTo(dst, x []float32) {
-	var e [64]float32
-	for i0 := 0; i0 < len(x); i0 += len(e) {
-		xs := x[i0:min(len(x), i0+len(e))]
-		ei := e[:len(xs)]
-		for i, v := range xs {
-			ei[i] = 2 * v
-		}
-		exp32Kernel(ei, ei)
-		d := dst[i0 : i0+len(xs)]
-		for i, v := range xs {
-			if t, ok := tanhNoExp(v); ok {
-				d[i] = t
-			} else {
-				d[i] = 1 - 2/(ei[i]+1)
-			}
-		}
-	}
-}
+// TanhTo sets dst[i] = Tanh32(x[i]) for every element of x, eight at a
+// time where the CPU has AVX2, with the same results bit for bit. dst must
+// be at least as long as x; it may be x.
+func TanhTo(dst, x []float32) { tanh32Kernel(dst, x) }
 
 // Log1pTo sets dst[i] = Log1p32(x[i]) for every element of x, eight at a
 // time where the CPU has AVX2, with the same results bit for bit. dst must
