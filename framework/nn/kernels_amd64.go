@@ -169,16 +169,20 @@ func Max(x []float32) float32 {
 func tanhAVX2(dst, src *float32, n int)
 
 // tanhKernel sets dst[i] = tanh(src[i]) (Tanh32's method; dst may alias src).
-func tanhKernel(dst, src []float32) {
+func tanhKernel(dst, src []float32) { unaryKernel(dst, src, tanhAVX2, Tanh32) }
+
+// unaryKernel sets dst[i] = f(src[i]), with vec (an AVX2 kernel for a
+// multiple of 8 elements) on all but the tail and scalar on the tail.
+func unaryKernel(dst, src []float32, vec func(dst, src *float32, n int), scalar func(float32) float32) {
 	n := len(src)
 	dst = dst[:n]
 	b := 0
 	if useAVX2 && n >= 8 {
 		b = n &^ 7
-		tanhAVX2(&dst[0], &src[0], b)
+		vec(&dst[0], &src[0], b)
 	}
 	for i := b; i < n; i++ {
-		dst[i] = Tanh32(src[i])
+		dst[i] = scalar(src[i])
 	}
 }
 
@@ -300,47 +304,14 @@ func sumRows(dst []float32, m Mat) {
 //go:noescape
 func log1pAVX2(dst, src *float32, n int)
 
-func log1pKernel(dst, src []float32) {
-	n := len(src)
-	dst = dst[:n]
-	b := 0
-	if useAVX2 && n >= 8 {
-		b = n &^ 7
-		log1pAVX2(&dst[0], &src[0], b)
-	}
-	for i := b; i < n; i++ {
-		dst[i] = Log1p32(src[i])
-	}
-}
+func log1pKernel(dst, src []float32) { unaryKernel(dst, src, log1pAVX2, Log1p32) }
 
 //go:noescape
 func exp32AVX2(dst, src *float32, n int)
 
-func exp32Kernel(dst, src []float32) {
-	n := len(src)
-	dst = dst[:n]
-	b := 0
-	if useAVX2 && n >= 8 {
-		b = n &^ 7
-		exp32AVX2(&dst[0], &src[0], b)
-	}
-	for i := b; i < n; i++ {
-		dst[i] = Exp32(src[i])
-	}
-}
+func exp32Kernel(dst, src []float32) { unaryKernel(dst, src, exp32AVX2, Exp32) }
 
 //go:noescape
 func tanh32AVX2(dst, src *float32, n int)
 
-func tanh32Kernel(dst, src []float32) {
-	n := len(src)
-	dst = dst[:n]
-	b := 0
-	if useAVX2 && n >= 8 {
-		b = n &^ 7
-		tanh32AVX2(&dst[0], &src[0], b)
-	}
-	for i := b; i < n; i++ {
-		dst[i] = Tanh32(src[i])
-	}
-}
+func tanh32Kernel(dst, src []float32) { unaryKernel(dst, src, tanh32AVX2, Tanh32) }

@@ -181,7 +181,16 @@ DATA expc<>+40(SB)/4, $0x3e2aaaaa
 DATA expc<>+44(SB)/4, $0x3f000000
 DATA expc<>+48(SB)/4, $0x3f800000 // 1
 DATA expc<>+52(SB)/4, $127
-GLOBL expc<>(SB), RODATA|NOPTR, $56
+DATA expc<>+56(SB)/4, $0x7f800000 // +Inf (exp32AVX2 above 88.72)
+GLOBL expc<>(SB), RODATA|NOPTR, $60
+
+// POW2 multiplies p by 2^z for integral z in the exponent's range, from
+// z's bits: bias holds 127 in every lane. It clobbers z.
+#define POW2(z, bias, p) \
+	VCVTTPS2DQ z, z; \
+	VPADDD     bias, z, z; \
+	VPSLLD     $23, z, z; \
+	VMULPS     z, p, p
 
 // EXP8 sets Y2 = e^Y0 for 8 lanes by exp32's method: the argument clamped
 // to [−87.33, 88.72] (NaN propagates), reduced by ln 2 in two parts, the
@@ -211,10 +220,7 @@ GLOBL expc<>(SB), RODATA|NOPTR, $56
 	VMULPS       Y12, Y2, Y2; \
 	VADDPS       Y0, Y2, Y2; \
 	VADDPS       Y9, Y2, Y2; \
-	VCVTTPS2DQ   Y1, Y1; \
-	VPADDD       Y10, Y1, Y1; \
-	VPSLLD       $23, Y1, Y1; \
-	VMULPS       Y1, Y2, Y2
+	POW2(Y1, Y10, Y2)
 
 // func expSumAVX2(dst, src *float32, n int, shift float32) float32
 //
@@ -797,6 +803,14 @@ lbout:
 	VZEROUPPER
 	RET
 
+// HORNER is one step of Horner's rule as the scalar Go code rounds it,
+// without fusing: acc = (acc + c)·x, with c the address of a constant.
+// It clobbers Y1.
+#define HORNER(c, x, acc) \
+	VBROADCASTSS c, Y1; \
+	VADDPS       Y1, acc, acc; \
+	VMULPS       x, acc, acc
+
 DATA logc<>+0(SB)/4, $0x3f800000  // 1
 DATA logc<>+4(SB)/4, $0x0000007e  // 126 (an integer)
 DATA logc<>+8(SB)/4, $0x007fffff  // mantissa bits
@@ -819,13 +833,6 @@ DATA logc<>+72(SB)/4, $0x7f7fffff // the largest finite float32
 DATA logc<>+76(SB)/4, $0xff800000 // -Inf
 DATA logc<>+80(SB)/4, $0x7fc00000 // NaN
 GLOBL logc<>(SB), RODATA|NOPTR, $84
-
-// LOGPOLY adds the next coefficient at off and multiplies by m (Y2):
-// Y5 = (Y5 + c)·m, rounding after each operation as Log32 does.
-#define LOGPOLY(off) \
-	VBROADCASTSS logc<>+off(SB), Y1; \
-	VADDPS       Y1, Y5, Y5; \
-	VMULPS       Y2, Y5, Y5
 
 // func log1pAVX2(dst, src *float32, n int)
 //
@@ -865,13 +872,13 @@ l1ploop:
 	VMULPS       Y2, Y2, Y4        // z = m·m
 	VBROADCASTSS logc<>+20(SB), Y5
 	VMULPS       Y2, Y5, Y5
-	LOGPOLY(24)
-	LOGPOLY(28)
-	LOGPOLY(32)
-	LOGPOLY(36)
-	LOGPOLY(40)
-	LOGPOLY(44)
-	LOGPOLY(48)
+	HORNER(logc<>+24(SB), Y2, Y5)
+	HORNER(logc<>+28(SB), Y2, Y5)
+	HORNER(logc<>+32(SB), Y2, Y5)
+	HORNER(logc<>+36(SB), Y2, Y5)
+	HORNER(logc<>+40(SB), Y2, Y5)
+	HORNER(logc<>+44(SB), Y2, Y5)
+	HORNER(logc<>+48(SB), Y2, Y5)
 	VBROADCASTSS logc<>+52(SB), Y1
 	VADDPS       Y1, Y5, Y5
 	VMULPS       Y2, Y5, Y5
@@ -913,29 +920,6 @@ l1pdone:
 	VZEROUPPER
 	RET
 
-DATA exp32c<>+0(SB)/4, $0x42b170a4  // 88.72: above, +Inf
-DATA exp32c<>+4(SB)/4, $0xc2aea8f6  // -87.33: below, 0
-DATA exp32c<>+8(SB)/4, $0x3fb8aa3b  // log2(e)
-DATA exp32c<>+12(SB)/4, $0x3f000000 // 0.5
-DATA exp32c<>+16(SB)/4, $0x3f318000 // ln 2, high part (0.693359375)
-DATA exp32c<>+20(SB)/4, $0xb95e8083 // ln 2, low part (-2.12194440e-4)
-DATA exp32c<>+24(SB)/4, $0x39506967 // Cephes expf polynomial, highest degree first
-DATA exp32c<>+28(SB)/4, $0x3ab743ce
-DATA exp32c<>+32(SB)/4, $0x3c088908
-DATA exp32c<>+36(SB)/4, $0x3d2aa9c1
-DATA exp32c<>+40(SB)/4, $0x3e2aaaaa
-DATA exp32c<>+44(SB)/4, $0x3f000000
-DATA exp32c<>+48(SB)/4, $0x3f800000 // 1
-DATA exp32c<>+52(SB)/4, $127
-DATA exp32c<>+56(SB)/4, $0x7f800000 // +Inf
-GLOBL exp32c<>(SB), RODATA|NOPTR, $60
-
-// EXPPOLY adds the next coefficient at off and multiplies by x (Y0):
-// Y2 = (Y2 + c)·x, rounding after each operation as Exp32 does.
-#define EXPPOLY(off) \
-	VBROADCASTSS exp32c<>+off(SB), Y1; \
-	VADDPS       Y1, Y2, Y2; \
-	VMULPS       Y0, Y2, Y2
 
 // EXP32U sets Y2 = e^Y14 for 8 lanes exactly as Exp32 computes it: +Inf
 // above 88.72, 0 below −87.33, otherwise the reduction by ln 2 in two
@@ -950,38 +934,35 @@ GLOBL exp32c<>(SB), RODATA|NOPTR, $60
 	VSUBPS       Y1, Y14, Y0; \
 	VMULPS       Y11, Y3, Y1; \
 	VSUBPS       Y1, Y0, Y0; \
-	VBROADCASTSS exp32c<>+24(SB), Y2; \
+	VBROADCASTSS expc<>+24(SB), Y2; \
 	VMULPS       Y0, Y2, Y2; \
-	EXPPOLY(28); \
-	EXPPOLY(32); \
-	EXPPOLY(36); \
-	EXPPOLY(40); \
-	VBROADCASTSS exp32c<>+44(SB), Y1; \
+	HORNER(expc<>+28(SB), Y0, Y2); \
+	HORNER(expc<>+32(SB), Y0, Y2); \
+	HORNER(expc<>+36(SB), Y0, Y2); \
+	HORNER(expc<>+40(SB), Y0, Y2); \
+	VBROADCASTSS expc<>+44(SB), Y1; \
 	VADDPS       Y1, Y2, Y2; \
 	VMULPS       Y0, Y2, Y2; \
 	VMULPS       Y0, Y2, Y2; \
 	VADDPS       Y0, Y2, Y2; \
 	VADDPS       Y12, Y2, Y2; \
-	VCVTTPS2DQ   Y3, Y3; \
-	VPADDD       Y13, Y3, Y3; \
-	VPSLLD       $23, Y3, Y3; \
-	VMULPS       Y3, Y2, Y2; \
-	VBROADCASTSS exp32c<>+0(SB), Y1; \
+	POW2(Y3, Y13, Y2); \
+	VBROADCASTSS expc<>+0(SB), Y1; \
 	VCMPPS       $0x1e, Y1, Y14, Y4; \
-	VBROADCASTSS exp32c<>+56(SB), Y1; \
+	VBROADCASTSS expc<>+56(SB), Y1; \
 	VBLENDVPS    Y4, Y1, Y2, Y2; \
-	VBROADCASTSS exp32c<>+4(SB), Y1; \
+	VBROADCASTSS expc<>+4(SB), Y1; \
 	VCMPPS       $0x11, Y1, Y14, Y4; \
 	VANDNPS      Y2, Y4, Y2
 
 // EXP32CONSTS loads EXP32U's constants.
 #define EXP32CONSTS \
-	VBROADCASTSS exp32c<>+8(SB), Y8; \
-	VBROADCASTSS exp32c<>+12(SB), Y9; \
-	VBROADCASTSS exp32c<>+16(SB), Y10; \
-	VBROADCASTSS exp32c<>+20(SB), Y11; \
-	VBROADCASTSS exp32c<>+48(SB), Y12; \
-	VPBROADCASTD exp32c<>+52(SB), Y13
+	VBROADCASTSS expc<>+8(SB), Y8; \
+	VBROADCASTSS expc<>+12(SB), Y9; \
+	VBROADCASTSS expc<>+16(SB), Y10; \
+	VBROADCASTSS expc<>+20(SB), Y11; \
+	VBROADCASTSS expc<>+48(SB), Y12; \
+	VPBROADCASTD expc<>+52(SB), Y13
 
 // func exp32AVX2(dst, src *float32, n int)
 //
@@ -1012,13 +993,6 @@ DATA tanh32c<>+4(SB)/4, $0xbf800000 // -1
 DATA tanh32c<>+8(SB)/4, $0x80000000 // sign bit
 GLOBL tanh32c<>(SB), RODATA|NOPTR, $12
 
-// TANHPOLY adds the next coefficient at off and multiplies by z (Y5):
-// Y6 = (Y6 + c)·z, rounding after each operation as Tanh32 does.
-#define TANHPOLY(off) \
-	VBROADCASTSS tanhc<>+off(SB), Y1; \
-	VADDPS       Y1, Y6, Y6; \
-	VMULPS       Y5, Y6, Y6
-
 // func tanh32AVX2(dst, src *float32, n int)
 //
 // dst[i] = tanh(src[i]) for n (a multiple of 8) elements exactly as Tanh32
@@ -1047,9 +1021,9 @@ t32loop:
 	VMULPS       Y15, Y15, Y5     // z = x·x
 	VBROADCASTSS tanhc<>+0(SB), Y6
 	VMULPS       Y5, Y6, Y6
-	TANHPOLY(4)
-	TANHPOLY(8)
-	TANHPOLY(12)
+	HORNER(tanhc<>+4(SB), Y5, Y6)
+	HORNER(tanhc<>+8(SB), Y5, Y6)
+	HORNER(tanhc<>+12(SB), Y5, Y6)
 	VBROADCASTSS tanhc<>+16(SB), Y1
 	VADDPS       Y1, Y6, Y6
 	VMULPS       Y5, Y6, Y6
