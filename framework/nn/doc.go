@@ -10,11 +10,13 @@
 // [Backend] and [PluginEnv]). Adam, ReLU, bias gradients, softmax's maximum
 // and exponentials ([Max]), tanh, GELU and LayerNorm also have AVX2 kernels,
 // and [Exp32], [Tanh32], [Log32] and [Log1p32] are float32 versions of the
-// math package's functions. Every layer keeps its own preallocated
+// math package's functions ([ExpTo], [TanhTo] and [Log1pTo] apply them to
+// slices with AVX2, bit for bit). Every layer keeps its own preallocated
 // activation and gradient buffers, which grow to the largest batch seen and
 // are reused afterwards, so a training step performs no heap allocation once
 // warmed up. [MLP.Hold] packs an MLP's weights once for a run of products on
-// chunks of a large batch.
+// chunks of a large batch; [MLP.Track] keeps a target network's weights
+// packed between the Polyak updates of [MLP.PolyakFrom].
 //
 // Conventions, chosen to match PyTorch so that weights can be compared
 // element by element with torch fixtures:
