@@ -208,8 +208,16 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, err
 		}
-		if from != nil && from.Step >= cfg.Steps {
-			break // an earlier attempt trained to the end
+		if from != nil {
+			// Whatever an interrupted attempt wrote after its last
+			// journaled checkpoint (a checkpoint's temporary file, or
+			// checkpoints this attempt writes again) is not the result's.
+			if err := keepCheckpoints(job.State, j.Checkpoints); err != nil {
+				return nil, err
+			}
+			if from.Step >= cfg.Steps {
+				break // an earlier attempt trained to the end
+			}
 		}
 		req := algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
 			CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}
@@ -269,6 +277,25 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 		return nil, err
 	}
 	return &Output{Metrics: metrics.points}, nil
+}
+
+// keepCheckpoints removes from state's checkpoint directory every entry
+// that is not one of ckpts (paths relative to state).
+func keepCheckpoints(state string, ckpts []algo.Checkpoint) error {
+	dir := filepath.Join(state, ckptDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		rel := filepath.Join(ckptDir, e.Name())
+		if !slices.ContainsFunc(ckpts, func(c algo.Checkpoint) bool { return filepath.Clean(c.Path) == rel }) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func evaluateStage(ctx context.Context, job *Job) (*Output, error) {

@@ -354,11 +354,13 @@ func TestTrainContinuesFromCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name, algo string
 		corrupt    bool
-		next       int // the first step trained after the interruption
+		debris     bool // files an attempt killed while writing leaves behind
+		next       int  // the first step trained after the interruption
 	}{
-		{"bc", "bc", false, 25}, // bc logs every 5 steps
-		{"ignores-resume", "count", false, 1},
-		{"corrupt-checkpoint", "bc", true, 5},
+		{"bc", "bc", false, false, 25}, // bc logs every 5 steps
+		{"ignores-resume", "count", false, false, 1},
+		{"corrupt-checkpoint", "bc", true, false, 5},
+		{"debris", "bc", false, true, 25},
 	} {
 		algo := tc.algo
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,6 +422,18 @@ func TestTrainContinuesFromCheckpoint(t *testing.T) {
 					ReadJSON(jf, &j)
 					if err := os.WriteFile(filepath.Join(dir, j.Checkpoints[1].Path), []byte("torn"), 0o644); err != nil {
 						t.Fatal(err)
+					}
+				}
+			}
+			if tc.debris {
+				// A checkpoint's temporary file, and a checkpoint written
+				// after the journal's last (torn: the kill came mid-write).
+				for _, jf := range journals {
+					dir := filepath.Join(filepath.Dir(jf), ckptDir)
+					for name, data := range map[string]string{".ckpt-123456": "", "bc-step00000030.ckpt": "torn"} {
+						if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+							t.Fatal(err)
+						}
 					}
 				}
 			}
