@@ -44,7 +44,12 @@ func newDiscrete(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Discrete,
 func (l *Discrete) MetricNames() []string {
 	return []string{"loss", "td_loss", "cql_loss", "q_mean", "q_data_mean"}
 }
+
+// State returns every tensor of the learner. It ends Qt's Hold, so that
+// weights written into the tensors (a checkpoint loaded) are packed afresh.
 func (l *Discrete) State() []*nn.Param {
+	l.Qt.Release()
+	l.qtHeld = false
 	return append(append(l.Q.Params(), l.Qt.Params()...), l.Opt.State()...)
 }
 func (l *Discrete) Counters() []*int { return []*int{&l.Opt.T, &l.It} }

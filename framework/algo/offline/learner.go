@@ -70,7 +70,10 @@ type Learner interface {
 	// action is its index). Without deterministic it samples using rng.
 	Act(obs nn.Mat, deterministic bool, rng *rand.Rand, out []float32)
 	// State lists every tensor a checkpoint must hold to resume bit for bit:
-	// weights, target weights, optimiser moments. Names are unique.
+	// weights, target weights, optimiser moments. Names are unique. The
+	// tensors hold the current values until the next Update, and values
+	// written into them are what the next Update starts from (a learner
+	// that caches packed weights drops the caches here).
 	State() []*nn.Param
 	// Counters lists the integer state (optimiser step counts, update
 	// counters) in a fixed order.
