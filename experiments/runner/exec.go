@@ -208,6 +208,8 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, err
 		}
+		req := algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
+			CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}
 		if from != nil {
 			// Whatever an interrupted attempt wrote after its last
 			// journaled checkpoint (a checkpoint's temporary file, or
@@ -218,10 +220,6 @@ func trainStage(ctx context.Context, job *Job) (*Output, error) {
 			if from.Step >= cfg.Steps {
 				break // an earlier attempt trained to the end
 			}
-		}
-		req := algo.TrainRequest{Datasets: sources, Hyper: cfg.Hyper, Steps: cfg.Steps, Batch: cfg.Batch,
-			CheckpointEvery: cfg.CheckpointEvery, OutDir: out, Seed: job.Stage.Seed}
-		if from != nil {
 			req.Resume = filepath.Join(job.State, from.Path)
 			last := map[string]float64{}
 			for _, p := range metrics.points {
