@@ -54,9 +54,9 @@ func packAll(dst []float32, transB bool, b []float32, ldb, n, k int) []float32 {
 	return dst
 }
 
-// unpackAll is packAll's inverse: it writes op(B) (k × n), packed in src,
-// back into b.
-func unpackAll(b []float32, transB bool, src []float32, ldb, n, k int) {
+// unpackT is the inverse of packAll with transB: it writes op(B) = Bᵀ
+// (k × n), packed in src, back into b (n rows, ldb apart).
+func unpackT(b []float32, src []float32, ldb, n, k int) {
 	np := (n + gemmNR - 1) / gemmNR
 	for k0 := 0; k0 < k; k0 += gemmKC {
 		kb := min(gemmKC, k-k0)
@@ -65,12 +65,7 @@ func unpackAll(b []float32, transB bool, src []float32, ldb, n, k int) {
 			for kk := range kb {
 				row := blk[(p*kb+kk)*gemmNR:]
 				for jj := range min(gemmNR, n-p*gemmNR) {
-					j := p*gemmNR + jj
-					if transB {
-						b[j*ldb+k0+kk] = row[jj]
-					} else {
-						b[(k0+kk)*ldb+j] = row[jj]
-					}
+					b[(p*gemmNR+jj)*ldb+k0+kk] = row[jj]
 				}
 			}
 		}

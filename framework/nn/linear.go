@@ -116,7 +116,7 @@ func (l *Linear) untrack() {
 	if !l.tracking {
 		return
 	}
-	unpackAll(l.W.Value, true, l.pwt, l.In, l.Out, l.In)
+	unpackT(l.W.Value, l.pwt, l.In, l.Out, l.In)
 	l.tracking = false
 }
 
