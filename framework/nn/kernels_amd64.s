@@ -184,6 +184,21 @@ DATA expc<>+52(SB)/4, $127
 DATA expc<>+56(SB)/4, $0x7f800000 // +Inf (exp32AVX2 above 88.72)
 GLOBL expc<>(SB), RODATA|NOPTR, $60
 
+// HORNER is one step of Horner's rule as the scalar Go code rounds it,
+// without fusing: acc = (acc + c)·x, with c the address of a constant.
+// It clobbers Y1.
+#define HORNER(c, x, acc) \
+	VBROADCASTSS c, Y1; \
+	VADDPS       Y1, acc, acc; \
+	VMULPS       x, acc, acc
+
+// FHORNER is the same step with one fused multiply-add, for the kernels
+// that stay within an ulp of the scalar code: acc = acc·x + c. It clobbers
+// Y11.
+#define FHORNER(c, x, acc) \
+	VBROADCASTSS c, Y11; \
+	VFMADD213PS  Y11, x, acc
+
 // POW2 multiplies p by 2^z for integral z in the exponent's range, from
 // z's bits: bias holds 127 in every lane. It clobbers z.
 #define POW2(z, bias, p) \
@@ -206,16 +221,11 @@ GLOBL expc<>(SB), RODATA|NOPTR, $60
 	VFNMADD231PS Y7, Y1, Y0; \
 	VFNMADD231PS Y8, Y1, Y0; \
 	VBROADCASTSS expc<>+24(SB), Y2; \
-	VBROADCASTSS expc<>+28(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+32(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+36(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+40(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
-	VBROADCASTSS expc<>+44(SB), Y11; \
-	VFMADD213PS  Y11, Y0, Y2; \
+	FHORNER(expc<>+28(SB), Y0, Y2); \
+	FHORNER(expc<>+32(SB), Y0, Y2); \
+	FHORNER(expc<>+36(SB), Y0, Y2); \
+	FHORNER(expc<>+40(SB), Y0, Y2); \
+	FHORNER(expc<>+44(SB), Y0, Y2); \
 	VMULPS       Y0, Y0, Y12; \
 	VMULPS       Y12, Y2, Y2; \
 	VADDPS       Y0, Y2, Y2; \
@@ -558,14 +568,10 @@ GLOBL tanhc<>(SB), RODATA|NOPTR, $32
 	VSUBPS       Y2, Y9, Y2; \
 	VMULPS       Y13, Y13, Y12; \
 	VBROADCASTSS tanhc<>+0(SB), Y0; \
-	VBROADCASTSS tanhc<>+4(SB), Y11; \
-	VFMADD213PS  Y11, Y12, Y0; \
-	VBROADCASTSS tanhc<>+8(SB), Y11; \
-	VFMADD213PS  Y11, Y12, Y0; \
-	VBROADCASTSS tanhc<>+12(SB), Y11; \
-	VFMADD213PS  Y11, Y12, Y0; \
-	VBROADCASTSS tanhc<>+16(SB), Y11; \
-	VFMADD213PS  Y11, Y12, Y0; \
+	FHORNER(tanhc<>+4(SB), Y12, Y0); \
+	FHORNER(tanhc<>+8(SB), Y12, Y0); \
+	FHORNER(tanhc<>+12(SB), Y12, Y0); \
+	FHORNER(tanhc<>+16(SB), Y12, Y0); \
 	VMULPS       Y12, Y0, Y0; \
 	VFMADD213PS  Y13, Y13, Y0; \
 	VANDPS       Y15, Y0, Y0; \
@@ -802,14 +808,6 @@ lbout:
 	JLT          lbout
 	VZEROUPPER
 	RET
-
-// HORNER is one step of Horner's rule as the scalar Go code rounds it,
-// without fusing: acc = (acc + c)·x, with c the address of a constant.
-// It clobbers Y1.
-#define HORNER(c, x, acc) \
-	VBROADCASTSS c, Y1; \
-	VADDPS       Y1, acc, acc; \
-	VMULPS       x, acc, acc
 
 DATA logc<>+0(SB)/4, $0x3f800000  // 1
 DATA logc<>+4(SB)/4, $0x0000007e  // 126 (an integer)
