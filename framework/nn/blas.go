@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"sync/atomic"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -38,6 +40,19 @@ func View(data []float32, rows, cols int) Mat { return Mat{rows, cols, data[:row
 // Row returns row i.
 func (m Mat) Row(i int) []float32 { return m.Data[i*m.Cols : (i+1)*m.Cols] }
 
+// productFLOPs counts the FLOPs of every matrix product (see ProductFLOPs).
+var productFLOPs atomic.Int64
+
+// ProductFLOPs returns the floating-point operations of all the matrix
+// products this package has computed in this process, 2·m·n·k for an
+// m×k by k×n product (../shared/bench/flops.py's convention; element-wise
+// work is not counted). Its difference across a training step is the
+// step's matrix work, whatever the backend: benchmarks divide it by time
+// for GFLOP/s.
+func ProductFLOPs() int64 { return productFLOPs.Load() }
+
+func countProduct(m, n, k int) { productFLOPs.Add(2 * int64(m) * int64(n) * int64(k)) }
+
 // Gemm computes c = alpha·op(a)·op(b) + beta·c, where op transposes when the
 // corresponding flag is set. Shapes are checked and a mismatch panics, since
 // it is a programming error, never a data error.
@@ -52,6 +67,7 @@ func gemm(transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat, pre
 	if k != kb || c.Rows != m || c.Cols != n {
 		panic("nn: Gemm shape mismatch")
 	}
+	countProduct(m, n, k)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -114,6 +130,7 @@ func gemmBias(transA, transB bool, alpha float32, a, b Mat, bias []float32, relu
 		panic("nn: GemmBias shape mismatch")
 	}
 	if usePacked && m > 0 && n > 0 && k > 0 {
+		countProduct(m, n, k)
 		sgemmFused(transA, transB, m, n, k, alpha, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), bias, relu, nil, pre)
 		return
 	}
@@ -136,6 +153,7 @@ func gemmMasked(transA, transB bool, a, b, mask, c Mat, pre []float32) {
 		panic("nn: gemmMasked shape mismatch")
 	}
 	if usePacked && gemmNR == 32 && m > 0 && n > 0 && k > 0 {
+		countProduct(m, n, k)
 		sgemmFused(transA, transB, m, n, k, 1, a.Data, max(a.Cols, 1), b.Data, max(b.Cols, 1), 0, c.Data, max(c.Cols, 1), nil, false, mask.Data, pre)
 		return
 	}

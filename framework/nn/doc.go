@@ -51,4 +51,7 @@
 // Optimisers ([Adam], with decoupled weight decay for AdamW), global-norm
 // gradient clipping ([ClipGradNorm]) and a cosine learning-rate schedule
 // ([Cosine]) follow torch.optim's arithmetic.
+//
+// [ProductFLOPs] counts the work of every matrix product (2·m·n·k), so a
+// benchmark reports the GFLOP/s of what a step really multiplies.
 package nn

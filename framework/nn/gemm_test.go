@@ -267,3 +267,33 @@ func TestGemmConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestProductFLOPs checks that every entry point to the matrix products
+// counts 2·m·n·k once, on every backend.
+func TestProductFLOPs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	a, b, c := randMat(rng, 7, 5), randMat(rng, 5, 3), NewMat(7, 3)
+	mlp := NewMLP(rng, "m.", []int{5, 4, 3}, ReLU, Identity)
+	x := randMat(rng, 7, 5)
+	for _, tc := range []struct {
+		name string
+		run  func()
+		want int64
+	}{
+		{"Gemm", func() { Gemm(false, false, 1, a, b, 0, c) }, 2 * 7 * 3 * 5},
+		{"Gemm transposed", func() { Gemm(true, true, 1, randMat(rng, 5, 7), randMat(rng, 3, 5), 1, c) }, 2 * 7 * 3 * 5},
+		{"GemmBias", func() { GemmBias(false, false, 1, a, b, make([]float32, 3), true, c) }, 2 * 7 * 3 * 5},
+		{"MLP.Forward", func() { mlp.Forward(x) }, 2 * 7 * (5*4 + 4*3)},
+		// weight gradients of both layers, the input gradient of the second
+		// (through the first's ReLU), and the first's input gradient
+		{"MLP.Backward", func() { mlp.Forward(x); mlp.Backward(randMat(rng, 7, 3), true, true) },
+			2*7*(5*4+4*3) + 2*7*(5*4+4*3) + 2*7*(4*3+5*4)},
+		{"MLP.ForwardGather", func() { mlp.ForwardGather(x, make([]int32, 7), make([]float32, 7)) }, 2 * 7 * (5*4 + 4*1)},
+	} {
+		f0 := ProductFLOPs()
+		tc.run()
+		if got := ProductFLOPs() - f0; got != tc.want {
+			t.Errorf("%s: counted %d FLOPs, want %d", tc.name, got, tc.want)
+		}
+	}
+}

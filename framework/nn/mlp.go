@@ -74,6 +74,7 @@ func (m *MLP) ForwardGather(x Mat, cols []int32, out []float32) {
 	if x.Cols != last.In {
 		panic("nn: Linear input width mismatch")
 	}
+	countProduct(x.Rows, 1, last.In) // one output column per row
 	for i := range x.Rows {
 		c := int(cols[i])
 		v := dotKernel(x.Row(i), last.W.Value[c*last.In:(c+1)*last.In]) + last.B.Value[c]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -22,7 +23,6 @@ func BenchmarkStep(b *testing.B) {
 	}
 }
 
-// TestBenchServe checks the request loop that docs/bench-pingpong.py drives.
 // TestBench runs kalm bench algos' measurement on short windows: one line
 // per workload, every window timed, and allocations per step well under one
 // (the count is the process's, so the runtime's own, such as a collection's
@@ -44,6 +44,7 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchServe checks the request loop that docs/bench-pingpong.py drives.
 func TestBenchServe(t *testing.T) {
 	var out strings.Builder
 	in := strings.NewReader("bc_discrete 0.05\nbc_discrete 0.02\n")
@@ -65,6 +66,22 @@ func TestBenchServe(t *testing.T) {
 	for _, bad := range []string{"nosuch 0.1\n", "bc_discrete\n"} {
 		if err := offline.BenchServe(context.Background(), strings.NewReader(bad), io.Discard, Workloads()); err == nil {
 			t.Errorf("request %q: no error", bad)
+		}
+	}
+}
+
+// TestStepMFLOP checks the matrix work one step does, counted by
+// nn.ProductFLOPs, against the count by hand with ../shared/bench/flops.py's
+// fwd and bwd. flops.py counts the same.
+func TestStepMFLOP(t *testing.T) {
+	want := map[string]float64{"bc_discrete": 119.013376}
+	for _, w := range Workloads() {
+		got, err := w.StepMFLOP(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want[w.Name]) > 1e-6 {
+			t.Errorf("%s: %.6f MFLOP a step, want %.6f", w.Name, got, want[w.Name])
 		}
 	}
 }

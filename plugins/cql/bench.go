@@ -11,10 +11,10 @@ import (
 // per kind, batch 256).
 func Workloads() []offline.Workload {
 	return []offline.Workload{
-		{Name: "cql_discrete", Factory: Factory, Batch: 256, MFLOP: 199.2,
+		{Name: "cql_discrete", Factory: Factory, Batch: 256,
 			Hyper: map[string]any{"alpha": 1.0},
 			Spec:  offline.Spec{InDim: 10, Space: dataset.DiscreteSpace(40), Steps: 1_000_000}},
-		{Name: "cql", Factory: Factory, Batch: 256, MFLOP: 7827.2,
+		{Name: "cql", Factory: Factory, Batch: 256,
 			Hyper: map[string]any{"actor_lr": 3e-5, "critic_lr": 3e-4, "alpha": 10.0, "n_actions": 10},
 			Spec:  offline.Spec{InDim: 17, Space: dataset.BoxSpace(6, -1, 1), Steps: 1_000_000}},
 	}

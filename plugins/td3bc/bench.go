@@ -8,7 +8,7 @@ import (
 // Workloads are the peer benchmark's TD3+BC shapes: state 17, action 6,
 // actor and twin critics 2×256, batch 256, actor every 2nd step.
 func Workloads() []offline.Workload {
-	return []offline.Workload{{Name: "td3bc", Factory: Factory, Batch: 256, MFLOP: 432.9,
+	return []offline.Workload{{Name: "td3bc", Factory: Factory, Batch: 256,
 		Hyper: map[string]any{"alpha": 2.5},
 		Spec:  offline.Spec{InDim: 17, Space: dataset.BoxSpace(6, -1, 1), Steps: 1_000_000}}}
 }

@@ -24,9 +24,6 @@ type Workload struct {
 	Spec    Spec
 	Hyper   map[string]any
 	Batch   int
-	// MFLOP is the analytic matrix-multiply cost of one step
-	// (../shared/bench/flops.py), for GFLOP/s.
-	MFLOP float64
 }
 
 // Stepper runs one full step (sample a minibatch from a synthetic
@@ -84,6 +81,25 @@ func (w Workload) warmStepper() (*Stepper, error) {
 	return s, nil
 }
 
+// StepMFLOP returns the matrix work of one of w's steps in MFLOP, counted by
+// nn.ProductFLOPs over steps steps after a small warm-up (an algorithm that
+// alternates kinds of step, as TD3+BC's delayed actor, wants a multiple of
+// its period).
+func (w Workload) StepMFLOP(steps int) (float64, error) {
+	s, err := w.NewStepper(1000, 1)
+	if err != nil {
+		return 0, fmt.Errorf("bench %s: %w", w.Name, err)
+	}
+	for range 2 {
+		s.Step()
+	}
+	f0 := nn.ProductFLOPs()
+	for range steps {
+		s.Step()
+	}
+	return float64(nn.ProductFLOPs()-f0) / 1e6 / float64(steps), nil
+}
+
 // Step samples a batch with replacement and performs one update.
 func (s *Stepper) Step() []float64 {
 	b, src := s.b, s.buf
@@ -110,14 +126,17 @@ type BenchResult struct {
 	Name           string
 	StepsPerSecond float64 // median over windows
 	Windows        []float64
+	MFLOPPerStep   float64 // matrix products, counted (nn.ProductFLOPs)
 	GFLOPS         float64
 	AllocsPerStep  float64
 	BytesPerStep   float64
 }
 
 // Bench times each workload's full gradient step and writes one line per
-// workload: name, steps/s, GFLOP/s, allocations per step. Run it with
-// GOMAXPROCS=1 and OPENBLAS_NUM_THREADS=1 for per-core figures.
+// workload: name, steps/s, the step's matrix work in MFLOP and GFLOP/s
+// (counted by nn.ProductFLOPs, so they are the products this implementation
+// runs, not the peer's), allocations per step. Run it with GOMAXPROCS=1 and
+// OPENBLAS_NUM_THREADS=1 for per-core figures.
 func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[]Workload) ([]BenchResult, error) {
 	if opts.Seconds <= 0 {
 		opts.Seconds = 4
@@ -126,7 +145,7 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 		opts.Repeats = 3
 	}
 	fmt.Fprintf(out, "# backend %s, GOMAXPROCS %d, %d×%gs windows, median\n", nn.Backend(), runtime.GOMAXPROCS(0), opts.Repeats, opts.Seconds)
-	fmt.Fprintf(out, "%-14s %10s %9s %12s\n", "algo", "steps/s", "GFLOP/s", "allocs/step")
+	fmt.Fprintf(out, "%-14s %10s %11s %9s %12s\n", "algo", "steps/s", "MFLOP/step", "GFLOP/s", "allocs/step")
 	var res []BenchResult
 	for _, ws := range workloads {
 		for _, w := range ws {
@@ -146,6 +165,7 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 			var m0, m1 runtime.MemStats
 			var steps int
 			runtime.ReadMemStats(&m0)
+			f0 := nn.ProductFLOPs()
 			for range opts.Repeats {
 				n, start := 0, time.Now()
 				for time.Since(start).Seconds() < opts.Seconds {
@@ -157,14 +177,16 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 				r.Windows = append(r.Windows, float64(n)/time.Since(start).Seconds())
 				steps += n
 			}
+			f1 := nn.ProductFLOPs()
 			runtime.ReadMemStats(&m1)
 			sorted := append([]float64(nil), r.Windows...)
 			sort.Float64s(sorted)
 			r.StepsPerSecond = sorted[len(sorted)/2]
-			r.GFLOPS = r.StepsPerSecond * w.MFLOP / 1e3
+			r.MFLOPPerStep = float64(f1-f0) / 1e6 / float64(steps)
+			r.GFLOPS = r.StepsPerSecond * r.MFLOPPerStep / 1e3
 			r.AllocsPerStep = float64(m1.Mallocs-m0.Mallocs) / float64(steps)
 			r.BytesPerStep = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(steps)
-			fmt.Fprintf(out, "%-14s %10.1f %9.1f %12.2f\n", w.Name, r.StepsPerSecond, r.GFLOPS, r.AllocsPerStep)
+			fmt.Fprintf(out, "%-14s %10.1f %11.1f %9.1f %12.2f\n", w.Name, r.StepsPerSecond, r.MFLOPPerStep, r.GFLOPS, r.AllocsPerStep)
 			res = append(res, r)
 		}
 	}
@@ -172,20 +194,22 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 }
 
 // BenchmarkWorkload is the body of a `go test -bench` function for w: it
-// reports allocations, steps/s and GFLOP/s.
+// reports allocations, steps/s and GFLOP/s (of the products counted by
+// nn.ProductFLOPs).
 func BenchmarkWorkload(b *testing.B, w Workload) {
 	s, err := w.warmStepper()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	f0 := nn.ProductFLOPs()
 	b.ResetTimer()
 	for b.Loop() {
 		s.Step()
 	}
-	sps := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(sps, "steps/s")
-	b.ReportMetric(sps*w.MFLOP/1e3, "GFLOP/s")
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/sec, "steps/s")
+	b.ReportMetric(float64(nn.ProductFLOPs()-f0)/sec/1e9, "GFLOP/s")
 }
 
 // BenchServe times workloads on request, so that a peer benchmark in
