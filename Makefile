@@ -6,7 +6,10 @@ GO      ?= go
 # Debian's OpenBLAS on this project's machines (docs/benchmarks.md). Where the
 # CPU lacks AVX2 and libopenblas-dev is installed, build with OpenBLAS instead
 # of gonum's pure-Go fallback. `make TAGS=openblas` forces it.
-OPENBLAS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null || { test -e /usr/lib/x86_64-linux-gnu/libopenblas.so -o -e /usr/lib/libopenblas.so && echo openblas; })
+# The linker's libopenblas.so, in whatever library directory this
+# architecture uses (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+HAVE_OPENBLAS := $(shell { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libopenblas\.so ' && echo yes)
+OPENBLAS := $(if $(HAVE_OPENBLAS),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null || echo openblas))
 TAGS    ?= $(OPENBLAS)
 BIN     ?= bin/kalm
 # Stamp the commit into the binary: built-in plugins report it as their version.
@@ -30,7 +33,7 @@ test:
 	# The AVX2 kernels too (the AVX-512 ones are the default on this CPU).
 	KALM_NO_AVX512=1 $(GO) test -count=1 ./framework/nn ./plugins/bc ./plugins/td3bc ./plugins/cql
 	# The OpenBLAS backend too, where the library is installed.
-	if [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]; then $(GO) test -tags openblas -count=1 ./framework/nn ./plugins/bc; fi
+	if [ -n "$(HAVE_OPENBLAS)" ]; then $(GO) test -tags openblas -count=1 ./framework/nn ./plugins/bc; fi
 	# The pure-Go build (gonum's Sgemm), what CPUs without AVX2 run.
 	$(GO) test -tags purego -count=1 ./framework/nn ./plugins/bc
 	# arm64 under qemu-user, where it is installed: pure Go there, and Go
