@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"testing"
 
@@ -70,18 +69,5 @@ func TestBenchServe(t *testing.T) {
 	}
 }
 
-// TestStepMFLOP checks the matrix work one step does, counted by
-// nn.ProductFLOPs, against the count by hand with ../shared/bench/flops.py's
-// fwd and bwd. flops.py counts the same.
-func TestStepMFLOP(t *testing.T) {
-	want := map[string]float64{"bc_discrete": 119.013376}
-	for _, w := range Workloads() {
-		got, err := w.StepMFLOP(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if math.Abs(got-want[w.Name]) > 1e-6 {
-			t.Errorf("%s: %.6f MFLOP a step, want %.6f", w.Name, got, want[w.Name])
-		}
-	}
-}
+// TestStepMFLOP checks the matrix work of a step against the count by hand.
+func TestStepMFLOP(t *testing.T) { offline.CheckStepMFLOP(t, Workloads()) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -24,6 +25,11 @@ type Workload struct {
 	Spec    Spec
 	Hyper   map[string]any
 	Batch   int
+	// MFLOP is the matrix work of one step by hand, with
+	// ../shared/bench/flops.py's conventions (2·m·n·k a product), averaged
+	// over two steps for an algorithm that alternates kinds of step;
+	// CheckStepMFLOP holds what nn.ProductFLOPs counts to it.
+	MFLOP float64
 }
 
 // Stepper runs one full step (sample a minibatch from a synthetic
@@ -81,23 +87,27 @@ func (w Workload) warmStepper() (*Stepper, error) {
 	return s, nil
 }
 
-// StepMFLOP returns the matrix work of one of w's steps in MFLOP, counted by
-// nn.ProductFLOPs over steps steps after a small warm-up (an algorithm that
-// alternates kinds of step, as TD3+BC's delayed actor, wants a multiple of
-// its period).
-func (w Workload) StepMFLOP(steps int) (float64, error) {
-	s, err := w.NewStepper(1000, 1)
-	if err != nil {
-		return 0, fmt.Errorf("bench %s: %w", w.Name, err)
+// CheckStepMFLOP fails t for each workload whose step, counted by
+// nn.ProductFLOPs over two steps after a small warm-up, does other matrix
+// work than its MFLOP.
+func CheckStepMFLOP(t testing.TB, ws []Workload) {
+	t.Helper()
+	for _, w := range ws {
+		s, err := w.NewStepper(1000, 1)
+		if err != nil {
+			t.Fatalf("bench %s: %v", w.Name, err)
+		}
+		for range 2 {
+			s.Step()
+		}
+		f0 := nn.ProductFLOPs()
+		for range 2 {
+			s.Step()
+		}
+		if got := float64(nn.ProductFLOPs()-f0) / 2e6; math.Abs(got-w.MFLOP) > 1e-6 {
+			t.Errorf("%s: %.6f MFLOP a step, want %.6f", w.Name, got, w.MFLOP)
+		}
 	}
-	for range 2 {
-		s.Step()
-	}
-	f0 := nn.ProductFLOPs()
-	for range steps {
-		s.Step()
-	}
-	return float64(nn.ProductFLOPs()-f0) / 1e6 / float64(steps), nil
 }
 
 // Step samples a batch with replacement and performs one update.
