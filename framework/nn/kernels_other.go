@@ -38,10 +38,13 @@ func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32
 // Max returns the largest element of x (len ≥ 1), NaN if any is NaN.
 func Max(x []float32) float32 { return maxGo(x) }
 
-func tanhKernel(dst, src []float32) {
+func tanhKernel(dst, src []float32) { unaryGo(dst, src, Tanh32) }
+
+// unaryGo sets dst[i] = f(src[i]).
+func unaryGo(dst, src []float32, f func(float32) float32) {
 	dst = dst[:len(src)]
 	for i, v := range src {
-		dst[i] = Tanh32(v)
+		dst[i] = f(v)
 	}
 }
 
@@ -53,20 +56,6 @@ func lnBackRow(dx, dy, xh, g, gg, bg []float32, rstd float32) {
 	lnBackRowGo(dx, dy, xh, g, gg, bg, rstd)
 }
 
-func log1pKernel(dst, src []float32) {
-	for i, v := range src {
-		dst[i] = Log1p32(v)
-	}
-}
-
-func exp32Kernel(dst, src []float32) {
-	for i, v := range src {
-		dst[i] = Exp32(v)
-	}
-}
-
-func tanh32Kernel(dst, src []float32) {
-	for i, v := range src {
-		dst[i] = Tanh32(v)
-	}
-}
+func log1pKernel(dst, src []float32)  { unaryGo(dst, src, Log1p32) }
+func exp32Kernel(dst, src []float32)  { unaryGo(dst, src, Exp32) }
+func tanh32Kernel(dst, src []float32) { unaryGo(dst, src, Tanh32) }
