@@ -54,12 +54,19 @@ func (l *Linear) deferZero() {
 
 // settle clears the gradients if a deferred zeroing is pending.
 func (l *Linear) settle() {
-	if l.zeroPending {
+	if l.takeZero() {
 		clear(l.W.Grad)
 		clear(l.B.Grad)
 	}
+}
+
+// takeZero ends a deferred zeroing and reports whether one was pending:
+// the caller then clears or overwrites the gradients.
+func (l *Linear) takeZero() bool {
+	pending := l.zeroPending
 	l.zeroPending = false
 	l.W.settle, l.B.settle = nil, nil
+	return pending
 }
 
 // hold packs W for the products of Forward and backward until release; on
@@ -211,11 +218,9 @@ func (l *Linear) backward(dy Mat, paramGrad, inputGrad, pre, maskDx bool) Mat {
 	}
 	if paramGrad {
 		beta := float32(1)
-		if l.zeroPending { // write the gradients instead of adding to zeros
+		if l.takeZero() { // write the gradients instead of adding to zeros
 			beta = 0
 			clear(l.B.Grad)
-			l.zeroPending = false
-			l.W.settle, l.B.settle = nil, nil
 		}
 		Gemm(true, false, 1, dy, x, beta, View(l.W.Grad, l.Out, l.In))
 		sumRows(l.B.Grad, dy)
