@@ -103,14 +103,28 @@ func (l *Learner) State() []*nn.Param {
 
 func (l *Learner) Counters() []*int { return []*int{&l.AOpt.T, &l.C1Opt.T, &l.C2Opt.T, &l.It} }
 
+// track makes the targets keep their weights packed (nn.MLP.Track): they
+// only run forward and change by Polyak averaging, so they pack once.
+func (l *Learner) track() {
+	if !l.tracking {
+		for _, m := range l.targets() {
+			m.Track()
+		}
+		l.tracking = true
+	}
+}
+
+// untrack writes the targets' weights back from their packings.
 func (l *Learner) untrack() {
 	if l.tracking {
-		for _, m := range []*nn.MLP{l.ActorT, l.C1t, l.C2t} {
+		for _, m := range l.targets() {
 			m.Untrack()
 		}
 		l.tracking = false
 	}
 }
+
+func (l *Learner) targets() [3]*nn.MLP { return [3]*nn.MLP{l.ActorT, l.C1t, l.C2t} }
 
 // concat writes s⊕a rows into l.sa.
 func (l *Learner) concat(s, a []float32, n, sd, ad int) nn.Mat {
@@ -127,14 +141,7 @@ func (l *Learner) concat(s, a []float32, n, sd, ad int) nn.Mat {
 func (l *Learner) Update(b *offline.Batch) []float64 {
 	l.It++
 	n, ad := b.N, b.ActDim
-	if !l.tracking {
-		// The targets only run forward and change by Polyak averaging:
-		// they keep their weights packed for their products, once.
-		for _, m := range []*nn.MLP{l.ActorT, l.C1t, l.C2t} {
-			m.Track()
-		}
-		l.tracking = true
-	}
+	l.track()
 	l.noise = nn.Grow(l.noise, n*ad)
 	l.y = nn.Grow(l.y, n)
 	l.Noise(l.noise)
