@@ -76,12 +76,16 @@ func (w Workload) NewStepper(n int, seed uint64) (*Stepper, error) {
 
 // warmStepper is the benchmarks' stepper: a 100k-transition buffer, seed 1,
 // warmed up by 30 steps.
-func (w Workload) warmStepper() (*Stepper, error) {
-	s, err := w.NewStepper(100_000, 1)
+func (w Workload) warmStepper() (*Stepper, error) { return w.stepperAfter(100_000, 30) }
+
+// stepperAfter is a stepper on a buffer of n transitions, seed 1, that has
+// taken warm steps.
+func (w Workload) stepperAfter(n, warm int) (*Stepper, error) {
+	s, err := w.NewStepper(n, 1)
 	if err != nil {
 		return nil, fmt.Errorf("bench %s: %w", w.Name, err)
 	}
-	for range 30 {
+	for range warm {
 		s.Step()
 	}
 	return s, nil
@@ -93,12 +97,9 @@ func (w Workload) warmStepper() (*Stepper, error) {
 func CheckStepMFLOP(t testing.TB, ws []Workload) {
 	t.Helper()
 	for _, w := range ws {
-		s, err := w.NewStepper(1000, 1)
+		s, err := w.stepperAfter(1000, 2)
 		if err != nil {
-			t.Fatalf("bench %s: %v", w.Name, err)
-		}
-		for range 2 {
-			s.Step()
+			t.Fatal(err)
 		}
 		f0 := nn.ProductFLOPs()
 		for range 2 {
