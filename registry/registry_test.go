@@ -328,15 +328,45 @@ func TestNoOrphans(t *testing.T) {
 	}
 }
 
+// TestPluginEnv holds whatever OPENBLAS_CORETYPE the machine sets: a value
+// the user chose is kept, and only an unset one is filled with the CPU's best.
 func TestPluginEnv(t *testing.T) {
-	t.Setenv("OPENBLAS_NUM_THREADS", "8")
-	r := New(Config{Threads: 1})
-	env := strings.Join(r.pluginEnv(), " ")
-	if !strings.Contains(env, "OPENBLAS_NUM_THREADS=1") || strings.Contains(env, "OPENBLAS_NUM_THREADS=8") || !strings.Contains(env, "GOMAXPROCS=1") {
-		t.Fatalf("plugin env = %s", env)
-	}
-	if core := coreType(); core != "" && !strings.Contains(env, "OPENBLAS_CORETYPE="+core) {
-		t.Fatalf("plugin env %s lacks OPENBLAS_CORETYPE=%s", env, core)
+	for _, tc := range []struct {
+		name, core, want string // want "" = coreType()
+	}{
+		{"unset", "", ""},
+		{"Haswell", "Haswell", "Haswell"},
+		{"SkylakeX", "SkylakeX", "SkylakeX"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OPENBLAS_NUM_THREADS", "8")
+			t.Setenv("OPENBLAS_CORETYPE", tc.core)
+			if tc.core == "" {
+				os.Unsetenv("OPENBLAS_CORETYPE")
+			}
+			r := New(Config{Threads: 1})
+			env := r.pluginEnv()
+			joined := strings.Join(env, " ")
+			if !contains(env, "OPENBLAS_NUM_THREADS=1") || contains(env, "OPENBLAS_NUM_THREADS=8") || !contains(env, "GOMAXPROCS=1") {
+				t.Fatalf("plugin env = %s", joined)
+			}
+			want := tc.want
+			if tc.core == "" {
+				want = coreType()
+			}
+			n := 0
+			for _, kv := range env {
+				if strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") {
+					n++
+				}
+			}
+			switch {
+			case want == "" && n != 0:
+				t.Fatalf("plugin env %s sets OPENBLAS_CORETYPE on a CPU without a known core type", joined)
+			case want != "" && (n != 1 || !contains(env, "OPENBLAS_CORETYPE="+want)):
+				t.Fatalf("plugin env %s: want exactly OPENBLAS_CORETYPE=%s", joined, want)
+			}
+		})
 	}
 }
 

@@ -444,8 +444,32 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		init = append(init, real.Obs[row*od:(row+1)*od]...)
 	}
 	raw := filepath.Join(job.Dir, "raw")
+	// The env's judge ends each rollout when its goal is reached (or the
+	// episode would have ended), as the paper's generation does.
+	hist := make([]dataset.Episode, len(goals))
+	for i := range hist {
+		hist[i].Observations = append([]float32(nil), init[i*od:(i+1)*od]...)
+	}
+	ad := spec.ActionSpace.Dim
+	judge := func(ctx context.Context, st lm.GenerateStep) (*lm.Verdict, error) {
+		v := &lm.Verdict{Done: make([]bool, len(st.Index))}
+		for k, i := range st.Index {
+			if int(i) < 0 || int(i) >= len(hist) || len(st.Observations) != len(st.Index)*od || len(st.Actions) != len(st.Index)*ad {
+				return nil, fmt.Errorf("imagine: lm %s reported a malformed step %d", job.Stage.Plugins[0].Name, st.Step)
+			}
+			h := &hist[i]
+			h.Observations = append(h.Observations, st.Observations[k*od:(k+1)*od]...)
+			h.Actions = append(h.Actions, st.Actions[k*ad:(k+1)*ad]...)
+			j, err := e.Judge(ctx, env.JudgeRequest{Goal: goals[i], Observations: h.Observations, Actions: h.Actions})
+			if err != nil {
+				return nil, err
+			}
+			v.Done[k] = j.Success || slices.Contains(j.Terminals, true)
+		}
+		return v, nil
+	}
 	if _, err := hl.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: filepath.Join(groundDir, g.Checkpoint), Goals: goals, Observations: init,
-		MaxSteps: spec.Horizon, Seed: job.Stage.Seed, Out: raw}); err != nil {
+		MaxSteps: spec.Horizon, Seed: job.Stage.Seed, Out: raw, Config: cfg.LMConfig}, judge); err != nil {
 		return nil, err
 	}
 	r, err := dataset.Open(raw)

@@ -292,7 +292,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // imagines rollouts that step right until the goal position.
 type parrotLM struct{}
 
-func (parrotLM) Ground(_ context.Context, r lm.GroundRequest, progress func(lm.Progress)) (*lm.GroundResult, error) {
+func (parrotLM) Ground(_ context.Context, r lm.GroundRequest, progress func(lm.Progress)) (*lm.GroundResponse, error) {
 	d, err := dataset.Load(r.Datasets[0])
 	if err != nil {
 		return nil, err
@@ -304,10 +304,10 @@ func (parrotLM) Ground(_ context.Context, r lm.GroundRequest, progress func(lm.P
 		return nil, err
 	}
 	ck := filepath.Join(r.OutDir, "parrot.txt")
-	return &lm.GroundResult{Checkpoint: ck}, os.WriteFile(ck, []byte(fmt.Sprint(d.Meta.Episodes)), 0o644)
+	return &lm.GroundResponse{Checkpoint: ck}, os.WriteFile(ck, []byte(fmt.Sprint(d.Meta.Episodes)), 0o644)
 }
 
-func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest) (*lm.GenerateResult, error) {
+func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest, _ lm.Judge) (*lm.GenerateResponse, error) {
 	if _, err := os.ReadFile(r.Checkpoint); err != nil {
 		return nil, err
 	}
@@ -332,18 +332,18 @@ func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest) (*lm.GenerateR
 		}
 	}
 	meta := w.Meta()
-	return &lm.GenerateResult{Meta: meta}, w.Close()
+	return &lm.GenerateResponse{Meta: meta}, w.Close()
 }
 
-func (parrotLM) Explain(context.Context, lm.ExplainRequest) ([]string, error) {
+func (parrotLM) Explain(context.Context, lm.ExplainRequest) (*lm.ExplainResponse, error) {
 	return nil, errors.New("parrot: mute")
 }
-func (parrotLM) Predict(context.Context, lm.PredictRequest) ([]float32, error) {
+func (parrotLM) Predict(context.Context, lm.PredictRequest) (*lm.PredictResponse, error) {
 	return nil, errors.New("parrot: no dynamics")
 }
 func (parrotLM) Encode(context.Context, lm.EncodeRequest) (*lm.EncodeResponse, error) {
 	return nil, errors.New("parrot: no encoder")
 }
-func (parrotLM) Act(context.Context, lm.ActRequest) ([]float32, error) {
+func (parrotLM) Act(context.Context, lm.ActRequest) (*lm.ActResponse, error) {
 	return nil, errors.New("parrot: not a policy")
 }

@@ -57,6 +57,26 @@ type Configurer interface {
 	Configure(ctx context.Context, config map[string]string) error
 }
 
+// Parser is implemented by environments that can read a goal text back into
+// a goal (level, parameters, vector): it is how the grounding report scores
+// a language model's explanations of rollouts. Texts that name no goal get
+// an error of their own, not a failed call.
+type Parser interface {
+	ParseGoals(ctx context.Context, req ParseGoalsRequest) (*ParseGoalsResponse, error)
+}
+
+// ParseGoalsRequest holds goal texts to read.
+type ParseGoalsRequest struct {
+	Texts []string
+}
+
+// ParseGoalsResponse has one entry per text: Goals[i] is valid when
+// Errors[i] is empty.
+type ParseGoalsResponse struct {
+	Goals  []dataset.Goal
+	Errors []string
+}
+
 // GoalsRequest asks for N goals of Level.
 type GoalsRequest struct {
 	Level string

@@ -3,10 +3,13 @@ package env
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/internal/pb"
@@ -42,7 +45,12 @@ type Client struct {
 var (
 	_ Env        = (*Client)(nil)
 	_ Configurer = (*Client)(nil)
+	_ Parser     = (*Client)(nil)
 )
+
+// ErrNoParser is returned (wrapped) by Client.ParseGoals when the plugin's
+// env does not implement [Parser].
+var ErrNoParser = errors.New("the env reads no goal texts (it does not implement env.Parser)")
 
 func (c *Client) Spec(ctx context.Context) (Spec, error) {
 	r, err := c.c.Spec(ctx, &pb.Empty{})
@@ -56,6 +64,17 @@ func (c *Client) Spec(ctx context.Context) (Spec, error) {
 func (c *Client) Configure(ctx context.Context, config map[string]string) error {
 	_, err := c.c.Configure(ctx, &pb.ConfigureRequest{Config: config})
 	return plugin.Error(err)
+}
+
+func (c *Client) ParseGoals(ctx context.Context, req ParseGoalsRequest) (*ParseGoalsResponse, error) {
+	r, err := c.c.ParseGoals(ctx, &pb.ParseGoalsRequest{Texts: req.Texts})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("parse goals: %w", ErrNoParser)
+	}
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &ParseGoalsResponse{Goals: pb.ToGoals(r.Goals), Errors: r.Errors}, nil
 }
 
 func (c *Client) Goals(ctx context.Context, req GoalsRequest) ([]dataset.Goal, error) {
@@ -224,6 +243,21 @@ func (s *server) Render(ctx context.Context, r *pb.RenderRequest) (*pb.RenderRes
 		return nil, plugin.Status(err)
 	}
 	return &pb.RenderResponse{Png: out.PNG}, nil
+}
+
+func (s *server) ParseGoals(ctx context.Context, r *pb.ParseGoalsRequest) (*pb.ParseGoalsResponse, error) {
+	p, ok := s.impl.(Parser)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrNoParser.Error())
+	}
+	out, err := p.ParseGoals(ctx, ParseGoalsRequest{Texts: r.Texts})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	if len(out.Goals) != len(r.Texts) || len(out.Errors) != len(r.Texts) {
+		return nil, plugin.Status(fmt.Errorf("parse goals: the env returned %d goals and %d errors for %d texts", len(out.Goals), len(out.Errors), len(r.Texts)))
+	}
+	return &pb.ParseGoalsResponse{Goals: pb.FromGoals(out.Goals), Errors: out.Errors}, nil
 }
 
 func (s *server) Collect(r *pb.CollectRequest, st pb.Env_CollectServer) error {

@@ -8,7 +8,6 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/internal/pb"
 	"github.com/kalm-go/kalm/framework/plugin"
 )
@@ -40,7 +39,7 @@ type Client struct {
 
 var _ LM = (*Client)(nil)
 
-func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Progress)) (*GroundResult, error) {
+func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Progress)) (*GroundResponse, error) {
 	cfg, err := json.Marshal(req.Config)
 	if err != nil {
 		return nil, fmt.Errorf("ground: config: %w", err)
@@ -50,19 +49,19 @@ func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Pr
 		tasks[i] = string(t)
 	}
 	st, err := c.c.Ground(ctx, &pb.GroundRequest{Base: req.Base, Datasets: req.Datasets, Tasks: tasks, ConfigJson: cfg,
-		Steps: int64(req.Steps), OutDir: req.OutDir, Seed: req.Seed})
+		Steps: int64(req.Steps), OutDir: req.OutDir, Seed: req.Seed, Resume: req.Resume, CheckpointEvery: int64(req.CheckpointEvery)})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	var out *GroundResult
+	var out *GroundResponse
 	err = plugin.Receive("ground", st.Recv, func(ev *pb.GroundEvent) (bool, error) {
 		if p := ev.Progress; p != nil && progress != nil {
-			progress(Progress{Step: int(p.Done), Total: int(p.Total), Metrics: p.Metrics})
+			progress(Progress{Step: int(p.Done), Total: int(p.Total), Metrics: p.Metrics, Checkpoint: ev.ProgressCheckpoint})
 		}
 		if ev.Checkpoint == "" {
 			return false, nil
 		}
-		out = &GroundResult{Checkpoint: ev.Checkpoint, Metrics: ev.Metrics}
+		out = &GroundResponse{Checkpoint: ev.Checkpoint, Metrics: ev.Metrics}
 		return true, nil
 	})
 	if err != nil {
@@ -71,21 +70,56 @@ func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Pr
 	return out, nil
 }
 
-func (c *Client) Generate(ctx context.Context, req GenerateRequest) (*GenerateResult, error) {
-	r, err := c.c.Generate(ctx, &pb.GenerateRequest{Checkpoint: req.Checkpoint, Goals: pb.FromGoals(req.Goals),
-		Observations: req.Observations, MaxSteps: int32(req.MaxSteps), Temperature: req.Temperature, Seed: req.Seed, Out: req.Out})
+func (c *Client) Generate(ctx context.Context, req GenerateRequest, judge Judge) (*GenerateResponse, error) {
+	cfg, err := json.Marshal(req.Config)
+	if err != nil {
+		return nil, fmt.Errorf("generate: config: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := c.c.Generate(ctx)
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	var m dataset.Meta
-	if err := json.Unmarshal(r.MetaJson, &m); err != nil {
-		return nil, fmt.Errorf("generate: plugin sent bad metadata: %w", err)
+	if err := st.Send(&pb.GenerateMessage{Request: &pb.GenerateRequest{Checkpoint: req.Checkpoint, Goals: pb.FromGoals(req.Goals),
+		Observations: req.Observations, MaxSteps: int32(req.MaxSteps), Temperature: req.Temperature, Seed: req.Seed, Out: req.Out,
+		ConfigJson: cfg, Judged: judge != nil}}); err != nil {
+		return nil, plugin.Error(err)
 	}
-	return &GenerateResult{Meta: m}, nil
+	var out *GenerateResponse
+	err = plugin.Receive("generate", st.Recv, func(ev *pb.GenerateEvent) (bool, error) {
+		if s := ev.Step; s != nil {
+			if judge == nil {
+				return false, fmt.Errorf("generate: plugin sent a step to judge, but the request has no judge")
+			}
+			v, err := judge(ctx, GenerateStep{Step: int(s.Step), Index: s.Index, Observations: s.Observations, Actions: s.Actions})
+			if err != nil {
+				return false, err
+			}
+			if len(v.Done) != len(s.Index) {
+				return false, fmt.Errorf("generate: judge returned %d verdicts for %d rollouts", len(v.Done), len(s.Index))
+			}
+			return false, plugin.Error(st.Send(&pb.GenerateMessage{Verdict: &pb.GenerateVerdict{Done: v.Done}}))
+		}
+		r := ev.Response
+		if r == nil {
+			return false, nil
+		}
+		out = &GenerateResponse{Metrics: r.Metrics}
+		if err := json.Unmarshal(r.MetaJson, &out.Meta); err != nil {
+			return false, fmt.Errorf("generate: plugin sent bad metadata: %w", err)
+		}
+		return true, nil
+	})
+	st.CloseSend()
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (c *Client) Explain(ctx context.Context, req ExplainRequest) ([]string, error) {
-	in := &pb.ExplainRequest{Checkpoint: req.Checkpoint, Seed: req.Seed}
+func (c *Client) Explain(ctx context.Context, req ExplainRequest) (*ExplainResponse, error) {
+	in := &pb.ExplainRequest{Checkpoint: req.Checkpoint, Seed: req.Seed, Temperature: req.Temperature}
 	for _, e := range req.Rollouts {
 		in.Rollouts = append(in.Rollouts, pb.FromEpisode(e))
 	}
@@ -93,15 +127,15 @@ func (c *Client) Explain(ctx context.Context, req ExplainRequest) ([]string, err
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return r.Texts, nil
+	return &ExplainResponse{Texts: r.Texts}, nil
 }
 
-func (c *Client) Predict(ctx context.Context, req PredictRequest) ([]float32, error) {
+func (c *Client) Predict(ctx context.Context, req PredictRequest) (*PredictResponse, error) {
 	r, err := c.c.Predict(ctx, &pb.PredictRequest{Checkpoint: req.Checkpoint, Observations: req.Observations, Actions: req.Actions})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return r.Observations, nil
+	return &PredictResponse{Observations: r.Observations}, nil
 }
 
 func (c *Client) Encode(ctx context.Context, req EncodeRequest) (*EncodeResponse, error) {
@@ -112,12 +146,17 @@ func (c *Client) Encode(ctx context.Context, req EncodeRequest) (*EncodeResponse
 	return &EncodeResponse{Dim: int(r.Dim), Vectors: r.Vectors}, nil
 }
 
-func (c *Client) Act(ctx context.Context, req ActRequest) ([]float32, error) {
-	r, err := c.c.Act(ctx, &pb.LMActRequest{Checkpoint: req.Checkpoint, Observations: req.Observations, Goals: req.Goals, Seed: req.Seed})
+func (c *Client) Act(ctx context.Context, req ActRequest) (*ActResponse, error) {
+	lens := make([]int32, len(req.HistoryLengths))
+	for i, n := range req.HistoryLengths {
+		lens[i] = int32(n)
+	}
+	r, err := c.c.Act(ctx, &pb.LMActRequest{Checkpoint: req.Checkpoint, Observations: req.Observations, Goals: req.Goals, Seed: req.Seed,
+		HistoryObservations: req.HistoryObservations, HistoryActions: req.HistoryActions, HistoryLengths: lens, Temperature: req.Temperature})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return r.Actions, nil
+	return &ActResponse{Actions: r.Actions}, nil
 }
 
 // server adapts an LM to the generated gRPC service.
@@ -127,7 +166,8 @@ type server struct {
 }
 
 func (s *server) Ground(r *pb.GroundRequest, st pb.LM_GroundServer) error {
-	req := GroundRequest{Base: r.Base, Datasets: r.Datasets, Steps: int(r.Steps), OutDir: r.OutDir, Seed: r.Seed}
+	req := GroundRequest{Base: r.Base, Datasets: r.Datasets, Steps: int(r.Steps), OutDir: r.OutDir, Seed: r.Seed,
+		Resume: r.Resume, CheckpointEvery: int(r.CheckpointEvery)}
 	for _, t := range r.Tasks {
 		req.Tasks = append(req.Tasks, Task(t))
 	}
@@ -139,7 +179,8 @@ func (s *server) Ground(r *pb.GroundRequest, st pb.LM_GroundServer) error {
 	var sendErr error
 	res, err := s.impl.Ground(st.Context(), req, func(p Progress) {
 		if sendErr == nil {
-			sendErr = st.Send(&pb.GroundEvent{Progress: &pb.Progress{Done: int64(p.Step), Total: int64(p.Total), Metrics: p.Metrics}})
+			sendErr = st.Send(&pb.GroundEvent{Progress: &pb.Progress{Done: int64(p.Step), Total: int64(p.Total), Metrics: p.Metrics},
+				ProgressCheckpoint: p.Checkpoint})
 		}
 	})
 	if err != nil {
@@ -154,37 +195,68 @@ func (s *server) Ground(r *pb.GroundRequest, st pb.LM_GroundServer) error {
 	return st.Send(&pb.GroundEvent{Checkpoint: res.Checkpoint, Metrics: res.Metrics})
 }
 
-func (s *server) Generate(ctx context.Context, r *pb.GenerateRequest) (*pb.GenerateResponse, error) {
-	res, err := s.impl.Generate(ctx, GenerateRequest{Checkpoint: r.Checkpoint, Goals: pb.ToGoals(r.Goals), Observations: r.Observations,
-		MaxSteps: int(r.MaxSteps), Temperature: r.Temperature, Seed: r.Seed, Out: r.Out})
+func (s *server) Generate(st pb.LM_GenerateServer) error {
+	first, err := st.Recv()
 	if err != nil {
-		return nil, plugin.Status(err)
+		return err
+	}
+	r := first.Request
+	if r == nil {
+		return plugin.Status(fmt.Errorf("generate: the stream must start with the request"))
+	}
+	req := GenerateRequest{Checkpoint: r.Checkpoint, Goals: pb.ToGoals(r.Goals), Observations: r.Observations,
+		MaxSteps: int(r.MaxSteps), Temperature: r.Temperature, Seed: r.Seed, Out: r.Out}
+	if len(r.ConfigJson) > 0 {
+		if err := json.Unmarshal(r.ConfigJson, &req.Config); err != nil {
+			return plugin.Status(fmt.Errorf("generate: config: %w", err))
+		}
+	}
+	var judge Judge
+	if r.Judged {
+		judge = func(_ context.Context, step GenerateStep) (*Verdict, error) {
+			if err := st.Send(&pb.GenerateEvent{Step: &pb.GenerateStep{Step: int32(step.Step), Index: step.Index,
+				Observations: step.Observations, Actions: step.Actions}}); err != nil {
+				return nil, err
+			}
+			m, err := st.Recv()
+			if err != nil {
+				return nil, err
+			}
+			if m.Verdict == nil || len(m.Verdict.Done) != len(step.Index) {
+				return nil, fmt.Errorf("generate: the host sent no verdict for %d rollouts", len(step.Index))
+			}
+			return &Verdict{Done: m.Verdict.Done}, nil
+		}
+	}
+	res, err := s.impl.Generate(st.Context(), req, judge)
+	if err != nil {
+		return plugin.Status(err)
 	}
 	b, err := json.Marshal(res.Meta)
 	if err != nil {
-		return nil, plugin.Status(err)
+		return plugin.Status(err)
 	}
-	return &pb.GenerateResponse{MetaJson: b}, nil
+	return st.Send(&pb.GenerateEvent{Response: &pb.GenerateResponse{MetaJson: b, Metrics: res.Metrics}})
 }
 
 func (s *server) Explain(ctx context.Context, r *pb.ExplainRequest) (*pb.ExplainResponse, error) {
-	req := ExplainRequest{Checkpoint: r.Checkpoint, Seed: r.Seed}
+	req := ExplainRequest{Checkpoint: r.Checkpoint, Seed: r.Seed, Temperature: r.Temperature}
 	for _, e := range r.Rollouts {
 		req.Rollouts = append(req.Rollouts, pb.ToEpisode(e))
 	}
-	texts, err := s.impl.Explain(ctx, req)
+	res, err := s.impl.Explain(ctx, req)
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.ExplainResponse{Texts: texts}, nil
+	return &pb.ExplainResponse{Texts: res.Texts}, nil
 }
 
 func (s *server) Predict(ctx context.Context, r *pb.PredictRequest) (*pb.PredictResponse, error) {
-	obs, err := s.impl.Predict(ctx, PredictRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Actions: r.Actions})
+	res, err := s.impl.Predict(ctx, PredictRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Actions: r.Actions})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.PredictResponse{Observations: obs}, nil
+	return &pb.PredictResponse{Observations: res.Observations}, nil
 }
 
 func (s *server) Encode(ctx context.Context, r *pb.EncodeRequest) (*pb.EncodeResponse, error) {
@@ -195,10 +267,18 @@ func (s *server) Encode(ctx context.Context, r *pb.EncodeRequest) (*pb.EncodeRes
 	return &pb.EncodeResponse{Dim: int32(out.Dim), Vectors: out.Vectors}, nil
 }
 
-func (s *server) Act(ctx context.Context, r *pb.LMActRequest) (*pb.ActResponse, error) {
-	a, err := s.impl.Act(ctx, ActRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Goals: r.Goals, Seed: r.Seed})
+func (s *server) Act(ctx context.Context, r *pb.LMActRequest) (*pb.LMActResponse, error) {
+	lens := make([]int, len(r.HistoryLengths))
+	for i, n := range r.HistoryLengths {
+		lens[i] = int(n)
+	}
+	if len(lens) == 0 {
+		lens = nil
+	}
+	res, err := s.impl.Act(ctx, ActRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Goals: r.Goals, Seed: r.Seed,
+		HistoryObservations: r.HistoryObservations, HistoryActions: r.HistoryActions, HistoryLengths: lens, Temperature: r.Temperature})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.ActResponse{Actions: a}, nil
+	return &pb.LMActResponse{Actions: res.Actions}, nil
 }

@@ -19,7 +19,7 @@ import (
 
 // ProtocolVersion is the version of kalm's plugin protocol (kalm.proto). A
 // host refuses plugins built for another version.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // Handshake is the go-plugin handshake every kalm plugin and host uses. The
 // cookie only keeps a plugin binary from being run by hand by mistake.

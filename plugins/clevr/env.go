@@ -215,6 +215,25 @@ func (e *Env) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, er
 	return out, nil
 }
 
+// ParseGoals reads goal texts back into goals (env.Parser): the level and
+// parameters the text names, its vector, and the text itself. A text naming
+// no goal this env knows gets an error message of its own.
+func (e *Env) ParseGoals(_ context.Context, req env.ParseGoalsRequest) (*env.ParseGoalsResponse, error) {
+	e.mu.Lock()
+	numBalls := e.cfg.NumBalls
+	e.mu.Unlock()
+	out := &env.ParseGoalsResponse{Goals: make([]dataset.Goal, len(req.Texts)), Errors: make([]string, len(req.Texts))}
+	for i, text := range req.Texts {
+		t, err := TaskOf(dataset.Goal{Text: text}, numBalls)
+		if err != nil {
+			out.Errors[i] = err.Error()
+			continue
+		}
+		out.Goals[i] = dataset.Goal{Level: t.Level, Params: t.Params(), Text: text, Vector: t.Vector()}
+	}
+	return out, nil
+}
+
 // TaskOf recovers the structured task of a goal: from its Params when present, else by
 // parsing its Text (a goal written by a person or a language model).
 func TaskOf(g dataset.Goal, numBalls int) (Task, error) {

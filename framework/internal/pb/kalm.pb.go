@@ -427,6 +427,103 @@ func (x *ConfigureRequest) GetConfig() map[string]string {
 	return nil
 }
 
+type ParseGoalsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Texts         []string               `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParseGoalsRequest) Reset() {
+	*x = ParseGoalsRequest{}
+	mi := &file_kalm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParseGoalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParseGoalsRequest) ProtoMessage() {}
+
+func (x *ParseGoalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParseGoalsRequest.ProtoReflect.Descriptor instead.
+func (*ParseGoalsRequest) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ParseGoalsRequest) GetTexts() []string {
+	if x != nil {
+		return x.Texts
+	}
+	return nil
+}
+
+// ParseGoalsResponse has one goal per text; errors[i] is non-empty when text i names no goal.
+type ParseGoalsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Goals         []*Goal                `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	Errors        []string               `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParseGoalsResponse) Reset() {
+	*x = ParseGoalsResponse{}
+	mi := &file_kalm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParseGoalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParseGoalsResponse) ProtoMessage() {}
+
+func (x *ParseGoalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParseGoalsResponse.ProtoReflect.Descriptor instead.
+func (*ParseGoalsResponse) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ParseGoalsResponse) GetGoals() []*Goal {
+	if x != nil {
+		return x.Goals
+	}
+	return nil
+}
+
+func (x *ParseGoalsResponse) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
 type GoalsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Level         string                 `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
@@ -438,7 +535,7 @@ type GoalsRequest struct {
 
 func (x *GoalsRequest) Reset() {
 	*x = GoalsRequest{}
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +547,7 @@ func (x *GoalsRequest) String() string {
 func (*GoalsRequest) ProtoMessage() {}
 
 func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +560,7 @@ func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsRequest.ProtoReflect.Descriptor instead.
 func (*GoalsRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{6}
+	return file_kalm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GoalsRequest) GetLevel() string {
@@ -496,7 +593,7 @@ type GoalsResponse struct {
 
 func (x *GoalsResponse) Reset() {
 	*x = GoalsResponse{}
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +605,7 @@ func (x *GoalsResponse) String() string {
 func (*GoalsResponse) ProtoMessage() {}
 
 func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +618,7 @@ func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsResponse.ProtoReflect.Descriptor instead.
 func (*GoalsResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{7}
+	return file_kalm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GoalsResponse) GetGoals() []*Goal {
@@ -542,7 +639,7 @@ type ResetRequest struct {
 
 func (x *ResetRequest) Reset() {
 	*x = ResetRequest{}
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +651,7 @@ func (x *ResetRequest) String() string {
 func (*ResetRequest) ProtoMessage() {}
 
 func (x *ResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +664,7 @@ func (x *ResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequest.ProtoReflect.Descriptor instead.
 func (*ResetRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{8}
+	return file_kalm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResetRequest) GetSeed() uint64 {
@@ -600,7 +697,7 @@ type ResetResponse struct {
 
 func (x *ResetResponse) Reset() {
 	*x = ResetResponse{}
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +709,7 @@ func (x *ResetResponse) String() string {
 func (*ResetResponse) ProtoMessage() {}
 
 func (x *ResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +722,7 @@ func (x *ResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetResponse.ProtoReflect.Descriptor instead.
 func (*ResetResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{9}
+	return file_kalm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResetResponse) GetObservations() []float32 {
@@ -644,7 +741,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +753,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +766,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{10}
+	return file_kalm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StepRequest) GetActions() []float32 {
@@ -693,7 +790,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +802,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +815,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{11}
+	return file_kalm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StepResponse) GetObservations() []float32 {
@@ -774,7 +871,7 @@ type JudgeRequest struct {
 
 func (x *JudgeRequest) Reset() {
 	*x = JudgeRequest{}
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +883,7 @@ func (x *JudgeRequest) String() string {
 func (*JudgeRequest) ProtoMessage() {}
 
 func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +896,7 @@ func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeRequest.ProtoReflect.Descriptor instead.
 func (*JudgeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{12}
+	return file_kalm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *JudgeRequest) GetGoal() *Goal {
@@ -835,7 +932,7 @@ type JudgeResponse struct {
 
 func (x *JudgeResponse) Reset() {
 	*x = JudgeResponse{}
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +944,7 @@ func (x *JudgeResponse) String() string {
 func (*JudgeResponse) ProtoMessage() {}
 
 func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +957,7 @@ func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeResponse.ProtoReflect.Descriptor instead.
 func (*JudgeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{13}
+	return file_kalm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *JudgeResponse) GetRewards() []float32 {
@@ -904,7 +1001,7 @@ type BehaveRequest struct {
 
 func (x *BehaveRequest) Reset() {
 	*x = BehaveRequest{}
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1013,7 @@ func (x *BehaveRequest) String() string {
 func (*BehaveRequest) ProtoMessage() {}
 
 func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1026,7 @@ func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveRequest.ProtoReflect.Descriptor instead.
 func (*BehaveRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{14}
+	return file_kalm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BehaveRequest) GetPolicy() string {
@@ -976,7 +1073,7 @@ type BehaveResponse struct {
 
 func (x *BehaveResponse) Reset() {
 	*x = BehaveResponse{}
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1085,7 @@ func (x *BehaveResponse) String() string {
 func (*BehaveResponse) ProtoMessage() {}
 
 func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1098,7 @@ func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveResponse.ProtoReflect.Descriptor instead.
 func (*BehaveResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{15}
+	return file_kalm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BehaveResponse) GetActions() []float32 {
@@ -1021,7 +1118,7 @@ type PlausibilityRequest struct {
 
 func (x *PlausibilityRequest) Reset() {
 	*x = PlausibilityRequest{}
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1130,7 @@ func (x *PlausibilityRequest) String() string {
 func (*PlausibilityRequest) ProtoMessage() {}
 
 func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1143,7 @@ func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityRequest.ProtoReflect.Descriptor instead.
 func (*PlausibilityRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{16}
+	return file_kalm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PlausibilityRequest) GetObservations() []float32 {
@@ -1074,7 +1171,7 @@ type PlausibilityResponse struct {
 
 func (x *PlausibilityResponse) Reset() {
 	*x = PlausibilityResponse{}
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1183,7 @@ func (x *PlausibilityResponse) String() string {
 func (*PlausibilityResponse) ProtoMessage() {}
 
 func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1196,7 @@ func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityResponse.ProtoReflect.Descriptor instead.
 func (*PlausibilityResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{17}
+	return file_kalm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PlausibilityResponse) GetOutOfBounds() float64 {
@@ -1134,7 +1231,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1243,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1256,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{18}
+	return file_kalm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RenderRequest) GetObservation() []float32 {
@@ -1192,7 +1289,7 @@ type RenderResponse struct {
 
 func (x *RenderResponse) Reset() {
 	*x = RenderResponse{}
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1301,7 @@ func (x *RenderResponse) String() string {
 func (*RenderResponse) ProtoMessage() {}
 
 func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1314,7 @@ func (x *RenderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
 func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{19}
+	return file_kalm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RenderResponse) GetPng() []byte {
@@ -1242,7 +1339,7 @@ type CollectRequest struct {
 
 func (x *CollectRequest) Reset() {
 	*x = CollectRequest{}
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1351,7 @@ func (x *CollectRequest) String() string {
 func (*CollectRequest) ProtoMessage() {}
 
 func (x *CollectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1364,7 @@ func (x *CollectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
 func (*CollectRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{20}
+	return file_kalm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CollectRequest) GetEpisodes() int32 {
@@ -1330,7 +1427,7 @@ type CollectEvent struct {
 
 func (x *CollectEvent) Reset() {
 	*x = CollectEvent{}
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1439,7 @@ func (x *CollectEvent) String() string {
 func (*CollectEvent) ProtoMessage() {}
 
 func (x *CollectEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1452,7 @@ func (x *CollectEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectEvent.ProtoReflect.Descriptor instead.
 func (*CollectEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{21}
+	return file_kalm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CollectEvent) GetProgress() *Progress {
@@ -1381,7 +1478,7 @@ type SchemaResponse struct {
 
 func (x *SchemaResponse) Reset() {
 	*x = SchemaResponse{}
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1490,7 @@ func (x *SchemaResponse) String() string {
 func (*SchemaResponse) ProtoMessage() {}
 
 func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1503,7 @@ func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
 func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{22}
+	return file_kalm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SchemaResponse) GetSchemaJson() []byte {
@@ -1426,7 +1523,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1535,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1548,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{23}
+	return file_kalm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Source) GetPath() string {
@@ -1484,7 +1581,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1593,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1606,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{24}
+	return file_kalm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TrainRequest) GetDatasets() []*Source {
@@ -1578,7 +1675,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1687,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1700,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{25}
+	return file_kalm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Checkpoint) GetStep() int64 {
@@ -1630,7 +1727,7 @@ type TrainResult struct {
 
 func (x *TrainResult) Reset() {
 	*x = TrainResult{}
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1739,7 @@ func (x *TrainResult) String() string {
 func (*TrainResult) ProtoMessage() {}
 
 func (x *TrainResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1752,7 @@ func (x *TrainResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainResult.ProtoReflect.Descriptor instead.
 func (*TrainResult) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{26}
+	return file_kalm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TrainResult) GetCheckpoints() []*Checkpoint {
@@ -1683,7 +1780,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1792,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1805,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{27}
+	return file_kalm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TrainEvent) GetProgress() *Progress {
@@ -1734,7 +1831,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1843,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1856,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{28}
+	return file_kalm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LoadRequest) GetCheckpoint() string {
@@ -1778,7 +1875,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1887,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1900,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{29}
+	return file_kalm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LoadResponse) GetPolicy() string {
@@ -1826,7 +1923,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +1935,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1948,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{30}
+	return file_kalm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ActRequest) GetPolicy() string {
@@ -1898,7 +1995,7 @@ type ActResponse struct {
 
 func (x *ActResponse) Reset() {
 	*x = ActResponse{}
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2007,7 @@ func (x *ActResponse) String() string {
 func (*ActResponse) ProtoMessage() {}
 
 func (x *ActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2020,7 @@ func (x *ActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResponse.ProtoReflect.Descriptor instead.
 func (*ActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{31}
+	return file_kalm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ActResponse) GetActions() []float32 {
@@ -1934,21 +2031,23 @@ func (x *ActResponse) GetActions() []float32 {
 }
 
 type GroundRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Base          string                 `protobuf:"bytes,1,opt,name=base,proto3" json:"base,omitempty"`
-	Datasets      []string               `protobuf:"bytes,2,rep,name=datasets,proto3" json:"datasets,omitempty"`
-	Tasks         []string               `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	ConfigJson    []byte                 `protobuf:"bytes,4,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
-	Steps         int64                  `protobuf:"varint,5,opt,name=steps,proto3" json:"steps,omitempty"`
-	OutDir        string                 `protobuf:"bytes,6,opt,name=out_dir,json=outDir,proto3" json:"out_dir,omitempty"`
-	Seed          uint64                 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Base            string                 `protobuf:"bytes,1,opt,name=base,proto3" json:"base,omitempty"`
+	Datasets        []string               `protobuf:"bytes,2,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	Tasks           []string               `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	ConfigJson      []byte                 `protobuf:"bytes,4,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
+	Steps           int64                  `protobuf:"varint,5,opt,name=steps,proto3" json:"steps,omitempty"`
+	OutDir          string                 `protobuf:"bytes,6,opt,name=out_dir,json=outDir,proto3" json:"out_dir,omitempty"`
+	Seed            uint64                 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
+	Resume          string                 `protobuf:"bytes,8,opt,name=resume,proto3" json:"resume,omitempty"`
+	CheckpointEvery int64                  `protobuf:"varint,9,opt,name=checkpoint_every,json=checkpointEvery,proto3" json:"checkpoint_every,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GroundRequest) Reset() {
 	*x = GroundRequest{}
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2059,7 @@ func (x *GroundRequest) String() string {
 func (*GroundRequest) ProtoMessage() {}
 
 func (x *GroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2072,7 @@ func (x *GroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundRequest.ProtoReflect.Descriptor instead.
 func (*GroundRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{32}
+	return file_kalm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GroundRequest) GetBase() string {
@@ -2025,18 +2124,33 @@ func (x *GroundRequest) GetSeed() uint64 {
 	return 0
 }
 
+func (x *GroundRequest) GetResume() string {
+	if x != nil {
+		return x.Resume
+	}
+	return ""
+}
+
+func (x *GroundRequest) GetCheckpointEvery() int64 {
+	if x != nil {
+		return x.CheckpointEvery
+	}
+	return 0
+}
+
 type GroundEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Progress      *Progress              `protobuf:"bytes,1,opt,name=progress,proto3" json:"progress,omitempty"`
-	Checkpoint    string                 `protobuf:"bytes,2,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	Metrics       map[string]float64     `protobuf:"bytes,3,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Progress           *Progress              `protobuf:"bytes,1,opt,name=progress,proto3" json:"progress,omitempty"`
+	Checkpoint         string                 `protobuf:"bytes,2,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Metrics            map[string]float64     `protobuf:"bytes,3,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	ProgressCheckpoint string                 `protobuf:"bytes,4,opt,name=progress_checkpoint,json=progressCheckpoint,proto3" json:"progress_checkpoint,omitempty"` // a checkpoint written at progress.done
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *GroundEvent) Reset() {
 	*x = GroundEvent{}
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2162,7 @@ func (x *GroundEvent) String() string {
 func (*GroundEvent) ProtoMessage() {}
 
 func (x *GroundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2175,7 @@ func (x *GroundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundEvent.ProtoReflect.Descriptor instead.
 func (*GroundEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{33}
+	return file_kalm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GroundEvent) GetProgress() *Progress {
@@ -2085,6 +2199,13 @@ func (x *GroundEvent) GetMetrics() map[string]float64 {
 	return nil
 }
 
+func (x *GroundEvent) GetProgressCheckpoint() string {
+	if x != nil {
+		return x.ProgressCheckpoint
+	}
+	return ""
+}
+
 type GenerateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Checkpoint    string                 `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
@@ -2094,13 +2215,15 @@ type GenerateRequest struct {
 	Temperature   float64                `protobuf:"fixed64,5,opt,name=temperature,proto3" json:"temperature,omitempty"`
 	Seed          uint64                 `protobuf:"varint,6,opt,name=seed,proto3" json:"seed,omitempty"`
 	Out           string                 `protobuf:"bytes,7,opt,name=out,proto3" json:"out,omitempty"`
+	ConfigJson    []byte                 `protobuf:"bytes,8,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
+	Judged        bool                   `protobuf:"varint,9,opt,name=judged,proto3" json:"judged,omitempty"` // the host answers every GenerateStep with a GenerateVerdict
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GenerateRequest) Reset() {
 	*x = GenerateRequest{}
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2235,7 @@ func (x *GenerateRequest) String() string {
 func (*GenerateRequest) ProtoMessage() {}
 
 func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2248,7 @@ func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRequest.ProtoReflect.Descriptor instead.
 func (*GenerateRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{34}
+	return file_kalm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GenerateRequest) GetCheckpoint() string {
@@ -2177,16 +2300,250 @@ func (x *GenerateRequest) GetOut() string {
 	return ""
 }
 
+func (x *GenerateRequest) GetConfigJson() []byte {
+	if x != nil {
+		return x.ConfigJson
+	}
+	return nil
+}
+
+func (x *GenerateRequest) GetJudged() bool {
+	if x != nil {
+		return x.Judged
+	}
+	return false
+}
+
+// GenerateMessage is what the host sends on a Generate stream: the request
+// first, then one verdict per step the plugin reports.
+type GenerateMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Request       *GenerateRequest       `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Verdict       *GenerateVerdict       `protobuf:"bytes,2,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateMessage) Reset() {
+	*x = GenerateMessage{}
+	mi := &file_kalm_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateMessage) ProtoMessage() {}
+
+func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateMessage.ProtoReflect.Descriptor instead.
+func (*GenerateMessage) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GenerateMessage) GetRequest() *GenerateRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *GenerateMessage) GetVerdict() *GenerateVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return nil
+}
+
+type GenerateStep struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          int32                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	Index         []int32                `protobuf:"varint,2,rep,packed,name=index,proto3" json:"index,omitempty"`
+	Observations  []float32              `protobuf:"fixed32,3,rep,packed,name=observations,proto3" json:"observations,omitempty"`
+	Actions       []float32              `protobuf:"fixed32,4,rep,packed,name=actions,proto3" json:"actions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateStep) Reset() {
+	*x = GenerateStep{}
+	mi := &file_kalm_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateStep) ProtoMessage() {}
+
+func (x *GenerateStep) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateStep.ProtoReflect.Descriptor instead.
+func (*GenerateStep) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GenerateStep) GetStep() int32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *GenerateStep) GetIndex() []int32 {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
+func (x *GenerateStep) GetObservations() []float32 {
+	if x != nil {
+		return x.Observations
+	}
+	return nil
+}
+
+func (x *GenerateStep) GetActions() []float32 {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
+}
+
+type GenerateVerdict struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Done          []bool                 `protobuf:"varint,1,rep,packed,name=done,proto3" json:"done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateVerdict) Reset() {
+	*x = GenerateVerdict{}
+	mi := &file_kalm_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateVerdict) ProtoMessage() {}
+
+func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateVerdict.ProtoReflect.Descriptor instead.
+func (*GenerateVerdict) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GenerateVerdict) GetDone() []bool {
+	if x != nil {
+		return x.Done
+	}
+	return nil
+}
+
+// GenerateEvent is what the plugin sends: steps to judge, then the result.
+type GenerateEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          *GenerateStep          `protobuf:"bytes,1,opt,name=step,proto3" json:"step,omitempty"`
+	Response      *GenerateResponse      `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateEvent) Reset() {
+	*x = GenerateEvent{}
+	mi := &file_kalm_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateEvent) ProtoMessage() {}
+
+func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateEvent.ProtoReflect.Descriptor instead.
+func (*GenerateEvent) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GenerateEvent) GetStep() *GenerateStep {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *GenerateEvent) GetResponse() *GenerateResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
 type GenerateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MetaJson      []byte                 `protobuf:"bytes,1,opt,name=meta_json,json=metaJson,proto3" json:"meta_json,omitempty"`
+	Metrics       map[string]float64     `protobuf:"bytes,2,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GenerateResponse) Reset() {
 	*x = GenerateResponse{}
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2555,7 @@ func (x *GenerateResponse) String() string {
 func (*GenerateResponse) ProtoMessage() {}
 
 func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,12 +2568,19 @@ func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateResponse.ProtoReflect.Descriptor instead.
 func (*GenerateResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{35}
+	return file_kalm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GenerateResponse) GetMetaJson() []byte {
 	if x != nil {
 		return x.MetaJson
+	}
+	return nil
+}
+
+func (x *GenerateResponse) GetMetrics() map[string]float64 {
+	if x != nil {
+		return x.Metrics
 	}
 	return nil
 }
@@ -2236,7 +2600,7 @@ type Episode struct {
 
 func (x *Episode) Reset() {
 	*x = Episode{}
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2248,7 +2612,7 @@ func (x *Episode) String() string {
 func (*Episode) ProtoMessage() {}
 
 func (x *Episode) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2261,7 +2625,7 @@ func (x *Episode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Episode.ProtoReflect.Descriptor instead.
 func (*Episode) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{36}
+	return file_kalm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Episode) GetGoal() *Goal {
@@ -2318,13 +2682,14 @@ type ExplainRequest struct {
 	Checkpoint    string                 `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	Rollouts      []*Episode             `protobuf:"bytes,2,rep,name=rollouts,proto3" json:"rollouts,omitempty"`
 	Seed          uint64                 `protobuf:"varint,3,opt,name=seed,proto3" json:"seed,omitempty"`
+	Temperature   float64                `protobuf:"fixed64,4,opt,name=temperature,proto3" json:"temperature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2701,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2714,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{37}
+	return file_kalm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExplainRequest) GetCheckpoint() string {
@@ -2373,6 +2738,13 @@ func (x *ExplainRequest) GetSeed() uint64 {
 	return 0
 }
 
+func (x *ExplainRequest) GetTemperature() float64 {
+	if x != nil {
+		return x.Temperature
+	}
+	return 0
+}
+
 type ExplainResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Texts         []string               `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
@@ -2382,7 +2754,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2766,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2779,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{38}
+	return file_kalm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ExplainResponse) GetTexts() []string {
@@ -2428,7 +2800,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +2812,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +2825,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{39}
+	return file_kalm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PredictRequest) GetCheckpoint() string {
@@ -2486,7 +2858,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2870,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2883,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{40}
+	return file_kalm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PredictResponse) GetObservations() []float32 {
@@ -2531,7 +2903,7 @@ type EncodeRequest struct {
 
 func (x *EncodeRequest) Reset() {
 	*x = EncodeRequest{}
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2915,7 @@ func (x *EncodeRequest) String() string {
 func (*EncodeRequest) ProtoMessage() {}
 
 func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2928,7 @@ func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeRequest.ProtoReflect.Descriptor instead.
 func (*EncodeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{41}
+	return file_kalm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EncodeRequest) GetCheckpoint() string {
@@ -2583,7 +2955,7 @@ type EncodeResponse struct {
 
 func (x *EncodeResponse) Reset() {
 	*x = EncodeResponse{}
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2967,7 @@ func (x *EncodeResponse) String() string {
 func (*EncodeResponse) ProtoMessage() {}
 
 func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2980,7 @@ func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeResponse.ProtoReflect.Descriptor instead.
 func (*EncodeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{42}
+	return file_kalm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EncodeResponse) GetDim() int32 {
@@ -2626,18 +2998,22 @@ func (x *EncodeResponse) GetVectors() []float32 {
 }
 
 type LMActRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Checkpoint    string                 `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	Observations  []float32              `protobuf:"fixed32,2,rep,packed,name=observations,proto3" json:"observations,omitempty"`
-	Goals         []string               `protobuf:"bytes,3,rep,name=goals,proto3" json:"goals,omitempty"`
-	Seed          uint64                 `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Checkpoint          string                 `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Observations        []float32              `protobuf:"fixed32,2,rep,packed,name=observations,proto3" json:"observations,omitempty"`
+	Goals               []string               `protobuf:"bytes,3,rep,name=goals,proto3" json:"goals,omitempty"`
+	Seed                uint64                 `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	HistoryObservations []float32              `protobuf:"fixed32,5,rep,packed,name=history_observations,json=historyObservations,proto3" json:"history_observations,omitempty"`
+	HistoryActions      []float32              `protobuf:"fixed32,6,rep,packed,name=history_actions,json=historyActions,proto3" json:"history_actions,omitempty"`
+	HistoryLengths      []int32                `protobuf:"varint,7,rep,packed,name=history_lengths,json=historyLengths,proto3" json:"history_lengths,omitempty"`
+	Temperature         float64                `protobuf:"fixed64,8,opt,name=temperature,proto3" json:"temperature,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *LMActRequest) Reset() {
 	*x = LMActRequest{}
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +3025,7 @@ func (x *LMActRequest) String() string {
 func (*LMActRequest) ProtoMessage() {}
 
 func (x *LMActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +3038,7 @@ func (x *LMActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActRequest.ProtoReflect.Descriptor instead.
 func (*LMActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{43}
+	return file_kalm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *LMActRequest) GetCheckpoint() string {
@@ -2691,6 +3067,78 @@ func (x *LMActRequest) GetSeed() uint64 {
 		return x.Seed
 	}
 	return 0
+}
+
+func (x *LMActRequest) GetHistoryObservations() []float32 {
+	if x != nil {
+		return x.HistoryObservations
+	}
+	return nil
+}
+
+func (x *LMActRequest) GetHistoryActions() []float32 {
+	if x != nil {
+		return x.HistoryActions
+	}
+	return nil
+}
+
+func (x *LMActRequest) GetHistoryLengths() []int32 {
+	if x != nil {
+		return x.HistoryLengths
+	}
+	return nil
+}
+
+func (x *LMActRequest) GetTemperature() float64 {
+	if x != nil {
+		return x.Temperature
+	}
+	return 0
+}
+
+type LMActResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Actions       []float32              `protobuf:"fixed32,1,rep,packed,name=actions,proto3" json:"actions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LMActResponse) Reset() {
+	*x = LMActResponse{}
+	mi := &file_kalm_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LMActResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LMActResponse) ProtoMessage() {}
+
+func (x *LMActResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LMActResponse.ProtoReflect.Descriptor instead.
+func (*LMActResponse) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *LMActResponse) GetActions() []float32 {
+	if x != nil {
+		return x.Actions
+	}
+	return nil
 }
 
 var File_kalm_proto protoreflect.FileDescriptor
@@ -2741,7 +3189,12 @@ const file_kalm_proto_rawDesc = "" +
 	"\x06config\x18\x01 \x03(\v2%.kalm.v1.ConfigureRequest.ConfigEntryR\x06config\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
+	"\x11ParseGoalsRequest\x12\x14\n" +
+	"\x05texts\x18\x01 \x03(\tR\x05texts\"Q\n" +
+	"\x12ParseGoalsResponse\x12#\n" +
+	"\x05goals\x18\x01 \x03(\v2\r.kalm.v1.GoalR\x05goals\x12\x16\n" +
+	"\x06errors\x18\x02 \x03(\tR\x06errors\"F\n" +
 	"\fGoalsRequest\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\f\n" +
 	"\x01n\x18\x02 \x01(\x05R\x01n\x12\x12\n" +
@@ -2857,7 +3310,7 @@ const file_kalm_proto_rawDesc = "" +
 	"\rdeterministic\x18\x04 \x01(\bR\rdeterministic\x12\x12\n" +
 	"\x04seed\x18\x05 \x01(\x04R\x04seed\"'\n" +
 	"\vActResponse\x12\x18\n" +
-	"\aactions\x18\x01 \x03(\x02R\aactions\"\xb9\x01\n" +
+	"\aactions\x18\x01 \x03(\x02R\aactions\"\xfc\x01\n" +
 	"\rGroundRequest\x12\x12\n" +
 	"\x04base\x18\x01 \x01(\tR\x04base\x12\x1a\n" +
 	"\bdatasets\x18\x02 \x03(\tR\bdatasets\x12\x14\n" +
@@ -2866,16 +3319,19 @@ const file_kalm_proto_rawDesc = "" +
 	"configJson\x12\x14\n" +
 	"\x05steps\x18\x05 \x01(\x03R\x05steps\x12\x17\n" +
 	"\aout_dir\x18\x06 \x01(\tR\x06outDir\x12\x12\n" +
-	"\x04seed\x18\a \x01(\x04R\x04seed\"\xd5\x01\n" +
+	"\x04seed\x18\a \x01(\x04R\x04seed\x12\x16\n" +
+	"\x06resume\x18\b \x01(\tR\x06resume\x12)\n" +
+	"\x10checkpoint_every\x18\t \x01(\x03R\x0fcheckpointEvery\"\x86\x02\n" +
 	"\vGroundEvent\x12-\n" +
 	"\bprogress\x18\x01 \x01(\v2\x11.kalm.v1.ProgressR\bprogress\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x02 \x01(\tR\n" +
 	"checkpoint\x12;\n" +
-	"\ametrics\x18\x03 \x03(\v2!.kalm.v1.GroundEvent.MetricsEntryR\ametrics\x1a:\n" +
+	"\ametrics\x18\x03 \x03(\v2!.kalm.v1.GroundEvent.MetricsEntryR\ametrics\x12/\n" +
+	"\x13progress_checkpoint\x18\x04 \x01(\tR\x12progressCheckpoint\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xdf\x01\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x98\x02\n" +
 	"\x0fGenerateRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
@@ -2885,9 +3341,29 @@ const file_kalm_proto_rawDesc = "" +
 	"\tmax_steps\x18\x04 \x01(\x05R\bmaxSteps\x12 \n" +
 	"\vtemperature\x18\x05 \x01(\x01R\vtemperature\x12\x12\n" +
 	"\x04seed\x18\x06 \x01(\x04R\x04seed\x12\x10\n" +
-	"\x03out\x18\a \x01(\tR\x03out\"/\n" +
+	"\x03out\x18\a \x01(\tR\x03out\x12\x1f\n" +
+	"\vconfig_json\x18\b \x01(\fR\n" +
+	"configJson\x12\x16\n" +
+	"\x06judged\x18\t \x01(\bR\x06judged\"y\n" +
+	"\x0fGenerateMessage\x122\n" +
+	"\arequest\x18\x01 \x01(\v2\x18.kalm.v1.GenerateRequestR\arequest\x122\n" +
+	"\averdict\x18\x02 \x01(\v2\x18.kalm.v1.GenerateVerdictR\averdict\"v\n" +
+	"\fGenerateStep\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\x05R\x04step\x12\x14\n" +
+	"\x05index\x18\x02 \x03(\x05R\x05index\x12\"\n" +
+	"\fobservations\x18\x03 \x03(\x02R\fobservations\x12\x18\n" +
+	"\aactions\x18\x04 \x03(\x02R\aactions\"%\n" +
+	"\x0fGenerateVerdict\x12\x12\n" +
+	"\x04done\x18\x01 \x03(\bR\x04done\"q\n" +
+	"\rGenerateEvent\x12)\n" +
+	"\x04step\x18\x01 \x01(\v2\x15.kalm.v1.GenerateStepR\x04step\x125\n" +
+	"\bresponse\x18\x02 \x01(\v2\x19.kalm.v1.GenerateResponseR\bresponse\"\xad\x01\n" +
 	"\x10GenerateResponse\x12\x1b\n" +
-	"\tmeta_json\x18\x01 \x01(\fR\bmetaJson\"\xd8\x01\n" +
+	"\tmeta_json\x18\x01 \x01(\fR\bmetaJson\x12@\n" +
+	"\ametrics\x18\x02 \x03(\v2&.kalm.v1.GenerateResponse.MetricsEntryR\ametrics\x1a:\n" +
+	"\fMetricsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xd8\x01\n" +
 	"\aEpisode\x12!\n" +
 	"\x04goal\x18\x01 \x01(\v2\r.kalm.v1.GoalR\x04goal\x12\"\n" +
 	"\fobservations\x18\x02 \x03(\x02R\fobservations\x12\x18\n" +
@@ -2895,13 +3371,14 @@ const file_kalm_proto_rawDesc = "" +
 	"\arewards\x18\x04 \x03(\x02R\arewards\x12\x1c\n" +
 	"\tterminals\x18\x05 \x03(\bR\tterminals\x12\x1a\n" +
 	"\btimeouts\x18\x06 \x03(\bR\btimeouts\x12\x18\n" +
-	"\asuccess\x18\a \x01(\bR\asuccess\"r\n" +
+	"\asuccess\x18\a \x01(\bR\asuccess\"\x94\x01\n" +
 	"\x0eExplainRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
 	"checkpoint\x12,\n" +
 	"\brollouts\x18\x02 \x03(\v2\x10.kalm.v1.EpisodeR\brollouts\x12\x12\n" +
-	"\x04seed\x18\x03 \x01(\x04R\x04seed\"'\n" +
+	"\x04seed\x18\x03 \x01(\x04R\x04seed\x12 \n" +
+	"\vtemperature\x18\x04 \x01(\x01R\vtemperature\"'\n" +
 	"\x0fExplainResponse\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\"n\n" +
 	"\x0ePredictRequest\x12\x1e\n" +
@@ -2919,14 +3396,20 @@ const file_kalm_proto_rawDesc = "" +
 	"\x05texts\x18\x02 \x03(\tR\x05texts\"<\n" +
 	"\x0eEncodeResponse\x12\x10\n" +
 	"\x03dim\x18\x01 \x01(\x05R\x03dim\x12\x18\n" +
-	"\avectors\x18\x02 \x03(\x02R\avectors\"|\n" +
+	"\avectors\x18\x02 \x03(\x02R\avectors\"\xa3\x02\n" +
 	"\fLMActRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
 	"checkpoint\x12\"\n" +
 	"\fobservations\x18\x02 \x03(\x02R\fobservations\x12\x14\n" +
 	"\x05goals\x18\x03 \x03(\tR\x05goals\x12\x12\n" +
-	"\x04seed\x18\x04 \x01(\x04R\x04seed2\xc4\x04\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\x121\n" +
+	"\x14history_observations\x18\x05 \x03(\x02R\x13historyObservations\x12'\n" +
+	"\x0fhistory_actions\x18\x06 \x03(\x02R\x0ehistoryActions\x12'\n" +
+	"\x0fhistory_lengths\x18\a \x03(\x05R\x0ehistoryLengths\x12 \n" +
+	"\vtemperature\x18\b \x01(\x01R\vtemperature\")\n" +
+	"\rLMActResponse\x12\x18\n" +
+	"\aactions\x18\x01 \x03(\x02R\aactions2\x8b\x05\n" +
 	"\x03Env\x12(\n" +
 	"\x04Spec\x12\x0e.kalm.v1.Empty\x1a\x10.kalm.v1.EnvSpec\x126\n" +
 	"\tConfigure\x12\x19.kalm.v1.ConfigureRequest\x1a\x0e.kalm.v1.Empty\x126\n" +
@@ -2937,19 +3420,21 @@ const file_kalm_proto_rawDesc = "" +
 	"\x06Behave\x12\x16.kalm.v1.BehaveRequest\x1a\x17.kalm.v1.BehaveResponse\x12K\n" +
 	"\fPlausibility\x12\x1c.kalm.v1.PlausibilityRequest\x1a\x1d.kalm.v1.PlausibilityResponse\x129\n" +
 	"\x06Render\x12\x16.kalm.v1.RenderRequest\x1a\x17.kalm.v1.RenderResponse\x12;\n" +
-	"\aCollect\x12\x17.kalm.v1.CollectRequest\x1a\x15.kalm.v1.CollectEvent0\x012\xd7\x01\n" +
+	"\aCollect\x12\x17.kalm.v1.CollectRequest\x1a\x15.kalm.v1.CollectEvent0\x01\x12E\n" +
+	"\n" +
+	"ParseGoals\x12\x1a.kalm.v1.ParseGoalsRequest\x1a\x1b.kalm.v1.ParseGoalsResponse2\xd7\x01\n" +
 	"\x04Algo\x121\n" +
 	"\x06Schema\x12\x0e.kalm.v1.Empty\x1a\x17.kalm.v1.SchemaResponse\x125\n" +
 	"\x05Train\x12\x15.kalm.v1.TrainRequest\x1a\x13.kalm.v1.TrainEvent0\x01\x123\n" +
 	"\x04Load\x12\x14.kalm.v1.LoadRequest\x1a\x15.kalm.v1.LoadResponse\x120\n" +
-	"\x03Act\x12\x13.kalm.v1.ActRequest\x1a\x14.kalm.v1.ActResponse2\xea\x02\n" +
+	"\x03Act\x12\x13.kalm.v1.ActRequest\x1a\x14.kalm.v1.ActResponse2\xed\x02\n" +
 	"\x02LM\x128\n" +
-	"\x06Ground\x12\x16.kalm.v1.GroundRequest\x1a\x14.kalm.v1.GroundEvent0\x01\x12?\n" +
-	"\bGenerate\x12\x18.kalm.v1.GenerateRequest\x1a\x19.kalm.v1.GenerateResponse\x12<\n" +
+	"\x06Ground\x12\x16.kalm.v1.GroundRequest\x1a\x14.kalm.v1.GroundEvent0\x01\x12@\n" +
+	"\bGenerate\x12\x18.kalm.v1.GenerateMessage\x1a\x16.kalm.v1.GenerateEvent(\x010\x01\x12<\n" +
 	"\aExplain\x12\x17.kalm.v1.ExplainRequest\x1a\x18.kalm.v1.ExplainResponse\x12<\n" +
 	"\aPredict\x12\x17.kalm.v1.PredictRequest\x1a\x18.kalm.v1.PredictResponse\x129\n" +
-	"\x06Encode\x12\x16.kalm.v1.EncodeRequest\x1a\x17.kalm.v1.EncodeResponse\x122\n" +
-	"\x03Act\x12\x15.kalm.v1.LMActRequest\x1a\x14.kalm.v1.ActResponseB/Z-github.com/kalm-go/kalm/framework/internal/pbb\x06proto3"
+	"\x06Encode\x12\x16.kalm.v1.EncodeRequest\x1a\x17.kalm.v1.EncodeResponse\x124\n" +
+	"\x03Act\x12\x15.kalm.v1.LMActRequest\x1a\x16.kalm.v1.LMActResponseB/Z-github.com/kalm-go/kalm/framework/internal/pbb\x06proto3"
 
 var (
 	file_kalm_proto_rawDescOnce sync.Once
@@ -2963,7 +3448,7 @@ func file_kalm_proto_rawDescGZIP() []byte {
 	return file_kalm_proto_rawDescData
 }
 
-var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_kalm_proto_goTypes = []any{
 	(*Empty)(nil),                // 0: kalm.v1.Empty
 	(*Goal)(nil),                 // 1: kalm.v1.Goal
@@ -2971,123 +3456,139 @@ var file_kalm_proto_goTypes = []any{
 	(*Progress)(nil),             // 3: kalm.v1.Progress
 	(*EnvSpec)(nil),              // 4: kalm.v1.EnvSpec
 	(*ConfigureRequest)(nil),     // 5: kalm.v1.ConfigureRequest
-	(*GoalsRequest)(nil),         // 6: kalm.v1.GoalsRequest
-	(*GoalsResponse)(nil),        // 7: kalm.v1.GoalsResponse
-	(*ResetRequest)(nil),         // 8: kalm.v1.ResetRequest
-	(*ResetResponse)(nil),        // 9: kalm.v1.ResetResponse
-	(*StepRequest)(nil),          // 10: kalm.v1.StepRequest
-	(*StepResponse)(nil),         // 11: kalm.v1.StepResponse
-	(*JudgeRequest)(nil),         // 12: kalm.v1.JudgeRequest
-	(*JudgeResponse)(nil),        // 13: kalm.v1.JudgeResponse
-	(*BehaveRequest)(nil),        // 14: kalm.v1.BehaveRequest
-	(*BehaveResponse)(nil),       // 15: kalm.v1.BehaveResponse
-	(*PlausibilityRequest)(nil),  // 16: kalm.v1.PlausibilityRequest
-	(*PlausibilityResponse)(nil), // 17: kalm.v1.PlausibilityResponse
-	(*RenderRequest)(nil),        // 18: kalm.v1.RenderRequest
-	(*RenderResponse)(nil),       // 19: kalm.v1.RenderResponse
-	(*CollectRequest)(nil),       // 20: kalm.v1.CollectRequest
-	(*CollectEvent)(nil),         // 21: kalm.v1.CollectEvent
-	(*SchemaResponse)(nil),       // 22: kalm.v1.SchemaResponse
-	(*Source)(nil),               // 23: kalm.v1.Source
-	(*TrainRequest)(nil),         // 24: kalm.v1.TrainRequest
-	(*Checkpoint)(nil),           // 25: kalm.v1.Checkpoint
-	(*TrainResult)(nil),          // 26: kalm.v1.TrainResult
-	(*TrainEvent)(nil),           // 27: kalm.v1.TrainEvent
-	(*LoadRequest)(nil),          // 28: kalm.v1.LoadRequest
-	(*LoadResponse)(nil),         // 29: kalm.v1.LoadResponse
-	(*ActRequest)(nil),           // 30: kalm.v1.ActRequest
-	(*ActResponse)(nil),          // 31: kalm.v1.ActResponse
-	(*GroundRequest)(nil),        // 32: kalm.v1.GroundRequest
-	(*GroundEvent)(nil),          // 33: kalm.v1.GroundEvent
-	(*GenerateRequest)(nil),      // 34: kalm.v1.GenerateRequest
-	(*GenerateResponse)(nil),     // 35: kalm.v1.GenerateResponse
-	(*Episode)(nil),              // 36: kalm.v1.Episode
-	(*ExplainRequest)(nil),       // 37: kalm.v1.ExplainRequest
-	(*ExplainResponse)(nil),      // 38: kalm.v1.ExplainResponse
-	(*PredictRequest)(nil),       // 39: kalm.v1.PredictRequest
-	(*PredictResponse)(nil),      // 40: kalm.v1.PredictResponse
-	(*EncodeRequest)(nil),        // 41: kalm.v1.EncodeRequest
-	(*EncodeResponse)(nil),       // 42: kalm.v1.EncodeResponse
-	(*LMActRequest)(nil),         // 43: kalm.v1.LMActRequest
-	nil,                          // 44: kalm.v1.Goal.ParamsEntry
-	nil,                          // 45: kalm.v1.Progress.MetricsEntry
-	nil,                          // 46: kalm.v1.EnvSpec.ConfigEntry
-	nil,                          // 47: kalm.v1.ConfigureRequest.ConfigEntry
-	nil,                          // 48: kalm.v1.BehaveRequest.ParamsEntry
-	nil,                          // 49: kalm.v1.PlausibilityResponse.MetricsEntry
-	nil,                          // 50: kalm.v1.CollectRequest.ParamsEntry
-	nil,                          // 51: kalm.v1.TrainResult.MetricsEntry
-	nil,                          // 52: kalm.v1.GroundEvent.MetricsEntry
+	(*ParseGoalsRequest)(nil),    // 6: kalm.v1.ParseGoalsRequest
+	(*ParseGoalsResponse)(nil),   // 7: kalm.v1.ParseGoalsResponse
+	(*GoalsRequest)(nil),         // 8: kalm.v1.GoalsRequest
+	(*GoalsResponse)(nil),        // 9: kalm.v1.GoalsResponse
+	(*ResetRequest)(nil),         // 10: kalm.v1.ResetRequest
+	(*ResetResponse)(nil),        // 11: kalm.v1.ResetResponse
+	(*StepRequest)(nil),          // 12: kalm.v1.StepRequest
+	(*StepResponse)(nil),         // 13: kalm.v1.StepResponse
+	(*JudgeRequest)(nil),         // 14: kalm.v1.JudgeRequest
+	(*JudgeResponse)(nil),        // 15: kalm.v1.JudgeResponse
+	(*BehaveRequest)(nil),        // 16: kalm.v1.BehaveRequest
+	(*BehaveResponse)(nil),       // 17: kalm.v1.BehaveResponse
+	(*PlausibilityRequest)(nil),  // 18: kalm.v1.PlausibilityRequest
+	(*PlausibilityResponse)(nil), // 19: kalm.v1.PlausibilityResponse
+	(*RenderRequest)(nil),        // 20: kalm.v1.RenderRequest
+	(*RenderResponse)(nil),       // 21: kalm.v1.RenderResponse
+	(*CollectRequest)(nil),       // 22: kalm.v1.CollectRequest
+	(*CollectEvent)(nil),         // 23: kalm.v1.CollectEvent
+	(*SchemaResponse)(nil),       // 24: kalm.v1.SchemaResponse
+	(*Source)(nil),               // 25: kalm.v1.Source
+	(*TrainRequest)(nil),         // 26: kalm.v1.TrainRequest
+	(*Checkpoint)(nil),           // 27: kalm.v1.Checkpoint
+	(*TrainResult)(nil),          // 28: kalm.v1.TrainResult
+	(*TrainEvent)(nil),           // 29: kalm.v1.TrainEvent
+	(*LoadRequest)(nil),          // 30: kalm.v1.LoadRequest
+	(*LoadResponse)(nil),         // 31: kalm.v1.LoadResponse
+	(*ActRequest)(nil),           // 32: kalm.v1.ActRequest
+	(*ActResponse)(nil),          // 33: kalm.v1.ActResponse
+	(*GroundRequest)(nil),        // 34: kalm.v1.GroundRequest
+	(*GroundEvent)(nil),          // 35: kalm.v1.GroundEvent
+	(*GenerateRequest)(nil),      // 36: kalm.v1.GenerateRequest
+	(*GenerateMessage)(nil),      // 37: kalm.v1.GenerateMessage
+	(*GenerateStep)(nil),         // 38: kalm.v1.GenerateStep
+	(*GenerateVerdict)(nil),      // 39: kalm.v1.GenerateVerdict
+	(*GenerateEvent)(nil),        // 40: kalm.v1.GenerateEvent
+	(*GenerateResponse)(nil),     // 41: kalm.v1.GenerateResponse
+	(*Episode)(nil),              // 42: kalm.v1.Episode
+	(*ExplainRequest)(nil),       // 43: kalm.v1.ExplainRequest
+	(*ExplainResponse)(nil),      // 44: kalm.v1.ExplainResponse
+	(*PredictRequest)(nil),       // 45: kalm.v1.PredictRequest
+	(*PredictResponse)(nil),      // 46: kalm.v1.PredictResponse
+	(*EncodeRequest)(nil),        // 47: kalm.v1.EncodeRequest
+	(*EncodeResponse)(nil),       // 48: kalm.v1.EncodeResponse
+	(*LMActRequest)(nil),         // 49: kalm.v1.LMActRequest
+	(*LMActResponse)(nil),        // 50: kalm.v1.LMActResponse
+	nil,                          // 51: kalm.v1.Goal.ParamsEntry
+	nil,                          // 52: kalm.v1.Progress.MetricsEntry
+	nil,                          // 53: kalm.v1.EnvSpec.ConfigEntry
+	nil,                          // 54: kalm.v1.ConfigureRequest.ConfigEntry
+	nil,                          // 55: kalm.v1.BehaveRequest.ParamsEntry
+	nil,                          // 56: kalm.v1.PlausibilityResponse.MetricsEntry
+	nil,                          // 57: kalm.v1.CollectRequest.ParamsEntry
+	nil,                          // 58: kalm.v1.TrainResult.MetricsEntry
+	nil,                          // 59: kalm.v1.GroundEvent.MetricsEntry
+	nil,                          // 60: kalm.v1.GenerateResponse.MetricsEntry
 }
 var file_kalm_proto_depIdxs = []int32{
-	44, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
-	45, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
+	51, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
+	52, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
 	2,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
-	46, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
-	47, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
-	1,  // 5: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
-	1,  // 6: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
-	1,  // 7: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
-	1,  // 8: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
-	48, // 9: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
-	49, // 10: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
-	50, // 11: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
-	3,  // 12: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
-	23, // 13: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
-	25, // 14: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
-	51, // 15: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
-	3,  // 16: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
-	26, // 17: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
-	3,  // 18: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
-	52, // 19: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
-	1,  // 20: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
-	1,  // 21: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
-	36, // 22: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
-	0,  // 23: kalm.v1.Env.Spec:input_type -> kalm.v1.Empty
-	5,  // 24: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
-	6,  // 25: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
-	8,  // 26: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
-	10, // 27: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
-	12, // 28: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
-	14, // 29: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
-	16, // 30: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
-	18, // 31: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
-	20, // 32: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
-	0,  // 33: kalm.v1.Algo.Schema:input_type -> kalm.v1.Empty
-	24, // 34: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
-	28, // 35: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
-	30, // 36: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
-	32, // 37: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
-	34, // 38: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateRequest
-	37, // 39: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
-	39, // 40: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
-	41, // 41: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
-	43, // 42: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	4,  // 43: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
-	0,  // 44: kalm.v1.Env.Configure:output_type -> kalm.v1.Empty
-	7,  // 45: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
-	9,  // 46: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
-	11, // 47: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
-	13, // 48: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
-	15, // 49: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	17, // 50: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	19, // 51: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	21, // 52: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
-	22, // 53: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	27, // 54: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	29, // 55: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	31, // 56: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	33, // 57: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	35, // 58: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateResponse
-	38, // 59: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	40, // 60: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	42, // 61: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	31, // 62: kalm.v1.LM.Act:output_type -> kalm.v1.ActResponse
-	43, // [43:63] is the sub-list for method output_type
-	23, // [23:43] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	53, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
+	54, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
+	1,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
+	1,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
+	1,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
+	1,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
+	1,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
+	55, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
+	56, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
+	57, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
+	3,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
+	25, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
+	27, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
+	58, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
+	3,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
+	28, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
+	3,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
+	59, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
+	1,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
+	36, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
+	39, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
+	38, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
+	41, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
+	60, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
+	1,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
+	42, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
+	0,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.Empty
+	5,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
+	8,  // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
+	10, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
+	12, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
+	14, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
+	16, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
+	18, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
+	20, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
+	22, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
+	6,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
+	0,  // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.Empty
+	26, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
+	30, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
+	32, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
+	34, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
+	37, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
+	43, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
+	45, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
+	47, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
+	49, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
+	4,  // 50: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
+	0,  // 51: kalm.v1.Env.Configure:output_type -> kalm.v1.Empty
+	9,  // 52: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
+	11, // 53: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
+	13, // 54: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
+	15, // 55: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
+	17, // 56: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
+	19, // 57: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	21, // 58: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	23, // 59: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	7,  // 60: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
+	24, // 61: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	29, // 62: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	31, // 63: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	33, // 64: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	35, // 65: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	40, // 66: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	44, // 67: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	46, // 68: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	48, // 69: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	50, // 70: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	50, // [50:71] is the sub-list for method output_type
+	29, // [29:50] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_kalm_proto_init() }
@@ -3101,7 +3602,7 @@ func file_kalm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kalm_proto_rawDesc), len(file_kalm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

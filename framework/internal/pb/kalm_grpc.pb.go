@@ -35,6 +35,7 @@ const (
 	Env_Plausibility_FullMethodName = "/kalm.v1.Env/Plausibility"
 	Env_Render_FullMethodName       = "/kalm.v1.Env/Render"
 	Env_Collect_FullMethodName      = "/kalm.v1.Env/Collect"
+	Env_ParseGoals_FullMethodName   = "/kalm.v1.Env/ParseGoals"
 )
 
 // EnvClient is the client API for Env service.
@@ -51,6 +52,8 @@ type EnvClient interface {
 	Plausibility(ctx context.Context, in *PlausibilityRequest, opts ...grpc.CallOption) (*PlausibilityResponse, error)
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
 	Collect(ctx context.Context, in *CollectRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CollectEvent], error)
+	// ParseGoals is optional (env.Parser): Unimplemented when the env has none.
+	ParseGoals(ctx context.Context, in *ParseGoalsRequest, opts ...grpc.CallOption) (*ParseGoalsResponse, error)
 }
 
 type envClient struct {
@@ -170,6 +173,16 @@ func (c *envClient) Collect(ctx context.Context, in *CollectRequest, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Env_CollectClient = grpc.ServerStreamingClient[CollectEvent]
 
+func (c *envClient) ParseGoals(ctx context.Context, in *ParseGoalsRequest, opts ...grpc.CallOption) (*ParseGoalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ParseGoalsResponse)
+	err := c.cc.Invoke(ctx, Env_ParseGoals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EnvServer is the server API for Env service.
 // All implementations must embed UnimplementedEnvServer
 // for forward compatibility.
@@ -184,6 +197,8 @@ type EnvServer interface {
 	Plausibility(context.Context, *PlausibilityRequest) (*PlausibilityResponse, error)
 	Render(context.Context, *RenderRequest) (*RenderResponse, error)
 	Collect(*CollectRequest, grpc.ServerStreamingServer[CollectEvent]) error
+	// ParseGoals is optional (env.Parser): Unimplemented when the env has none.
+	ParseGoals(context.Context, *ParseGoalsRequest) (*ParseGoalsResponse, error)
 	mustEmbedUnimplementedEnvServer()
 }
 
@@ -223,6 +238,9 @@ func (UnimplementedEnvServer) Render(context.Context, *RenderRequest) (*RenderRe
 }
 func (UnimplementedEnvServer) Collect(*CollectRequest, grpc.ServerStreamingServer[CollectEvent]) error {
 	return status.Error(codes.Unimplemented, "method Collect not implemented")
+}
+func (UnimplementedEnvServer) ParseGoals(context.Context, *ParseGoalsRequest) (*ParseGoalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ParseGoals not implemented")
 }
 func (UnimplementedEnvServer) mustEmbedUnimplementedEnvServer() {}
 func (UnimplementedEnvServer) testEmbeddedByValue()             {}
@@ -418,6 +436,24 @@ func _Env_Collect_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Env_CollectServer = grpc.ServerStreamingServer[CollectEvent]
 
+func _Env_ParseGoals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ParseGoalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServer).ParseGoals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Env_ParseGoals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServer).ParseGoals(ctx, req.(*ParseGoalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Env_ServiceDesc is the grpc.ServiceDesc for Env service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -460,6 +496,10 @@ var Env_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Render",
 			Handler:    _Env_Render_Handler,
+		},
+		{
+			MethodName: "ParseGoals",
+			Handler:    _Env_ParseGoals_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
@@ -706,11 +746,11 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type LMClient interface {
 	Ground(ctx context.Context, in *GroundRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GroundEvent], error)
-	Generate(ctx context.Context, in *GenerateRequest, opts ...grpc.CallOption) (*GenerateResponse, error)
+	Generate(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GenerateMessage, GenerateEvent], error)
 	Explain(ctx context.Context, in *ExplainRequest, opts ...grpc.CallOption) (*ExplainResponse, error)
 	Predict(ctx context.Context, in *PredictRequest, opts ...grpc.CallOption) (*PredictResponse, error)
 	Encode(ctx context.Context, in *EncodeRequest, opts ...grpc.CallOption) (*EncodeResponse, error)
-	Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallOption) (*ActResponse, error)
+	Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallOption) (*LMActResponse, error)
 }
 
 type lMClient struct {
@@ -740,15 +780,18 @@ func (c *lMClient) Ground(ctx context.Context, in *GroundRequest, opts ...grpc.C
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LM_GroundClient = grpc.ServerStreamingClient[GroundEvent]
 
-func (c *lMClient) Generate(ctx context.Context, in *GenerateRequest, opts ...grpc.CallOption) (*GenerateResponse, error) {
+func (c *lMClient) Generate(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GenerateMessage, GenerateEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GenerateResponse)
-	err := c.cc.Invoke(ctx, LM_Generate_FullMethodName, in, out, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &LM_ServiceDesc.Streams[1], LM_Generate_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	x := &grpc.GenericClientStream[GenerateMessage, GenerateEvent]{ClientStream: stream}
+	return x, nil
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LM_GenerateClient = grpc.BidiStreamingClient[GenerateMessage, GenerateEvent]
 
 func (c *lMClient) Explain(ctx context.Context, in *ExplainRequest, opts ...grpc.CallOption) (*ExplainResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -780,9 +823,9 @@ func (c *lMClient) Encode(ctx context.Context, in *EncodeRequest, opts ...grpc.C
 	return out, nil
 }
 
-func (c *lMClient) Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallOption) (*ActResponse, error) {
+func (c *lMClient) Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallOption) (*LMActResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ActResponse)
+	out := new(LMActResponse)
 	err := c.cc.Invoke(ctx, LM_Act_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -795,11 +838,11 @@ func (c *lMClient) Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallO
 // for forward compatibility.
 type LMServer interface {
 	Ground(*GroundRequest, grpc.ServerStreamingServer[GroundEvent]) error
-	Generate(context.Context, *GenerateRequest) (*GenerateResponse, error)
+	Generate(grpc.BidiStreamingServer[GenerateMessage, GenerateEvent]) error
 	Explain(context.Context, *ExplainRequest) (*ExplainResponse, error)
 	Predict(context.Context, *PredictRequest) (*PredictResponse, error)
 	Encode(context.Context, *EncodeRequest) (*EncodeResponse, error)
-	Act(context.Context, *LMActRequest) (*ActResponse, error)
+	Act(context.Context, *LMActRequest) (*LMActResponse, error)
 	mustEmbedUnimplementedLMServer()
 }
 
@@ -813,8 +856,8 @@ type UnimplementedLMServer struct{}
 func (UnimplementedLMServer) Ground(*GroundRequest, grpc.ServerStreamingServer[GroundEvent]) error {
 	return status.Error(codes.Unimplemented, "method Ground not implemented")
 }
-func (UnimplementedLMServer) Generate(context.Context, *GenerateRequest) (*GenerateResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Generate not implemented")
+func (UnimplementedLMServer) Generate(grpc.BidiStreamingServer[GenerateMessage, GenerateEvent]) error {
+	return status.Error(codes.Unimplemented, "method Generate not implemented")
 }
 func (UnimplementedLMServer) Explain(context.Context, *ExplainRequest) (*ExplainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Explain not implemented")
@@ -825,7 +868,7 @@ func (UnimplementedLMServer) Predict(context.Context, *PredictRequest) (*Predict
 func (UnimplementedLMServer) Encode(context.Context, *EncodeRequest) (*EncodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Encode not implemented")
 }
-func (UnimplementedLMServer) Act(context.Context, *LMActRequest) (*ActResponse, error) {
+func (UnimplementedLMServer) Act(context.Context, *LMActRequest) (*LMActResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Act not implemented")
 }
 func (UnimplementedLMServer) mustEmbedUnimplementedLMServer() {}
@@ -860,23 +903,12 @@ func _LM_Ground_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type LM_GroundServer = grpc.ServerStreamingServer[GroundEvent]
 
-func _LM_Generate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GenerateRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(LMServer).Generate(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: LM_Generate_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(LMServer).Generate(ctx, req.(*GenerateRequest))
-	}
-	return interceptor(ctx, in, info, handler)
+func _LM_Generate_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(LMServer).Generate(&grpc.GenericServerStream[GenerateMessage, GenerateEvent]{ServerStream: stream})
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LM_GenerateServer = grpc.BidiStreamingServer[GenerateMessage, GenerateEvent]
 
 func _LM_Explain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExplainRequest)
@@ -958,10 +990,6 @@ var LM_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*LMServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
-			MethodName: "Generate",
-			Handler:    _LM_Generate_Handler,
-		},
-		{
 			MethodName: "Explain",
 			Handler:    _LM_Explain_Handler,
 		},
@@ -983,6 +1011,12 @@ var LM_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Ground",
 			Handler:       _LM_Ground_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Generate",
+			Handler:       _LM_Generate_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "kalm.proto",
