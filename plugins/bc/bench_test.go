@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 )
 
 // BenchmarkStep times one full gradient step (sample + update) at the
@@ -17,7 +18,7 @@ import (
 func BenchmarkStep(b *testing.B) {
 	for _, w := range Workloads() {
 		b.Run(w.Name, func(b *testing.B) {
-			offline.BenchmarkWorkload(b, w)
+			offlinetest.BenchmarkWorkload(b, w)
 		})
 	}
 }
@@ -70,4 +71,4 @@ func TestBenchServe(t *testing.T) {
 }
 
 // TestStepMFLOP checks the matrix work of a step against the count by hand.
-func TestStepMFLOP(t *testing.T) { offline.CheckStepMFLOP(t, Workloads()) }
+func TestStepMFLOP(t *testing.T) { offlinetest.CheckStepMFLOP(t, Workloads()) }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 	"github.com/kalm-go/kalm/framework/dataset"
 )
 
@@ -12,7 +13,7 @@ import (
 // framework/algo/offline/testdata/gen_golden.py) from the same initial
 // weights and batches and checks losses and parameters after every step.
 func TestGoldenDiscrete(t *testing.T) {
-	f, err := offline.ReadFixture("testdata/golden/bc_discrete")
+	f, err := offlinetest.ReadFixture("testdata/golden/bc_discrete")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,5 +25,5 @@ func TestGoldenDiscrete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Replay(t, l, offline.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 6})
+	f.Replay(t, l, offlinetest.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 6})
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 	"github.com/kalm-go/kalm/framework/dataset"
 )
 
 // TestGoldenDiscrete replays torch's DiscreteCQL (d3rlpy's rule as in
 // bench_torch.py, lr 1e-3, α 1, target copy every 2 steps) for 3 steps.
 func TestGoldenDiscrete(t *testing.T) {
-	f, err := offline.ReadFixture("testdata/golden/cql_discrete")
+	f, err := offlinetest.ReadFixture("testdata/golden/cql_discrete")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func TestGoldenDiscrete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Replay(t, l, offline.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 12})
+	f.Replay(t, l, offlinetest.ReplayOptions{InDim: 10, ActDim: 1, Metrics: []string{"loss"}, Tensors: 12})
 }
 
 // TestGoldenContinuous replays CORL's CQL (bench_torch.py, 2×32 networks,
@@ -45,7 +46,7 @@ func TestGoldenContinuous(t *testing.T) {
 		{"cql_backup_entropy", map[string]any{"backup_entropy": true}, []string{"policy_loss", "qf_loss", "alpha"}, 33},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
-			f, err := offline.ReadFixture("testdata/golden/" + tc.fixture)
+			f, err := offlinetest.ReadFixture("testdata/golden/" + tc.fixture)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +61,7 @@ func TestGoldenContinuous(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := ll.(*Continuous)
-			f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: tc.metrics, Tensors: tc.tensors,
+			f.Replay(t, l, offlinetest.ReplayOptions{InDim: 17, ActDim: 6, Metrics: tc.metrics, Tensors: tc.tensors,
 				BeforeStep: func(k int) {
 					nrm := func(i int) []float32 { return f.Float32[fmt.Sprintf("batch%d/normal%d", k, i)] }
 					calls := 0

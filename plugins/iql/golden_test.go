@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 	"github.com/kalm-go/kalm/framework/dataset"
 )
 
 // TestGoldenContinuous replays torch's IQL update (CORL order, bench_torch.py)
 // from the fixture's initial weights and batches.
 func TestGoldenContinuous(t *testing.T) {
-	f, err := offline.ReadFixture("testdata/golden/iql")
+	f, err := offlinetest.ReadFixture("testdata/golden/iql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,5 +24,5 @@ func TestGoldenContinuous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Replay(t, l, offline.ReplayOptions{InDim: 17, ActDim: 6, Metrics: l.MetricNames()[:3], Tensors: 37})
+	f.Replay(t, l, offlinetest.ReplayOptions{InDim: 17, ActDim: 6, Metrics: l.MetricNames()[:3], Tensors: 37})
 }

@@ -3,7 +3,7 @@ package td3bc
 import (
 	"testing"
 
-	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 )
 
 // BenchmarkStep times one full gradient step (sample + update) at the
@@ -13,10 +13,10 @@ import (
 func BenchmarkStep(b *testing.B) {
 	for _, w := range Workloads() {
 		b.Run(w.Name, func(b *testing.B) {
-			offline.BenchmarkWorkload(b, w)
+			offlinetest.BenchmarkWorkload(b, w)
 		})
 	}
 }
 
 // TestStepMFLOP checks the matrix work of a step against the count by hand.
-func TestStepMFLOP(t *testing.T) { offline.CheckStepMFLOP(t, Workloads()) }
+func TestStepMFLOP(t *testing.T) { offlinetest.CheckStepMFLOP(t, Workloads()) }

@@ -5,12 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sort"
-	"testing"
 	"time"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -28,7 +26,7 @@ type Workload struct {
 	// MFLOP is the matrix work of one step by hand, with
 	// ../shared/bench/flops.py's conventions (2·m·n·k a product), averaged
 	// over two steps for an algorithm that alternates kinds of step;
-	// CheckStepMFLOP holds what nn.ProductFLOPs counts to it.
+	// offlinetest.CheckStepMFLOP holds what nn.ProductFLOPs counts to it.
 	MFLOP float64
 }
 
@@ -74,13 +72,13 @@ func (w Workload) NewStepper(n int, seed uint64) (*Stepper, error) {
 	return &Stepper{Learner: l, buf: buf, b: NewBatch(w.Batch, w.Spec.InDim, ad), rng: rand.New(rand.NewPCG(seed, 2))}, nil
 }
 
-// warmStepper is the benchmarks' stepper: a 100k-transition buffer, seed 1,
+// WarmStepper is the benchmarks' stepper: a 100k-transition buffer, seed 1,
 // warmed up by 30 steps.
-func (w Workload) warmStepper() (*Stepper, error) { return w.stepperAfter(100_000, 30) }
+func (w Workload) WarmStepper() (*Stepper, error) { return w.StepperAfter(100_000, 30) }
 
-// stepperAfter is a stepper on a buffer of n transitions, seed 1, that has
+// StepperAfter is a stepper on a buffer of n transitions, seed 1, that has
 // taken warm steps.
-func (w Workload) stepperAfter(n, warm int) (*Stepper, error) {
+func (w Workload) StepperAfter(n, warm int) (*Stepper, error) {
 	s, err := w.NewStepper(n, 1)
 	if err != nil {
 		return nil, fmt.Errorf("bench %s: %w", w.Name, err)
@@ -89,26 +87,6 @@ func (w Workload) stepperAfter(n, warm int) (*Stepper, error) {
 		s.Step()
 	}
 	return s, nil
-}
-
-// CheckStepMFLOP fails t for each workload whose step, counted by
-// nn.ProductFLOPs over two steps after a small warm-up, does other matrix
-// work than its MFLOP.
-func CheckStepMFLOP(t testing.TB, ws []Workload) {
-	t.Helper()
-	for _, w := range ws {
-		s, err := w.stepperAfter(1000, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f0 := nn.ProductFLOPs()
-		for range 2 {
-			s.Step()
-		}
-		if got := float64(nn.ProductFLOPs()-f0) / 2e6; math.Abs(got-w.MFLOP) > 1e-6 {
-			t.Errorf("%s: %.6f MFLOP a step, want %.6f", w.Name, got, w.MFLOP)
-		}
-	}
 }
 
 // Step samples a batch with replacement and performs one update.
@@ -166,7 +144,7 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			s, err := w.warmStepper()
+			s, err := w.WarmStepper()
 			if err != nil {
 				return res, err
 			}
@@ -204,25 +182,6 @@ func Bench(ctx context.Context, out io.Writer, opts BenchOptions, workloads ...[
 	return res, nil
 }
 
-// BenchmarkWorkload is the body of a `go test -bench` function for w: it
-// reports allocations, steps/s and GFLOP/s (of the products counted by
-// nn.ProductFLOPs).
-func BenchmarkWorkload(b *testing.B, w Workload) {
-	s, err := w.warmStepper()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	f0 := nn.ProductFLOPs()
-	b.ResetTimer()
-	for b.Loop() {
-		s.Step()
-	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(b.N)/sec, "steps/s")
-	b.ReportMetric(float64(nn.ProductFLOPs()-f0)/sec/1e9, "GFLOP/s")
-}
-
 // BenchServe times workloads on request, so that a peer benchmark in
 // another process can alternate with it in short windows on the same core
 // (docs/bench-pingpong.py). Each line of in is "NAME SECONDS"; BenchServe
@@ -254,7 +213,7 @@ func BenchServe(ctx context.Context, in io.Reader, out io.Writer, workloads ...[
 		s := steppers[name]
 		if s == nil {
 			var err error
-			if s, err = w.warmStepper(); err != nil {
+			if s, err = w.WarmStepper(); err != nil {
 				return err
 			}
 			steppers[name] = s

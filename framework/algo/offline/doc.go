@@ -4,8 +4,9 @@
 // [algo.Schema], dataset loading and weighted mixing, observation and action
 // normalisation, self-contained checkpoints, the training loop with
 // divergence detection, and [Plugin], which turns a [Factory] into an
-// [algo.Algo]. It also reads the torch golden-tensor fixtures
-// ([ReadFixture]) and runs the gradient-step benchmark ([Bench]).
+// [algo.Algo]. It also runs the gradient-step benchmark ([Bench]); the
+// torch golden-tensor fixtures and the plugins' test helpers are in package
+// offlinetest, which only tests import.
 //
 // An algorithm package only writes its update rule:
 //

@@ -5,4 +5,10 @@
 // bad behaviour and evaluates a policy given as a batched [Act] function;
 // [TrainAndLoad] trains an algo.Algo and returns its deterministic policy;
 // [Recorder] keeps the metrics a training run reports.
+//
+// It also holds the other helpers the plugins' tests share: the torch
+// golden-tensor fixtures ([ReadFixture], [Fixture.Replay]), the check of a
+// benchmark workload's matrix work per step ([CheckStepMFLOP]) and the body
+// of their `go test -bench` functions ([BenchmarkWorkload]). Only tests
+// import this package, so the kalm binary does not link package testing.
 package offlinetest

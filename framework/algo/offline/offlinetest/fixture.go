@@ -1,4 +1,4 @@
-package offline
+package offlinetest
 
 import (
 	"encoding/binary"
@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kalm-go/kalm/framework/algo/offline"
 	"github.com/kalm-go/kalm/framework/nn"
 )
 
 // Fixture is a tensor dump written by the torch golden scripts
-// (../shared/bench/golden_torch.py and testdata/gen_golden.py): manifest.json
+// (../shared/bench/golden_torch.py and framework/algo/offline/testdata/gen_golden.py): manifest.json
 // lists tensors stored little-endian in data.bin.
 type Fixture struct {
 	Config  map[string]any
@@ -77,14 +78,14 @@ func ReadFixture(dir string) (*Fixture, error) {
 }
 
 // Batch returns minibatch k of the dump as a Batch.
-func (f *Fixture) Batch(k, inDim, actDim int) (*Batch, error) {
+func (f *Fixture) Batch(k, inDim, actDim int) (*offline.Batch, error) {
 	p := fmt.Sprintf("batch%d/", k)
 	obs, ok := f.Float32[p+"obs"]
 	if !ok {
 		return nil, fmt.Errorf("fixture has no %sobs", p)
 	}
 	n := len(obs) / inDim
-	b := NewBatch(n, inDim, actDim)
+	b := offline.NewBatch(n, inDim, actDim)
 	copy(b.Obs, obs)
 	copy(b.NextObs, f.Float32[p+"next_obs"])
 	copy(b.Rew, f.Float32[p+"rew"])
@@ -158,7 +159,7 @@ type ReplayOptions struct {
 // Replay loads the fixture's initial weights ("init/…") into l's state and
 // runs its recorded minibatches through l.Update, checking after every step
 // the named losses and every state tensor the fixture holds ("step<k>/…").
-func (f *Fixture) Replay(t testing.TB, l Learner, opts ReplayOptions) {
+func (f *Fixture) Replay(t testing.TB, l offline.Learner, opts ReplayOptions) {
 	t.Helper()
 	if err := f.SetState("init/", l.State()); err != nil {
 		t.Fatal(err)
