@@ -1,0 +1,90 @@
+package nn
+
+import "math"
+
+// KVCache holds one [Block]'s attention keys and values for incremental
+// decoding: for each of Rows sequences, up to Cap positions of every head.
+// Len[s] is the number of positions sequence s has consumed; sequences
+// advance independently, so a batch can hold prompts of different lengths.
+type KVCache struct {
+	Rows, Cap, Heads, HeadDim int
+	K, V                      []float32 // [Rows, Heads, Cap, HeadDim]
+	Len                       []int
+
+	q, ctx, sc, h, y []float32
+}
+
+// NewKVCache allocates a cache for rows sequences of up to capacity tokens.
+func (b *Block) NewKVCache(rows, capacity int) *KVCache {
+	nh := b.Attn.Heads
+	hd := b.Dim / nh
+	n := rows * nh * capacity * hd
+	return &KVCache{Rows: rows, Cap: capacity, Heads: nh, HeadDim: hd, K: make([]float32, n), V: make([]float32, n), Len: make([]int, rows)}
+}
+
+// Reset empties the cache.
+func (c *KVCache) Reset() { clear(c.Len) }
+
+// Step runs the block on one new position of each sequence in seqs: row i
+// of x ([len(seqs), Dim]) is the next input of sequence seqs[i], which
+// attends to every position it consumed before and to itself. It gives the
+// same outputs as [Block.Forward] on the whole sequences (without dropout),
+// appends the keys and values to c and returns y, owned by c. A sequence
+// past the cache's capacity is a programming error and panics.
+func (b *Block) Step(x Mat, seqs []int, c *KVCache) Mat {
+	d, nh, hd := b.Dim, c.Heads, c.HeadDim
+	n := len(seqs)
+	if x.Rows != n || x.Cols != d {
+		panic("nn: Block.Step input shape mismatch")
+	}
+	// Attention branch: LN1, QKV, cached attention, Proj.
+	qkv := b.Attn.QKV.Forward(b.LN1.Forward(x))
+	c.ctx = Grow(c.ctx, n*d)
+	c.sc = Grow(c.sc, c.Cap)
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for i, s := range seqs {
+		t := c.Len[s]
+		if t >= c.Cap {
+			panic("nn: KVCache full")
+		}
+		row := qkv.Data[i*3*d : (i+1)*3*d]
+		for h := range nh {
+			base := (s*nh + h) * c.Cap * hd
+			copy(c.K[base+t*hd:base+(t+1)*hd], row[d+h*hd:d+(h+1)*hd])
+			copy(c.V[base+t*hd:base+(t+1)*hd], row[2*d+h*hd:2*d+(h+1)*hd])
+			q := row[h*hd : (h+1)*hd]
+			sc := c.sc[:t+1]
+			for j := range sc {
+				k := c.K[base+j*hd : base+(j+1)*hd]
+				var dot float32
+				for e, qv := range q {
+					dot += qv * k[e]
+				}
+				sc[j] = dot * scale
+			}
+			Softmax(sc, sc)
+			out := c.ctx[i*d+h*hd : i*d+(h+1)*hd]
+			clear(out)
+			for j, p := range sc {
+				v := c.V[base+j*hd : base+(j+1)*hd]
+				for e := range out {
+					out[e] += p * v[e]
+				}
+			}
+		}
+		c.Len[s] = t + 1
+	}
+	a := b.Attn.Proj.Forward(View(c.ctx, n, d))
+	c.h = Grow(c.h, n*d)
+	h := c.h[:n*d]
+	for i, v := range x.Data {
+		h[i] = v + a.Data[i]
+	}
+	m := b.Proj.Forward(b.Act.Forward(b.FC.Forward(b.LN2.Forward(View(h, n, d)))))
+	c.y = Grow(c.y, n*d)
+	y := c.y[:n*d]
+	for i, v := range h {
+		y[i] = v + m.Data[i]
+	}
+	return View(y, n, d)
+}

@@ -1,0 +1,206 @@
+package tinylm
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/kalm-go/kalm/framework/algo"
+)
+
+// Config holds tinylm's settings: the model's size, the optimiser and
+// schedule, the validation split and early stopping, and the language prior.
+// Every field has a default; Schema lists them for `kalm plugins tinylm`.
+type Config struct {
+	Dim     int     `json:"dim"`
+	Layers  int     `json:"layers"`
+	Heads   int     `json:"heads"`
+	Vocab   int     `json:"vocab"`   // BPE vocabulary size (specials included)
+	Context int     `json:"context"` // positions; 0: from the data and the env's horizon
+	Batch   int     `json:"batch"`   // sequences per task per step
+	LR      float64 `json:"lr"`
+	MinLR   float64 `json:"min_lr"`
+	Warmup  int     `json:"warmup"`
+	Decay   float64 `json:"weight_decay"`
+	Clip    float64 `json:"grad_clip"`
+	// ValFraction of the episodes is held out for validation.
+	ValFraction float64 `json:"val_fraction"`
+	EvalEvery   int     `json:"eval_every"`
+	// Patience is the number of evaluations without improvement after
+	// which grounding stops early (0: never).
+	Patience int `json:"patience"`
+	// Prior is the language prior: "wordnet" maps words never seen in
+	// grounding to known words through WordNet; "none" leaves them.
+	Prior      string `json:"prior"`
+	WordNetDir string `json:"wordnet_dir"`
+	// Threads is the number of goroutines grounding uses (0: GOMAXPROCS).
+	Threads int `json:"threads"`
+	// GenBatch is the number of rollouts generated together.
+	GenBatch int `json:"gen_batch"`
+	// MaxExplain bounds an explanation's tokens.
+	MaxExplain int `json:"max_explain"`
+}
+
+// DefaultConfig is the configuration grounding uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
+		ValFraction: 0.1, EvalEvery: 200, Patience: 4, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40}
+}
+
+// Schema describes the settings as the algorithms' hyper-parameters are.
+func Schema() algo.Schema {
+	d := DefaultConfig()
+	return algo.Schema{Name: "tinylm", Params: []algo.Param{
+		{Name: "dim", Type: algo.TypeInt, Default: d.Dim, Help: "model width"},
+		{Name: "layers", Type: algo.TypeInt, Default: d.Layers, Help: "transformer blocks"},
+		{Name: "heads", Type: algo.TypeInt, Default: d.Heads, Help: "attention heads (dim must be a multiple)"},
+		{Name: "vocab", Type: algo.TypeInt, Default: d.Vocab, Help: "BPE vocabulary size learned from the goal texts, specials included"},
+		{Name: "context", Type: algo.TypeInt, Default: d.Context, Help: "positions; 0 sizes it from the data's longest goal text and rollout"},
+		{Name: "batch", Type: algo.TypeInt, Default: d.Batch, Help: "sequences per task in each optimiser step"},
+		{Name: "lr", Type: algo.TypeFloat, Default: d.LR, Help: "AdamW peak learning rate (cosine schedule after warm-up)"},
+		{Name: "min_lr", Type: algo.TypeFloat, Default: d.MinLR, Help: "learning rate at the end of the cosine schedule"},
+		{Name: "warmup", Type: algo.TypeInt, Default: d.Warmup, Help: "linear warm-up steps"},
+		{Name: "weight_decay", Type: algo.TypeFloat, Default: d.Decay, Help: "AdamW decoupled weight decay"},
+		{Name: "grad_clip", Type: algo.TypeFloat, Default: d.Clip, Help: "global gradient-norm clip (0: none)"},
+		{Name: "val_fraction", Type: algo.TypeFloat, Default: d.ValFraction, Help: "share of episodes held out for validation"},
+		{Name: "eval_every", Type: algo.TypeInt, Default: d.EvalEvery, Help: "steps between validations (and checkpoints)"},
+		{Name: "patience", Type: algo.TypeInt, Default: d.Patience, Help: "validations without improvement before stopping early (0: never)"},
+		{Name: "prior", Type: algo.TypeString, Default: d.Prior, Allowed: []string{"wordnet", "none"},
+			Help: "language prior: map words never seen in grounding to known ones through WordNet"},
+		{Name: "wordnet_dir", Type: algo.TypeString, Default: d.WordNetDir, Help: "WordNet database (Debian: apt-get install wordnet-base)"},
+		{Name: "threads", Type: algo.TypeInt, Default: d.Threads, Help: "goroutines grounding uses (0: all the plugin is given)"},
+		{Name: "gen_batch", Type: algo.TypeInt, Default: d.GenBatch, Help: "rollouts generated together"},
+		{Name: "max_explain", Type: algo.TypeInt, Default: d.MaxExplain, Help: "longest explanation in tokens"},
+	}}
+}
+
+// ParseConfig reads settings over the defaults; unknown keys and bad values
+// are errors naming them.
+func ParseConfig(m map[string]any) (Config, error) {
+	c := DefaultConfig()
+	s := Schema()
+	var unknown []string
+	for k, v := range m {
+		p, ok := s.Lookup(k)
+		if !ok {
+			unknown = append(unknown, k)
+			continue
+		}
+		bad := func(want string) error {
+			return fmt.Errorf("tinylm: config %s = %v (%T): want %s", k, v, v, want)
+		}
+		switch p.Type {
+		case algo.TypeInt:
+			f, ok := number(v)
+			if !ok || f != math.Trunc(f) || f < 0 {
+				return c, bad("a non-negative integer")
+			}
+			setInt(&c, k, int(f))
+		case algo.TypeFloat:
+			f, ok := number(v)
+			if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+				return c, bad("a non-negative number")
+			}
+			setFloat(&c, k, f)
+		case algo.TypeString:
+			str, ok := v.(string)
+			if !ok || (len(p.Allowed) > 0 && !contains(p.Allowed, str)) {
+				if len(p.Allowed) > 0 {
+					return c, bad("one of " + strings.Join(p.Allowed, ", "))
+				}
+				return c, bad("a string")
+			}
+			switch k {
+			case "prior":
+				c.Prior = str
+			case "wordnet_dir":
+				c.WordNetDir = str
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		var names []string
+		for _, p := range s.Params {
+			names = append(names, p.Name)
+		}
+		return c, fmt.Errorf("tinylm: unknown config %s; known: %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	switch {
+	case c.Dim < 1 || c.Heads < 1 || c.Dim%c.Heads != 0:
+		return c, fmt.Errorf("tinylm: config dim %d, heads %d: want dim a positive multiple of heads", c.Dim, c.Heads)
+	case c.Layers < 1 || c.Batch < 1 || c.Vocab < 8 || c.GenBatch < 1:
+		return c, fmt.Errorf("tinylm: config layers %d, batch %d, vocab %d, gen_batch %d: want layers, batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.Vocab, c.GenBatch)
+	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:
+		return c, fmt.Errorf("tinylm: config lr %g, val_fraction %g, eval_every %d: want lr > 0, val_fraction < 0.9, eval_every ≥ 1", c.LR, c.ValFraction, c.EvalEvery)
+	}
+	return c, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func setInt(c *Config, k string, v int) {
+	switch k {
+	case "dim":
+		c.Dim = v
+	case "layers":
+		c.Layers = v
+	case "heads":
+		c.Heads = v
+	case "vocab":
+		c.Vocab = v
+	case "context":
+		c.Context = v
+	case "batch":
+		c.Batch = v
+	case "warmup":
+		c.Warmup = v
+	case "eval_every":
+		c.EvalEvery = v
+	case "patience":
+		c.Patience = v
+	case "threads":
+		c.Threads = v
+	case "gen_batch":
+		c.GenBatch = v
+	case "max_explain":
+		c.MaxExplain = v
+	}
+}
+
+func setFloat(c *Config, k string, v float64) {
+	switch k {
+	case "lr":
+		c.LR = v
+	case "min_lr":
+		c.MinLR = v
+	case "weight_decay":
+		c.Decay = v
+	case "grad_clip":
+		c.Clip = v
+	case "val_fraction":
+		c.ValFraction = v
+	}
+}

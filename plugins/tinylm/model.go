@@ -1,0 +1,387 @@
+package tinylm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// Kinds of sequence position.
+const (
+	kindPad    = -1
+	kindText   = 0
+	kindState  = 1
+	kindAction = 2
+)
+
+// Shape is what a model's size depends on.
+type Shape struct {
+	Vocab    int  `json:"vocab"` // token ids, specials included
+	ObsDim   int  `json:"obs_dim"`
+	Actions  int  `json:"actions"`  // discrete actions; 0 for continuous
+	ActDim   int  `json:"act_dim"`  // continuous action dimension; 0 for discrete
+	Context  int  `json:"context"`  // positions
+	Dim      int  `json:"dim"`      // model width
+	Layers   int  `json:"layers"`   // transformer blocks
+	Heads    int  `json:"heads"`    // attention heads
+	Discrete bool `json:"discrete"` // discrete action space
+}
+
+func (s Shape) check() error {
+	switch {
+	case s.Vocab < 1, s.ObsDim < 1, s.Context < 4, s.Layers < 1:
+		return fmt.Errorf("tinylm: model shape %+v: vocab, obs_dim, layers must be positive and context at least 4", s)
+	case s.Discrete && s.Actions < 1, !s.Discrete && s.ActDim < 1:
+		return fmt.Errorf("tinylm: model shape %+v: no actions", s)
+	case s.Dim < 1 || s.Heads < 1 || s.Dim%s.Heads != 0:
+		return fmt.Errorf("tinylm: dim %d and heads %d: want dim a positive multiple of heads", s.Dim, s.Heads)
+	}
+	return nil
+}
+
+// Model is a decoder-only transformer whose sequences mix text tokens with
+// state and action slots (KALM's interface to numbers): a state enters
+// through a linear projection, a discrete action through an embedding (a
+// continuous one through a projection), and the hidden state one position
+// before a slot predicts it through a state head (MSE), an action head
+// (cross-entropy or MSE) or the token head.
+type Model struct {
+	Shape  Shape
+	WTE    *nn.Param  // [Vocab, Dim] token embedding
+	WPE    *nn.Param  // [Context, Dim] position embedding
+	Type   *nn.Param  // [3, Dim] text, state, action
+	ObsIn  *nn.Linear // ObsDim → Dim
+	ActEmb *nn.Param  // [Actions, Dim] (discrete)
+	ActIn  *nn.Linear // ActDim → Dim (continuous)
+	Blocks []*nn.Block
+	LNF    *nn.LayerNorm
+	TokOut *nn.Linear // Dim → Vocab
+	ObsOut *nn.Linear // Dim → ObsDim
+	ActOut *nn.Linear // Dim → Actions or ActDim
+
+	params []*nn.Param
+
+	// training buffers
+	x, dx  []float32
+	obsIn  []float32
+	actIdx []int32
+}
+
+// NewModel builds a model initialised as GPT-2 (weights N(0, 0.02²), the
+// residual projections scaled by 1/√(2·layers)).
+func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	m := &Model{Shape: s}
+	d := s.Dim
+	param := func(name string, shape ...int) *nn.Param {
+		n := 1
+		for _, v := range shape {
+			n *= v
+		}
+		return &nn.Param{Name: name, Shape: shape, Value: make([]float32, n), Grad: make([]float32, n)}
+	}
+	m.WTE = param("wte", s.Vocab, d)
+	m.WPE = param("wpe", s.Context, d)
+	m.Type = param("type", 3, d)
+	nn.Normal(rng, m.WTE.Value, 0.02)
+	nn.Normal(rng, m.WPE.Value, 0.01)
+	nn.Normal(rng, m.Type.Value, 0.02)
+	m.ObsIn = nn.NewLinear(rng, "obs_in", s.ObsDim, d, nn.Identity)
+	if s.Discrete {
+		m.ActEmb = param("act_emb", s.Actions, d)
+		nn.Normal(rng, m.ActEmb.Value, 0.02)
+	} else {
+		m.ActIn = nn.NewLinear(rng, "act_in", s.ActDim, d, nn.Identity)
+	}
+	for i := 0; i < s.Layers; i++ {
+		b, err := nn.NewBlock(rng, fmt.Sprintf("h.%d.", i), d, s.Heads, 0)
+		if err != nil {
+			return nil, err
+		}
+		b.InitGPT2(rng, s.Layers)
+		m.Blocks = append(m.Blocks, b)
+	}
+	m.LNF = nn.NewLayerNorm("ln_f", d)
+	m.TokOut = nn.NewLinear(rng, "tok_out", d, s.Vocab, nn.Identity)
+	m.ObsOut = nn.NewLinear(rng, "obs_out", d, s.ObsDim, nn.Identity)
+	actOut := s.Actions
+	if !s.Discrete {
+		actOut = s.ActDim
+	}
+	m.ActOut = nn.NewLinear(rng, "act_out", d, actOut, nn.Identity)
+	for _, l := range []*nn.Linear{m.TokOut, m.ObsOut, m.ActOut} {
+		nn.Normal(rng, l.W.Value, 0.02)
+		clear(l.B.Value)
+	}
+	m.params = []*nn.Param{m.WTE, m.WPE, m.Type}
+	m.params = append(m.params, m.ObsIn.Params()...)
+	if s.Discrete {
+		m.params = append(m.params, m.ActEmb)
+	} else {
+		m.params = append(m.params, m.ActIn.Params()...)
+	}
+	for _, b := range m.Blocks {
+		m.params = append(m.params, b.Params()...)
+	}
+	m.params = append(m.params, m.LNF.Params()...)
+	m.params = append(m.params, m.TokOut.Params()...)
+	m.params = append(m.params, m.ObsOut.Params()...)
+	m.params = append(m.params, m.ActOut.Params()...)
+	return m, nil
+}
+
+// share makes m use src's weights (its own activations and gradients stay
+// its own): a replica for another goroutine.
+func (m *Model) share(src *Model) {
+	for i, p := range m.params {
+		p.Value = src.params[i].Value
+	}
+}
+
+// Params returns every parameter in a fixed order (the checkpoint's).
+func (m *Model) Params() []*nn.Param { return m.params }
+
+// NumParams counts the model's weights.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.params {
+		n += len(p.Value)
+	}
+	return n
+}
+
+// Batch is B sequences padded to T positions. Position t of sequence b is
+// row b·T+t. Kind says what enters there; Tok holds a token id (text), an
+// index into Obs (state) or an action (discrete: the action id; continuous:
+// an index into Act).
+type Batch struct {
+	B, T int
+	Lens []int
+	Kind []int8
+	Tok  []int32
+	Obs  []float32 // [*, ObsDim] state inputs
+	Act  []float32 // [*, ActDim] continuous action inputs
+
+	// Targets: the row whose output predicts each target.
+	TokRow []int32 // text targets
+	TokY   []int32
+	ObsRow []int32   // state targets
+	ObsY   []float32 // [len(ObsRow), ObsDim]
+	ActRow []int32   // action targets
+	ActY   []int32   // discrete
+	ActYC  []float32 // continuous [len(ActRow), ActDim]
+}
+
+func (b *Batch) reset(bsz, t int) {
+	n := bsz * t
+	*b = Batch{B: bsz, T: t, Lens: b.Lens[:0], Kind: growI8(b.Kind, n), Tok: growI32(b.Tok, n), Obs: b.Obs[:0], Act: b.Act[:0],
+		TokRow: b.TokRow[:0], TokY: b.TokY[:0], ObsRow: b.ObsRow[:0], ObsY: b.ObsY[:0], ActRow: b.ActRow[:0], ActY: b.ActY[:0], ActYC: b.ActYC[:0]}
+	for i := range b.Kind {
+		b.Kind[i] = kindPad
+	}
+}
+
+func growI8(b []int8, n int) []int8 {
+	if cap(b) < n {
+		return make([]int8, n)
+	}
+	return b[:n]
+}
+
+func growI32(b []int32, n int) []int32 {
+	if cap(b) < n {
+		return make([]int32, n)
+	}
+	return b[:n]
+}
+
+// embed writes the input rows of a batch into x ([B·T, Dim]).
+func (m *Model) embed(b *Batch, x []float32) {
+	d := m.Shape.Dim
+	clear(x)
+	ns := len(b.Obs) / m.Shape.ObsDim
+	var obsOut nn.Mat
+	if ns > 0 {
+		obsOut = m.ObsIn.Forward(nn.View(b.Obs, ns, m.Shape.ObsDim))
+	}
+	var actOut nn.Mat
+	if !m.Shape.Discrete && len(b.Act) > 0 {
+		actOut = m.ActIn.Forward(nn.View(b.Act, len(b.Act)/m.Shape.ActDim, m.Shape.ActDim))
+	}
+	for r, k := range b.Kind {
+		if k == kindPad {
+			continue
+		}
+		row := x[r*d : (r+1)*d]
+		t := r % b.T
+		pos := m.WPE.Value[t*d : (t+1)*d]
+		typ := m.Type.Value[int(k)*d : (int(k)+1)*d]
+		var src []float32
+		switch k {
+		case kindText:
+			id := int(b.Tok[r])
+			src = m.WTE.Value[id*d : (id+1)*d]
+		case kindState:
+			src = obsOut.Row(int(b.Tok[r]))
+		case kindAction:
+			if m.Shape.Discrete {
+				id := int(b.Tok[r])
+				src = m.ActEmb.Value[id*d : (id+1)*d]
+			} else {
+				src = actOut.Row(int(b.Tok[r]))
+			}
+		}
+		for j := range row {
+			row[j] = src[j] + pos[j] + typ[j]
+		}
+	}
+}
+
+// embedBackward scatters dL/dx into the input parameters.
+func (m *Model) embedBackward(b *Batch, dx []float32) {
+	d := m.Shape.Dim
+	ns := len(b.Obs) / m.Shape.ObsDim
+	dObs := nn.Grow(m.obsIn, ns*d)[:ns*d]
+	m.obsIn = dObs
+	clear(dObs)
+	nc := 0
+	if !m.Shape.Discrete {
+		nc = len(b.Act) / m.Shape.ActDim
+	}
+	dAct := make([]float32, nc*d)
+	for r, k := range b.Kind {
+		if k == kindPad {
+			continue
+		}
+		g := dx[r*d : (r+1)*d]
+		t := r % b.T
+		addTo(m.WPE.Grad[t*d:(t+1)*d], g)
+		addTo(m.Type.Grad[int(k)*d:(int(k)+1)*d], g)
+		switch k {
+		case kindText:
+			id := int(b.Tok[r])
+			addTo(m.WTE.Grad[id*d:(id+1)*d], g)
+		case kindState:
+			i := int(b.Tok[r])
+			addTo(dObs[i*d:(i+1)*d], g)
+		case kindAction:
+			i := int(b.Tok[r])
+			if m.Shape.Discrete {
+				addTo(m.ActEmb.Grad[i*d:(i+1)*d], g)
+			} else {
+				addTo(dAct[i*d:(i+1)*d], g)
+			}
+		}
+	}
+	if ns > 0 {
+		m.ObsIn.Backward(nn.View(dObs, ns, d), true, false)
+	}
+	if nc > 0 {
+		m.ActIn.Backward(nn.View(dAct, nc, d), true, false)
+	}
+}
+
+func addTo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// trunk runs the blocks and the final LayerNorm on the embedded batch.
+func (m *Model) trunk(b *Batch) nn.Mat {
+	n := b.B * b.T
+	d := m.Shape.Dim
+	m.x = nn.Grow(m.x, n*d)
+	x := m.x[:n*d]
+	m.embed(b, x)
+	h := nn.View(x, n, d)
+	for _, blk := range m.Blocks {
+		h = blk.Forward(h, b.T, b.Lens)
+	}
+	return m.LNF.Forward(h)
+}
+
+// Losses are the mean losses of one batch, per kind of target.
+type Losses struct {
+	Text, State, Action float64
+	NText, NState, NAct int
+}
+
+// Total is text + 0.5·state + 0.5·action (the paper's weights).
+func (l Losses) Total() float64 { return l.Text + 0.5*l.State + 0.5*l.Action }
+
+// Step runs forward and backward on a batch, accumulating gradients scaled
+// by scale (the batch's share of the optimiser step), and returns its losses.
+// With train false it only computes the losses.
+func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
+	h := m.trunk(b)
+	n, d := h.Rows, h.Cols
+	var dh []float32
+	if train {
+		m.dx = nn.Grow(m.dx, n*d)
+		dh = m.dx[:n*d]
+		clear(dh)
+	}
+	var l Losses
+	head := func(lin *nn.Linear, rows []int32, loss func(out nn.Mat, grad nn.Mat) float64, weight float32) float64 {
+		if len(rows) == 0 {
+			return 0
+		}
+		in := nn.NewMat(len(rows), d)
+		for i, r := range rows {
+			copy(in.Row(i), h.Row(int(r)))
+		}
+		out := lin.Forward(in)
+		grad := nn.NewMat(out.Rows, out.Cols)
+		v := loss(out, grad)
+		if train {
+			for i := range grad.Data {
+				grad.Data[i] *= weight * scale
+			}
+			gin := lin.Backward(grad, true, true)
+			for i, r := range rows {
+				addTo(dh[int(r)*d:(int(r)+1)*d], gin.Row(i))
+			}
+		}
+		return v
+	}
+	l.NText, l.NState, l.NAct = len(b.TokRow), len(b.ObsRow), len(b.ActRow)
+	l.Text = head(m.TokOut, b.TokRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.TokY, g, 1) }, 1)
+	l.State = head(m.ObsOut, b.ObsRow, func(out, g nn.Mat) float64 {
+		return nn.MSE(out.Data, b.ObsY, g.Data, 1)
+	}, 0.5)
+	if m.Shape.Discrete {
+		l.Action = head(m.ActOut, b.ActRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.ActY, g, 1) }, 0.5)
+	} else {
+		l.Action = head(m.ActOut, b.ActRow, func(out, g nn.Mat) float64 { return nn.MSE(out.Data, b.ActYC, g.Data, 1) }, 0.5)
+	}
+	if !train {
+		return l
+	}
+	g := m.LNF.Backward(nn.View(dh, n, d))
+	for i := len(m.Blocks) - 1; i >= 0; i-- {
+		g = m.Blocks[i].Backward(g)
+	}
+	m.embedBackward(b, g.Data)
+	return l
+}
+
+// Hidden runs the model on a batch without gradients and returns the final
+// LayerNorm's output, [B·T, Dim], owned by the model.
+func (m *Model) Hidden(b *Batch) nn.Mat { return m.trunk(b) }
+
+// finite reports whether every parameter is finite.
+func (m *Model) finite() bool {
+	for _, p := range m.params {
+		for _, v := range p.Value {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
