@@ -10,6 +10,14 @@ import (
 // Version is the format version written to meta.json. Readers refuse newer versions.
 const Version = 1
 
+// Limits on a dataset's shape, far above any real one, that keep every size
+// computed from meta.json within an int64.
+const (
+	MaxDim     = 1 << 20 // observation, goal and action components
+	MaxActions = 1 << 24 // discrete actions: exact as float32 indices
+	MaxSteps   = 1 << 36 // transitions
+)
+
 // Kind says whether actions are discrete indices or continuous vectors.
 type Kind string
 
@@ -45,15 +53,15 @@ func BoxSpace(dim int, low, high float32) Space {
 func (s Space) Validate() error {
 	switch s.Kind {
 	case Discrete:
-		if s.N < 1 {
-			return fmt.Errorf("action space: discrete n = %d, want ≥ 1", s.N)
+		if s.N < 1 || s.N > MaxActions {
+			return fmt.Errorf("action space: discrete n = %d, want 1..%d", s.N, MaxActions)
 		}
 		if s.Dim != 1 {
 			return fmt.Errorf("action space: discrete dim = %d, want 1", s.Dim)
 		}
 	case Continuous:
-		if s.Dim < 1 {
-			return fmt.Errorf("action space: continuous dim = %d, want ≥ 1", s.Dim)
+		if s.Dim < 1 || s.Dim > MaxDim {
+			return fmt.Errorf("action space: continuous dim = %d, want 1..%d", s.Dim, MaxDim)
 		}
 		if len(s.Low) != s.Dim || len(s.High) != s.Dim {
 			return fmt.Errorf("action space: %d low and %d high bounds for dim %d", len(s.Low), len(s.High), s.Dim)
@@ -149,17 +157,17 @@ func (m Meta) Validate() error {
 	if m.Version < 1 || m.Version > Version {
 		return fmt.Errorf("format version %d, this kalm reads 1..%d", m.Version, Version)
 	}
-	if m.ObsDim < 1 {
-		return fmt.Errorf("obs_dim = %d, want ≥ 1", m.ObsDim)
+	if m.ObsDim < 1 || m.ObsDim > MaxDim {
+		return fmt.Errorf("obs_dim = %d, want 1..%d", m.ObsDim, MaxDim)
 	}
-	if m.GoalDim < 0 {
-		return fmt.Errorf("goal_dim = %d, want ≥ 0", m.GoalDim)
+	if m.GoalDim < 0 || m.GoalDim > MaxDim {
+		return fmt.Errorf("goal_dim = %d, want 0..%d", m.GoalDim, MaxDim)
 	}
 	if err := m.ActionSpace.Validate(); err != nil {
 		return err
 	}
-	if m.Episodes < 0 || m.Steps < 0 {
-		return fmt.Errorf("counts episodes = %d, steps = %d, want ≥ 0", m.Episodes, m.Steps)
+	if m.Episodes < 0 || m.Steps < 0 || m.Steps > MaxSteps || m.Episodes > m.Steps {
+		return fmt.Errorf("counts episodes = %d, steps = %d, want 0 ≤ episodes ≤ steps ≤ %d", m.Episodes, m.Steps, MaxSteps)
 	}
 	return nil
 }

@@ -39,7 +39,8 @@ type Reader struct {
 	files []*os.File
 	r     map[string]*bufio.Reader
 	lines *bufio.Scanner
-	n     int
+	n     int // episodes read
+	steps int // steps read
 	buf   []byte
 }
 
@@ -119,6 +120,9 @@ func (r *Reader) Next() (*Episode, error) {
 	if t != line.Length || t < 1 {
 		return fail(fmt.Errorf("length %d in %s, %d in %s", t, lengthsFile, line.Length, episodesFile))
 	}
+	if t > r.meta.Steps-r.steps {
+		return fail(fmt.Errorf("length %d in %s, but only %d of the %d steps in %s are left", t, lengthsFile, r.meta.Steps-r.steps, r.meta.Steps, metaFile))
+	}
 	e := &Episode{Goal: line.Goal, Success: line.Success}
 	var err error
 	if e.Observations, err = r.floats(obsFile, (t+1)*r.meta.ObsDim); err != nil {
@@ -140,6 +144,7 @@ func (r *Reader) Next() (*Episode, error) {
 		return fail(err)
 	}
 	r.n++
+	r.steps += t
 	return e, nil
 }
 

@@ -23,6 +23,20 @@ type Summary struct {
 	Goals int
 	// Actions counts each discrete action (nil for continuous spaces).
 	Actions []int
+	// NonFinite counts the NaN and ±Inf values per column (obs.f32,
+	// actions.f32, rewards.f32, goal_vectors.f32); columns without any are
+	// absent. Writers refuse such values, but a dataset written by other
+	// tools may hold them, and training fails on them.
+	NonFinite map[string]NonFinite
+	// OutOfSpace counts the actions outside the action space (finite ones).
+	OutOfSpace int
+}
+
+// NonFinite counts a column's NaN and infinite values and names the first.
+type NonFinite struct {
+	NaN, Inf int
+	// First is the row of the first non-finite value.
+	First int
 }
 
 // Stats are the mean, standard deviation, minimum and maximum of a quantity.
@@ -64,7 +78,8 @@ func Summarize(dir string) (*Summary, error) {
 	}
 	defer r.Close()
 	m := r.Meta()
-	s := &Summary{Meta: m, Levels: map[string]int{}}
+	s := &Summary{Meta: m, Levels: map[string]int{}, NonFinite: map[string]NonFinite{}}
+	rows := map[string]int{} // rows of each column read so far
 	if m.ActionSpace.Kind == Discrete {
 		s.Actions = make([]int, m.ActionSpace.N)
 	}
@@ -100,9 +115,24 @@ func Summarize(dir string) (*Summary, error) {
 		}
 		s.Levels[e.Goal.Level]++
 		texts[e.Goal.Text] = true
-		if s.Actions != nil {
-			for _, a := range e.Actions {
-				s.Actions[int(a)]++
+		for _, c := range [...]struct {
+			name string
+			v    []float32
+			dim  int
+		}{{obsFile, e.Observations, m.ObsDim}, {actionsFile, e.Actions, m.ActionSpace.Dim}, {rewardsFile, e.Rewards, 1}, {goalsFile, e.Goal.Vector, m.GoalDim}} {
+			s.countNonFinite(c.name, c.v, c.dim, rows[c.name])
+			rows[c.name] += len(c.v) / max(1, c.dim)
+		}
+		d := m.ActionSpace.Dim
+		for k := 0; k+d <= len(e.Actions); k += d {
+			a := e.Actions[k : k+d]
+			if finite(a) != nil {
+				continue // counted in NonFinite
+			}
+			if m.ActionSpace.Check(a) != nil {
+				s.OutOfSpace++
+			} else if s.Actions != nil {
+				s.Actions[int(a[0])]++
 			}
 		}
 	}
@@ -112,6 +142,25 @@ func Summarize(dir string) (*Summary, error) {
 	}
 	s.Goals = len(texts)
 	return s, nil
+}
+
+func (s *Summary) countNonFinite(name string, v []float32, dim, row int) {
+	for i, x := range v {
+		nan, inf := math.IsNaN(float64(x)), math.IsInf(float64(x), 0)
+		if !nan && !inf {
+			continue
+		}
+		c, seen := s.NonFinite[name]
+		if !seen {
+			c.First = row + i/max(1, dim)
+		}
+		if nan {
+			c.NaN++
+		} else {
+			c.Inf++
+		}
+		s.NonFinite[name] = c
+	}
 }
 
 // LevelNames returns the goal levels in the summary, sorted.
