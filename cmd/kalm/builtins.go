@@ -13,6 +13,7 @@ import (
 	"github.com/kalm-go/kalm/plugins/cql"
 	"github.com/kalm-go/kalm/plugins/iql"
 	"github.com/kalm-go/kalm/plugins/td3bc"
+	"github.com/kalm-go/kalm/plugins/tinylm"
 )
 
 // builtin is a plugin compiled into the kalm binary. It is still served in
@@ -28,11 +29,12 @@ type builtin struct {
 // builtins lists the plugins compiled into kalm.
 func builtins() map[string]builtin {
 	return map[string]builtin{
-		"clevr": {env: func() env.Env { return clevrEnv() }},
-		"bc":    {algo: func() algo.Algo { return offline.NewPlugin(bc.Factory) }},
-		"cql":   {algo: func() algo.Algo { return offline.NewPlugin(cql.Factory) }},
-		"iql":   {algo: func() algo.Algo { return offline.NewPlugin(iql.Factory) }},
-		"td3bc": {algo: func() algo.Algo { return offline.NewPlugin(td3bc.Factory) }},
+		"clevr":  {env: func() env.Env { return clevrEnv() }},
+		"bc":     {algo: func() algo.Algo { return offline.NewPlugin(bc.Factory) }},
+		"cql":    {algo: func() algo.Algo { return offline.NewPlugin(cql.Factory) }},
+		"iql":    {algo: func() algo.Algo { return offline.NewPlugin(iql.Factory) }},
+		"td3bc":  {algo: func() algo.Algo { return offline.NewPlugin(td3bc.Factory) }},
+		"tinylm": {lm: func() lm.LM { return tinylm.New() }},
 	}
 }
 

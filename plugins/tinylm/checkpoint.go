@@ -36,6 +36,8 @@ type header struct {
 	Actions   dataset.Space  `json:"action_space"`
 	Tasks     []string       `json:"tasks"`
 	Step      int            `json:"step"`
+	// MaxText is the longest goal text of the grounding data, in tokens.
+	MaxText int `json:"max_text"`
 	// Training state, present in the checkpoints Ground resumes from.
 	Train *trainState `json:"train,omitempty"`
 	// Metrics are the validation losses of the saved parameters.

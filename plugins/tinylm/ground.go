@@ -153,7 +153,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	for i, x := range tasks {
 		ts[i] = string(x)
 	}
-	t.h = header{Shape: shape, Config: cfg, Tokenizer: tok, Norm: norm, Env: meta.Env, Actions: meta.ActionSpace, Tasks: ts}
+	t.h = header{Shape: shape, Config: cfg, Tokenizer: tok, Norm: norm, Env: meta.Env, Actions: meta.ActionSpace, Tasks: ts, MaxText: maxText}
 	t.opt = nn.NewAdam(nn.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: cfg.Decay, Decoupled: true}, model.Params()...)
 	t.best = cloneParams(model.Params())
 	t.state = trainState{Total: req.Steps, BestVal: math.Inf(1), Seed: seed, Key: runKey(req, cfg, tasks)}
@@ -390,6 +390,7 @@ func (t *trainer) run(ctx context.Context, dir string, every int, progress func(
 				vm, v := t.validate()
 				for k, x := range vm {
 					m[k] = x
+					final[k] = x
 				}
 				if v < t.state.BestVal {
 					t.state.BestVal, t.state.BestStep, t.state.Bad = v, done, 0
@@ -398,7 +399,6 @@ func (t *trainer) run(ctx context.Context, dir string, every int, progress func(
 					t.state.Bad++
 					stop = t.cfg.Patience > 0 && t.state.Bad >= t.cfg.Patience
 				}
-				final = m
 			}
 			if ckptNow && !stop {
 				path := filepath.Join(dir, fmt.Sprintf("ground-%07d.tinylm", done))

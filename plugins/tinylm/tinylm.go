@@ -305,7 +305,9 @@ func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainRes
 	}
 	m.Lock()
 	defer m.Unlock()
-	maxText := m.h.Config.MaxExplain
+	// An explanation as long as twice the longest goal text grounded on,
+	// within max_explain.
+	maxText := min(m.h.Config.MaxExplain, 2*m.h.MaxText+2)
 	rng := rand.New(rand.NewPCG(req.Seed, 0xe7))
 	out := &lm.ExplainResponse{Texts: make([]string, len(req.Rollouts))}
 	batch := m.h.Config.GenBatch
@@ -338,7 +340,12 @@ func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainRes
 			keep := active[:0]
 			var in []input
 			for i, r := range active {
-				row := logits.Row(i)[:m.v.tok.Size()] // text and EOS only
+				// Text pieces only, and EOS once there is a word.
+				row := logits.Row(i)[:m.v.tok.Size()]
+				if k == 0 {
+					row[bpe.EOS] = float32(math.Inf(-1))
+				}
+				row[bpe.PAD], row[bpe.BOS] = float32(math.Inf(-1)), float32(math.Inf(-1))
 				id := int32(pick(row, req.Temperature, rng))
 				if id == bpe.EOS || d.pos(r) >= m.model.Shape.Context {
 					continue

@@ -14,6 +14,11 @@ import (
 // (action ids 0–3) for steps steps. Rollouts are exact functions of the
 // goal, so a model can learn them perfectly.
 func toyData(t testing.TB, episodes, steps int, seed uint64) string {
+	return toyDataPhrased(t, episodes, steps, seed, 2)
+}
+
+// toyDataPhrased is toyData with one or two phrasings per goal.
+func toyDataPhrased(t testing.TB, episodes, steps int, seed uint64, phrasings int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "toy")
 	w, err := dataset.Create(dir, dataset.Meta{Env: "toy", Source: dataset.Real, ObsDim: 2, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(4)})
@@ -27,7 +32,7 @@ func toyData(t testing.TB, episodes, steps int, seed uint64) string {
 		a := rng.IntN(4)
 		x, y := float32(rng.IntN(5))*0.1, float32(rng.IntN(5))*0.1
 		ep := &dataset.Episode{Goal: dataset.Goal{Level: "train", Text: fmt.Sprintf("go %s", dirs[a]),
-			Texts: []string{fmt.Sprintf("go %s", dirs[a]), fmt.Sprintf("please move %s", dirs[a])}, Vector: []float32{float32(a)}},
+			Texts: []string{fmt.Sprintf("go %s", dirs[a]), fmt.Sprintf("please move %s", dirs[a])}[:phrasings], Vector: []float32{float32(a)}},
 			Observations: []float32{x, y}}
 		for s := 0; s < steps; s++ {
 			x, y = x+move[a][0], y+move[a][1]

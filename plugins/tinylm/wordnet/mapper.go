@@ -11,10 +11,12 @@ import (
 // Follow lists the relations a Mapper walks, beside synonymy (sharing a synset).
 var Follow = []Relation{SimilarTo, Derivation, Hypernym, InstanceHypernym}
 
-// DefaultDepth is the number of relation steps NewMapper's callers should start from: two
-// reach "jade" → green (a hypernym of jade green) and "bead" → sphere; more reach generic
-// hypernyms ("object", "move") that carry little of the word.
-const DefaultDepth = 2
+// DefaultDepth is the number of relation steps NewMapper's callers should start from. One
+// step reaches "jade" → green (the hypernym of jade green), "bead" → sphere and
+// "relocated" → moved; on CLEVR's rephrase texts a second step maps no further content word
+// right and adds wrong ones through a derivation and a hypernym ("guide" → front, via head);
+// see TestRephraseCoverage.
+const DefaultDepth = 1
 
 var relationNames = map[Relation]string{
 	Antonym: "antonym", Hypernym: "hypernym", InstanceHypernym: "instance hypernym", Hyponym: "hyponym",
@@ -60,13 +62,18 @@ func (m Mapping) String() string {
 //
 // Nearest: a breadth-first walk from the synsets of the word's base forms (every part of
 // speech), over synonymy and the relations in Follow, at most depth steps. The first step
-// count that reaches a known word decides; among its words the walk prefers, in order, fewer
-// hypernym steps (a synonym or a similar adjective over a broader term), the word's own base
-// form, a start synset earlier in WordNet's sense order (sense 1 of every part of speech, then
-// sense 2, ..., parts of speech by how often WordNet's concordance tagged the word in each), the
-// word's place in its synset (WordNet lists the usual word first), and last the alphabet. An
-// inflected word keeps its inflection when the vocabulary holds the target's same form
-// ("relocated" → "moved" when "moved" is known).
+// count that reaches a known word decides; among its words the walk prefers, in order, a word
+// of the part of speech it started from (a derivation crosses parts of speech), fewer hypernym
+// steps (a synonym or a similar adjective over a broader term), the word's own base form, a
+// start synset earlier in WordNet's sense order (sense 1 of every part of speech, then sense 2,
+// ..., parts of speech by how often WordNet's concordance tagged the word in each), the word's
+// place in its synset (WordNet lists the usual word first), and last the alphabet. An inflected
+// word keeps its inflection when the vocabulary holds the target's same form ("relocated" →
+// "moved" when "moved" is known).
+//
+// The walk knows no context: a word whose rare sense reaches a known word maps through it
+// ("far" → right through the far side of a horse, which is its right side). Callers that
+// know such words map word by word with Word and leave them out.
 type Mapper struct {
 	db      *DB
 	depth   int

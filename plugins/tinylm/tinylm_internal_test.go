@@ -1,0 +1,375 @@
+package tinylm
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/lm"
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+func groundToy(t *testing.T, steps int, cfg map[string]any) (*LM, string) {
+	t.Helper()
+	data := toyDataPhrased(t, 120, 4, 1, 1)
+	l := New()
+	c := map[string]any{}
+	for k, v := range small {
+		c[k] = v
+	}
+	for k, v := range cfg {
+		c[k] = v
+	}
+	res, err := l.Ground(context.Background(), lm.GroundRequest{Datasets: []string{data}, Steps: steps, OutDir: t.TempDir(), Seed: 3, Config: c}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, res.Checkpoint
+}
+
+// TestOverfit: on a corpus whose rollouts are exact functions of the goal,
+// the grounded model generates them exactly, explains them with one of the
+// goal's phrasings and predicts the dynamics.
+func TestOverfit(t *testing.T) {
+	l, ck := groundToy(t, 400, map[string]any{"eval_every": 100, "patience": 0})
+	dirs := []string{"left", "right", "up", "down"}
+	move := [][2]float32{{-0.1, 0}, {0.1, 0}, {0, 0.1}, {0, -0.1}}
+	var goals []dataset.Goal
+	var obs []float32
+	for a, d := range dirs {
+		goals = append(goals, dataset.Goal{Level: "train", Text: "go " + d, Vector: []float32{float32(a)}})
+		obs = append(obs, 0.2, 0.1*float32(a))
+	}
+	out := filepath.Join(t.TempDir(), "gen")
+	if _, err := l.Generate(context.Background(), lm.GenerateRequest{Checkpoint: ck, Goals: goals, Observations: obs, MaxSteps: 4, Out: out}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := dataset.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var eps []*dataset.Episode
+	for a := range dirs {
+		ep, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+		x, y := obs[2*a], obs[2*a+1]
+		for s := 0; s < 4; s++ {
+			if got := int(ep.Actions[s]); got != a {
+				t.Errorf("goal %q step %d: action %d, want %d", goals[a].Text, s, got, a)
+			}
+			x, y = x+move[a][0], y+move[a][1]
+			gx, gy := ep.Observations[2*(s+1)], ep.Observations[2*(s+1)+1]
+			if d := math.Hypot(float64(gx-x), float64(gy-y)); d > 0.02 {
+				t.Errorf("goal %q step %d: state (%.3f, %.3f), want (%.3f, %.3f)", goals[a].Text, s, gx, gy, x, y)
+			}
+		}
+	}
+	ex, err := l.Explain(context.Background(), lm.ExplainRequest{Checkpoint: ck, Rollouts: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, text := range ex.Texts {
+		if text != "go "+dirs[a] {
+			t.Errorf("explained rollout of %q as %q", goals[a].Text, text)
+		}
+	}
+	p, err := l.Predict(context.Background(), lm.PredictRequest{Checkpoint: ck, Observations: []float32{0.1, 0.1, 0.3, 0.2}, Actions: []float32{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{0.2, 0.1, 0.3, 0.3}
+	for i, v := range p.Observations {
+		if math.Abs(float64(v-want[i])) > 0.02 {
+			t.Errorf("predicted %v, want %v", p.Observations, want)
+			break
+		}
+	}
+}
+
+// TestDecodeMatchesFullForward: the incremental decoder's hidden states are
+// the full forward pass's, position by position.
+func TestDecodeMatchesFullForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m, err := NewModel(Shape{Vocab: 20, ObsDim: 3, Actions: 5, Discrete: true, Context: 12, Dim: 16, Layers: 2, Heads: 2}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		nn.Normal(rng, p.Value, 0.3)
+	}
+	// Two sequences: text, state, action, text ... of lengths 7 and 5.
+	var b Batch
+	seqs := []seq{{}, {}}
+	var inputs [2][]input
+	for s, L := range []int{7, 5} {
+		for p := 0; p < L; p++ {
+			switch p % 3 {
+			case 0:
+				id := int32(rng.IntN(20))
+				seqs[s].kind = append(seqs[s].kind, kindText)
+				seqs[s].tok = append(seqs[s].tok, id)
+				inputs[s] = append(inputs[s], input{kind: kindText, id: id})
+			case 1:
+				v := []float32{rng.Float32(), rng.Float32(), rng.Float32()}
+				seqs[s].kind = append(seqs[s].kind, kindState)
+				seqs[s].tok = append(seqs[s].tok, int32(len(seqs[s].obs)/3))
+				seqs[s].obs = append(seqs[s].obs, v...)
+				inputs[s] = append(inputs[s], input{kind: kindState, vec: v})
+			case 2:
+				id := int32(rng.IntN(5))
+				seqs[s].kind = append(seqs[s].kind, kindAction)
+				seqs[s].tok = append(seqs[s].tok, id)
+				inputs[s] = append(inputs[s], input{kind: kindAction, id: id})
+			}
+		}
+	}
+	bl := builder{shape: m.Shape, od: 3, ad: 1}
+	bl.lay(&b, seqs)
+	full := m.Hidden(&b)
+	want := append([]float32(nil), full.Data...)
+	d := newDecoder(m, 2)
+	for p := 0; p < 7; p++ {
+		var ss []int
+		var in []input
+		for s := range 2 {
+			if p < len(inputs[s]) {
+				ss = append(ss, s)
+				in = append(in, inputs[s][p])
+			}
+		}
+		h := d.feed(ss, in)
+		for i, s := range ss {
+			w := want[(s*b.T+p)*16 : (s*b.T+p+1)*16]
+			for j, v := range h.Row(i) {
+				if math.Abs(float64(v-w[j])) > 1e-4 {
+					t.Fatalf("sequence %d position %d: decoder %g, forward %g", s, p, v, w[j])
+				}
+			}
+		}
+	}
+}
+
+// TestGradients checks Model.Step's gradients of the summed losses against
+// central differences, for every parameter tensor.
+func TestGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	m, err := NewModel(Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 16, Dim: 8, Layers: 1, Heads: 2}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		nn.Normal(rng, p.Value, 0.5)
+	}
+	data := toyData(t, 6, 3, 9)
+	_, eps, err := loadEpisodes([]string{data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := computeNorm(eps, 2)
+	bl := builder{shape: m.Shape, od: 2, ad: 1, norm: &norm}
+	c := &corpus{}
+	for _, ep := range eps {
+		c.eps = append(c.eps, episode{obs: ep.Observations, act: ep.Actions, texts: [][]int32{{3, 4}, {5}}})
+		c.train = append(c.train, len(c.train))
+	}
+	for _, task := range lm.Tasks {
+		t.Run(string(task), func(t *testing.T) {
+			var b Batch
+			// A vocabulary-free builder: task tokens are ids 7..11.
+			bl.v = vocab{}
+			b2 := buildWithoutTokenizer(&bl, c, task, rng)
+			b = *b2
+			loss := func() float64 { return m.Step(&b, 0, false).Total() }
+			nn.ZeroGrad(m.Params()...)
+			m.Step(&b, 1, true)
+			for _, p := range m.Params() {
+				for k := 0; k < 3; k++ {
+					i := rng.IntN(len(p.Value))
+					old := p.Value[i]
+					const h = 1e-2
+					p.Value[i] = old + h
+					up := loss()
+					p.Value[i] = old - h
+					down := loss()
+					p.Value[i] = old
+					num := (up - down) / (2 * h)
+					if g := float64(p.Grad[i]); math.Abs(g-num) > 2e-2*math.Max(1, math.Abs(num)) {
+						t.Errorf("%s[%d]: gradient %g, numerical %g", p.Name, i, g, num)
+					}
+				}
+			}
+		})
+	}
+}
+
+// buildWithoutTokenizer builds a batch of one task with fixed special ids.
+func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand) *Batch {
+	seqs := make([]seq, 3)
+	for i := range seqs {
+		s := &seqs[i]
+		ep := &c.eps[i]
+		text := ep.texts[i%2]
+		od := bl.od
+		s.text(1)
+		switch task {
+		case lm.GoalToRollout:
+			s.text(7)
+			for _, id := range text {
+				s.text(id)
+			}
+			s.text(8)
+			bl.state(s, ep.obs[:od])
+			for t := 0; t < ep.steps(1); t++ {
+				a := ep.act[t : t+1]
+				bl.predictAction(s, a)
+				bl.action(s, a)
+				bl.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od])
+				bl.state(s, ep.obs[(t+1)*od:(t+2)*od])
+			}
+		case lm.RolloutToGoal:
+			s.text(9)
+			bl.state(s, ep.obs[:od])
+			bl.action(s, ep.act[:1])
+			bl.state(s, ep.obs[od:2*od])
+			s.text(8)
+			for _, id := range text {
+				bl.predictText(s, id)
+				s.text(id)
+			}
+			bl.predictText(s, 2)
+		case lm.Dynamics:
+			s.text(10)
+			bl.state(s, ep.obs[:od])
+			bl.action(s, ep.act[:1])
+			bl.predictState(s, ep.obs[od:2*od], ep.obs[:od])
+		case lm.Consequence:
+			s.text(11)
+			bl.state(s, ep.obs[:od])
+			for _, id := range text {
+				s.text(id)
+			}
+			s.text(8)
+			T := ep.steps(1)
+			bl.predictState(s, ep.obs[T*od:(T+1)*od], ep.obs[:od])
+		}
+	}
+	var b Batch
+	bl.lay(&b, seqs)
+	return &b
+}
+
+// TestCheckpointRoundTrip: a loaded checkpoint holds the trained weights
+// and tokenizer; another format version and a file that is not one are
+// refused with errors naming them.
+func TestCheckpointRoundTrip(t *testing.T) {
+	l, ck := groundToy(t, 20, nil)
+	m, err := l.open(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := load(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range m.model.Params() {
+		q := again.model.Params()[i]
+		for j := range p.Value {
+			if p.Value[j] != q.Value[j] {
+				t.Fatalf("%s[%d]: %g after reloading, %g before", p.Name, j, q.Value[j], p.Value[j])
+			}
+		}
+	}
+	for _, w := range again.v.tok.Words() {
+		ids, err := m.v.tok.Encode(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := again.v.tok.Decode(ids); got != w {
+			t.Errorf("tokenizer round trip: %q → %q", w, got)
+		}
+	}
+	// Another format version.
+	b, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "v9.tinylm")
+	os.WriteFile(other, []byte(strings.Replace(string(b), `"format":1`, `"format":9`, 1)), 0o644)
+	if _, err := load(other); err == nil || !strings.Contains(err.Error(), "format version 9") {
+		t.Errorf("format 9: %v", err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(junk, []byte("hello"), 0o644)
+	if _, err := load(junk); err == nil || !strings.Contains(err.Error(), "not a tinylm checkpoint") {
+		t.Errorf("junk: %v", err)
+	}
+	trunc := filepath.Join(t.TempDir(), "trunc")
+	os.WriteFile(trunc, b[:len(b)-100], 0o644)
+	if _, err := load(trunc); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("truncated: %v", err)
+	}
+}
+
+// TestResumeExact: grounding cancelled after a checkpoint and resumed from
+// it ends with the weights an uninterrupted run has, bit for bit.
+func TestResumeExact(t *testing.T) {
+	data := toyData(t, 60, 3, 2)
+	cfg := map[string]any{}
+	for k, v := range small {
+		cfg[k] = v
+	}
+	cfg["patience"] = 0
+	req := lm.GroundRequest{Datasets: []string{data}, Steps: 40, Seed: 5, Config: cfg, CheckpointEvery: 10}
+	l := New()
+	req.OutDir = t.TempDir()
+	full, err := l.Ground(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req.OutDir = t.TempDir()
+	var last string
+	_, err = l.Ground(ctx, req, func(p lm.Progress) {
+		if p.Checkpoint != "" {
+			last = p.Checkpoint
+			if p.Step >= 20 {
+				cancel()
+			}
+		}
+	})
+	if !errors.Is(err, context.Canceled) || last == "" {
+		t.Fatalf("cancelled grounding: %v (last checkpoint %q)", err, last)
+	}
+	req.Resume = last
+	res, err := l.Ground(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(full.Checkpoint)
+	b, _ := os.ReadFile(res.Checkpoint)
+	if string(a) != string(b) {
+		t.Fatalf("resumed checkpoint differs from the uninterrupted one (%d and %d bytes)", len(a), len(b))
+	}
+}
+
+// TestThreadsAgree: the gradient sum does not depend on the thread count.
+func TestThreadsAgree(t *testing.T) {
+	_, a := groundToy(t, 15, map[string]any{"threads": 1})
+	_, b := groundToy(t, 15, map[string]any{"threads": 2})
+	x, _ := os.ReadFile(a)
+	y, _ := os.ReadFile(b)
+	// The headers differ in the threads setting only; the weights agree.
+	if len(x) != len(y) || string(x[len(x)-4096:]) != string(y[len(y)-4096:]) {
+		t.Fatal("grounding with 1 and 2 threads gave different weights")
+	}
+}
