@@ -151,7 +151,14 @@ import (
 // Available reports whether this build of kalm links MuJoCo.
 const Available = true
 
-func init() { C.kalm_init() }
+func init() {
+	C.kalm_init()
+	for o, c := range map[Object]C.int{Body: C.mjOBJ_BODY, Joint: C.mjOBJ_JOINT, Geom: C.mjOBJ_GEOM, Site: C.mjOBJ_SITE, Actuator: C.mjOBJ_ACTUATOR} {
+		if C.int(o) != c {
+			panic(fmt.Sprintf("mujoco: Object %v = %d, but mjtObj says %d", o, int(o), int(c)))
+		}
+	}
+}
 
 // Version is the linked MuJoCo's version string, e.g. "2.2.2".
 func Version() string { return C.GoString(C.mj_versionString()) }
@@ -340,6 +347,10 @@ func slice(p *C.mjtNum, n C.int) []float64 {
 func (d *Data) QPos() []float64 { return slice(d.d.qpos, d.m.m.nq) }
 func (d *Data) QVel() []float64 { return slice(d.d.qvel, d.m.m.nv) }
 func (d *Data) Ctrl() []float64 { return slice(d.d.ctrl, d.m.m.nu) }
+
+// QFrcApplied is the generalised force applied to each degree of freedom (nv),
+// kept across steps; Reset zeroes it.
+func (d *Data) QFrcApplied() []float64 { return slice(d.d.qfrc_applied, d.m.m.nv) }
 
 // MocapPos and MocapQuat are the mocap bodies' targets, 3 and 4 numbers each.
 func (d *Data) MocapPos() []float64  { return slice(d.d.mocap_pos, 3*d.m.m.nmocap) }

@@ -19,7 +19,7 @@ const (
 	Joint    Object = 3
 	Geom     Object = 5
 	Site     Object = 6
-	Actuator Object = 19
+	Actuator Object = 18
 )
 
 func (o Object) String() string {

@@ -1,0 +1,90 @@
+//go:build mujoco
+
+package tabletop
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/env"
+)
+
+// rollout runs the expert (with params) on n episodes of task t from seed and
+// returns the success count and the episodes' states.
+func rollout(t testing.TB, e *Env, task Task, n int, seed uint64, params map[string]float64) (int, [][]float32) {
+	t.Helper()
+	ctx := context.Background()
+	goals := make([]dataset.Goal, n)
+	for i := range goals {
+		goals[i] = dataset.Goal{Level: task.Level, Params: map[string]string{"task": task.Name}, Text: task.Name}
+	}
+	r, err := e.Reset(ctx, env.ResetRequest{Seed: seed, Goals: goals})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := r.Observations
+	eps := make([][]float32, n)
+	for i := range eps {
+		eps[i] = append(eps[i], obs[i*ObsDim:(i+1)*ObsDim]...)
+	}
+	done := make([]bool, n)
+	wins := 0
+	for step := 0; step < e.horizon; step++ {
+		b, err := e.Behave(ctx, env.BehaveRequest{Policy: PolicyExpert, Observations: obs, Goals: goals, Params: params, Seed: seed*1000 + uint64(step)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.Step(ctx, env.StepRequest{Actions: b.Actions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs = s.Observations
+		all := true
+		for i := range n {
+			if done[i] {
+				continue
+			}
+			eps[i] = append(eps[i], obs[i*ObsDim:(i+1)*ObsDim]...)
+			if s.Success[i] {
+				wins++
+			}
+			done[i] = s.Done[i]
+			all = all && done[i]
+		}
+		if all {
+			break
+		}
+	}
+	return wins, eps
+}
+
+// TestExperts runs each training task's scripted expert at zero noise: each
+// must succeed in at least 90 % of 20 episodes. The rates are the README's.
+func TestExperts(t *testing.T) {
+	e := New()
+	for _, task := range TasksOf(LevelTrain) {
+		const n = 20
+		wins, eps := rollout(t, e, task, n, 1, nil)
+		rate := float64(wins) / n
+		steps := 0
+		for _, ep := range eps {
+			steps += len(ep)/ObsDim - 1
+		}
+		t.Logf("%-13s expert success %3.0f %% (%d/%d), mean episode %.1f steps", task.Name, 100*rate, wins, n, float64(steps)/n)
+		if rate < 0.9 {
+			for i, ep := range eps {
+				last := State(ep[len(ep)-ObsDim:])
+				t.Logf("  episode %d: %d steps, hand %.3f gap %.3f target %.3f entity %.3f", i, len(ep)/ObsDim-1, last.Hand(), last.Gap(), last.Target(), entityOf(task, last))
+			}
+			t.Errorf("%s: expert success %.0f %%, want ≥ 90 %%", task.Name, 100*rate)
+		}
+	}
+}
+
+func entityOf(t Task, s State) [3]float64 {
+	if len(t.Entities) == 0 {
+		return s.Hand()
+	}
+	return s.Pos(t.Entities[0])
+}
