@@ -10,9 +10,21 @@
 // (go test ./plugins/tinylm/wordnet -run - -bench Open), so a plugin process opens it once. Lookups go through morphy's base forms: the exception lists and the
 // suffix rules ("relocated" → "relocate", "brought" → "bring").
 //
-// What the prior does on CLEVR's rephrase level, and what it cannot do (compass words and
-// "far/near side" are not related to behind/front/left/right in WordNet), is measured by
-// TestRephraseWords and TestRephraseCoverage (go test -run Rephrase -v).
+// On CLEVR's rephrase level (go test ./plugins/tinylm/wordnet -run Rephrase -v), into the
+// 64 words of 20 phrasings of each training task, at DefaultDepth: 17 of its 37 content word
+// forms map to a training word of the same meaning (8 of the 10 colours, not cobalt or plum;
+// the 3 object nouns; relocate and shift with their participles; port and starboard); roll → go and bring → make are
+// verbs of the wrong kind; guide, steer and the compass words stay, since WordNet relates
+// north, west, south and east to each other and not to behind, left, front and right; far →
+// right and near → left are wrong (the far side of a horse is its right). Over 1,600 rephrase
+// texts:
+//
+//	prior                   content known  content right  words known  texts clevr.Parse reads right
+//	none                             0.0%           0.0%        31.9%       100.0%
+//	depth 0 (synonyms)              30.9%          30.9%        49.8%       100.0%
+//	depth 1 (DefaultDepth)          79.4%          72.4%        71.6%        75.7%
+//	depth 2                         81.9%          72.4%        77.7%        73.4%
+//	depth 1, far/near kept          74.9%          72.4%        69.8%       100.0%
 //
 // Tests skip when the database is absent; CI installs wordnet-base (.ci/run).
 //

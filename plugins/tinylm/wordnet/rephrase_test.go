@@ -66,11 +66,12 @@ var rephraseWords = []struct {
 	{"marble", balls, true}, {"globe", balls, true}, {"bead", balls, true},
 	{"relocate", moves, true}, {"relocated", moves, true},
 	{"shift", moves, true}, {"shifted", moves, true},
-	{"roll", moves, false}, {"rolled", moves, false}, // → go (travel, go, move, locomote lists go first)
-	{"bring", moves, false}, {"brought", moves, false},
-	{"guide", moves, false}, {"guided", moves, false},
+	{"roll", moves, false}, {"rolled", moves, false}, // → go: "travel, go, move, locomote" lists go first
+	{"bring", moves, false}, {"brought", moves, false}, // → make
+	{"guide", moves, false}, {"guided", moves, false}, // kept: no training word one step away
 	{"steer", moves, false}, {"steered", moves, false},
-	// Directions: WordNet relates compass points to each other, not to behind/left/front/right.
+	// Directions: WordNet relates compass points to each other, not to behind/left/front/right;
+	// far and near map wrong, through the sides of a horse (the far side is its right).
 	{"north", behinds, false}, {"far", behinds, false}, {"beyond", behinds, false},
 	{"west", lefts, false}, {"westward", lefts, false}, {"port", lefts, true},
 	{"south", fronts, false}, {"near", fronts, false}, {"nearer", fronts, false},
