@@ -6,28 +6,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sort"
+	"strings"
+
+	"github.com/kalm-go/kalm/internal/suggest"
 )
 
-// Summary is one experiment's progress, for `kalm ls`.
+// Summary is one run's progress, for `kalm ls`.
 type Summary struct {
 	ID, Name, Source, UpdatedAt  string
+	Overrides                    []string
 	Cells, Done, Failed, Running int
 }
 
-// ExperimentSummaries lists the recorded experiments, most recent first.
+// ExperimentSummaries lists the recorded runs, most recent first.
 func (s *Store) ExperimentSummaries(ctx context.Context) ([]Summary, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, source, updated_at FROM experiments ORDER BY updated_at DESC, name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, source, updated_at, overrides FROM experiments ORDER BY updated_at DESC, name`)
 	if err != nil {
 		return nil, s.openErr(err)
 	}
 	var out []Summary
 	for rows.Next() {
 		var x Summary
-		if err := rows.Scan(&x.ID, &x.Name, &x.Source, &x.UpdatedAt); err != nil {
+		var ov string
+		if err := rows.Scan(&x.ID, &x.Name, &x.Source, &x.UpdatedAt, &ov); err != nil {
 			rows.Close()
 			return nil, s.openErr(err)
 		}
+		_ = json.Unmarshal([]byte(ov), &x.Overrides)
 		out = append(out, x)
 	}
 	rows.Close()
@@ -51,24 +59,49 @@ func (s *Store) ExperimentSummaries(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
-// FindExperiment returns the most recently updated experiment named name,
-// or with that id, or the most recent of all when name is empty.
-func (s *Store) FindExperiment(ctx context.Context, name string) (Experiment, error) {
+// MinIDPrefix is the shortest prefix of a run id that FindExperiment
+// accepts for the whole id.
+const MinIDPrefix = 4
+
+// FindExperiment returns the run that ref names: the run with that id, the
+// most recently updated run named ref, or the run whose id starts with ref
+// (at least MinIDPrefix characters, and only one run's). An empty ref means
+// the most recent run of all.
+func (s *Store) FindExperiment(ctx context.Context, ref string) (Experiment, error) {
 	var e Experiment
-	q := `SELECT id, name, source, config_given, config, kalm_version, host, created_at, updated_at FROM experiments
-		WHERE ? = '' OR name = ? OR id = ? ORDER BY updated_at DESC LIMIT 1`
-	err := s.db.QueryRowContext(ctx, q, name, name, name).Scan(&e.ID, &e.Name, &e.Source, &e.Given, &e.Config,
-		&e.KalmVersion, &e.Host, &e.CreatedAt, &e.UpdatedAt)
+	const cols = `SELECT id, name, source, config_given, config, kalm_version, host, created_at, updated_at, overrides FROM experiments `
+	scan := func(row *sql.Row) error {
+		var ov string
+		err := row.Scan(&e.ID, &e.Name, &e.Source, &e.Given, &e.Config, &e.KalmVersion, &e.Host, &e.CreatedAt, &e.UpdatedAt, &ov)
+		if err == nil {
+			_ = json.Unmarshal([]byte(ov), &e.Overrides)
+		}
+		return err
+	}
+	err := scan(s.db.QueryRowContext(ctx, cols+`WHERE ? = '' OR name = ? OR id = ? ORDER BY id = ? DESC, updated_at DESC LIMIT 1`, ref, ref, ref, ref))
+	if errors.Is(err, sql.ErrNoRows) && len(ref) >= MinIDPrefix {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM experiments WHERE substr(id, 1, ?) = ?`, len(ref), ref).Scan(&n); err != nil {
+			return e, s.openErr(err)
+		}
+		if n > 1 {
+			return e, fmt.Errorf("results database %s: %d runs have ids starting %q: give more of the id (kalm ls lists them)", s.path, n, ref)
+		}
+		err = scan(s.db.QueryRowContext(ctx, cols+`WHERE substr(id, 1, ?) = ?`, len(ref), ref))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		if name == "" {
+		if ref == "" {
 			return e, fmt.Errorf("results database %s: no experiment recorded yet (run one with kalm run)", s.path)
 		}
 		var names []string
 		sums, _ := s.ExperimentSummaries(ctx)
 		for _, x := range sums {
-			names = append(names, x.Name)
+			if !slices.Contains(names, x.Name) {
+				names = append(names, x.Name)
+			}
 		}
-		return e, fmt.Errorf("results database %s: no experiment named %q (recorded: %v)", s.path, name, names)
+		return e, fmt.Errorf("results database %s: no run named %q or with that id%s (recorded: %s; kalm ls lists the runs)",
+			s.path, ref, suggest.DidYouMean(ref, names), strings.Join(names, ", "))
 	}
 	if err != nil {
 		return e, s.openErr(err)
@@ -87,6 +120,49 @@ func (s *Store) FindExperiment(ctx context.Context, name string) (Experiment, er
 		e.Environment[k] = v
 	}
 	return e, rows.Err()
+}
+
+// RunsNamed lists the runs named name, most recent first.
+func (s *Store) RunsNamed(ctx context.Context, name string) ([]Summary, error) {
+	sums, err := s.ExperimentSummaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, x := range sums {
+		if x.Name == name {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// ErrOtherWorkDir is returned by BindWorkDir for a database whose
+// artifacts are in another work directory.
+var ErrOtherWorkDir = errors.New("the results database belongs to another work directory")
+
+// BindWorkDir ties the database to the work directory dir (an absolute
+// path) whose artifacts it records. The first call records dir; later ones
+// refuse another directory while the recorded one exists: its stages are
+// done there, and a second work directory would run every one of them
+// again. A recorded directory that is gone (moved, or deleted) is replaced
+// by dir.
+func (s *Store) BindWorkDir(ctx context.Context, dir string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var rec string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='workdir'`).Scan(&rec)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if rec != "" && rec != dir {
+			if _, err := os.Stat(rec); err == nil {
+				return fmt.Errorf("%w, %s, whose artifacts it records, not %s: pass -workdir %s, or another -db for this work directory",
+					ErrOtherWorkDir, rec, dir, rec)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('workdir', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, dir)
+		return err
+	})
 }
 
 // CellState is a cell with the status of its chain: done when every stage

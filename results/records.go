@@ -30,6 +30,9 @@ type Experiment struct {
 	Config      string
 	KalmVersion string
 	Host        string
+	// Overrides are the layers above the file, as given: "KALM_X=v" for a
+	// KALM_* variable, "--set k=v" for a flag, in the order applied.
+	Overrides   []string
 	Environment map[string]string
 	CreatedAt   string
 	UpdatedAt   string
@@ -102,11 +105,15 @@ type Outcome struct {
 func (s *Store) PutExperiment(ctx context.Context, e Experiment, cells []Cell, stages []Stage, plugins []Plugin) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t := now()
-		_, err := tx.ExecContext(ctx, `INSERT INTO experiments(id, name, source, config_given, config, kalm_version, host, created_at, updated_at)
-			VALUES(?,?,?,?,?,?,?,?,?)
+		ov, err := json.Marshal(e.Overrides)
+		if err != nil || e.Overrides == nil {
+			ov = []byte("[]")
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO experiments(id, name, source, config_given, config, kalm_version, host, created_at, updated_at, overrides)
+			VALUES(?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET source=excluded.source, config_given=excluded.config_given,
-				kalm_version=excluded.kalm_version, host=excluded.host, updated_at=excluded.updated_at`,
-			e.ID, e.Name, e.Source, e.Given, e.Config, e.KalmVersion, e.Host, t, t)
+				kalm_version=excluded.kalm_version, host=excluded.host, updated_at=excluded.updated_at, overrides=excluded.overrides`,
+			e.ID, e.Name, e.Source, e.Given, e.Config, e.KalmVersion, e.Host, t, t, string(ov))
 		if err != nil {
 			return err
 		}

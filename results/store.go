@@ -259,6 +259,15 @@ CREATE TABLE evaluations (
 	// 2: which process runs a stage ("host:pid"), so that a run sharing the
 	// database marks only the stages of dead processes interrupted.
 	`ALTER TABLE stages ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
+	// 3: the KALM_* variables and --set flags a run was given, so that runs
+	// of one experiment file are told apart and can be planned again; and
+	// facts about the database itself (the work directory its artifacts
+	// are in).
+	`ALTER TABLE experiments ADD COLUMN overrides TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,7 +182,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	s.DB().Exec("PRAGMA user_version = 99")
 	s.Close()
 	_, err = Open(ctx, path)
-	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this kalm knows (2)") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version 99 is newer than this kalm knows (%d)", len(migrations))) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -218,7 +219,7 @@ func TestMigratesOlderSchema(t *testing.T) {
 	}
 	fill(t, s)
 	// Turn it into a version-1 database, as the first kalm wrote it.
-	if _, err := s.DB().Exec("ALTER TABLE stages DROP COLUMN owner; PRAGMA user_version = 1"); err != nil {
+	if _, err := s.DB().Exec("ALTER TABLE stages DROP COLUMN owner; ALTER TABLE experiments DROP COLUMN overrides; DROP TABLE meta; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -237,5 +238,8 @@ func TestMigratesOlderSchema(t *testing.T) {
 	}
 	if ev, err := s.Evaluations(ctx, "exp1"); err != nil || len(ev) != 1 {
 		t.Fatalf("data lost in migration: %v %v", ev, err)
+	}
+	if e, err := s.FindExperiment(ctx, "exp1"); err != nil || len(e.Overrides) != 0 || e.Name != "quick" {
+		t.Fatalf("migrated experiment: %+v, %v", e, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kalm-go/kalm/internal/suggest"
 	"github.com/kalm-go/kalm/results"
 )
 
@@ -75,12 +76,12 @@ func Aggregate(evals []results.CellEvaluation, axes []string, by []string, filte
 	}
 	for _, k := range by {
 		if !contains(axes, k) && k != "seed" {
-			return nil, fmt.Errorf("--by %s: not a grid axis of the experiment%s (axes: %s)", k, didYouMean(k, known), orNone(axes))
+			return nil, fmt.Errorf("--by %s: not a grid axis of the experiment%s (axes: %s)", k, suggest.DidYouMean(k, known), orNone(axes))
 		}
 	}
 	for _, f := range filters {
 		if !contains(known, f.Key) {
-			return nil, fmt.Errorf("--where %s: not a grid axis, level or seed%s (axes: %s)", f.Key, didYouMean(f.Key, known), orNone(axes))
+			return nil, fmt.Errorf("--where %s: not a grid axis, level or seed%s (axes: %s)", f.Key, suggest.DidYouMean(f.Key, known), orNone(axes))
 		}
 	}
 	if metric == "" {
@@ -278,38 +279,4 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
-}
-
-func didYouMean(s string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := distance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(s)/3) {
-		return fmt.Sprintf("; did you mean %q?", best)
-	}
-	return ""
-}
-
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
 }

@@ -22,7 +22,8 @@ var Formats = []string{"table", "markdown", "csv", "json"}
 
 // Options select what Write reports and how.
 type Options struct {
-	// Experiment is a name or id; empty means the most recent experiment.
+	// Experiment is a run's name (its latest run), id or unique id prefix;
+	// empty means the most recent run.
 	Experiment string
 	// Format is table (default), markdown, csv or json.
 	Format string
@@ -75,22 +76,32 @@ func Write(ctx context.Context, w io.Writer, s *results.Store, opts Options) err
 	if metric == "" {
 		metric = Success
 	}
+	others, err := otherRuns(ctx, s, exp)
+	if err != nil {
+		return err
+	}
 	switch opts.Format {
 	case "", "table", "markdown":
-		if len(rows) == 0 {
-			fmt.Fprintf(w, "experiment %s: no evaluations yet%s\n", exp.Name, note)
-			return nil
+		switch {
+		case len(evals) == 0:
+			fmt.Fprintf(w, "%s: no evaluations yet%s\n", RunTitle(exp), note)
+		case len(rows) == 0:
+			fmt.Fprintf(w, "%s: no evaluations match %s (%s)\n", RunTitle(exp), whereText(opts.Where), valuesText(evals, filters))
+		default:
+			what := "success rate (%)"
+			if metric == Return {
+				what = "mean return"
+			}
+			fmt.Fprintf(w, "%s: %s per goal level, mean ± std [95%% bootstrap CI] over seeds\n", RunTitle(exp), what)
+			if err := Table(w, rows, by, metric, opts.Format == "markdown"); err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintln(w, strings.TrimPrefix(note, "; "))
+			}
 		}
-		what := "success rate (%)"
-		if metric == Return {
-			what = "mean return"
-		}
-		fmt.Fprintf(w, "experiment %s (%s): %s per goal level, mean ± std [95%% bootstrap CI] over seeds\n", exp.Name, exp.ID, what)
-		if err := Table(w, rows, by, metric, opts.Format == "markdown"); err != nil {
-			return err
-		}
-		if note != "" {
-			fmt.Fprintln(w, strings.TrimPrefix(note, "; "))
+		if others != "" {
+			fmt.Fprintln(w, others)
 		}
 		return nil
 	case "csv":
@@ -101,14 +112,86 @@ func Write(ctx context.Context, w io.Writer, s *results.Store, opts Options) err
 		if rows == nil {
 			rows = []Row{}
 		}
+		overrides := exp.Overrides
+		if overrides == nil {
+			overrides = []string{}
+		}
 		return enc.Encode(struct {
-			Experiment string `json:"experiment"`
-			ID         string `json:"id"`
-			Metric     Metric `json:"metric"`
-			Rows       []Row  `json:"rows"`
-		}{exp.Name, exp.ID, metric, rows})
+			Experiment string   `json:"experiment"`
+			ID         string   `json:"id"`
+			Overrides  []string `json:"overrides"`
+			Metric     Metric   `json:"metric"`
+			Rows       []Row    `json:"rows"`
+		}{exp.Name, exp.ID, overrides, metric, rows})
 	}
 	return fmt.Errorf("--format %q: want one of %s", opts.Format, strings.Join(Formats, ", "))
+}
+
+// RunTitle names a run for the first line of a report: "experiment quick,
+// run 8b71030765d235c2 (--set seeds=3)".
+func RunTitle(e results.Experiment) string {
+	t := fmt.Sprintf("experiment %s, run %s", e.Name, e.ID)
+	if len(e.Overrides) > 0 {
+		t += " (" + strings.Join(e.Overrides, " ") + ")"
+	}
+	return t
+}
+
+// otherRuns says, when other runs share e's name, how many and how to pick
+// one of them, or "".
+func otherRuns(ctx context.Context, s *results.Store, e results.Experiment) (string, error) {
+	runs, err := s.RunsNamed(ctx, e.Name)
+	if err != nil {
+		return "", err
+	}
+	if len(runs) < 2 {
+		return "", nil
+	}
+	which := "an earlier run"
+	if runs[0].ID == e.ID {
+		which = "the latest run"
+	}
+	other := runs[0].ID
+	if other == e.ID {
+		other = runs[1].ID
+	}
+	return fmt.Sprintf("(%s of %d named %s: kalm ls %s lists them with their overrides; pick one by its run id, e.g. kalm report %s)",
+		which, len(runs), e.Name, e.Name, other[:min(8, len(other))]), nil
+}
+
+func whereText(where []string) string {
+	var parts []string
+	for _, w := range where {
+		parts = append(parts, "-where "+w)
+	}
+	return strings.Join(parts, " ")
+}
+
+// valuesText lists, for each filtered key, the values the evaluations have.
+func valuesText(evals []results.CellEvaluation, filters []Filter) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, f := range filters {
+		if seen[f.Key] {
+			continue
+		}
+		seen[f.Key] = true
+		var vals []string
+		for _, e := range evals {
+			v := ValueString(e.Params[f.Key])
+			switch f.Key {
+			case "level":
+				v = e.Level
+			case "seed":
+				v = strconv.Itoa(e.Seed)
+			}
+			if !contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s is one of %s", f.Key, strings.Join(vals, ", ")))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Axes returns the grid axis keys of a recorded experiment.

@@ -135,7 +135,7 @@ func TestBadOptions(t *testing.T) {
 		{Options{Where: []string{"lvl=train"}}, `--where lvl: not a grid axis, level or seed; did you mean "level"?`},
 		{Options{Where: []string{"algo"}}, "want key=value"},
 		{Options{Format: "xml"}, `--format "xml": want one of table, markdown, csv, json`},
-		{Options{Experiment: "papr"}, `no experiment named "papr"`},
+		{Options{Experiment: "papr"}, `no run named "papr" or with that id; did you mean "paper"?`},
 	}
 	for _, c := range cases {
 		err := Write(context.Background(), &bytes.Buffer{}, s, c.opts)
@@ -159,12 +159,76 @@ func TestBootstrapCI(t *testing.T) {
 func TestList(t *testing.T) {
 	s := fixture(t)
 	var b bytes.Buffer
-	if err := List(context.Background(), &b, s, true); err != nil {
+	if err := List(context.Background(), &b, s, ListOptions{Verbose: true}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| paper      | e0 |    12 |   11 |      1 |       0 |", "cell algo=cql train.imagined_ratio=0.5 seed=2 failed: evaluate stage eval-1-1-2: boom"} {
+	for _, want := range []string{"| paper      | e0  | -         |    12 |   11 |      1 |       0 |", "  failed      algo=cql train.imagined_ratio=0.5 seed=2: evaluate stage eval-1-1-2: boom", "  done        algo=bc train.imagined_ratio=0 seed=0\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("ls output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestRunsToldApart records a second run of the fixture's experiment with a
+// --set flag: a report says which run it shows and how to pick the other,
+// and ls lists both with their overrides.
+func TestRunsToldApart(t *testing.T) {
+	s := fixture(t)
+	ctx := context.Background()
+	cfg := `{"grid":{"axes":[{"key":"algo","values":["bc","cql"]},{"key":"train.imagined_ratio","values":[0,0.5]}]},"name":"paper"}`
+	if err := s.PutExperiment(ctx, results.Experiment{ID: "e1", Name: "paper", Source: "paper.yaml", Config: cfg, Overrides: []string{"--set seeds=1"}}, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"latest by name", Options{Experiment: "paper"}, []string{
+			"experiment paper, run e1 (--set seeds=1): no evaluations yet\n",
+			"(the latest run of 2 named paper: kalm ls paper lists them with their overrides; pick one by its run id, e.g. kalm report e0)"}},
+		{"by id", Options{Experiment: "e0"}, []string{
+			"experiment paper, run e0: success rate (%)",
+			"(an earlier run of 2 named paper: kalm ls paper lists them with their overrides; pick one by its run id, e.g. kalm report e1)"}},
+		{"no rows match", Options{Experiment: "e0", Where: []string{"algo=ppo"}}, []string{
+			"experiment paper, run e0: no evaluations match -where algo=ppo (algo is one of bc, cql)\n"}},
+		{"json", Options{Experiment: "e1", Format: "json"}, []string{`"id": "e1"`, `"overrides": [
+    "--set seeds=1"
+  ]`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Write(ctx, &b, s, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("report lacks %q:\n%s", w, &b)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		ref       string
+		want, not []string
+	}{
+		{"", []string{"| paper      | e1  | --set seeds=1 |", "| paper      | e0  | -             |"}, nil},
+		{"paper", []string{"| e1  | --set seeds=1 |", "| e0  | -             |"}, nil},
+		{"e1", []string{"| e1  | --set seeds=1 |"}, []string{"e0"}},
+	} {
+		var b bytes.Buffer
+		if err := List(ctx, &b, s, ListOptions{Experiment: tc.ref}); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("ls %s lacks %q:\n%s", tc.ref, w, &b)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(b.String(), w) {
+				t.Errorf("ls %s shows %q:\n%s", tc.ref, w, &b)
+			}
 		}
 	}
 }
