@@ -285,8 +285,12 @@ func (m *Mapper) mapping(w string, c candidate) Mapping {
 	forms := m.inflect[c.n.s.ID.POS][c.word]
 	inflected := c.n.startPOS == c.n.s.ID.POS && !c.n.ownBases[w]
 	if len(forms) > 0 && (inflected || !m.known[to]) {
+		// The form sharing the longest ending with w; the base form on a tie, when known.
+		if m.known[to] {
+			forms = append([]string{to}, forms...)
+		}
 		to = slices.MinFunc(forms, func(a, b string) int {
-			return cmp.Or(-cmp.Compare(commonSuffix(a, w), commonSuffix(b, w)), cmp.Compare(a, b))
+			return cmp.Or(-cmp.Compare(commonSuffix(a, w), commonSuffix(b, w)), -boolCmp(a == c.word, b == c.word), cmp.Compare(a, b))
 		})
 	}
 	mp := Mapping{From: w, To: to}

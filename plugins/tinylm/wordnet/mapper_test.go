@@ -24,7 +24,11 @@ func TestMapperWord(t *testing.T) {
 		{"relocated", "moved", []Relation{Hypernym}}, // the verb's hypernym, inflected as the word was
 		{"relocate", "move", []Relation{Hypernym}},
 		{"shifted", "moved", []Relation{Hypernym}},
-		{"sat", "sits", nil}, // sit is not in the vocabulary, sits is
+		{"sat", "sits", nil},     // sit is not in the vocabulary, sits is
+		{"pushes", "push", nil},  // its own base form; pushed ends otherwise
+		{"pushing", "push", nil}, // no known form ends in -ing
+		{"moves", "move", nil},
+		{"nudged", "pushed", []Relation{Hypernym}}, // nudge → push, in the same form
 		{"wish", "want", nil},
 		{"port", "left", []Relation{SimilarTo}},
 		{"starboard", "right", []Relation{SimilarTo}},
