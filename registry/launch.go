@@ -77,8 +77,34 @@ func (in *Instance) Close() error {
 	return nil
 }
 
+// LaunchOption adjusts one launch.
+type LaunchOption func(*launchOptions)
+
+type launchOptions struct {
+	threads int
+}
+
+// WithThreads gives the launched plugin n threads instead of Config.Threads
+// (n ≤ 0 keeps Config.Threads): an LM that grounds on every core while the
+// other plugins keep one each.
+func WithThreads(n int) LaunchOption {
+	return func(o *launchOptions) { o.threads = n }
+}
+
+func (r *Registry) launchOptions(opts []LaunchOption) launchOptions {
+	o := launchOptions{threads: r.cfg.Threads}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.threads <= 0 {
+		o.threads = r.cfg.Threads
+	}
+	return o
+}
+
 // Launch starts the plugin called name, which must be of kind, and connects to it.
-func (r *Registry) Launch(ctx context.Context, name string, kind plugin.Kind) (*Instance, error) {
+func (r *Registry) Launch(ctx context.Context, name string, kind plugin.Kind, opts ...LaunchOption) (*Instance, error) {
+	o := r.launchOptions(opts)
 	p, err := r.Find(ctx, name)
 	if err != nil {
 		return nil, err
@@ -98,7 +124,7 @@ func (r *Registry) Launch(ctx context.Context, name string, kind plugin.Kind) (*
 		stderr = io.MultiWriter(logs, r.cfg.Stderr)
 	}
 	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = r.pluginEnv()
+	cmd.Env = r.pluginEnv(o.threads)
 	setParentDeathSignal(cmd)
 	set := goplugin.PluginSet{
 		string(plugin.Env):  &env.Plugin{},

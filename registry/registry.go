@@ -186,7 +186,7 @@ func (r *Registry) describe(ctx context.Context, c candidate) (*Plugin, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.StartTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.path, append(append([]string(nil), c.args...), "describe")...)
-	cmd.Env = r.pluginEnv()
+	cmd.Env = r.pluginEnv(r.cfg.Threads)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -268,8 +268,8 @@ func (r *Registry) checkPin(name, path string) error {
 // pluginEnv is the environment every plugin process gets: the host's, with
 // thread counts pinned so that plugins sharing the cores do not oversubscribe
 // them, and OpenBLAS's AVX-512 kernels where the CPU has them.
-func (r *Registry) pluginEnv() []string {
-	t := strconv.Itoa(r.cfg.Threads)
+func (r *Registry) pluginEnv(threads int) []string {
+	t := strconv.Itoa(threads)
 	set := map[string]string{
 		"OPENBLAS_NUM_THREADS": t,
 		"OMP_NUM_THREADS":      t,

@@ -345,7 +345,7 @@ func TestPluginEnv(t *testing.T) {
 				os.Unsetenv("OPENBLAS_CORETYPE")
 			}
 			r := New(Config{Threads: 1})
-			env := r.pluginEnv()
+			env := r.pluginEnv(r.cfg.Threads)
 			joined := strings.Join(env, " ")
 			if !contains(env, "OPENBLAS_NUM_THREADS=1") || contains(env, "OPENBLAS_NUM_THREADS=8") || !contains(env, "GOMAXPROCS=1") {
 				t.Fatalf("plugin env = %s", joined)

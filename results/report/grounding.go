@@ -1,0 +1,222 @@
+package report
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/kalm-go/kalm/results"
+)
+
+// The paper's figures for CLEVR-Robot (Pang et al. 2024): the match rate
+// of generated rollouts with their goal (Table 1, KALM with every task),
+// the explanation accuracy after fine-tuning (Fig. 7), and the shares of
+// unrealistic transitions in imagined rollouts (Table 4).
+var (
+	paperMatch          = map[string]string{"rephrase": "85", "unseen-easy": "36", "unseen-hard": "28"}
+	paperOutOfWorkbench = map[string]string{"rephrase": "18.4", "unseen-easy": "0.0", "unseen-hard": "4.3"}
+	paperExceedDynamics = map[string]string{"rephrase": "0.1", "unseen-easy": "0.2", "unseen-hard": "0.2"}
+)
+
+const paperExplain = "> 85"
+
+// GroundingRow is one line of the grounding report.
+type GroundingRow struct {
+	LM      string  `json:"lm"`      // plugin@version
+	Ground  string  `json:"ground"`  // the ground stage's key
+	Measure string  `json:"measure"` // e.g. "explanation accuracy (%)"
+	Level   string  `json:"level"`   // goal level, or "held-out" for the dynamics error
+	Value   float64 `json:"value"`   // NaN when not measured
+	N       int     `json:"n"`       // rollouts or transitions measured (-1: not recorded)
+	Paper   string  `json:"paper"`   // the paper's figure ("" where it has none)
+}
+
+// GroundingRows turns an experiment's grounding records into report rows:
+// the one-step dynamics error, the explanation accuracy per level (the
+// training rollouts, then the successful imagined rollouts of each novel
+// level), the generation match rate per novel level and the plausibility
+// shares, each beside the paper's figure.
+func GroundingRows(gs []results.Grounding) []GroundingRow {
+	var out []GroundingRow
+	for _, g := range gs {
+		lmName, _, _ := strings.Cut(g.Plugin, "+")
+		version, _, _ := strings.Cut(g.PluginVersion, "+")
+		row := func(measure, level string, v float64, n int, paper string) {
+			out = append(out, GroundingRow{LM: lmName + "@" + version, Ground: g.Ground, Measure: measure, Level: level, Value: v, N: n, Paper: paper})
+		}
+		get := func(m map[string]float64, name string) float64 {
+			if v, ok := m[name]; ok {
+				return v
+			}
+			return math.NaN()
+		}
+		count := func(m map[string]float64, name string) int {
+			if v, ok := m[name]; ok {
+				return int(v)
+			}
+			return -1
+		}
+		transitions := count(g.Metrics, "dynamics/transitions")
+		row("dynamics error, median L2", "held-out", get(g.Metrics, "dynamics/median_l2"), transitions, "")
+		row("dynamics error, mean L2", "held-out", get(g.Metrics, "dynamics/mean_l2"), transitions, "")
+		// The training level is the one explained that was not imagined.
+		var levels []string
+		for name := range g.Metrics {
+			if l, ok := strings.CutPrefix(name, "explain/"); ok {
+				l = strings.TrimSuffix(l, "/rollouts")
+				if _, imagined := g.Imagine[l]; !imagined && !strings.Contains(l, "/") && !contains(levels, l) {
+					levels = append(levels, l)
+				}
+			}
+		}
+		sort.Strings(levels)
+		novel := make([]string, 0, len(g.Imagine))
+		for l := range g.Imagine {
+			novel = append(novel, l)
+		}
+		sort.Strings(novel)
+		for _, l := range append(levels, novel...) {
+			n := count(g.Metrics, "explain/"+l+"/rollouts")
+			row("explanation accuracy (%)", l, 100*get(g.Metrics, "explain/"+l+"/accuracy"), n, paperExplain)
+		}
+		for _, l := range novel {
+			row("generation match (%)", l, 100*get(g.Imagine[l], "judged_success"), -1, paperMatch[l])
+		}
+		for _, l := range novel {
+			row("out of workbench (%)", l, 100*get(g.Imagine[l], "plausibility/out_of_bounds"), -1, paperOutOfWorkbench[l])
+		}
+		for _, l := range novel {
+			row("exceed dynamics (%)", l, 100*get(g.Imagine[l], "plausibility/beyond_dynamics"), -1, paperExceedDynamics[l])
+		}
+	}
+	return out
+}
+
+func (r GroundingRow) valueText() string {
+	switch {
+	case math.IsNaN(r.Value):
+		return "-"
+	case strings.HasPrefix(r.Measure, "dynamics"):
+		return fmt.Sprintf("%.4f", r.Value)
+	}
+	return fmt.Sprintf("%.1f", r.Value)
+}
+
+func (r GroundingRow) nText() string {
+	if r.N < 0 {
+		return ""
+	}
+	return fmt.Sprint(r.N)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteGrounding prints the grounding report of an experiment (kalm report
+// -what grounding): per grounded LM, what it knows of the env beside the
+// paper's figures.
+func WriteGrounding(ctx context.Context, w io.Writer, s *results.Store, opts Options) error {
+	exp, err := s.FindExperiment(ctx, opts.Experiment)
+	if err != nil {
+		return err
+	}
+	gs, err := s.Grounding(ctx, exp.ID)
+	if err != nil {
+		return err
+	}
+	rows := GroundingRows(gs)
+	switch opts.Format {
+	case "", "table", "markdown":
+		if len(gs) == 0 {
+			fmt.Fprintf(w, "%s: no grounding report (the experiment grounds no LM, or lm.assess.episodes is 0)\n", RunTitle(exp))
+			return nil
+		}
+		fmt.Fprintf(w, "%s: grounding report\n", RunTitle(exp))
+		for _, g := range gs {
+			if g.Status != results.Done {
+				fmt.Fprintf(w, "(assess stage %s is %s: its figures are missing)\n", shortKey(g.Assess), g.Status)
+			}
+		}
+		if err := GroundingTable(w, rows, opts.Format == "markdown"); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "dynamics error: held-out real transitions (the env itself is within 0.012 of MuJoCo); paper: Pang et al. 2024, Table 1 (match), Fig. 7 (explanation), Table 4 (plausibility)")
+		return nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"lm", "ground", "measure", "level", "value", "n", "paper"})
+		for _, r := range rows {
+			v := ""
+			if !math.IsNaN(r.Value) {
+				v = fmt.Sprintf("%.6g", r.Value)
+			}
+			cw.Write([]string{r.LM, r.Ground, r.Measure, r.Level, v, r.nText(), r.Paper})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "json":
+		type jsonRow struct {
+			GroundingRow
+			Value *float64 `json:"value"` // null when not measured
+		}
+		js := []jsonRow{}
+		for _, r := range rows {
+			jr := jsonRow{GroundingRow: r}
+			if !math.IsNaN(r.Value) {
+				v := r.Value
+				jr.Value = &v
+			}
+			js = append(js, jr)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Experiment string    `json:"experiment"`
+			ID         string    `json:"id"`
+			Rows       []jsonRow `json:"rows"`
+		}{exp.Name, exp.ID, js})
+	}
+	return fmt.Errorf("--format %q: want one of %s", opts.Format, strings.Join(Formats, ", "))
+}
+
+// GroundingTable renders grounding rows, one line each.
+func GroundingTable(w io.Writer, rows []GroundingRow, markdown bool) error {
+	header := []any{"lm", "measure", "level", "kalm", "n", "paper"}
+	var rend tw.Renderer = renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})
+	if markdown {
+		rend = renderer.NewMarkdown()
+	}
+	tbl := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(rend),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignCenter),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight}}),
+	)
+	tbl.Header(header...)
+	for _, r := range rows {
+		if err := tbl.Append(r.LM, r.Measure, r.Level, r.valueText(), r.nText(), orDash(r.Paper)); err != nil {
+			return err
+		}
+	}
+	return tbl.Render()
+}
+
+func shortKey(k string) string {
+	if len(k) > 12 {
+		return k[:12]
+	}
+	return k
+}
