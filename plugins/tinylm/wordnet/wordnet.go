@@ -335,44 +335,53 @@ func (db *DB) Synsets(word string, pos POS) ([]Synset, error) {
 	return out, nil
 }
 
-// Synonyms returns the other words of word's synsets in pos, in sense order, each once.
-func (db *DB) Synonyms(word string, pos POS) ([]string, error) {
+// lookup returns word's synsets in pos and its base forms there.
+func (db *DB) lookup(word string, pos POS) ([]Synset, map[string]bool, error) {
 	ss, err := db.Synsets(word, pos)
-	if err != nil {
-		return nil, err
-	}
 	bases := map[string]bool{}
 	for _, b := range db.BaseForms(word, pos) {
 		bases[b] = true
 	}
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range ss {
-		for _, w := range s.Words {
-			w = strings.ToLower(w)
-			if !bases[w] && !seen[w] {
-				seen[w] = true
-				out = append(out, w)
-			}
+	return ss, bases, err
+}
+
+// wordList collects lower-cased words in order, each once, none of those seen at the start.
+type wordList struct {
+	out  []string
+	seen map[string]bool
+}
+
+func (l *wordList) add(ws []string) {
+	for _, w := range ws {
+		if w = strings.ToLower(w); !l.seen[w] {
+			l.seen[w] = true
+			l.out = append(l.out, w)
 		}
 	}
-	return out, nil
+}
+
+// Synonyms returns the other words of word's synsets in pos, in sense order, each once.
+func (db *DB) Synonyms(word string, pos POS) ([]string, error) {
+	ss, bases, err := db.lookup(word, pos)
+	if err != nil {
+		return nil, err
+	}
+	l := wordList{seen: bases}
+	for _, s := range ss {
+		l.add(s.Words)
+	}
+	return l.out, nil
 }
 
 // Related returns the words that rel reaches from word in pos, in sense order, each once.
 // A lexical pointer (a derivation, an antonym) counts only from word itself and reaches only
 // its target word; a semantic one (a hypernym, similar-to) reaches the whole target synset.
 func (db *DB) Related(word string, pos POS, rel Relation) ([]string, error) {
-	ss, err := db.Synsets(word, pos)
+	ss, bases, err := db.lookup(word, pos)
 	if err != nil {
 		return nil, err
 	}
-	bases := map[string]bool{}
-	for _, b := range db.BaseForms(word, pos) {
-		bases[b] = true
-	}
-	var out []string
-	seen := map[string]bool{}
+	l := wordList{seen: map[string]bool{}}
 	for _, s := range ss {
 		for _, p := range s.Pointers {
 			if p.Rel != rel || p.Source > 0 && (p.Source > len(s.Words) || !bases[strings.ToLower(s.Words[p.Source-1])]) {
@@ -382,18 +391,12 @@ func (db *DB) Related(word string, pos POS, rel Relation) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			words := t.Words
 			if p.Dest > 0 && p.Dest <= len(t.Words) {
-				words = t.Words[p.Dest-1 : p.Dest]
-			}
-			for _, w := range words {
-				w = strings.ToLower(w)
-				if !seen[w] {
-					seen[w] = true
-					out = append(out, w)
-				}
+				l.add(t.Words[p.Dest-1 : p.Dest])
+			} else {
+				l.add(t.Words)
 			}
 		}
 	}
-	return out, nil
+	return l.out, nil
 }

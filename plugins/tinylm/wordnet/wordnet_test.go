@@ -37,6 +37,12 @@ func TestOpenMissing(t *testing.T) {
 	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), dir+" has no index.noun") || !strings.Contains(err.Error(), "apt-get install wordnet-base") {
 		t.Errorf("Open(%s): %v, want ErrMissing naming the directory and the package", dir, err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "index.noun"), []byte("ball n 1 0 1 0 00000000  \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), dir+" has index.noun but not its data file") {
+		t.Errorf("Open(%s) with index.noun alone: %v, want an error naming the missing data file", dir, err)
+	}
 }
 
 // A hand-written database of one synset per part of speech, in wndb(5)'s format.
