@@ -17,14 +17,19 @@
 // verbs of the wrong kind; guide, steer and the compass words stay, since WordNet relates
 // north, west, south and east to each other and not to behind, left, front and right; far →
 // right and near → left are wrong (the far side of a horse is its right). Over 1,600 rephrase
-// texts:
+// texts (content words: the colour, object, verb and relation words of the rephrase
+// vocabulary, listed in rephrase_test.go; texts right: every content word mapped right):
 //
-//	prior                   content known  content right  words known  texts clevr.Parse reads right
-//	none                             0.0%           0.0%        31.9%       100.0%
-//	depth 0 (synonyms)              30.9%          30.9%        49.8%       100.0%
-//	depth 1 (DefaultDepth)          79.4%          72.4%        71.6%        75.7%
-//	depth 2                         81.9%          72.4%        77.7%        73.4%
-//	depth 1, far/near kept          74.9%          72.4%        69.8%       100.0%
+//	prior                  content known  content right  words known  texts right  texts clevr.Parse reads right
+//	none                            0.0%           0.0%        31.9%         0.0%       100.0%
+//	depth 0 (synonyms)             30.9%          30.9%        49.8%         0.0%       100.0%
+//	depth 1 (DefaultDepth)         79.4%          72.4%        71.6%         7.1%        75.7%
+//	depth 2                        81.9%          72.4%        77.7%         7.1%        73.4%
+//	depth 1, far/near kept         74.9%          72.4%        69.8%         7.1%       100.0%
+//
+// At depth 1, by kind of content word: colours 80.4 % mapped right, object nouns 100 %,
+// verbs 35.1 %, relation words 16.9 %. The relation is what a rephrased goal is about, and
+// WordNet gives it only for port and starboard.
 //
 // Tests skip when the database is absent; CI installs wordnet-base (.ci/run).
 //

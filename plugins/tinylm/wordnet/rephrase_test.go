@@ -53,29 +53,40 @@ var (
 // rephraseVocab), each with the training words of the same meaning, and whether the prior
 // maps it to one of them at DefaultDepth. The test holds both answers: a word that starts or
 // stops working fails it, so the table stays the record.
+const (
+	colour = iota
+	object
+	verb
+	relation
+	numKinds
+)
+
+var kindNames = [numKinds]string{"colour", "object", "verb", "relation"}
+
 var rephraseWords = []struct {
 	word  string
 	right []string
 	works bool
+	kind  int
 }{
-	{"crimson", reds, true}, {"ruby", reds, true},
-	{"sapphire", blues, true}, {"cobalt", blues, false}, // cobalt is a metal only
-	{"emerald", greens, true}, {"jade", greens, true},
-	{"lavender", purples, true}, {"plum", purples, false},
-	{"turquoise", cyans, true}, {"teal", cyans, true},
-	{"marble", balls, true}, {"globe", balls, true}, {"bead", balls, true},
-	{"relocate", moves, true}, {"relocated", moves, true},
-	{"shift", moves, true}, {"shifted", moves, true},
-	{"roll", moves, false}, {"rolled", moves, false}, // → go: "travel, go, move, locomote" lists go first
-	{"bring", moves, false}, {"brought", moves, false}, // → make
-	{"guide", moves, false}, {"guided", moves, false}, // kept: no training word one step away
-	{"steer", moves, false}, {"steered", moves, false},
+	{"crimson", reds, true, colour}, {"ruby", reds, true, colour},
+	{"sapphire", blues, true, colour}, {"cobalt", blues, false, colour}, // cobalt is a metal only
+	{"emerald", greens, true, colour}, {"jade", greens, true, colour},
+	{"lavender", purples, true, colour}, {"plum", purples, false, colour},
+	{"turquoise", cyans, true, colour}, {"teal", cyans, true, colour},
+	{"marble", balls, true, object}, {"globe", balls, true, object}, {"bead", balls, true, object},
+	{"relocate", moves, true, verb}, {"relocated", moves, true, verb},
+	{"shift", moves, true, verb}, {"shifted", moves, true, verb},
+	{"roll", moves, false, verb}, {"rolled", moves, false, verb}, // → go: "travel, go, move, locomote" lists go first
+	{"bring", moves, false, verb}, {"brought", moves, false, verb}, // → make
+	{"guide", moves, false, verb}, {"guided", moves, false, verb}, // kept: no training word one step away
+	{"steer", moves, false, verb}, {"steered", moves, false, verb},
 	// Directions: WordNet relates compass points to each other, not to behind/left/front/right;
 	// far and near map wrong, through the sides of a horse (the far side is its right).
-	{"north", behinds, false}, {"far", behinds, false}, {"beyond", behinds, false},
-	{"west", lefts, false}, {"westward", lefts, false}, {"port", lefts, true},
-	{"south", fronts, false}, {"near", fronts, false}, {"nearer", fronts, false},
-	{"east", rights, false}, {"eastward", rights, false}, {"starboard", rights, true},
+	{"north", behinds, false, relation}, {"far", behinds, false, relation}, {"beyond", behinds, false, relation},
+	{"west", lefts, false, relation}, {"westward", lefts, false, relation}, {"port", lefts, true, relation},
+	{"south", fronts, false, relation}, {"near", fronts, false, relation}, {"nearer", fronts, false, relation},
+	{"east", rights, false, relation}, {"eastward", rights, false, relation}, {"starboard", rights, true, relation},
 }
 
 func TestRephraseWords(t *testing.T) {
@@ -116,16 +127,19 @@ func TestRephraseWords(t *testing.T) {
 
 // coverage measures the prior on rephrase goal texts.
 type coverage struct {
-	content, contentKnown, contentRight int // occurrences of table words; mapped to a training word; to the right one
-	words, wordsKnown                   int // all word occurrences; in the training vocabulary
-	texts, textsParse                   int // texts; that clevr.Parse reads as the original task after mapping
+	content, contentKnown, contentRight int           // occurrences of table words; mapped to a training word; to the right one
+	kind, kindRight                     [numKinds]int // content and contentRight by kind of word
+	words, wordsKnown                   int           // all word occurrences; in the training vocabulary
+	texts, textsRight, textsParse       int           // texts; all of whose content words map right; that clevr.Parse reads as the original task
 }
 
 // measure maps texts word by word with m (none when nil), leaving the words of keep alone.
 func measure(t *testing.T, m *Mapper, known map[string]bool, keep []string, texts []string, tasks []clevr.Task) coverage {
 	right := map[string][]string{}
+	kind := map[string]int{}
 	for _, c := range rephraseWords {
 		right[c.word] = c.right
+		kind[c.word] = c.kind
 	}
 	var c coverage
 	for i, s := range texts {
@@ -143,6 +157,7 @@ func measure(t *testing.T, m *Mapper, known map[string]bool, keep []string, text
 				out[j] = mp.To
 			}
 		}
+		allRight := true
 		for j, w := range in {
 			c.words++
 			if known[out[j]] {
@@ -150,15 +165,22 @@ func measure(t *testing.T, m *Mapper, known map[string]bool, keep []string, text
 			}
 			if r, ok := right[w]; ok {
 				c.content++
+				c.kind[kind[w]]++
 				if known[out[j]] {
 					c.contentKnown++
 				}
 				if slices.Contains(r, out[j]) {
 					c.contentRight++
+					c.kindRight[kind[w]]++
+				} else {
+					allRight = false
 				}
 			}
 		}
 		c.texts++
+		if allRight {
+			c.textsRight++
+		}
 		if p, err := clevr.Parse(strings.Join(out, " ")); err == nil && p.Kind == tasks[i].Kind && slices.Equal(p.Relations, tasks[i].Relations) {
 			c.textsParse++
 		}
@@ -168,8 +190,9 @@ func measure(t *testing.T, m *Mapper, known map[string]bool, keep []string, text
 
 // TestRephraseCoverage measures the prior on 20 phrasings of each of the 80 rephrase tasks:
 // the share of content-word occurrences (the words of rephraseWords) that become training
-// words, and the right ones; of all word occurrences in the training vocabulary; and of texts
-// that clevr.Parse still reads as their task after mapping. Parse knows the rephrase words, so
+// words, and the right ones; of all word occurrences in the training vocabulary; of texts all
+// of whose content words map right; and of texts that clevr.Parse still reads as their task
+// after mapping. Parse knows the rephrase words, so
 // a word kept does no harm there and a wrong mapping ("far" → right) changes the task.
 func TestRephraseCoverage(t *testing.T) {
 	db := openDB(t)
@@ -181,11 +204,11 @@ func TestRephraseCoverage(t *testing.T) {
 	texts, tasks := goalTexts(clevr.LevelRephrase, 20)
 	pct := func(a, b int) string { return fmt.Sprintf("%5.1f%%", 100*float64(a)/float64(b)) }
 	t.Logf("%d rephrase texts; training vocabulary of %d words", len(texts), len(words))
-	t.Logf("%-22s %14s %14s %12s %12s", "prior", "content known", "content right", "words known", "texts parse")
+	t.Logf("%-22s %14s %14s %12s %12s %12s", "prior", "content known", "content right", "words known", "texts right", "texts parse")
 	row := func(name string, m *Mapper, keep []string) coverage {
 		c := measure(t, m, known, keep, texts, tasks)
-		t.Logf("%-22s %14s %14s %12s %12s", name, pct(c.contentKnown, c.content), pct(c.contentRight, c.content),
-			pct(c.wordsKnown, c.words), pct(c.textsParse, c.texts))
+		t.Logf("%-22s %14s %14s %12s %12s %12s", name, pct(c.contentKnown, c.content), pct(c.contentRight, c.content),
+			pct(c.wordsKnown, c.words), pct(c.textsRight, c.texts), pct(c.textsParse, c.texts))
 		return c
 	}
 	none := row("none", nil, nil)
@@ -197,6 +220,11 @@ func TestRephraseCoverage(t *testing.T) {
 		}
 	}
 	kept := row(fmt.Sprintf("depth %d, far/near kept", DefaultDepth), NewMapper(db, words, DefaultDepth), []string{"far", "near", "nearer"})
+	var b strings.Builder
+	for k, name := range kindNames {
+		fmt.Fprintf(&b, " %s %s,", name, pct(def.kindRight[k], def.kind[k]))
+	}
+	t.Logf("depth %d, content words mapped right by kind:%s", DefaultDepth, strings.TrimSuffix(b.String(), ","))
 
 	if none.contentKnown != 0 || none.textsParse != none.texts {
 		t.Errorf("without the prior: %d content words known (want 0), %d of %d texts parse (want all)", none.contentKnown, none.textsParse, none.texts)
