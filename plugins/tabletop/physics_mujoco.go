@@ -103,7 +103,7 @@ func (w *world) set(s State) error {
 		q[e.handQ[i]] = hand[i]
 	}
 	w.setMocap("hand_target", hand)
-	half := math.Max(0, math.Min(FingerOpen, s.Gap()/2))
+	half := math.Min(FingerOpen, s.Gap()/2) // negative when the fingers press into each other
 	q[e.fingerQ[0]], q[e.fingerQ[1]] = half, half
 	ctrl := w.d.Ctrl()
 	ctrl[e.fingerL], ctrl[e.fingerR] = half, half

@@ -62,7 +62,7 @@ func badPose(s State) bool {
 			return true
 		}
 	}
-	const slack = 0.005
+	const slack = 0.008 // MuJoCo's soft limits give a few millimetres
 	if s.Active(Button) && (s.ButtonPress() < -slack || s.ButtonPress() > ButtonTravel+slack) {
 		return true
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/color/palette"
 	"image/draw"
 	"image/gif"
 	"image/png"
@@ -34,11 +33,30 @@ var (
 	drawerColor  = color.RGBA{153, 107, 71, 255}
 	handleColor  = color.RGBA{50, 50, 50, 255}
 	frameColor   = color.RGBA{128, 128, 140, 255}
-	paneColor    = color.RGBA{150, 200, 255, 200}
+	paneColor    = color.NRGBA{150, 200, 255, 200}
 	wallColor    = color.RGBA{205, 205, 190, 255}
-	palmColor    = color.RGBA{70, 70, 90, 170}
-	fingerColor  = color.RGBA{200, 200, 215, 220}
+	palmColor    = color.NRGBA{70, 70, 90, 170}
+	fingerColor  = color.NRGBA{200, 200, 215, 220}
 )
+
+// gifPalette holds the scene's colours and, for the see-through hand and
+// pane, their blends over the table.
+var gifPalette = func() color.Palette {
+	base := []color.RGBA{bgColor, tableColor, gridColor, inkColor, targetColor, puckColor, blockColor, housingColor,
+		buttonColor, cabinetColor, drawerColor, handleColor, frameColor, wallColor, {255, 255, 255, 255}}
+	p := color.Palette{}
+	for _, c := range base {
+		p = append(p, c)
+	}
+	for _, over := range []color.NRGBA{palmColor, fingerColor, paneColor} {
+		for _, under := range base[:14] {
+			a := float64(over.A) / 255
+			mix := func(o, u uint8) uint8 { return uint8(float64(o)*a + float64(u)*(1-a) + 0.5) }
+			p = append(p, color.RGBA{mix(over.R, under.R), mix(over.G, under.G), mix(over.B, under.B), 255})
+		}
+	}
+	return p
+}()
 
 // view maps a plane of the world (horizontal axis u, vertical axis v) to a panel of pixels.
 type view struct {
@@ -52,7 +70,7 @@ func (p *view) px(u, v float64) (int, int) {
 }
 
 // box fills the world rectangle [u0, u1] × [v0, v1].
-func (p *view) box(u0, u1, v0, v1 float64, c color.RGBA) {
+func (p *view) box(u0, u1, v0, v1 float64, c color.Color) {
 	x0, y1 := p.px(u0, v0)
 	x1, y0 := p.px(u1, v1)
 	r := image.Rect(x0, y0, max(x1, x0+1), max(y1, y0+1)).Intersect(image.Rect(0, p.top, p.w, p.top+p.h))
@@ -240,7 +258,7 @@ func GIF(obs []float32, caption string, width, delayCS int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := image.NewPaletted(img.Bounds(), palette.Plan9)
+		p := image.NewPaletted(img.Bounds(), gifPalette)
 		draw.Draw(p, p.Bounds(), img, image.Point{}, draw.Src)
 		anim.Image = append(anim.Image, p)
 		d := delayCS

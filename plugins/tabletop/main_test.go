@@ -1,0 +1,59 @@
+//go:build mujoco
+
+package tabletop
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/framework/env/envtest"
+	"github.com/kalm-go/kalm/framework/plugin"
+	"github.com/kalm-go/kalm/registry"
+)
+
+// The test binary doubles as the plugin binary: run as `TEST plugin serve
+// tabletop` it serves the environment exactly as `kalm plugin serve tabletop` does.
+func TestMain(m *testing.M) {
+	if len(os.Args) >= 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		if os.Args[3] != EnvName {
+			fmt.Fprintf(os.Stderr, "no test plugin %q\n", os.Args[3])
+			os.Exit(2)
+		}
+		env.Serve(New(), env.WithArgs(os.Args[4:]), env.WithVersion("test"))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestConformanceSubprocess runs the env conformance suite against the
+// plugin in a real subprocess, through the registry and gRPC.
+func TestConformanceSubprocess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a plugin subprocess")
+	}
+	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{EnvName}, StartTimeout: 20 * time.Second})
+	defer reg.Close()
+	var (
+		once   sync.Once
+		client *env.Client
+		err    error
+	)
+	// Smaller batches and fewer episodes than the defaults: every step is 20 MuJoCo steps.
+	envtest.Suite{Batches: []int{1, 7, 16}, Episodes: 4, New: func(tb testing.TB) env.Env {
+		once.Do(func() {
+			var in *registry.Instance
+			in, err = reg.Launch(t.Context(), EnvName, plugin.Env)
+			if err == nil {
+				client, err = in.Env()
+			}
+		})
+		if err != nil {
+			tb.Fatalf("launch: %v", err)
+		}
+		return client
+	}}.Run(t)
+}
