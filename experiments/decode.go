@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kalm-go/kalm/internal/suggest"
 )
 
 // A decoder turns the merged configuration (nested maps from koanf) into a
@@ -154,7 +156,7 @@ func (d *decoder) fail(path string, v any, msg, allowed string) {
 
 func (d *decoder) unknown(path, key string, known []string, v any) {
 	msg := "unknown key"
-	if s := suggest(key, known); s != "" {
+	if s := suggest.Closest(key, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	d.errs.add(d.src.at(path), path, v, msg, strings.Join(known, ", "))
@@ -281,43 +283,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// suggest returns the candidate closest to key by edit distance, if close enough.
-func suggest(key string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(key), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(2, len(key)/3)
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	rows := [3][]int{make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)}
-	for j := range rows[0] {
-		rows[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur, prev, prev2 := rows[i%3], rows[(i-1)%3], rows[(i+1)%3]
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			// a transposition counts as one edit ("trian" → "train")
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-	}
-	return rows[len(ra)%3][len(rb)]
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
 	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/kalm-go/kalm/internal/suggest"
 )
 
 // Options are the layers above the experiment file.
@@ -46,6 +49,11 @@ type Experiment struct {
 	Resolved []byte
 	// Hash identifies the resolved configuration.
 	Hash string
+	// Overrides are the layers above the file that set something, as
+	// given: "KALM_X=v" for each configuration variable (sorted), then
+	// "--set k=v" for each flag in order. Options parses them back
+	// (a run records them, so that it can be planned again by its id).
+	Overrides []string
 
 	raw map[string]any // merged nested configuration, for cell overrides
 	src *sources
@@ -75,10 +83,24 @@ func Open(nameOrPath string, opts Options) (*Experiment, error) {
 	}
 	msg := fmt.Sprintf("experiment %q: no such file and no shipped experiment of that name (shipped: %s)",
 		nameOrPath, strings.Join(names, ", "))
-	if s := suggest(nameOrPath, names); s != "" {
+	if s := suggest.Closest(nameOrPath, names); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return nil, errors.New(msg)
+}
+
+// OverrideOptions turns an Experiment's Overrides back into the Options
+// that give them.
+func OverrideOptions(overrides []string) Options {
+	var o Options
+	for _, x := range overrides {
+		if kv, ok := strings.CutPrefix(x, "--set "); ok {
+			o.Set = append(o.Set, kv)
+		} else {
+			o.Environ = append(o.Environ, x)
+		}
+	}
+	return o
 }
 
 // Parse is Load on bytes already read; name chooses the parser by extension.
@@ -148,9 +170,16 @@ func Parse(name string, data []byte, opts Options) (*Experiment, error) {
 	if err := k.Merge(ek); err != nil {
 		return nil, fmt.Errorf("experiment environment: %w", err)
 	}
+	var overrides []string
 	for key, name := range envNames {
 		src.origin[key] = "env " + name
+		for _, kv := range opts.Environ {
+			if strings.HasPrefix(kv, name+"=") {
+				overrides = append(overrides, kv)
+			}
+		}
 	}
+	sort.Strings(overrides)
 
 	// 4. --set key=value
 	for _, kv := range opts.Set {
@@ -168,6 +197,7 @@ func Parse(name string, data []byte, opts Options) (*Experiment, error) {
 			return nil, fmt.Errorf("--set %s: %w", kv, err)
 		}
 		src.origin[key] = "set --set " + kv
+		overrides = append(overrides, "--set "+kv)
 		if m, ok := v.(map[string]any); ok {
 			for sub := range flatten(m) {
 				src.origin[key+"."+sub] = "set --set " + kv
@@ -179,7 +209,7 @@ func Parse(name string, data []byte, opts Options) (*Experiment, error) {
 	if n, _ := raw["name"].(string); n == "" {
 		raw["name"] = strings.TrimSuffix(src.file, filepath.Ext(src.file))
 	}
-	e := &Experiment{Source: name, Given: data, raw: raw, src: src}
+	e := &Experiment{Source: name, Given: data, Overrides: overrides, raw: raw, src: src}
 	errs := &FieldErrors{Source: name}
 	d := &decoder{errs: errs, src: src}
 	d.decode("", raw, reflect.ValueOf(&e.Spec).Elem())

@@ -11,6 +11,7 @@ import (
 	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/env"
 	"github.com/kalm-go/kalm/framework/plugin"
+	"github.com/kalm-go/kalm/internal/suggest"
 )
 
 // StageKind is one step of the KALM chain.
@@ -201,7 +202,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 				if len(ni.Installed) > 0 {
 					inst = strings.Join(ni.Installed, ", ")
 				}
-				msg = fmt.Sprintf("is not an installed %s plugin%s (installed plugins: %s)", kind, didYouMean(name, ni.Installed), inst)
+				msg = fmt.Sprintf("is not an installed %s plugin%s (installed plugins: %s)", kind, suggest.DidYouMean(name, ni.Installed), inst)
 			} else if errors.Is(err, ErrNotInstalled) {
 				msg = fmt.Sprintf("is not an installed %s plugin", kind)
 			}
@@ -278,7 +279,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 		once("policy "+s.Dataset.Policy, func() {
 			if s.Dataset.Policy != "" && len(spec.Policies) > 0 && !contains(spec.Policies, s.Dataset.Policy) {
 				errs.add(at("dataset.policy"), "dataset.policy", s.Dataset.Policy,
-					fmt.Sprintf("is not a behaviour policy of env %s%s", s.Env.Plugin, didYouMean(s.Dataset.Policy, spec.Policies)), strings.Join(spec.Policies, ", "))
+					fmt.Sprintf("is not a behaviour policy of env %s%s", s.Env.Plugin, suggest.DidYouMean(s.Dataset.Policy, spec.Policies)), strings.Join(spec.Policies, ", "))
 			}
 		})
 		levelCheck := func(path string, levels []string) {
@@ -289,7 +290,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 				}
 				once(lp+" "+l, func() {
 					if !contains(spec.Levels, l) {
-						errs.add(at(lp), lp, l, fmt.Sprintf("is not a goal level of env %s%s", s.Env.Plugin, didYouMean(l, spec.Levels)), strings.Join(spec.Levels, ", "))
+						errs.add(at(lp), lp, l, fmt.Sprintf("is not a goal level of env %s%s", s.Env.Plugin, suggest.DidYouMean(l, spec.Levels)), strings.Join(spec.Levels, ", "))
 					}
 				})
 			}
@@ -343,7 +344,7 @@ func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyp
 		path := "hyper." + info.Name + "." + k
 		prm, ok := info.Schema.Lookup(k)
 		if !ok {
-			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s%s", info.Name, from, didYouMean(k, names)), strings.Join(names, ", "))
+			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s%s", info.Name, from, suggest.DidYouMean(k, names)), strings.Join(names, ", "))
 			continue
 		}
 		if msg := checkParam(prm, hyper[k]); msg != "" {
@@ -376,7 +377,7 @@ func checkParam(p algo.Param, v any) string {
 			return "is not a string"
 		}
 		if len(p.Allowed) > 0 && !contains(p.Allowed, s) {
-			return "is not an allowed value" + didYouMean(s, p.Allowed)
+			return "is not an allowed value" + suggest.DidYouMean(s, p.Allowed)
 		}
 	}
 	return ""

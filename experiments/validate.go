@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kalm-go/kalm/framework/lm"
+	"github.com/kalm-go/kalm/internal/suggest"
 	"reflect"
 	"strings"
 )
@@ -30,7 +31,7 @@ func (e *Experiment) validate(errs *FieldErrors) {
 		for i, t := range s.LM.Ground.Tasks {
 			if !contains(GroundTasks, t) {
 				p := fmt.Sprintf("lm.ground.tasks[%d]", i)
-				errs.add(at(p), p, t, "is not a grounding task"+didYouMean(t, GroundTasks), strings.Join(GroundTasks, ", "))
+				errs.add(at(p), p, t, "is not a grounding task"+suggest.DidYouMean(t, GroundTasks), strings.Join(GroundTasks, ", "))
 			}
 		}
 		need(s.Imagine.Rollouts >= 1, "imagine.rollouts", s.Imagine.Rollouts, "is out of range", "≥ 1 when lm.plugin is set")
@@ -106,7 +107,7 @@ func (e *Experiment) validateGrid(errs *FieldErrors) {
 			}
 			for _, k := range sortedKeys(m) {
 				if !seen[k] {
-					errs.add(at(p+"."+k), p+"."+k, m[k], "is not a grid axis"+didYouMean(k, sortedKeys(seen)), strings.Join(sortedKeys(seen), ", "))
+					errs.add(at(p+"."+k), p+"."+k, m[k], "is not a grid axis"+suggest.DidYouMean(k, sortedKeys(seen)), strings.Join(sortedKeys(seen), ", "))
 					continue
 				}
 				if msg := e.checkValue(k, m[k]); msg != "" {
@@ -151,7 +152,7 @@ func checkPath(path string) string {
 		f, ok := fieldByKey(t, seg)
 		if !ok {
 			prefix := strings.Join(segs[:i], ".")
-			return fmt.Sprintf("is not a field of the experiment (no %q in %s)%s", seg, orTop(prefix), didYouMean(seg, fieldsOf(t)))
+			return fmt.Sprintf("is not a field of the experiment (no %q in %s)%s", seg, orTop(prefix), suggest.DidYouMean(seg, fieldsOf(t)))
 		}
 		switch f.Type.Kind() {
 		case reflect.Struct:
@@ -178,13 +179,6 @@ func orTop(p string) string {
 		return "the top level"
 	}
 	return p
-}
-
-func didYouMean(s string, candidates []string) string {
-	if c := suggest(s, candidates); c != "" {
-		return fmt.Sprintf("; did you mean %q?", c)
-	}
-	return ""
 }
 
 func contains(list []string, s string) bool {
