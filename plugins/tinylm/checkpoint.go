@@ -191,7 +191,7 @@ func load(path string) (*loaded, error) {
 	if err := readBlobs(path, r, m.Params()); err != nil {
 		return nil, err
 	}
-	l := &loaded{h: h, model: m, v: vocab{h.Tokenizer}, norm: &h.Norm, od: h.Shape.ObsDim, ad: h.Actions.Dim}
+	l := &loaded{h: h, model: m, v: newVocab(h.Tokenizer), norm: &h.Norm, od: h.Shape.ObsDim, ad: h.Actions.Dim}
 	if l.v.size() != h.Shape.Vocab {
 		return nil, fmt.Errorf("tinylm: checkpoint %s: tokenizer has %d ids, model %d", path, l.v.size(), h.Shape.Vocab)
 	}

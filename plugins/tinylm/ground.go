@@ -102,7 +102,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tinylm: ground: tokenizer: %w", err)
 	}
-	v := vocab{tok}
+	v := newVocab(tok)
 	od, ad := meta.ObsDim, meta.ActionSpace.Dim
 	c := &corpus{meta: meta}
 	maxText, maxT := 0, 0

@@ -24,12 +24,14 @@ const (
 
 // vocab maps the model's token ids: the tokenizer's, then the extras.
 type vocab struct {
-	tok *bpe.Tokenizer
+	tok  *bpe.Tokenizer
+	base int // tok.Size()
 }
 
-func (v vocab) size() int            { return v.tok.Size() + numExtra }
-func (v vocab) extra(e int) int32    { return int32(v.tok.Size() + e) }
-func (v vocab) isText(id int32) bool { return id >= 0 && int(id) < v.tok.Size() }
+func newVocab(tok *bpe.Tokenizer) vocab { return vocab{tok: tok, base: tok.Size()} }
+
+func (v vocab) size() int         { return v.base + numExtra }
+func (v vocab) extra(e int) int32 { return int32(v.base + e) }
 
 // Norm holds the statistics states are scaled by: inputs are (s − Mean)/Std,
 // and a predicted state is the last state plus Delta·output.
