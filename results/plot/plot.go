@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/kalm-go/kalm/results"
 	"github.com/kalm-go/kalm/results/report"
@@ -27,7 +28,8 @@ const SizeAxis = "dataset.episodes"
 
 // Options select what Write draws.
 type Options struct {
-	// Experiment is a name or id; empty means the most recent.
+	// Experiment is a run's name (its latest run), id or unique id prefix;
+	// empty means the most recent run.
 	Experiment string
 	// Dir receives the files (created if needed).
 	Dir string
@@ -86,9 +88,13 @@ func Write(ctx context.Context, s *results.Store, opts Options) ([]string, error
 		return nil, err
 	}
 	var files []string
+	// Files and titles name the run: runs of one experiment differ in
+	// their overrides, not their name.
+	run := exp.Name + "-" + shortID(exp.ID)
+	title := exp.Name + " (run " + shortID(exp.ID) + ")"
 	save := func(p *plot.Plot, name string, w vg.Length) error {
 		for _, f := range formats {
-			path := filepath.Join(dir, exp.Name+"-"+name+"."+f)
+			path := filepath.Join(dir, run+"-"+name+"."+f)
 			if err := p.Save(w, 4*vg.Inch, path); err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
 			}
@@ -109,7 +115,7 @@ func Write(ctx context.Context, s *results.Store, opts Options) ([]string, error
 				}
 				continue
 			}
-			p, err := Bars(rows, exp.Name+": success per goal level (mean ± std over seeds)")
+			p, err := Bars(rows, title+": success per goal level (mean ± std over seeds)")
 			if err != nil {
 				return nil, err
 			}
@@ -133,7 +139,7 @@ func Write(ctx context.Context, s *results.Store, opts Options) ([]string, error
 			if err != nil {
 				return nil, err
 			}
-			p, err := Size(rows, exp.Name+": success vs real dataset size")
+			p, err := Size(rows, title+": success vs real dataset size")
 			if err != nil {
 				return nil, err
 			}
@@ -156,7 +162,7 @@ func Write(ctx context.Context, s *results.Store, opts Options) ([]string, error
 				}
 				continue
 			}
-			p, err := Curves(pts, axes, opts.By, filters, exp.Name+": "+name+" during training (mean over seeds)", name)
+			p, err := Curves(pts, axes, opts.By, filters, title+": "+name+" during training (mean over seeds)", name)
 			if err != nil {
 				return nil, err
 			}
@@ -233,7 +239,7 @@ func Bars(rows []report.Row, title string) (*plot.Plot, error) {
 	}
 	// Headroom for the legend, which has one line per group.
 	p.Y.Max = max(top, 1) * (1.15 + 0.06*n)
-	p.Legend.Top = true
+	legend(p, false)
 	p.NominalX(levels...)
 	p.X.Min, p.X.Max = -0.5, float64(len(levels))-0.5
 	return p, nil
@@ -296,8 +302,7 @@ func Size(rows []report.Row, title string) (*plot.Plot, error) {
 		}
 		p.Legend.Add(label, l, s)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
+	legend(p, true)
 	return p, nil
 }
 
@@ -377,11 +382,43 @@ func Curves(pts []results.CellMetric, axes, by []string, filters []report.Filter
 		l.Color = plotutil.Color(i)
 		l.Dashes = plotutil.Dashes(i)
 		p.Add(l)
-		p.Legend.Add(g, l)
+		thumbs := []plot.Thumbnailer{l}
+		// A line needs two points: a short run's one or few recorded
+		// steps show as marks.
+		if len(xy) <= fewPoints {
+			s, err := plotter.NewScatter(xy)
+			if err != nil {
+				return nil, err
+			}
+			s.Color = plotutil.Color(i)
+			s.Shape = draw.CircleGlyph{}
+			s.Radius = vg.Points(3)
+			p.Add(s)
+			thumbs = append(thumbs, s)
+		}
+		p.Legend.Add(g, thumbs...)
 	}
-	p.Legend.Top = true
+	legend(p, false)
 	return p, nil
 }
+
+// fewPoints is the most points a learning curve marks one by one.
+const fewPoints = 10
+
+// legend puts the legend in the top corner of the plot area, clear of its
+// edge: gonum draws it flush with the canvas, where PNG viewers crop the
+// thumbnails.
+func legend(p *plot.Plot, left bool) {
+	p.Legend.Top = true
+	p.Legend.Left = left
+	p.Legend.YOffs = -vg.Points(4)
+	p.Legend.XOffs = -vg.Points(10)
+	if left {
+		p.Legend.XOffs = vg.Points(10)
+	}
+}
+
+func shortID(id string) string { return id[:min(8, len(id))] }
 
 func groupLabel(g []report.Param) string {
 	if len(g) == 0 {

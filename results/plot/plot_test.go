@@ -5,10 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 
 	"github.com/kalm-go/kalm/results"
 )
@@ -69,7 +74,9 @@ func TestWriteAllKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"scaling-success.png", "scaling-success.svg", "scaling-curve-loss.png", "scaling-curve-loss.svg", "scaling-size.png", "scaling-size.svg"}
+	// Files are named by run (name and id): runs of one experiment differ
+	// in their overrides.
+	want := []string{"scaling-x-success.png", "scaling-x-success.svg", "scaling-x-curve-loss.png", "scaling-x-curve-loss.svg", "scaling-x-size.png", "scaling-x-size.svg"}
 	if len(files) != len(want) {
 		t.Fatalf("files = %v", files)
 	}
@@ -110,3 +117,51 @@ func TestWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestShortRunCurve draws the learning curve of a run that recorded one
+// step per cell: its points must show (a line of one point draws nothing).
+func TestShortRunCurve(t *testing.T) {
+	for _, steps := range []int{1, 2, 30} {
+		var pts []results.CellMetric
+		for step := 1; step <= steps; step++ {
+			pts = append(pts, results.CellMetric{CellID: "c", Params: map[string]any{"algo": "bc"}, Metric: results.Metric{Step: 10 * step, Name: "loss", Value: 1 / float64(step)}})
+		}
+		p, err := Curves(pts, []string{"algo"}, nil, nil, "short", "loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := p.WriterTo(4*vg.Inch, 3*vg.Inch, "png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Pixels of the first series' colour, in the plot area (left of
+		// the legend, below the title).
+		want := color.RGBAModel.Convert(plotutil.Color(0)).(color.RGBA)
+		n := 0
+		b := img.Bounds()
+		for y := b.Min.Y + b.Dy()/5; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Min.X+b.Dx()*3/4; x++ {
+				c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+				if near(c.R, want.R) && near(c.G, want.G) && near(c.B, want.B) {
+					n++
+				}
+			}
+		}
+		if d := os.Getenv("KALM_PLOT_DIR"); d != "" {
+			os.WriteFile(filepath.Join(d, fmt.Sprintf("short-%d.png", steps)), buf.Bytes(), 0o644)
+		}
+		if n < 10 {
+			t.Errorf("%d steps: %d pixels of the curve's colour in the plot area, want a visible curve", steps, n)
+		}
+	}
+}
+
+func near(a, b uint8) bool { return a-b < 24 || b-a < 24 }
