@@ -52,6 +52,9 @@ type Config struct {
 	Stderr io.Writer
 	// StartTimeout bounds a plugin's start-up and describe (default 30 s).
 	StartTimeout time.Duration
+	// Unavailable names built-ins this build of kalm lacks, each with what it
+	// needs (e.g. a library to install); Find reports it.
+	Unavailable map[string]string
 }
 
 // DefaultDirs returns the plugin path: flagDirs, then $KALM_PLUGIN_PATH, then ~/.kalm/plugins.
@@ -161,6 +164,9 @@ func (r *Registry) Find(ctx context.Context, name string) (*Plugin, error) {
 		if c.name == name {
 			return r.describe(ctx, c)
 		}
+	}
+	if why, ok := r.cfg.Unavailable[name]; ok {
+		return nil, fmt.Errorf("plugin %s is %w: this kalm was built without it (%s)", name, ErrNotInstalled, why)
 	}
 	return nil, fmt.Errorf("plugin %s is %w (searched built-ins and %s)", name, ErrNotInstalled, strings.Join(r.cfg.Dirs, ", "))
 }

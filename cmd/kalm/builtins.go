@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"runtime/debug"
 	"sort"
 
@@ -28,7 +29,7 @@ type builtin struct {
 
 // builtins lists the plugins compiled into kalm.
 func builtins() map[string]builtin {
-	return map[string]builtin{
+	b := map[string]builtin{
 		"clevr":  {env: func() env.Env { return clevrEnv() }},
 		"bc":     {algo: func() algo.Algo { return offline.NewPlugin(bc.Factory) }},
 		"cql":    {algo: func() algo.Algo { return offline.NewPlugin(cql.Factory) }},
@@ -36,6 +37,8 @@ func builtins() map[string]builtin {
 		"td3bc":  {algo: func() algo.Algo { return offline.NewPlugin(td3bc.Factory) }},
 		"tinylm": {lm: func() lm.LM { return tinylm.New() }},
 	}
+	maps.Copy(b, mujocoBuiltins()) // tabletop, in a build with the mujoco tag
+	return b
 }
 
 // clevrEnv is CLEVR-Robot with the KALM settings; the host configures the rest.

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -53,11 +55,12 @@ func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
 		return nil, err
 	}
 	return registry.New(registry.Config{
-		Pins:     pins,
-		Dirs:     registry.DefaultDirs(p.dirs),
-		Self:     []string{self},
-		Builtins: builtinNames(),
-		Threads:  p.threads,
+		Pins:        pins,
+		Dirs:        registry.DefaultDirs(p.dirs),
+		Self:        []string{self},
+		Builtins:    builtinNames(),
+		Threads:     p.threads,
+		Unavailable: unavailableBuiltins(),
 	}), nil
 }
 
@@ -96,6 +99,14 @@ func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if err := t.Append(p.Name, string(p.Kind), p.Version, path, strings.Join(p.Capabilities, " ")); err != nil {
 			return err
+		}
+	}
+	// Built-ins this build lacks, with what they need (tabletop without MuJoCo).
+	for _, name := range slices.Sorted(maps.Keys(unavailableBuiltins())) {
+		if !slices.ContainsFunc(ps, func(p *registry.Plugin) bool { return p.Name == name }) {
+			if err := t.Append(name, "env", "unavailable", "(not built in)", unavailableBuiltins()[name]); err != nil {
+				return err
+			}
 		}
 	}
 	if err := t.Render(); err != nil {
