@@ -10,7 +10,12 @@ GO      ?= go
 # architecture uses (x86_64-linux-gnu, aarch64-linux-gnu, ...).
 HAVE_OPENBLAS := $(shell { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libopenblas\.so ' && echo yes)
 OPENBLAS := $(if $(HAVE_OPENBLAS),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null || echo openblas))
-TAGS    ?= $(OPENBLAS)
+# MuJoCo 2.2 (libmujoco-dev) for the tabletop env and clevr's `physics: mujoco`:
+# built in where the linker finds libmujoco.so (kalm lists them as unavailable
+# elsewhere). `make TAGS=` leaves it out.
+HAVE_MUJOCO := $(shell { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libmujoco\.so ' && echo yes)
+comma   := ,
+TAGS    ?= $(OPENBLAS)$(if $(HAVE_MUJOCO),$(if $(OPENBLAS),$(comma))mujoco)
 BIN     ?= bin/kalm
 # Stamp the commit into the binary: built-in plugins report it as their version.
 VCS     := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
@@ -34,6 +39,10 @@ test:
 	KALM_NO_AVX512=1 $(GO) test -count=1 ./framework/nn ./plugins/bc ./plugins/td3bc ./plugins/cql
 	# The OpenBLAS backend too, where the library is installed.
 	if [ -n "$(HAVE_OPENBLAS)" ]; then $(GO) test -tags openblas -count=1 ./framework/nn ./plugins/bc; fi
+	# The MuJoCo binding, tabletop and clevr on MuJoCo, where libmujoco-dev is installed.
+	if [ -n "$(HAVE_MUJOCO)" ]; then $(GO) vet -tags mujoco ./plugins/... ./cmd/kalm && \
+		$(GO) test -tags mujoco -count=1 ./plugins/internal/mujoco ./plugins/tabletop && \
+		$(GO) test -tags mujoco -count=1 -run MuJoCo ./plugins/clevr; fi
 	# The pure-Go build (gonum's Sgemm), what CPUs without AVX2 run.
 	$(GO) test -tags purego -count=1 ./framework/nn ./plugins/bc
 	# arm64 under qemu-user, where it is installed: pure Go there, and Go
