@@ -41,16 +41,16 @@ func TestMain(m *testing.M) {
 // panics and action 3 sleeps, to test faults.
 type counter struct{ obs []float32 }
 
-func (c *counter) Spec(context.Context) (env.Spec, error) {
-	return env.Spec{Name: "counter", ObsDim: 1, ActionSpace: dataset.DiscreteSpace(4), GoalDim: 1, Horizon: 5,
+func (c *counter) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
+	return &env.Spec{Name: "counter", ObsDim: 1, ActionSpace: dataset.DiscreteSpace(4), GoalDim: 1, Horizon: 5,
 		Levels: []string{"train"}, Policies: []string{"ones"}}, nil
 }
-func (c *counter) Goals(_ context.Context, r env.GoalsRequest) ([]dataset.Goal, error) {
+func (c *counter) Goals(_ context.Context, r env.GoalsRequest) (*env.GoalsResponse, error) {
 	gs := make([]dataset.Goal, r.N)
 	for i := range gs {
 		gs[i] = dataset.Goal{Level: "train", Text: "count", Vector: []float32{1}}
 	}
-	return gs, nil
+	return &env.GoalsResponse{Goals: gs}, nil
 }
 func (c *counter) Reset(_ context.Context, r env.ResetRequest) (*env.ResetResponse, error) {
 	c.obs = make([]float32, len(r.Goals))
@@ -106,8 +106,8 @@ func (c *counter) Render(context.Context, env.RenderRequest) (*env.RenderRespons
 // slowAlgo trains slowly, reporting progress, so it can be killed mid-training.
 type slowAlgo struct{}
 
-func (slowAlgo) Schema(context.Context) (algo.Schema, error) {
-	return algo.Schema{Name: "slowalgo", Spaces: []dataset.Kind{dataset.Discrete}}, nil
+func (slowAlgo) Schema(context.Context, algo.SchemaRequest) (*algo.Schema, error) {
+	return &algo.Schema{Name: "slowalgo", Spaces: []dataset.Kind{dataset.Discrete}}, nil
 }
 func (slowAlgo) Train(ctx context.Context, r algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
 	for step := 1; step <= r.Steps; step++ {
@@ -120,9 +120,11 @@ func (slowAlgo) Train(ctx context.Context, r algo.TrainRequest, progress func(al
 	}
 	return &algo.TrainResult{Metrics: map[string]float64{"loss": 0}}, nil
 }
-func (slowAlgo) Load(context.Context, string) (algo.Policy, error) { return "p", nil }
-func (slowAlgo) Act(_ context.Context, r algo.ActRequest) ([]float32, error) {
-	return make([]float32, len(r.Observations)), nil
+func (slowAlgo) Load(context.Context, algo.LoadRequest) (*algo.LoadResponse, error) {
+	return &algo.LoadResponse{Policy: "p"}, nil
+}
+func (slowAlgo) Act(_ context.Context, r algo.ActRequest) (*algo.ActResponse, error) {
+	return &algo.ActResponse{Actions: make([]float32, len(r.Observations))}, nil
 }
 
 // newTestRegistry returns a registry whose built-ins are the fakes above and
@@ -172,7 +174,7 @@ func TestBadPlugins(t *testing.T) {
 	writeScript(t, dir, "oldproto", fmt.Sprintf("echo '"+good+"'", "oldproto", 99), 0o755)
 	writeScript(t, dir, "garbage", "echo hello", 0o755)
 	writeScript(t, dir, "dies", fmt.Sprintf(`if [ "$1" = describe ]; then echo '`+good+`'; exit 0; fi
-echo "fatal: cannot open the frobnicator" >&2; exit 3`, "dies", 1), 0o755)
+echo "fatal: cannot open the frobnicator" >&2; exit 3`, "dies", plugin.ProtocolVersion), 0o755)
 	writeScript(t, dir, "handshake", fmt.Sprintf(`if [ "$1" = describe ]; then echo '`+good+`'; exit 0; fi
 echo "1|7|unix|/tmp/nowhere.sock|grpc"; sleep 1`, "handshake", 1), 0o755)
 	writeScript(t, dir, "pinned", fmt.Sprintf("exec %q plugin serve counter \"$@\"", os.Args[0]), 0o755)
@@ -182,7 +184,7 @@ echo "1|7|unix|/tmp/nowhere.sock|grpc"; sleep 1`, "handshake", 1), 0o755)
 	for _, tc := range []struct{ name, want string }{
 		{"missing", "plugin missing is not installed"},
 		{"noexec", "is not executable"},
-		{"oldproto", "speaks kalm plugin protocol 99, this kalm speaks 1"},
+		{"oldproto", fmt.Sprintf("speaks kalm plugin protocol 99, this kalm speaks %d", plugin.ProtocolVersion)},
 		{"garbage", `describe printed "hello\n", want the JSON description`},
 		{"dies", "fatal: cannot open the frobnicator"},
 		{"handshake", "plugin handshake"},
@@ -213,10 +215,11 @@ func TestFaultsInCalls(t *testing.T) {
 	}
 	defer in.Close()
 	e, _ := in.Env()
-	goals, err := e.Goals(ctx, env.GoalsRequest{N: 2})
+	gr, err := e.Goals(ctx, env.GoalsRequest{N: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
+	goals := gr.Goals
 	if _, err := e.Reset(ctx, env.ResetRequest{Goals: goals}); err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,11 @@ func BenchmarkBoundaryEnvStep(b *testing.B) {
 	for mode, e := range benchEnvs(b) {
 		for _, n := range []int{1, 64, 1024} {
 			b.Run(fmt.Sprintf("%s/batch=%d", mode, n), func(b *testing.B) {
-				goals, err := e.Goals(ctx, env.GoalsRequest{Level: "train", N: n, Seed: 1})
+				gr, err := e.Goals(ctx, env.GoalsRequest{Level: "train", N: n, Seed: 1})
 				if err != nil {
 					b.Fatal(err)
 				}
+				goals := gr.Goals
 				rng := rand.New(rand.NewPCG(1, 2))
 				acts := make([]float32, n)
 				t := 0
@@ -110,10 +111,11 @@ func BenchmarkBoundaryAlgoAct(b *testing.B) {
 	ctx := context.Background()
 	ckpt := checkpoint(b)
 	for mode, a := range benchAlgos(b) {
-		pol, err := a.Load(ctx, ckpt)
+		lr, err := a.Load(ctx, algo.LoadRequest{Checkpoint: ckpt})
 		if err != nil {
 			b.Fatal(err)
 		}
+		pol := lr.Policy
 		for _, n := range []int{1, 64, 1024} {
 			b.Run(fmt.Sprintf("%s/batch=%d", mode, n), func(b *testing.B) {
 				obs, goals := make([]float32, n*10), make([]float32, n*56)
@@ -137,26 +139,32 @@ func BenchmarkBoundaryEvaluation(b *testing.B) {
 	for _, mode := range []string{"inprocess", "plugin"} {
 		e, a := envs[mode], algos[mode]
 		b.Run(mode, func(b *testing.B) {
-			spec, err := e.Spec(ctx)
+			spec, err := e.Spec(ctx, env.SpecRequest{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			pol, err := a.Load(ctx, ckpt)
+			lr, err := a.Load(ctx, algo.LoadRequest{Checkpoint: ckpt})
 			if err != nil {
 				b.Fatal(err)
 			}
-			goals, err := e.Goals(ctx, env.GoalsRequest{Level: "train", N: 64, Seed: 7})
+			pol := lr.Policy
+			gr, err := e.Goals(ctx, env.GoalsRequest{Level: "train", N: 64, Seed: 7})
 			if err != nil {
 				b.Fatal(err)
 			}
+			goals := gr.Goals
 			gv := make([]float32, 0, 64*spec.GoalDim)
 			for _, g := range goals {
 				gv = append(gv, g.Vector...)
 			}
 			steps := 0
 			for b.Loop() {
-				eps, err := env.Rollout(ctx, e, spec, goals, 7, nil, func(ctx context.Context, _ int, obs []float32) ([]float32, error) {
-					return a.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true})
+				eps, err := env.Rollout(ctx, e, *spec, goals, 7, nil, func(ctx context.Context, _ int, obs []float32) ([]float32, error) {
+					r, err := a.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true})
+					if err != nil {
+						return nil, err
+					}
+					return r.Actions, nil
 				})
 				if err != nil {
 					b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/plugin"
 	"github.com/kalm-go/kalm/registry"
 )
@@ -143,7 +144,7 @@ func showPlugin(ctx context.Context, reg *registry.Registry, name string, stdout
 	if err != nil {
 		return err
 	}
-	s, err := a.Schema(ctx)
+	s, err := a.Schema(ctx, algo.SchemaRequest{})
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	spec, err := e.Spec(ctx)
+	spec, err := e.Spec(ctx, env.SpecRequest{})
 	if err != nil {
 		return err
 	}
@@ -63,11 +63,12 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *level == "" && len(spec.Levels) > 0 {
 			*level = spec.Levels[0]
 		}
-		goals, err := e.Goals(ctx, env.GoalsRequest{Level: *level, N: 1, Seed: *seed})
+		gr, err := e.Goals(ctx, env.GoalsRequest{Level: *level, N: 1, Seed: *seed})
 		if err != nil {
 			return err
 		}
-		eps, err := env.Rollout(ctx, e, spec, goals, *seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+		goals := gr.Goals
+		eps, err := env.Rollout(ctx, e, *spec, goals, *seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
 			r, err := e.Behave(ctx, env.BehaveRequest{Policy: *policy, Observations: obs, Goals: goals, Seed: *seed<<16 + uint64(t)})
 			if err != nil {
 				return nil, err

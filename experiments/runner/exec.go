@@ -95,7 +95,7 @@ func launchEnv(ctx context.Context, job *Job, ref experiments.PluginRef, cfg map
 		return nil, fmt.Errorf("plugin %s is not an env plugin", ref.Name)
 	}
 	if c, ok := h.Env.(env.Configurer); ok && len(cfg) > 0 {
-		if err := c.Configure(ctx, cfg); err != nil {
+		if _, err := c.Configure(ctx, env.ConfigureRequest{Config: cfg}); err != nil {
 			return nil, fmt.Errorf("env %s: configure: %w", ref.Name, err)
 		}
 	} else if len(cfg) > 0 {
@@ -318,33 +318,39 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 	if h.Algo == nil {
 		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[1].Name)
 	}
-	spec, err := e.Spec(ctx)
+	spec, err := e.Spec(ctx, env.SpecRequest{})
 	if err != nil {
 		return nil, err
 	}
 	out := &Output{}
 	total := len(ckpts) * len(cfg.Levels)
 	for ci, c := range ckpts {
-		pol, err := h.Algo.Load(ctx, filepath.Join(trainDir, c.Path))
+		lr, err := h.Algo.Load(ctx, algo.LoadRequest{Checkpoint: filepath.Join(trainDir, c.Path)})
 		if err != nil {
 			return nil, err
 		}
+		pol := lr.Policy
 		for li, level := range cfg.Levels {
 			// Goals and initial states depend on the cell seed and the level
 			// (a stream independent of collection), not on the checkpoint:
 			// a cell's checkpoints are compared on the same episodes. Bump
 			// experiments.StageFormats[Evaluate] when this changes.
 			seed := env.SeedFor(job.Stage.Seed, "evaluate:"+level, 0)
-			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
+			gr, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
+			goals := gr.Goals
 			gv := make([]float32, 0, len(goals)*spec.GoalDim)
 			for _, g := range goals {
 				gv = append(gv, g.Vector...)
 			}
-			eps, err := env.Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
-				return h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
+			eps, err := env.Rollout(ctx, e, *spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+				r, err := h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
+				if err != nil {
+					return nil, err
+				}
+				return r.Actions, nil
 			})
 			if err != nil {
 				return nil, err
@@ -419,7 +425,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := e.Spec(ctx)
+	spec, err := e.Spec(ctx, env.SpecRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -427,10 +433,11 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	goals, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
+	gr, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
 	if err != nil {
 		return nil, err
 	}
+	goals := gr.Goals
 	// Initial observations: the first observation of random real episodes.
 	starts := episodeStarts(real)
 	if len(starts) == 0 {

@@ -8,24 +8,29 @@ import (
 
 // Algo is an offline RL algorithm plugin. One plugin process trains and
 // serves any number of policies; a policy is referred to by the handle Load
-// returns.
+// returns. Every call takes and returns a struct, so that a new field does
+// not break a plugin built before it.
 type Algo interface {
 	// Schema declares the algorithm's hyper-parameters and their defaults.
-	Schema(ctx context.Context) (Schema, error)
+	Schema(ctx context.Context, req SchemaRequest) (*Schema, error)
 	// Train trains a policy on one or more datasets, mixed per batch by
 	// weight, writing checkpoints to req.OutDir. It calls progress with
 	// metrics as training goes and honours ctx cancellation.
 	Train(ctx context.Context, req TrainRequest, progress func(Progress)) (*TrainResult, error)
 	// Load loads a checkpoint and returns a handle for Act.
-	Load(ctx context.Context, checkpoint string) (Policy, error)
-	// Act returns one action per observation, [N, ActionDim].
-	Act(ctx context.Context, req ActRequest) ([]float32, error)
+	Load(ctx context.Context, req LoadRequest) (*LoadResponse, error)
+	// Act returns one action per observation.
+	Act(ctx context.Context, req ActRequest) (*ActResponse, error)
 }
 
 // Policy is the handle of a loaded checkpoint inside the plugin.
 type Policy string
 
-// Schema is the set of hyper-parameters an algorithm accepts.
+// SchemaRequest asks for the algorithm's Schema. It has no fields yet.
+type SchemaRequest struct{}
+
+// Schema is the set of hyper-parameters an algorithm accepts; it is
+// Algo.Schema's response.
 type Schema struct {
 	Name string `json:"name"`
 	// Spaces lists the action-space kinds the algorithm trains on.
@@ -112,4 +117,19 @@ type ActRequest struct {
 	// Deterministic picks the greedy/mean action; otherwise the policy samples.
 	Deterministic bool
 	Seed          uint64
+}
+
+// ActResponse holds the actions, [N, ActionDim].
+type ActResponse struct {
+	Actions []float32
+}
+
+// LoadRequest names a checkpoint to load.
+type LoadRequest struct {
+	Checkpoint string
+}
+
+// LoadResponse holds the loaded policy's handle.
+type LoadResponse struct {
+	Policy Policy
 }

@@ -39,16 +39,16 @@ type Client struct {
 
 var _ Algo = (*Client)(nil)
 
-func (c *Client) Schema(ctx context.Context) (Schema, error) {
-	r, err := c.c.Schema(ctx, &pb.Empty{})
+func (c *Client) Schema(ctx context.Context, _ SchemaRequest) (*Schema, error) {
+	r, err := c.c.Schema(ctx, &pb.SchemaRequest{})
 	if err != nil {
-		return Schema{}, plugin.Error(err)
+		return nil, plugin.Error(err)
 	}
 	var s Schema
 	if err := json.Unmarshal(r.SchemaJson, &s); err != nil {
-		return Schema{}, fmt.Errorf("schema: plugin sent bad JSON: %w", err)
+		return nil, fmt.Errorf("schema: plugin sent bad JSON: %w", err)
 	}
-	return s, nil
+	return &s, nil
 }
 
 func (c *Client) Train(ctx context.Context, req TrainRequest, progress func(Progress)) (*TrainResult, error) {
@@ -86,21 +86,21 @@ func (c *Client) Train(ctx context.Context, req TrainRequest, progress func(Prog
 	return out, nil
 }
 
-func (c *Client) Load(ctx context.Context, checkpoint string) (Policy, error) {
-	r, err := c.c.Load(ctx, &pb.LoadRequest{Checkpoint: checkpoint})
+func (c *Client) Load(ctx context.Context, req LoadRequest) (*LoadResponse, error) {
+	r, err := c.c.Load(ctx, &pb.LoadRequest{Checkpoint: req.Checkpoint})
 	if err != nil {
-		return "", plugin.Error(err)
+		return nil, plugin.Error(err)
 	}
-	return Policy(r.Policy), nil
+	return &LoadResponse{Policy: Policy(r.Policy)}, nil
 }
 
-func (c *Client) Act(ctx context.Context, req ActRequest) ([]float32, error) {
+func (c *Client) Act(ctx context.Context, req ActRequest) (*ActResponse, error) {
 	r, err := c.c.Act(ctx, &pb.ActRequest{Policy: string(req.Policy), Observations: req.Observations, Goals: req.Goals,
 		Deterministic: req.Deterministic, Seed: req.Seed})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return r.Actions, nil
+	return &ActResponse{Actions: r.Actions}, nil
 }
 
 // server adapts an Algo to the generated gRPC service.
@@ -109,8 +109,8 @@ type server struct {
 	impl Algo
 }
 
-func (s *server) Schema(ctx context.Context, _ *pb.Empty) (*pb.SchemaResponse, error) {
-	sc, err := s.impl.Schema(ctx)
+func (s *server) Schema(ctx context.Context, _ *pb.SchemaRequest) (*pb.SchemaResponse, error) {
+	sc, err := s.impl.Schema(ctx, SchemaRequest{})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
@@ -152,18 +152,18 @@ func (s *server) Train(r *pb.TrainRequest, st pb.Algo_TrainServer) error {
 }
 
 func (s *server) Load(ctx context.Context, r *pb.LoadRequest) (*pb.LoadResponse, error) {
-	p, err := s.impl.Load(ctx, r.Checkpoint)
+	out, err := s.impl.Load(ctx, LoadRequest{Checkpoint: r.Checkpoint})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.LoadResponse{Policy: string(p)}, nil
+	return &pb.LoadResponse{Policy: string(out.Policy)}, nil
 }
 
 func (s *server) Act(ctx context.Context, r *pb.ActRequest) (*pb.ActResponse, error) {
-	a, err := s.impl.Act(ctx, ActRequest{Policy: Policy(r.Policy), Observations: r.Observations, Goals: r.Goals,
+	out, err := s.impl.Act(ctx, ActRequest{Policy: Policy(r.Policy), Observations: r.Observations, Goals: r.Goals,
 		Deterministic: r.Deterministic, Seed: r.Seed})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.ActResponse{Actions: a}, nil
+	return &pb.ActResponse{Actions: out.Actions}, nil
 }

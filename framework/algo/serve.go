@@ -30,7 +30,7 @@ func Serve(a Algo, opts ...Option) {
 
 // Describe returns an algorithm's name and capabilities as `describe` reports them.
 func Describe(ctx context.Context, a Algo) (string, []string, error) {
-	s, err := a.Schema(ctx)
+	s, err := a.Schema(ctx, SchemaRequest{})
 	if err != nil {
 		return "", nil, err
 	}

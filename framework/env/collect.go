@@ -22,6 +22,11 @@ type CollectRequest struct {
 	Out   string
 }
 
+// CollectResponse describes the dataset written.
+type CollectResponse struct {
+	Meta dataset.Meta
+}
+
 // Progress reports how far a long call has come.
 type Progress struct {
 	Done, Total int
@@ -32,13 +37,13 @@ type Progress struct {
 // dataset at req.Out. Plugins run it inside their own process (the Collect
 // RPC), so no step crosses a process boundary; it works on any Env.
 // progress, if not nil, is called after every batch.
-func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progress)) (dataset.Meta, error) {
-	spec, err := e.Spec(ctx)
+func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progress)) (*CollectResponse, error) {
+	spec, err := e.Spec(ctx, SpecRequest{})
 	if err != nil {
-		return dataset.Meta{}, err
+		return nil, err
 	}
 	if req.Episodes < 1 {
-		return dataset.Meta{}, fmt.Errorf("collect: episodes = %d, want ≥ 1", req.Episodes)
+		return nil, fmt.Errorf("collect: episodes = %d, want ≥ 1", req.Episodes)
 	}
 	if req.Batch <= 0 {
 		req.Batch = 256
@@ -51,21 +56,22 @@ func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progr
 		Attrs: map[string]string{"policy": req.Policy, "level": req.Level, "seed": fmt.Sprint(req.Seed)},
 	})
 	if err != nil {
-		return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+		return nil, fmt.Errorf("collect: %w", err)
 	}
 	defer w.Abort() // no-op after a successful Close
 	succ := 0
 	for start, b := 0, uint64(0); start < req.Episodes; start, b = start+req.Batch, b+1 {
 		if err := ctx.Err(); err != nil {
-			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+			return nil, fmt.Errorf("collect: %w", err)
 		}
 		n := min(req.Batch, req.Episodes-start)
 		seed := SeedFor(req.Seed, "collect", b)
-		goals, err := e.Goals(ctx, GoalsRequest{Level: req.Level, N: n, Seed: seed})
+		g, err := e.Goals(ctx, GoalsRequest{Level: req.Level, N: n, Seed: seed})
 		if err != nil {
-			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+			return nil, fmt.Errorf("collect: %w", err)
 		}
-		eps, err := Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+		goals := g.Goals
+		eps, err := Rollout(ctx, e, *spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
 			r, err := e.Behave(ctx, BehaveRequest{Policy: req.Policy, Observations: obs, Goals: goals, Params: req.Params, Seed: seed<<16 + uint64(t)})
 			if err != nil {
 				return nil, err
@@ -73,14 +79,14 @@ func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progr
 			return r.Actions, nil
 		})
 		if err != nil {
-			return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+			return nil, fmt.Errorf("collect: %w", err)
 		}
 		for _, ep := range eps {
 			if ep.Success {
 				succ++
 			}
 			if err := w.Write(ep); err != nil {
-				return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+				return nil, fmt.Errorf("collect: %w", err)
 			}
 		}
 		if progress != nil {
@@ -90,9 +96,9 @@ func Collect(ctx context.Context, e Env, req CollectRequest, progress func(Progr
 	}
 	meta := w.Meta()
 	if err := w.Close(); err != nil {
-		return dataset.Meta{}, fmt.Errorf("collect: %w", err)
+		return nil, fmt.Errorf("collect: %w", err)
 	}
-	return meta, nil
+	return &CollectResponse{Meta: meta}, nil
 }
 
 // SeedFor derives an independent seed for one use of a base seed: the

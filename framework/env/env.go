@@ -8,15 +8,17 @@ import (
 
 // Env is an environment plugin. Every method batches: a vectorised
 // environment over many episodes at once is the normal case, and a call
-// carries whole batches as row-major float32 slices.
+// carries whole batches as row-major float32 slices. Every call takes and
+// returns a struct, so that a new field does not break a plugin built
+// before it.
 //
 // An Env keeps the state of the current batch of episodes between Reset and
 // Step; a host that needs two independent batches starts two plugin processes.
 type Env interface {
 	// Spec describes the environment.
-	Spec(ctx context.Context) (Spec, error)
-	// Goals samples n goals of a level, drawn from seed.
-	Goals(ctx context.Context, req GoalsRequest) ([]dataset.Goal, error)
+	Spec(ctx context.Context, req SpecRequest) (*Spec, error)
+	// Goals samples req.N goals of a level, drawn from req.Seed.
+	Goals(ctx context.Context, req GoalsRequest) (*GoalsResponse, error)
 	// Reset starts one episode per goal and returns their first observations.
 	Reset(ctx context.Context, req ResetRequest) (*ResetResponse, error)
 	// Step applies one action per episode of the current batch.
@@ -33,7 +35,10 @@ type Env interface {
 	Render(ctx context.Context, req RenderRequest) (*RenderResponse, error)
 }
 
-// Spec describes an environment.
+// SpecRequest asks for the environment's Spec. It has no fields yet.
+type SpecRequest struct{}
+
+// Spec describes an environment; it is Env.Spec's response.
 type Spec struct {
 	Name        string        `json:"name"`
 	ObsDim      int           `json:"obs_dim"`
@@ -54,8 +59,17 @@ type Spec struct {
 // model, horizon, ...). The host calls Configure once, before any other call
 // but Spec. Unknown keys or bad values must be rejected with an error naming them.
 type Configurer interface {
-	Configure(ctx context.Context, config map[string]string) error
+	Configure(ctx context.Context, req ConfigureRequest) (*ConfigureResponse, error)
 }
+
+// ConfigureRequest holds the settings, by name.
+type ConfigureRequest struct {
+	Config map[string]string
+}
+
+// ConfigureResponse acknowledges a configuration. It has no fields yet: the
+// settings in force show in Spec.Config.
+type ConfigureResponse struct{}
 
 // Parser is implemented by environments that can read a goal text back into
 // a goal (level, parameters, vector): it is how the grounding report scores
@@ -82,6 +96,11 @@ type GoalsRequest struct {
 	Level string
 	N     int
 	Seed  uint64
+}
+
+// GoalsResponse holds the goals, Level's N of them.
+type GoalsResponse struct {
+	Goals []dataset.Goal
 }
 
 // ResetRequest starts len(Goals) episodes.

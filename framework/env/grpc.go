@@ -52,18 +52,20 @@ var (
 // env does not implement [Parser].
 var ErrNoParser = errors.New("the env reads no goal texts (it does not implement env.Parser)")
 
-func (c *Client) Spec(ctx context.Context) (Spec, error) {
-	r, err := c.c.Spec(ctx, &pb.Empty{})
+func (c *Client) Spec(ctx context.Context, _ SpecRequest) (*Spec, error) {
+	r, err := c.c.Spec(ctx, &pb.SpecRequest{})
 	if err != nil {
-		return Spec{}, plugin.Error(err)
+		return nil, plugin.Error(err)
 	}
-	return Spec{Name: r.Name, ObsDim: int(r.ObsDim), ActionSpace: pb.ToSpace(r.ActionSpace), GoalDim: int(r.GoalDim),
+	return &Spec{Name: r.Name, ObsDim: int(r.ObsDim), ActionSpace: pb.ToSpace(r.ActionSpace), GoalDim: int(r.GoalDim),
 		Horizon: int(r.Horizon), Levels: r.Levels, Policies: r.Policies, Config: r.Config}, nil
 }
 
-func (c *Client) Configure(ctx context.Context, config map[string]string) error {
-	_, err := c.c.Configure(ctx, &pb.ConfigureRequest{Config: config})
-	return plugin.Error(err)
+func (c *Client) Configure(ctx context.Context, req ConfigureRequest) (*ConfigureResponse, error) {
+	if _, err := c.c.Configure(ctx, &pb.ConfigureRequest{Config: req.Config}); err != nil {
+		return nil, plugin.Error(err)
+	}
+	return &ConfigureResponse{}, nil
 }
 
 func (c *Client) ParseGoals(ctx context.Context, req ParseGoalsRequest) (*ParseGoalsResponse, error) {
@@ -77,12 +79,12 @@ func (c *Client) ParseGoals(ctx context.Context, req ParseGoalsRequest) (*ParseG
 	return &ParseGoalsResponse{Goals: pb.ToGoals(r.Goals), Errors: r.Errors}, nil
 }
 
-func (c *Client) Goals(ctx context.Context, req GoalsRequest) ([]dataset.Goal, error) {
+func (c *Client) Goals(ctx context.Context, req GoalsRequest) (*GoalsResponse, error) {
 	r, err := c.c.Goals(ctx, &pb.GoalsRequest{Level: req.Level, N: int32(req.N), Seed: req.Seed})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return pb.ToGoals(r.Goals), nil
+	return &GoalsResponse{Goals: pb.ToGoals(r.Goals)}, nil
 }
 
 func (c *Client) Reset(ctx context.Context, req ResetRequest) (*ResetResponse, error) {
@@ -137,11 +139,11 @@ func (c *Client) Render(ctx context.Context, req RenderRequest) (*RenderResponse
 
 // Collect runs env.Collect inside the plugin process, so no step crosses
 // the process boundary, and streams its progress.
-func (c *Client) Collect(ctx context.Context, req CollectRequest, progress func(Progress)) (dataset.Meta, error) {
+func (c *Client) Collect(ctx context.Context, req CollectRequest, progress func(Progress)) (*CollectResponse, error) {
 	st, err := c.c.Collect(ctx, &pb.CollectRequest{Episodes: int32(req.Episodes), Level: req.Level, Policy: req.Policy,
 		Params: req.Params, Seed: req.Seed, Batch: int32(req.Batch), Out: req.Out})
 	if err != nil {
-		return dataset.Meta{}, plugin.Error(err)
+		return nil, plugin.Error(err)
 	}
 	var m dataset.Meta
 	err = plugin.Receive("collect", st.Recv, func(ev *pb.CollectEvent) (bool, error) {
@@ -157,9 +159,9 @@ func (c *Client) Collect(ctx context.Context, req CollectRequest, progress func(
 		return true, nil
 	})
 	if err != nil {
-		return dataset.Meta{}, err
+		return nil, err
 	}
-	return m, nil
+	return &CollectResponse{Meta: m}, nil
 }
 
 // server adapts an Env to the generated gRPC service.
@@ -168,8 +170,8 @@ type server struct {
 	impl Env
 }
 
-func (s *server) Spec(ctx context.Context, _ *pb.Empty) (*pb.EnvSpec, error) {
-	sp, err := s.impl.Spec(ctx)
+func (s *server) Spec(ctx context.Context, _ *pb.SpecRequest) (*pb.EnvSpec, error) {
+	sp, err := s.impl.Spec(ctx, SpecRequest{})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
@@ -177,23 +179,26 @@ func (s *server) Spec(ctx context.Context, _ *pb.Empty) (*pb.EnvSpec, error) {
 		Horizon: int32(sp.Horizon), Levels: sp.Levels, Policies: sp.Policies, Config: sp.Config}, nil
 }
 
-func (s *server) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
+func (s *server) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
 	c, ok := s.impl.(Configurer)
 	if !ok {
 		if len(r.Config) > 0 {
 			return nil, plugin.Status(fmt.Errorf("this env takes no configuration, got keys %v", keys(r.Config)))
 		}
-		return &pb.Empty{}, nil
+		return &pb.ConfigureResponse{}, nil
 	}
-	return &pb.Empty{}, plugin.Status(c.Configure(ctx, r.Config))
+	if _, err := c.Configure(ctx, ConfigureRequest{Config: r.Config}); err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.ConfigureResponse{}, nil
 }
 
 func (s *server) Goals(ctx context.Context, r *pb.GoalsRequest) (*pb.GoalsResponse, error) {
-	gs, err := s.impl.Goals(ctx, GoalsRequest{Level: r.Level, N: int(r.N), Seed: r.Seed})
+	out, err := s.impl.Goals(ctx, GoalsRequest{Level: r.Level, N: int(r.N), Seed: r.Seed})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.GoalsResponse{Goals: pb.FromGoals(gs)}, nil
+	return &pb.GoalsResponse{Goals: pb.FromGoals(out.Goals)}, nil
 }
 
 func (s *server) Reset(ctx context.Context, r *pb.ResetRequest) (*pb.ResetResponse, error) {
@@ -262,7 +267,7 @@ func (s *server) ParseGoals(ctx context.Context, r *pb.ParseGoalsRequest) (*pb.P
 
 func (s *server) Collect(r *pb.CollectRequest, st pb.Env_CollectServer) error {
 	var sendErr error
-	meta, err := Collect(st.Context(), s.impl, CollectRequest{Episodes: int(r.Episodes), Level: r.Level, Policy: r.Policy,
+	res, err := Collect(st.Context(), s.impl, CollectRequest{Episodes: int(r.Episodes), Level: r.Level, Policy: r.Policy,
 		Params: r.Params, Seed: r.Seed, Batch: int(r.Batch), Out: r.Out}, func(p Progress) {
 		if sendErr == nil {
 			sendErr = st.Send(&pb.CollectEvent{Progress: &pb.Progress{Done: int64(p.Done), Total: int64(p.Total), Metrics: p.Metrics}})
@@ -274,7 +279,7 @@ func (s *server) Collect(r *pb.CollectRequest, st pb.Env_CollectServer) error {
 	if sendErr != nil {
 		return sendErr
 	}
-	b, err := json.Marshal(meta)
+	b, err := json.Marshal(res.Meta)
 	if err != nil {
 		return plugin.Status(err)
 	}

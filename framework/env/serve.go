@@ -31,7 +31,7 @@ func Serve(e Env, opts ...Option) {
 
 // Describe returns an env's name and capabilities as `describe` reports them.
 func Describe(ctx context.Context, e Env) (string, []string, error) {
-	s, err := e.Spec(ctx)
+	s, err := e.Spec(ctx, SpecRequest{})
 	if err != nil {
 		return "", nil, err
 	}

@@ -15,10 +15,11 @@ import (
 func TestBadInputIsAnError(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
-	gs, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 2, Seed: 1})
+	gr, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	gs := gr.Goals
 	if _, err := e.Step(ctx, env.StepRequest{Actions: []float32{0, 0}}); err == nil {
 		t.Error("step before reset: no error")
 	}
@@ -76,7 +77,7 @@ func TestBadInputIsAnError(t *testing.T) {
 		"too many balls": {"num_balls": "6"},
 		"zero texts":     {"texts_per_goal": "0"},
 	} {
-		if err := e.Configure(ctx, cfg); err == nil {
+		if _, err := e.Configure(ctx, env.ConfigureRequest{Config: cfg}); err == nil {
 			t.Errorf("configure %s: no error", name)
 		}
 	}

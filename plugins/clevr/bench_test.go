@@ -43,10 +43,11 @@ func BenchmarkEnvStep(b *testing.B) {
 			e := newEnv(b, map[string]string{"model": model})
 			ctx := context.Background()
 			const n = 256
-			gs, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: n, Seed: 1})
+			gr, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: n, Seed: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
+			gs := gr.Goals
 			rng := rand.New(rand.NewPCG(3, 4))
 			acts := make([]float32, n)
 			steps := 0
@@ -106,7 +107,7 @@ func BenchmarkCollect(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				steps += m.Steps
+				steps += m.Meta.Steps
 			}
 			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "env-steps/s")
 			reportCPU(b, c0, steps)

@@ -69,7 +69,7 @@ func TestConfigurableOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, _ := e.Spec(context.Background())
+	sp, _ := e.Spec(context.Background(), env.SpecRequest{})
 	if sp.ObsDim != 6 || sp.ActionSpace.N != 24 {
 		t.Errorf("3 balls: obs dim %d, %d actions; want 6 and 24", sp.ObsDim, sp.ActionSpace.N)
 	}
@@ -81,7 +81,7 @@ func TestConfigurableOptions(t *testing.T) {
 	e2, _ := New(two)
 	if gs, err := e2.Goals(context.Background(), env.GoalsRequest{Level: LevelHard, N: 50, Seed: 1}); err != nil {
 		t.Errorf("2 balls, hard goals: %v", err)
-	} else if _, err := e2.Reset(context.Background(), env.ResetRequest{Seed: 1, Goals: gs}); err != nil {
+	} else if _, err := e2.Reset(context.Background(), env.ResetRequest{Seed: 1, Goals: gs.Goals}); err != nil {
 		t.Errorf("2 balls, hard goals: reset: %v", err)
 	}
 

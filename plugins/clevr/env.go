@@ -92,7 +92,14 @@ func configKeys(c *Config, textsPerGoal *int) map[string]any {
 // Configure applies settings by name (snake_case field names of Config, "horizon" for
 // max_steps, "preset" = "kalm" or "original" applied first, "texts_per_goal"). Unknown keys
 // and bad values are errors naming them.
-func (e *Env) Configure(_ context.Context, config map[string]string) error {
+func (e *Env) Configure(_ context.Context, req env.ConfigureRequest) (*env.ConfigureResponse, error) {
+	if err := e.configure(req.Config); err != nil {
+		return nil, err
+	}
+	return &env.ConfigureResponse{}, nil
+}
+
+func (e *Env) configure(config map[string]string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cfg := e.cfg
@@ -153,7 +160,7 @@ func (e *Env) Configure(_ context.Context, config map[string]string) error {
 }
 
 // Spec describes the environment.
-func (e *Env) Spec(context.Context) (env.Spec, error) {
+func (e *Env) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cfgEcho := map[string]string{}
@@ -174,7 +181,7 @@ func (e *Env) Spec(context.Context) (env.Spec, error) {
 			cfgEcho[k] = strconv.FormatBool(*p)
 		}
 	}
-	return env.Spec{
+	return &env.Spec{
 		Name:        EnvName,
 		ObsDim:      e.obsDim(),
 		ActionSpace: dataset.DiscreteSpace(NumActions(e.cfg.NumBalls)),
@@ -194,7 +201,7 @@ func Goal(t Task, n int, rng *rand.Rand) dataset.Goal {
 }
 
 // Goals samples n goals of a level.
-func (e *Env) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, error) {
+func (e *Env) Goals(_ context.Context, req env.GoalsRequest) (*env.GoalsResponse, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !slices.Contains(Levels, req.Level) {
@@ -212,7 +219,7 @@ func (e *Env) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, er
 		}
 		out[i] = Goal(t, e.textsPerGoal, rng)
 	}
-	return out, nil
+	return &env.GoalsResponse{Goals: out}, nil
 }
 
 // ParseGoals reads goal texts back into goals (env.Parser): the level and

@@ -15,7 +15,7 @@ func newEnv(tb testing.TB, config map[string]string) *Env {
 		tb.Fatal(err)
 	}
 	if config != nil {
-		if err := e.Configure(context.Background(), config); err != nil {
+		if _, err := e.Configure(context.Background(), env.ConfigureRequest{Config: config}); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -15,7 +15,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	goals, _ := e.Goals(ctx, env.GoalsRequest{Level: clevr.LevelTrain, N: 2, Seed: 1})
+	gr, _ := e.Goals(ctx, env.GoalsRequest{Level: clevr.LevelTrain, N: 2, Seed: 1})
+	goals := gr.Goals
 	r, _ := e.Reset(ctx, env.ResetRequest{Seed: 1, Goals: goals})
 	obs := r.Observations
 	done := make([]bool, len(goals))

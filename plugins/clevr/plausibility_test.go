@@ -15,10 +15,11 @@ func TestPlausibilityOfRealRollouts(t *testing.T) {
 	sp := mustSpec(t, e)
 	maxMove := 0.0
 	for _, policy := range []string{PolicyRandom, PolicyExpert} {
-		gs, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 64, Seed: 21})
+		gr, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 64, Seed: 21})
 		if err != nil {
 			t.Fatal(err)
 		}
+		gs := gr.Goals
 		eps, err := env.Rollout(ctx, e, sp, gs, 21, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
 			r, err := e.Behave(ctx, env.BehaveRequest{Policy: policy, Observations: obs, Goals: gs, Seed: uint64(k)})
 			if err != nil {

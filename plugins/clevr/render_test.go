@@ -40,10 +40,11 @@ func golden(t *testing.T, name string, b []byte) {
 func expertEpisode(t *testing.T) (string, []float32) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
-	gs, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 1, Seed: 11})
+	gr, err := e.Goals(ctx, env.GoalsRequest{Level: LevelTrain, N: 1, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
+	gs := gr.Goals
 	eps, err := env.Rollout(ctx, e, mustSpec(t, e), gs, 5, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
 		r, err := e.Behave(ctx, env.BehaveRequest{Policy: PolicyExpert, Observations: obs, Goals: gs, Seed: uint64(k)})
 		if err != nil {
@@ -61,11 +62,11 @@ func expertEpisode(t *testing.T) (string, []float32) {
 }
 
 func mustSpec(t *testing.T, e env.Env) env.Spec {
-	sp, err := e.Spec(context.Background())
+	sp, err := e.Spec(context.Background(), env.SpecRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sp
+	return *sp
 }
 
 // TestRenderImages renders the README's pictures: the first state of an expert episode as a

@@ -94,11 +94,14 @@ func (s Suite) run(t tester) {
 
 func (s Suite) schema(t tester, a algo.Algo) algo.Schema {
 	t.Helper()
-	sc, err := suite.Call(func() (algo.Schema, error) { return a.Schema(t.Context()) })
+	sc, err := suite.Call(func() (*algo.Schema, error) { return a.Schema(t.Context(), algo.SchemaRequest{}) })
 	if err != nil {
 		t.Fatalf("Schema: %v", err)
 	}
-	return sc
+	if sc == nil {
+		t.Fatalf("Schema returned neither a schema nor an error")
+	}
+	return *sc
 }
 
 func (s Suite) checkSchema(t tester) algo.Schema {
@@ -357,20 +360,27 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 
 	load := func(t tester, a algo.Algo, ckpt string) algo.Policy {
 		t.Helper()
-		p, err := suite.Call(func() (algo.Policy, error) { return a.Load(t.Context(), ckpt) })
+		r, err := suite.Call(func() (*algo.LoadResponse, error) { return a.Load(t.Context(), algo.LoadRequest{Checkpoint: ckpt}) })
 		if err != nil {
 			t.Fatalf("Load(%s): %v", ckpt, err)
 		}
-		return p
+		if r == nil {
+			t.Fatalf("Load(%s) returned neither a policy nor an error", ckpt)
+		}
+		return r.Policy
 	}
 	act := func(t tester, a algo.Algo, p algo.Policy, det bool, seed uint64) []float32 {
 		t.Helper()
-		out, err := suite.Call(func() ([]float32, error) {
+		r, err := suite.Call(func() (*algo.ActResponse, error) {
 			return a.Act(t.Context(), algo.ActRequest{Policy: p, Observations: obs, Goals: goals, Deterministic: det, Seed: seed})
 		})
 		if err != nil {
 			t.Fatalf("Act: %v", err)
 		}
+		if r == nil {
+			t.Fatalf("Act returned neither actions nor an error")
+		}
+		out := r.Actions
 		if len(out) != n*sp.Dim {
 			t.Fatalf("Act on %d observations gave %d action values, want %d", n, len(out), n*sp.Dim)
 		}
@@ -406,8 +416,8 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 	})
 	t.Run("BadInput", func(t tester) {
 		p := load(t, a, last)
-		suite.Rejects(t, "Load of a missing checkpoint", func() (algo.Policy, error) {
-			return a.Load(t.Context(), filepath.Join(dir, "no-such-checkpoint"))
+		suite.Rejects(t, "Load of a missing checkpoint", func() (*algo.LoadResponse, error) {
+			return a.Load(t.Context(), algo.LoadRequest{Checkpoint: filepath.Join(dir, "no-such-checkpoint")})
 		})
 		bad := []struct {
 			name string
@@ -419,7 +429,7 @@ func (s Suite) checkSpace(t tester, k dataset.Kind) {
 		}
 		for _, c := range bad {
 			t.Run(c.name, func(t tester) {
-				suite.Rejects(t, "Act "+c.name, func() ([]float32, error) { return a.Act(t.Context(), c.req) })
+				suite.Rejects(t, "Act "+c.name, func() (*algo.ActResponse, error) { return a.Act(t.Context(), c.req) })
 			})
 		}
 	})

@@ -40,6 +40,7 @@ func TestBrokenAlgosFail(t *testing.T) {
 		{"NoCheckpointFile", bugs{noCheckpointFile: true}, []string{"discrete/Train", "continuous/Train"}},
 		{"IgnoreCancel", bugs{ignoreCancel: true}, []string{"discrete/Cancel"}},
 		{"ActShort", bugs{actShort: true}, []string{"discrete/Act", "continuous/Act"}},
+		{"ActNil", bugs{actNil: true}, []string{"discrete/Act", "continuous/Act"}},
 		{"ActOutOfRange", bugs{actOutOfRange: true}, []string{"discrete/Act"}},
 		{"NoisyDeterministic", bugs{noisyDeterministic: true}, []string{"continuous/ActDeterministic"}},
 		{"UnseededSampling", bugs{unseededSampling: true}, []string{"continuous/ActSeeded"}},

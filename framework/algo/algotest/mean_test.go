@@ -38,6 +38,7 @@ type bugs struct {
 	unseededSampling   bool // sampling draws from a hidden counter
 	loadAcceptsMissing bool // Load of a missing file succeeds
 	actNoGoalCheck     bool // Act does not check the goal batch
+	actNil             bool // Act returns neither actions nor an error
 	noProgress         bool // Train reports no progress
 	trainUnseeded      bool // training draws from a hidden counter
 	mixIgnoresDims     bool // datasets of other dims are accepted
@@ -56,12 +57,12 @@ type meanCheckpoint struct {
 
 func newMean(b bugs) *mean { return &mean{bugs: b, policies: map[algo.Policy]*meanCheckpoint{}} }
 
-func (m *mean) Schema(context.Context) (algo.Schema, error) {
+func (m *mean) Schema(context.Context, algo.SchemaRequest) (*algo.Schema, error) {
 	every := any(5)
 	if m.bugs.badDefault {
 		every = "5"
 	}
-	return algo.Schema{Name: "mean", Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous}, Params: []algo.Param{
+	return &algo.Schema{Name: "mean", Spaces: []dataset.Kind{dataset.Discrete, dataset.Continuous}, Params: []algo.Param{
 		{Name: "noise", Type: algo.TypeFloat, Default: 0.1, Help: "sampling noise"},
 		{Name: "every", Type: algo.TypeInt, Default: every, Help: "steps between progress reports"},
 		{Name: "verbose", Type: algo.TypeBool, Default: false},
@@ -171,15 +172,15 @@ func (m *mean) Train(ctx context.Context, req algo.TrainRequest, progress func(a
 	return res, nil
 }
 
-func (m *mean) Load(_ context.Context, checkpoint string) (algo.Policy, error) {
-	b, err := os.ReadFile(checkpoint)
+func (m *mean) Load(_ context.Context, req algo.LoadRequest) (*algo.LoadResponse, error) {
+	b, err := os.ReadFile(req.Checkpoint)
 	ck := &meanCheckpoint{Space: dataset.DiscreteSpace(1), ObsDim: 1, Action: []float32{0}}
 	if err != nil && !m.bugs.loadAcceptsMissing {
-		return "", fmt.Errorf("mean: %w", err)
+		return nil, fmt.Errorf("mean: %w", err)
 	}
 	if err == nil {
 		if err := json.Unmarshal(b, ck); err != nil {
-			return "", fmt.Errorf("mean: checkpoint %s: %w", checkpoint, err)
+			return nil, fmt.Errorf("mean: checkpoint %s: %w", req.Checkpoint, err)
 		}
 	}
 	m.mu.Lock()
@@ -187,10 +188,10 @@ func (m *mean) Load(_ context.Context, checkpoint string) (algo.Policy, error) {
 	m.next++
 	p := algo.Policy(fmt.Sprintf("mean-%d", m.next))
 	m.policies[p] = ck
-	return p, nil
+	return &algo.LoadResponse{Policy: p}, nil
 }
 
-func (m *mean) Act(_ context.Context, req algo.ActRequest) ([]float32, error) {
+func (m *mean) Act(_ context.Context, req algo.ActRequest) (*algo.ActResponse, error) {
 	m.mu.Lock()
 	ck, ok := m.policies[req.Policy]
 	m.mu.Unlock()
@@ -232,5 +233,8 @@ func (m *mean) Act(_ context.Context, req algo.ActRequest) ([]float32, error) {
 		}
 		out = append(out, a...)
 	}
-	return out, nil
+	if m.bugs.actNil {
+		return nil, nil
+	}
+	return &algo.ActResponse{Actions: out}, nil
 }

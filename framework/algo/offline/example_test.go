@@ -35,18 +35,18 @@ func ExampleNewPlugin() {
 		fmt.Println(err)
 		return
 	}
-	pol, err := p.Load(ctx, res.Checkpoints[0].Path)
+	pol, err := p.Load(ctx, algo.LoadRequest{Checkpoint: res.Checkpoints[0].Path})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	obs := []float32{0, 0, 0, 1, 0, 0, 0} // middle of the 7-cell corridor
 	goal := []float32{0, 1}               // goal: the right end
-	a, err := p.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: goal, Deterministic: true})
+	a, err := p.Act(ctx, algo.ActRequest{Policy: pol.Policy, Observations: obs, Goals: goal, Deterministic: true})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("checkpoint at step", res.Checkpoints[0].Step, "action", a[0])
+	fmt.Println("checkpoint at step", res.Checkpoints[0].Step, "action", a.Actions[0])
 	// Output: checkpoint at step 200 action 1
 }

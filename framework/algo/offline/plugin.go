@@ -31,7 +31,10 @@ type policy struct {
 func NewPlugin(f Factory) *Plugin { return &Plugin{F: f, policies: map[algo.Policy]*policy{}} }
 
 // Schema returns the hyper-parameter schema.
-func (p *Plugin) Schema(context.Context) (algo.Schema, error) { return p.F.Schema(), nil }
+func (p *Plugin) Schema(context.Context, algo.SchemaRequest) (*algo.Schema, error) {
+	s := p.F.Schema()
+	return &s, nil
+}
 
 // Train trains a policy (see Train).
 func (p *Plugin) Train(ctx context.Context, req algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
@@ -39,25 +42,26 @@ func (p *Plugin) Train(ctx context.Context, req algo.TrainRequest, progress func
 }
 
 // Load loads a checkpoint; the handle is the checkpoint path.
-func (p *Plugin) Load(_ context.Context, path string) (algo.Policy, error) {
+func (p *Plugin) Load(_ context.Context, req algo.LoadRequest) (*algo.LoadResponse, error) {
+	path := req.Checkpoint
 	c, err := ReadCheckpoint(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", p.F.Name, err)
+		return nil, fmt.Errorf("%s: %w", p.F.Name, err)
 	}
 	r, err := Restore(p.F, c, path)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", p.F.Name, err)
+		return nil, fmt.Errorf("%s: %w", p.F.Name, err)
 	}
 	h := algo.Policy(path)
 	p.mu.Lock()
 	p.policies[h] = &policy{l: r.Learner, t: r.Transform}
 	p.mu.Unlock()
-	return h, nil
+	return &algo.LoadResponse{Policy: h}, nil
 }
 
 // Act returns one action per observation row; actions are in the dataset's
 // action space (continuous actions rescaled back from [−1, 1]).
-func (p *Plugin) Act(_ context.Context, req algo.ActRequest) ([]float32, error) {
+func (p *Plugin) Act(_ context.Context, req algo.ActRequest) (*algo.ActResponse, error) {
 	p.mu.Lock()
 	pol, ok := p.policies[req.Policy]
 	p.mu.Unlock()
@@ -90,7 +94,7 @@ func (p *Plugin) Act(_ context.Context, req algo.ActRequest) ([]float32, error) 
 			t.ActionOut(out[i*ad : (i+1)*ad])
 		}
 	}
-	return out, nil
+	return &algo.ActResponse{Actions: out}, nil
 }
 
 var _ algo.Algo = (*Plugin)(nil)

@@ -109,27 +109,27 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				t.Fatalf("steps %d and %d, want 30", ca.Step, cb.Step)
 			}
 			// Acting: the same observations through both loaded policies.
-			pa, err := p.Load(ctx, a)
+			pa, err := p.Load(ctx, algo.LoadRequest{Checkpoint: a})
 			if err != nil {
 				t.Fatal(err)
 			}
 			q := offline.NewPlugin(v.f) // a fresh process would have nothing loaded
-			pb, err := q.Load(ctx, b)
+			pb, err := q.Load(ctx, algo.LoadRequest{Checkpoint: b})
 			if err != nil {
 				t.Fatal(err)
 			}
 			obs, goals := observations(ca)
 			for _, det := range []bool{true, false} {
-				x, err := p.Act(ctx, algo.ActRequest{Policy: pa, Observations: obs, Goals: goals, Deterministic: det, Seed: 9})
+				x, err := p.Act(ctx, algo.ActRequest{Policy: pa.Policy, Observations: obs, Goals: goals, Deterministic: det, Seed: 9})
 				if err != nil {
 					t.Fatal(err)
 				}
-				y, err := q.Act(ctx, algo.ActRequest{Policy: pb, Observations: obs, Goals: goals, Deterministic: det, Seed: 9})
+				y, err := q.Act(ctx, algo.ActRequest{Policy: pb.Policy, Observations: obs, Goals: goals, Deterministic: det, Seed: 9})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !offlinetest.BitEqual(x, y) {
-					t.Fatalf("deterministic=%v: actions %v and %v differ", det, x, y)
+				if !offlinetest.BitEqual(x.Actions, y.Actions) {
+					t.Fatalf("deterministic=%v: actions %v and %v differ", det, x.Actions, y.Actions)
 				}
 			}
 		})
@@ -267,9 +267,9 @@ func TestBadInput(t *testing.T) {
 			_, err := offline.NewPlugin(bc.Factory).Train(ctx, req(cont, map[string]any{"top_fraction": 0.0}), nil)
 			return err
 		}, []string{"bc", "top_fraction = 0", "(0, 1]"}},
-		{"checkpoint of another algorithm", func() error { _, err := td3.Load(ctx, bcCkpt.Checkpoints[0].Path); return err }, []string{`"bc"`, `"td3bc"`}},
-		{"foreign file", func() error { _, err := td3.Load(ctx, foreign); return err }, []string{foreign, "not a kalm"}},
-		{"newer format", func() error { _, err := offline.NewPlugin(bc.Factory).Load(ctx, newer); return err }, []string{newer, "version 9"}},
+		{"checkpoint of another algorithm", func() error { _, err := td3.Load(ctx, algo.LoadRequest{Checkpoint: bcCkpt.Checkpoints[0].Path}); return err }, []string{`"bc"`, `"td3bc"`}},
+		{"foreign file", func() error { _, err := td3.Load(ctx, algo.LoadRequest{Checkpoint: foreign}); return err }, []string{foreign, "not a kalm"}},
+		{"newer format", func() error { _, err := offline.NewPlugin(bc.Factory).Load(ctx, algo.LoadRequest{Checkpoint: newer}); return err }, []string{newer, "version 9"}},
 		{"diverging training", func() error {
 			_, err := td3.Train(ctx, req(cont, map[string]any{"lr": 1e30, "hidden": 8}), nil)
 			var d *offline.DivergenceError

@@ -95,14 +95,24 @@ func (s Suite) setup(t tester) (env.Env, env.Spec) {
 	if e == nil {
 		t.Fatalf("New returned a nil env")
 	}
-	sp, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
-	if err != nil {
-		t.Fatalf("Spec: %v", err)
-	}
+	sp := spec(t, e)
 	if sp.ObsDim < 1 || sp.ActionSpace.Validate() != nil || sp.Horizon < 1 || len(sp.Levels) == 0 || len(sp.Policies) == 0 {
 		t.Fatalf("spec is unusable (see the Spec check): %+v", sp)
 	}
 	return e, sp
+}
+
+// spec reads e's spec; it ends the check if that fails.
+func spec(t tester, e env.Env) env.Spec {
+	t.Helper()
+	sp, err := suite.Call(func() (*env.Spec, error) { return e.Spec(t.Context(), env.SpecRequest{}) })
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	if sp == nil {
+		t.Fatalf("Spec returned neither a spec nor an error")
+	}
+	return *sp
 }
 
 func (s Suite) checkSpec(t tester) {
@@ -110,10 +120,7 @@ func (s Suite) checkSpec(t tester) {
 	if e == nil {
 		t.Fatalf("New returned a nil env")
 	}
-	sp, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
-	if err != nil {
-		t.Fatalf("Spec: %v", err)
-	}
+	sp := spec(t, e)
 	if sp.Name == "" {
 		t.Errorf("Name is empty")
 	}
@@ -144,10 +151,7 @@ func (s Suite) checkSpec(t tester) {
 			seen[n] = true
 		}
 	}
-	again, err := suite.Call(func() (env.Spec, error) { return e.Spec(t.Context()) })
-	if err != nil {
-		t.Fatalf("second Spec: %v", err)
-	}
+	again := spec(t, e)
 	if !reflect.DeepEqual(sp, again) {
 		t.Errorf("Spec changed between calls:\n first %+v\nsecond %+v", sp, again)
 	}
@@ -155,12 +159,16 @@ func (s Suite) checkSpec(t tester) {
 
 func goals(t tester, e env.Env, level string, n int, seed uint64) []dataset.Goal {
 	t.Helper()
-	gs, err := suite.Call(func() ([]dataset.Goal, error) {
+	r, err := suite.Call(func() (*env.GoalsResponse, error) {
 		return e.Goals(t.Context(), env.GoalsRequest{Level: level, N: n, Seed: seed})
 	})
 	if err != nil {
 		t.Fatalf("Goals(level %q, n %d, seed %d): %v", level, n, seed, err)
 	}
+	if r == nil {
+		t.Fatalf("Goals(level %q, n %d) returned neither goals nor an error", level, n)
+	}
+	gs := r.Goals
 	if len(gs) != n {
 		t.Fatalf("Goals(level %q, n %d): got %d goals", level, n, len(gs))
 	}
@@ -198,7 +206,7 @@ func (s Suite) checkGoals(t tester) {
 		})
 	}
 	t.Run("UnknownLevel", func(t tester) {
-		suite.Rejects(t, "Goals of an unknown level", func() ([]dataset.Goal, error) {
+		suite.Rejects(t, "Goals of an unknown level", func() (*env.GoalsResponse, error) {
 			return e.Goals(t.Context(), env.GoalsRequest{Level: "no-such-level-envtest", N: 2, Seed: s.Seed})
 		})
 	})
@@ -667,7 +675,7 @@ func (s Suite) checkRender(t tester) {
 // collector is an env that runs Collect itself, such as a plugin client
 // collecting inside the plugin process.
 type collector interface {
-	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (dataset.Meta, error)
+	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (*env.CollectResponse, error)
 }
 
 func (s Suite) checkCollect(t tester) {
@@ -675,15 +683,19 @@ func (s Suite) checkCollect(t tester) {
 	n := s.Episodes
 	dir := t.TempDir()
 	req := env.CollectRequest{Episodes: n, Level: sp.Levels[0], Policy: sp.Policies[0], Seed: s.Seed, Batch: (n + 1) / 2}
-	load := func(name string, collect func(env.CollectRequest, func(env.Progress)) (dataset.Meta, error)) *dataset.Data {
+	load := func(name string, collect func(env.CollectRequest, func(env.Progress)) (*env.CollectResponse, error)) *dataset.Data {
 		t.Helper()
 		req := req
 		req.Out = filepath.Join(dir, name)
 		var last env.Progress
-		meta, err := suite.Call(func() (dataset.Meta, error) { return collect(req, func(p env.Progress) { last = p }) })
+		r, err := suite.Call(func() (*env.CollectResponse, error) { return collect(req, func(p env.Progress) { last = p }) })
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		if r == nil {
+			t.Fatalf("%s returned neither metadata nor an error", name)
+		}
+		meta := r.Meta
 		if meta.Episodes != n {
 			t.Errorf("%s: metadata counts %d episodes, want %d", name, meta.Episodes, n)
 		}
@@ -706,7 +718,7 @@ func (s Suite) checkCollect(t tester) {
 		}
 		return d
 	}
-	local := func(req env.CollectRequest, p func(env.Progress)) (dataset.Meta, error) {
+	local := func(req env.CollectRequest, p func(env.Progress)) (*env.CollectResponse, error) {
 		return env.Collect(t.Context(), e, req, p)
 	}
 	a := load("collect-a", local)
@@ -715,7 +727,7 @@ func (s Suite) checkCollect(t tester) {
 		t.Errorf("two collections with seed %d differ", s.Seed)
 	}
 	if c, ok := e.(collector); ok {
-		remote := load("collect-remote", func(req env.CollectRequest, p func(env.Progress)) (dataset.Meta, error) {
+		remote := load("collect-remote", func(req env.CollectRequest, p func(env.Progress)) (*env.CollectResponse, error) {
 			return c.Collect(t.Context(), req, p)
 		})
 		if !reflect.DeepEqual(a, remote) {
@@ -733,7 +745,9 @@ func (s Suite) checkConfigure(t tester) {
 		return
 	}
 	const key = "no_such_key_envtest"
-	_, err := suite.Call(func() (struct{}, error) { return struct{}{}, c.Configure(t.Context(), map[string]string{key: "1"}) })
+	_, err := suite.Call(func() (*env.ConfigureResponse, error) {
+		return c.Configure(t.Context(), env.ConfigureRequest{Config: map[string]string{key: "1"}})
+	})
 	switch {
 	case err == nil:
 		t.Errorf("Configure with the unknown key %q returned no error", key)

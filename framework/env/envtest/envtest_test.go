@@ -45,6 +45,7 @@ func TestBrokenEnvsFail(t *testing.T) {
 		{"DoneKeepsMoving", bugs{doneKeepsMoving: true}, []string{"Episodes"}},
 		{"BehaveOutOfSpace", bugs{behaveOutOfSpace: true}, []string{"Behave/expert", "Judge/expert", "Collect"}},
 		{"BadPNG", bugs{badPNG: true}, []string{"Render/width=0", "Render/width=96"}},
+		{"GoalsNil", bugs{goalsNil: true}, []string{"Goals/near", "Goals/far"}},
 		{"WrongGoalDim", bugs{wrongGoalDim: true}, []string{"Goals/near", "Collect"}},
 		{"IgnoreInitObs", bugs{ignoreInitObs: true}, []string{"ResetObservations", "BadInput/Reset/ObservationsWrongLength"}},
 		{"PlausibilityAbove", bugs{plausibilityAbove: true}, []string{"Plausibility/random"}},

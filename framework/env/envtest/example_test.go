@@ -24,7 +24,7 @@ func Example() {
 		envtest.Run(t, func(tb testing.TB) env.Env {
 			e := newMyEnv()
 			if c, ok := e.(env.Configurer); ok {
-				if err := c.Configure(tb.Context(), map[string]string{"horizon": "20"}); err != nil {
+				if _, err := c.Configure(tb.Context(), env.ConfigureRequest{Config: map[string]string{"horizon": "20"}}); err != nil {
 					tb.Fatal(err)
 				}
 			}

@@ -47,6 +47,7 @@ type bugs struct {
 	plausibilityAbove bool // Plausibility returns 2
 	noPolicies        bool // Spec lists no policies
 	collectMiscounts  bool // Goals returns one goal fewer than asked for
+	goalsNil          bool // Goals returns neither goals nor an error
 	configAcceptsAll  bool // Configure accepts unknown keys
 	behaveIgnoresSeed bool // the random policy draws from a hidden counter
 }
@@ -61,8 +62,8 @@ const (
 
 var _ env.Env = (*line)(nil)
 
-func (l *line) Spec(context.Context) (env.Spec, error) {
-	sp := env.Spec{Name: "line", ObsDim: 2, ActionSpace: dataset.DiscreteSpace(3), GoalDim: 1, Horizon: lineHorizon,
+func (l *line) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
+	sp := &env.Spec{Name: "line", ObsDim: 2, ActionSpace: dataset.DiscreteSpace(3), GoalDim: 1, Horizon: lineHorizon,
 		Levels: []string{"near", "far"}, Policies: []string{"expert", "random"}}
 	if l.bugs.noPolicies {
 		sp.Policies = nil
@@ -70,7 +71,7 @@ func (l *line) Spec(context.Context) (env.Spec, error) {
 	return sp, nil
 }
 
-func (l *line) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, error) {
+func (l *line) Goals(_ context.Context, req env.GoalsRequest) (*env.GoalsResponse, error) {
 	lo, hi := 1, 4
 	switch req.Level {
 	case "near":
@@ -100,7 +101,10 @@ func (l *line) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, e
 			gs[i].Vector = append(gs[i].Vector, 0)
 		}
 	}
-	return gs, nil
+	if l.bugs.goalsNil {
+		return nil, nil
+	}
+	return &env.GoalsResponse{Goals: gs}, nil
 }
 
 func target(g dataset.Goal) (int, error) {
@@ -303,11 +307,11 @@ func (l *line) Render(_ context.Context, req env.RenderRequest) (*env.RenderResp
 }
 
 // Configure takes no keys at all: any key is unknown.
-func (l *line) Configure(_ context.Context, config map[string]string) error {
-	for k := range config {
+func (l *line) Configure(_ context.Context, req env.ConfigureRequest) (*env.ConfigureResponse, error) {
+	for k := range req.Config {
 		if !l.bugs.configAcceptsAll {
-			return fmt.Errorf("line: unknown config key %q", k)
+			return nil, fmt.Errorf("line: unknown config key %q", k)
 		}
 	}
-	return nil
+	return &env.ConfigureResponse{}, nil
 }

@@ -283,6 +283,43 @@ func (x *Progress) GetCheckpoint() string {
 	return ""
 }
 
+type SpecRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpecRequest) Reset() {
+	*x = SpecRequest{}
+	mi := &file_kalm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpecRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpecRequest) ProtoMessage() {}
+
+func (x *SpecRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpecRequest.ProtoReflect.Descriptor instead.
+func (*SpecRequest) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{4}
+}
+
+// EnvSpec is Spec's response.
 type EnvSpec struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -299,7 +336,7 @@ type EnvSpec struct {
 
 func (x *EnvSpec) Reset() {
 	*x = EnvSpec{}
-	mi := &file_kalm_proto_msgTypes[4]
+	mi := &file_kalm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +348,7 @@ func (x *EnvSpec) String() string {
 func (*EnvSpec) ProtoMessage() {}
 
 func (x *EnvSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[4]
+	mi := &file_kalm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +361,7 @@ func (x *EnvSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvSpec.ProtoReflect.Descriptor instead.
 func (*EnvSpec) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{4}
+	return file_kalm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EnvSpec) GetName() string {
@@ -392,7 +429,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_kalm_proto_msgTypes[5]
+	mi := &file_kalm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +441,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[5]
+	mi := &file_kalm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +454,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{5}
+	return file_kalm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureRequest) GetConfig() map[string]string {
@@ -425,6 +462,42 @@ func (x *ConfigureRequest) GetConfig() map[string]string {
 		return x.Config
 	}
 	return nil
+}
+
+type ConfigureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigureResponse) Reset() {
+	*x = ConfigureResponse{}
+	mi := &file_kalm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigureResponse) ProtoMessage() {}
+
+func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
+func (*ConfigureResponse) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{7}
 }
 
 type ParseGoalsRequest struct {
@@ -436,7 +509,7 @@ type ParseGoalsRequest struct {
 
 func (x *ParseGoalsRequest) Reset() {
 	*x = ParseGoalsRequest{}
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +521,7 @@ func (x *ParseGoalsRequest) String() string {
 func (*ParseGoalsRequest) ProtoMessage() {}
 
 func (x *ParseGoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +534,7 @@ func (x *ParseGoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseGoalsRequest.ProtoReflect.Descriptor instead.
 func (*ParseGoalsRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{6}
+	return file_kalm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ParseGoalsRequest) GetTexts() []string {
@@ -482,7 +555,7 @@ type ParseGoalsResponse struct {
 
 func (x *ParseGoalsResponse) Reset() {
 	*x = ParseGoalsResponse{}
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +567,7 @@ func (x *ParseGoalsResponse) String() string {
 func (*ParseGoalsResponse) ProtoMessage() {}
 
 func (x *ParseGoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +580,7 @@ func (x *ParseGoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseGoalsResponse.ProtoReflect.Descriptor instead.
 func (*ParseGoalsResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{7}
+	return file_kalm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ParseGoalsResponse) GetGoals() []*Goal {
@@ -535,7 +608,7 @@ type GoalsRequest struct {
 
 func (x *GoalsRequest) Reset() {
 	*x = GoalsRequest{}
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +620,7 @@ func (x *GoalsRequest) String() string {
 func (*GoalsRequest) ProtoMessage() {}
 
 func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +633,7 @@ func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsRequest.ProtoReflect.Descriptor instead.
 func (*GoalsRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{8}
+	return file_kalm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GoalsRequest) GetLevel() string {
@@ -593,7 +666,7 @@ type GoalsResponse struct {
 
 func (x *GoalsResponse) Reset() {
 	*x = GoalsResponse{}
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +678,7 @@ func (x *GoalsResponse) String() string {
 func (*GoalsResponse) ProtoMessage() {}
 
 func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +691,7 @@ func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsResponse.ProtoReflect.Descriptor instead.
 func (*GoalsResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{9}
+	return file_kalm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GoalsResponse) GetGoals() []*Goal {
@@ -639,7 +712,7 @@ type ResetRequest struct {
 
 func (x *ResetRequest) Reset() {
 	*x = ResetRequest{}
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +724,7 @@ func (x *ResetRequest) String() string {
 func (*ResetRequest) ProtoMessage() {}
 
 func (x *ResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +737,7 @@ func (x *ResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequest.ProtoReflect.Descriptor instead.
 func (*ResetRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{10}
+	return file_kalm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResetRequest) GetSeed() uint64 {
@@ -697,7 +770,7 @@ type ResetResponse struct {
 
 func (x *ResetResponse) Reset() {
 	*x = ResetResponse{}
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +782,7 @@ func (x *ResetResponse) String() string {
 func (*ResetResponse) ProtoMessage() {}
 
 func (x *ResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +795,7 @@ func (x *ResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetResponse.ProtoReflect.Descriptor instead.
 func (*ResetResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{11}
+	return file_kalm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResetResponse) GetObservations() []float32 {
@@ -741,7 +814,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +826,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +839,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{12}
+	return file_kalm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StepRequest) GetActions() []float32 {
@@ -790,7 +863,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +875,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +888,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{13}
+	return file_kalm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StepResponse) GetObservations() []float32 {
@@ -871,7 +944,7 @@ type JudgeRequest struct {
 
 func (x *JudgeRequest) Reset() {
 	*x = JudgeRequest{}
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +956,7 @@ func (x *JudgeRequest) String() string {
 func (*JudgeRequest) ProtoMessage() {}
 
 func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +969,7 @@ func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeRequest.ProtoReflect.Descriptor instead.
 func (*JudgeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{14}
+	return file_kalm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JudgeRequest) GetGoal() *Goal {
@@ -932,7 +1005,7 @@ type JudgeResponse struct {
 
 func (x *JudgeResponse) Reset() {
 	*x = JudgeResponse{}
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1017,7 @@ func (x *JudgeResponse) String() string {
 func (*JudgeResponse) ProtoMessage() {}
 
 func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1030,7 @@ func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeResponse.ProtoReflect.Descriptor instead.
 func (*JudgeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{15}
+	return file_kalm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JudgeResponse) GetRewards() []float32 {
@@ -1001,7 +1074,7 @@ type BehaveRequest struct {
 
 func (x *BehaveRequest) Reset() {
 	*x = BehaveRequest{}
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1086,7 @@ func (x *BehaveRequest) String() string {
 func (*BehaveRequest) ProtoMessage() {}
 
 func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1099,7 @@ func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveRequest.ProtoReflect.Descriptor instead.
 func (*BehaveRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{16}
+	return file_kalm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BehaveRequest) GetPolicy() string {
@@ -1073,7 +1146,7 @@ type BehaveResponse struct {
 
 func (x *BehaveResponse) Reset() {
 	*x = BehaveResponse{}
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1158,7 @@ func (x *BehaveResponse) String() string {
 func (*BehaveResponse) ProtoMessage() {}
 
 func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1171,7 @@ func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveResponse.ProtoReflect.Descriptor instead.
 func (*BehaveResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{17}
+	return file_kalm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BehaveResponse) GetActions() []float32 {
@@ -1118,7 +1191,7 @@ type PlausibilityRequest struct {
 
 func (x *PlausibilityRequest) Reset() {
 	*x = PlausibilityRequest{}
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1203,7 @@ func (x *PlausibilityRequest) String() string {
 func (*PlausibilityRequest) ProtoMessage() {}
 
 func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1216,7 @@ func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityRequest.ProtoReflect.Descriptor instead.
 func (*PlausibilityRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{18}
+	return file_kalm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PlausibilityRequest) GetObservations() []float32 {
@@ -1171,7 +1244,7 @@ type PlausibilityResponse struct {
 
 func (x *PlausibilityResponse) Reset() {
 	*x = PlausibilityResponse{}
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1256,7 @@ func (x *PlausibilityResponse) String() string {
 func (*PlausibilityResponse) ProtoMessage() {}
 
 func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1269,7 @@ func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityResponse.ProtoReflect.Descriptor instead.
 func (*PlausibilityResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{19}
+	return file_kalm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PlausibilityResponse) GetOutOfBounds() float64 {
@@ -1231,7 +1304,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1316,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1329,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{20}
+	return file_kalm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RenderRequest) GetObservation() []float32 {
@@ -1289,7 +1362,7 @@ type RenderResponse struct {
 
 func (x *RenderResponse) Reset() {
 	*x = RenderResponse{}
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1374,7 @@ func (x *RenderResponse) String() string {
 func (*RenderResponse) ProtoMessage() {}
 
 func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1387,7 @@ func (x *RenderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
 func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{21}
+	return file_kalm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RenderResponse) GetPng() []byte {
@@ -1339,7 +1412,7 @@ type CollectRequest struct {
 
 func (x *CollectRequest) Reset() {
 	*x = CollectRequest{}
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1424,7 @@ func (x *CollectRequest) String() string {
 func (*CollectRequest) ProtoMessage() {}
 
 func (x *CollectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1437,7 @@ func (x *CollectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
 func (*CollectRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{22}
+	return file_kalm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CollectRequest) GetEpisodes() int32 {
@@ -1427,7 +1500,7 @@ type CollectEvent struct {
 
 func (x *CollectEvent) Reset() {
 	*x = CollectEvent{}
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1512,7 @@ func (x *CollectEvent) String() string {
 func (*CollectEvent) ProtoMessage() {}
 
 func (x *CollectEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1525,7 @@ func (x *CollectEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectEvent.ProtoReflect.Descriptor instead.
 func (*CollectEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{23}
+	return file_kalm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CollectEvent) GetProgress() *Progress {
@@ -1469,6 +1542,42 @@ func (x *CollectEvent) GetMetaJson() []byte {
 	return nil
 }
 
+type SchemaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaRequest) Reset() {
+	*x = SchemaRequest{}
+	mi := &file_kalm_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaRequest) ProtoMessage() {}
+
+func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaRequest.ProtoReflect.Descriptor instead.
+func (*SchemaRequest) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{26}
+}
+
 type SchemaResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SchemaJson    []byte                 `protobuf:"bytes,1,opt,name=schema_json,json=schemaJson,proto3" json:"schema_json,omitempty"`
@@ -1478,7 +1587,7 @@ type SchemaResponse struct {
 
 func (x *SchemaResponse) Reset() {
 	*x = SchemaResponse{}
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1599,7 @@ func (x *SchemaResponse) String() string {
 func (*SchemaResponse) ProtoMessage() {}
 
 func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1612,7 @@ func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
 func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{24}
+	return file_kalm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SchemaResponse) GetSchemaJson() []byte {
@@ -1523,7 +1632,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1644,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1657,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{25}
+	return file_kalm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Source) GetPath() string {
@@ -1581,7 +1690,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1702,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1715,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{26}
+	return file_kalm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TrainRequest) GetDatasets() []*Source {
@@ -1675,7 +1784,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1796,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1809,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{27}
+	return file_kalm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Checkpoint) GetStep() int64 {
@@ -1727,7 +1836,7 @@ type TrainResult struct {
 
 func (x *TrainResult) Reset() {
 	*x = TrainResult{}
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1848,7 @@ func (x *TrainResult) String() string {
 func (*TrainResult) ProtoMessage() {}
 
 func (x *TrainResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1861,7 @@ func (x *TrainResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainResult.ProtoReflect.Descriptor instead.
 func (*TrainResult) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{28}
+	return file_kalm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TrainResult) GetCheckpoints() []*Checkpoint {
@@ -1780,7 +1889,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1901,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1914,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{29}
+	return file_kalm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TrainEvent) GetProgress() *Progress {
@@ -1831,7 +1940,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1952,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1965,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{30}
+	return file_kalm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LoadRequest) GetCheckpoint() string {
@@ -1875,7 +1984,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +1996,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2009,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{31}
+	return file_kalm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LoadResponse) GetPolicy() string {
@@ -1923,7 +2032,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2044,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2057,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{32}
+	return file_kalm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ActRequest) GetPolicy() string {
@@ -1995,7 +2104,7 @@ type ActResponse struct {
 
 func (x *ActResponse) Reset() {
 	*x = ActResponse{}
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2116,7 @@ func (x *ActResponse) String() string {
 func (*ActResponse) ProtoMessage() {}
 
 func (x *ActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2129,7 @@ func (x *ActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResponse.ProtoReflect.Descriptor instead.
 func (*ActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{33}
+	return file_kalm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ActResponse) GetActions() []float32 {
@@ -2047,7 +2156,7 @@ type GroundRequest struct {
 
 func (x *GroundRequest) Reset() {
 	*x = GroundRequest{}
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2059,7 +2168,7 @@ func (x *GroundRequest) String() string {
 func (*GroundRequest) ProtoMessage() {}
 
 func (x *GroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2072,7 +2181,7 @@ func (x *GroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundRequest.ProtoReflect.Descriptor instead.
 func (*GroundRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{34}
+	return file_kalm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GroundRequest) GetBase() string {
@@ -2150,7 +2259,7 @@ type GroundEvent struct {
 
 func (x *GroundEvent) Reset() {
 	*x = GroundEvent{}
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2271,7 @@ func (x *GroundEvent) String() string {
 func (*GroundEvent) ProtoMessage() {}
 
 func (x *GroundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2284,7 @@ func (x *GroundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundEvent.ProtoReflect.Descriptor instead.
 func (*GroundEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{35}
+	return file_kalm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GroundEvent) GetProgress() *Progress {
@@ -2223,7 +2332,7 @@ type GenerateRequest struct {
 
 func (x *GenerateRequest) Reset() {
 	*x = GenerateRequest{}
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2344,7 @@ func (x *GenerateRequest) String() string {
 func (*GenerateRequest) ProtoMessage() {}
 
 func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2357,7 @@ func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRequest.ProtoReflect.Descriptor instead.
 func (*GenerateRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{36}
+	return file_kalm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GenerateRequest) GetCheckpoint() string {
@@ -2326,7 +2435,7 @@ type GenerateMessage struct {
 
 func (x *GenerateMessage) Reset() {
 	*x = GenerateMessage{}
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2447,7 @@ func (x *GenerateMessage) String() string {
 func (*GenerateMessage) ProtoMessage() {}
 
 func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2351,7 +2460,7 @@ func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateMessage.ProtoReflect.Descriptor instead.
 func (*GenerateMessage) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{37}
+	return file_kalm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GenerateMessage) GetRequest() *GenerateRequest {
@@ -2380,7 +2489,7 @@ type GenerateStep struct {
 
 func (x *GenerateStep) Reset() {
 	*x = GenerateStep{}
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2392,7 +2501,7 @@ func (x *GenerateStep) String() string {
 func (*GenerateStep) ProtoMessage() {}
 
 func (x *GenerateStep) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2514,7 @@ func (x *GenerateStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateStep.ProtoReflect.Descriptor instead.
 func (*GenerateStep) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{38}
+	return file_kalm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GenerateStep) GetStep() int32 {
@@ -2445,7 +2554,7 @@ type GenerateVerdict struct {
 
 func (x *GenerateVerdict) Reset() {
 	*x = GenerateVerdict{}
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2566,7 @@ func (x *GenerateVerdict) String() string {
 func (*GenerateVerdict) ProtoMessage() {}
 
 func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2579,7 @@ func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateVerdict.ProtoReflect.Descriptor instead.
 func (*GenerateVerdict) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{39}
+	return file_kalm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GenerateVerdict) GetDone() []bool {
@@ -2491,7 +2600,7 @@ type GenerateEvent struct {
 
 func (x *GenerateEvent) Reset() {
 	*x = GenerateEvent{}
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2612,7 @@ func (x *GenerateEvent) String() string {
 func (*GenerateEvent) ProtoMessage() {}
 
 func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2625,7 @@ func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateEvent.ProtoReflect.Descriptor instead.
 func (*GenerateEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{40}
+	return file_kalm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GenerateEvent) GetStep() *GenerateStep {
@@ -2543,7 +2652,7 @@ type GenerateResponse struct {
 
 func (x *GenerateResponse) Reset() {
 	*x = GenerateResponse{}
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2555,7 +2664,7 @@ func (x *GenerateResponse) String() string {
 func (*GenerateResponse) ProtoMessage() {}
 
 func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2568,7 +2677,7 @@ func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateResponse.ProtoReflect.Descriptor instead.
 func (*GenerateResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{41}
+	return file_kalm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GenerateResponse) GetMetaJson() []byte {
@@ -2600,7 +2709,7 @@ type Episode struct {
 
 func (x *Episode) Reset() {
 	*x = Episode{}
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2721,7 @@ func (x *Episode) String() string {
 func (*Episode) ProtoMessage() {}
 
 func (x *Episode) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2734,7 @@ func (x *Episode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Episode.ProtoReflect.Descriptor instead.
 func (*Episode) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{42}
+	return file_kalm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Episode) GetGoal() *Goal {
@@ -2689,7 +2798,7 @@ type ExplainRequest struct {
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2701,7 +2810,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2714,7 +2823,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{43}
+	return file_kalm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ExplainRequest) GetCheckpoint() string {
@@ -2754,7 +2863,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2766,7 +2875,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2779,7 +2888,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{44}
+	return file_kalm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ExplainResponse) GetTexts() []string {
@@ -2800,7 +2909,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2812,7 +2921,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2825,7 +2934,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{45}
+	return file_kalm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PredictRequest) GetCheckpoint() string {
@@ -2858,7 +2967,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2979,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2992,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{46}
+	return file_kalm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PredictResponse) GetObservations() []float32 {
@@ -2903,7 +3012,7 @@ type EncodeRequest struct {
 
 func (x *EncodeRequest) Reset() {
 	*x = EncodeRequest{}
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +3024,7 @@ func (x *EncodeRequest) String() string {
 func (*EncodeRequest) ProtoMessage() {}
 
 func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +3037,7 @@ func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeRequest.ProtoReflect.Descriptor instead.
 func (*EncodeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{47}
+	return file_kalm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EncodeRequest) GetCheckpoint() string {
@@ -2955,7 +3064,7 @@ type EncodeResponse struct {
 
 func (x *EncodeResponse) Reset() {
 	*x = EncodeResponse{}
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2967,7 +3076,7 @@ func (x *EncodeResponse) String() string {
 func (*EncodeResponse) ProtoMessage() {}
 
 func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2980,7 +3089,7 @@ func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeResponse.ProtoReflect.Descriptor instead.
 func (*EncodeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{48}
+	return file_kalm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EncodeResponse) GetDim() int32 {
@@ -3013,7 +3122,7 @@ type LMActRequest struct {
 
 func (x *LMActRequest) Reset() {
 	*x = LMActRequest{}
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3025,7 +3134,7 @@ func (x *LMActRequest) String() string {
 func (*LMActRequest) ProtoMessage() {}
 
 func (x *LMActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3038,7 +3147,7 @@ func (x *LMActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActRequest.ProtoReflect.Descriptor instead.
 func (*LMActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{49}
+	return file_kalm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *LMActRequest) GetCheckpoint() string {
@@ -3106,7 +3215,7 @@ type LMActResponse struct {
 
 func (x *LMActResponse) Reset() {
 	*x = LMActResponse{}
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3118,7 +3227,7 @@ func (x *LMActResponse) String() string {
 func (*LMActResponse) ProtoMessage() {}
 
 func (x *LMActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3131,7 +3240,7 @@ func (x *LMActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActResponse.ProtoReflect.Descriptor instead.
 func (*LMActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{50}
+	return file_kalm_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *LMActResponse) GetActions() []float32 {
@@ -3172,7 +3281,8 @@ const file_kalm_proto_rawDesc = "" +
 	"checkpoint\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xc3\x02\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\r\n" +
+	"\vSpecRequest\"\xc3\x02\n" +
 	"\aEnvSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\aobs_dim\x18\x02 \x01(\x05R\x06obsDim\x121\n" +
@@ -3189,7 +3299,8 @@ const file_kalm_proto_rawDesc = "" +
 	"\x06config\x18\x01 \x03(\v2%.kalm.v1.ConfigureRequest.ConfigEntryR\x06config\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x13\n" +
+	"\x11ConfigureResponse\")\n" +
 	"\x11ParseGoalsRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\"Q\n" +
 	"\x12ParseGoalsResponse\x12#\n" +
@@ -3265,7 +3376,8 @@ const file_kalm_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"Z\n" +
 	"\fCollectEvent\x12-\n" +
 	"\bprogress\x18\x01 \x01(\v2\x11.kalm.v1.ProgressR\bprogress\x12\x1b\n" +
-	"\tmeta_json\x18\x02 \x01(\fR\bmetaJson\"1\n" +
+	"\tmeta_json\x18\x02 \x01(\fR\bmetaJson\"\x0f\n" +
+	"\rSchemaRequest\"1\n" +
 	"\x0eSchemaResponse\x12\x1f\n" +
 	"\vschema_json\x18\x01 \x01(\fR\n" +
 	"schemaJson\"4\n" +
@@ -3409,10 +3521,10 @@ const file_kalm_proto_rawDesc = "" +
 	"\x0fhistory_lengths\x18\a \x03(\x05R\x0ehistoryLengths\x12 \n" +
 	"\vtemperature\x18\b \x01(\x01R\vtemperature\")\n" +
 	"\rLMActResponse\x12\x18\n" +
-	"\aactions\x18\x01 \x03(\x02R\aactions2\x8b\x05\n" +
-	"\x03Env\x12(\n" +
-	"\x04Spec\x12\x0e.kalm.v1.Empty\x1a\x10.kalm.v1.EnvSpec\x126\n" +
-	"\tConfigure\x12\x19.kalm.v1.ConfigureRequest\x1a\x0e.kalm.v1.Empty\x126\n" +
+	"\aactions\x18\x01 \x03(\x02R\aactions2\x9d\x05\n" +
+	"\x03Env\x12.\n" +
+	"\x04Spec\x12\x14.kalm.v1.SpecRequest\x1a\x10.kalm.v1.EnvSpec\x12B\n" +
+	"\tConfigure\x12\x19.kalm.v1.ConfigureRequest\x1a\x1a.kalm.v1.ConfigureResponse\x126\n" +
 	"\x05Goals\x12\x15.kalm.v1.GoalsRequest\x1a\x16.kalm.v1.GoalsResponse\x126\n" +
 	"\x05Reset\x12\x15.kalm.v1.ResetRequest\x1a\x16.kalm.v1.ResetResponse\x123\n" +
 	"\x04Step\x12\x14.kalm.v1.StepRequest\x1a\x15.kalm.v1.StepResponse\x126\n" +
@@ -3422,9 +3534,9 @@ const file_kalm_proto_rawDesc = "" +
 	"\x06Render\x12\x16.kalm.v1.RenderRequest\x1a\x17.kalm.v1.RenderResponse\x12;\n" +
 	"\aCollect\x12\x17.kalm.v1.CollectRequest\x1a\x15.kalm.v1.CollectEvent0\x01\x12E\n" +
 	"\n" +
-	"ParseGoals\x12\x1a.kalm.v1.ParseGoalsRequest\x1a\x1b.kalm.v1.ParseGoalsResponse2\xd7\x01\n" +
-	"\x04Algo\x121\n" +
-	"\x06Schema\x12\x0e.kalm.v1.Empty\x1a\x17.kalm.v1.SchemaResponse\x125\n" +
+	"ParseGoals\x12\x1a.kalm.v1.ParseGoalsRequest\x1a\x1b.kalm.v1.ParseGoalsResponse2\xdf\x01\n" +
+	"\x04Algo\x129\n" +
+	"\x06Schema\x12\x16.kalm.v1.SchemaRequest\x1a\x17.kalm.v1.SchemaResponse\x125\n" +
 	"\x05Train\x12\x15.kalm.v1.TrainRequest\x1a\x13.kalm.v1.TrainEvent0\x01\x123\n" +
 	"\x04Load\x12\x14.kalm.v1.LoadRequest\x1a\x15.kalm.v1.LoadResponse\x120\n" +
 	"\x03Act\x12\x13.kalm.v1.ActRequest\x1a\x14.kalm.v1.ActResponse2\xed\x02\n" +
@@ -3448,142 +3560,145 @@ func file_kalm_proto_rawDescGZIP() []byte {
 	return file_kalm_proto_rawDescData
 }
 
-var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_kalm_proto_goTypes = []any{
 	(*Empty)(nil),                // 0: kalm.v1.Empty
 	(*Goal)(nil),                 // 1: kalm.v1.Goal
 	(*Space)(nil),                // 2: kalm.v1.Space
 	(*Progress)(nil),             // 3: kalm.v1.Progress
-	(*EnvSpec)(nil),              // 4: kalm.v1.EnvSpec
-	(*ConfigureRequest)(nil),     // 5: kalm.v1.ConfigureRequest
-	(*ParseGoalsRequest)(nil),    // 6: kalm.v1.ParseGoalsRequest
-	(*ParseGoalsResponse)(nil),   // 7: kalm.v1.ParseGoalsResponse
-	(*GoalsRequest)(nil),         // 8: kalm.v1.GoalsRequest
-	(*GoalsResponse)(nil),        // 9: kalm.v1.GoalsResponse
-	(*ResetRequest)(nil),         // 10: kalm.v1.ResetRequest
-	(*ResetResponse)(nil),        // 11: kalm.v1.ResetResponse
-	(*StepRequest)(nil),          // 12: kalm.v1.StepRequest
-	(*StepResponse)(nil),         // 13: kalm.v1.StepResponse
-	(*JudgeRequest)(nil),         // 14: kalm.v1.JudgeRequest
-	(*JudgeResponse)(nil),        // 15: kalm.v1.JudgeResponse
-	(*BehaveRequest)(nil),        // 16: kalm.v1.BehaveRequest
-	(*BehaveResponse)(nil),       // 17: kalm.v1.BehaveResponse
-	(*PlausibilityRequest)(nil),  // 18: kalm.v1.PlausibilityRequest
-	(*PlausibilityResponse)(nil), // 19: kalm.v1.PlausibilityResponse
-	(*RenderRequest)(nil),        // 20: kalm.v1.RenderRequest
-	(*RenderResponse)(nil),       // 21: kalm.v1.RenderResponse
-	(*CollectRequest)(nil),       // 22: kalm.v1.CollectRequest
-	(*CollectEvent)(nil),         // 23: kalm.v1.CollectEvent
-	(*SchemaResponse)(nil),       // 24: kalm.v1.SchemaResponse
-	(*Source)(nil),               // 25: kalm.v1.Source
-	(*TrainRequest)(nil),         // 26: kalm.v1.TrainRequest
-	(*Checkpoint)(nil),           // 27: kalm.v1.Checkpoint
-	(*TrainResult)(nil),          // 28: kalm.v1.TrainResult
-	(*TrainEvent)(nil),           // 29: kalm.v1.TrainEvent
-	(*LoadRequest)(nil),          // 30: kalm.v1.LoadRequest
-	(*LoadResponse)(nil),         // 31: kalm.v1.LoadResponse
-	(*ActRequest)(nil),           // 32: kalm.v1.ActRequest
-	(*ActResponse)(nil),          // 33: kalm.v1.ActResponse
-	(*GroundRequest)(nil),        // 34: kalm.v1.GroundRequest
-	(*GroundEvent)(nil),          // 35: kalm.v1.GroundEvent
-	(*GenerateRequest)(nil),      // 36: kalm.v1.GenerateRequest
-	(*GenerateMessage)(nil),      // 37: kalm.v1.GenerateMessage
-	(*GenerateStep)(nil),         // 38: kalm.v1.GenerateStep
-	(*GenerateVerdict)(nil),      // 39: kalm.v1.GenerateVerdict
-	(*GenerateEvent)(nil),        // 40: kalm.v1.GenerateEvent
-	(*GenerateResponse)(nil),     // 41: kalm.v1.GenerateResponse
-	(*Episode)(nil),              // 42: kalm.v1.Episode
-	(*ExplainRequest)(nil),       // 43: kalm.v1.ExplainRequest
-	(*ExplainResponse)(nil),      // 44: kalm.v1.ExplainResponse
-	(*PredictRequest)(nil),       // 45: kalm.v1.PredictRequest
-	(*PredictResponse)(nil),      // 46: kalm.v1.PredictResponse
-	(*EncodeRequest)(nil),        // 47: kalm.v1.EncodeRequest
-	(*EncodeResponse)(nil),       // 48: kalm.v1.EncodeResponse
-	(*LMActRequest)(nil),         // 49: kalm.v1.LMActRequest
-	(*LMActResponse)(nil),        // 50: kalm.v1.LMActResponse
-	nil,                          // 51: kalm.v1.Goal.ParamsEntry
-	nil,                          // 52: kalm.v1.Progress.MetricsEntry
-	nil,                          // 53: kalm.v1.EnvSpec.ConfigEntry
-	nil,                          // 54: kalm.v1.ConfigureRequest.ConfigEntry
-	nil,                          // 55: kalm.v1.BehaveRequest.ParamsEntry
-	nil,                          // 56: kalm.v1.PlausibilityResponse.MetricsEntry
-	nil,                          // 57: kalm.v1.CollectRequest.ParamsEntry
-	nil,                          // 58: kalm.v1.TrainResult.MetricsEntry
-	nil,                          // 59: kalm.v1.GroundEvent.MetricsEntry
-	nil,                          // 60: kalm.v1.GenerateResponse.MetricsEntry
+	(*SpecRequest)(nil),          // 4: kalm.v1.SpecRequest
+	(*EnvSpec)(nil),              // 5: kalm.v1.EnvSpec
+	(*ConfigureRequest)(nil),     // 6: kalm.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),    // 7: kalm.v1.ConfigureResponse
+	(*ParseGoalsRequest)(nil),    // 8: kalm.v1.ParseGoalsRequest
+	(*ParseGoalsResponse)(nil),   // 9: kalm.v1.ParseGoalsResponse
+	(*GoalsRequest)(nil),         // 10: kalm.v1.GoalsRequest
+	(*GoalsResponse)(nil),        // 11: kalm.v1.GoalsResponse
+	(*ResetRequest)(nil),         // 12: kalm.v1.ResetRequest
+	(*ResetResponse)(nil),        // 13: kalm.v1.ResetResponse
+	(*StepRequest)(nil),          // 14: kalm.v1.StepRequest
+	(*StepResponse)(nil),         // 15: kalm.v1.StepResponse
+	(*JudgeRequest)(nil),         // 16: kalm.v1.JudgeRequest
+	(*JudgeResponse)(nil),        // 17: kalm.v1.JudgeResponse
+	(*BehaveRequest)(nil),        // 18: kalm.v1.BehaveRequest
+	(*BehaveResponse)(nil),       // 19: kalm.v1.BehaveResponse
+	(*PlausibilityRequest)(nil),  // 20: kalm.v1.PlausibilityRequest
+	(*PlausibilityResponse)(nil), // 21: kalm.v1.PlausibilityResponse
+	(*RenderRequest)(nil),        // 22: kalm.v1.RenderRequest
+	(*RenderResponse)(nil),       // 23: kalm.v1.RenderResponse
+	(*CollectRequest)(nil),       // 24: kalm.v1.CollectRequest
+	(*CollectEvent)(nil),         // 25: kalm.v1.CollectEvent
+	(*SchemaRequest)(nil),        // 26: kalm.v1.SchemaRequest
+	(*SchemaResponse)(nil),       // 27: kalm.v1.SchemaResponse
+	(*Source)(nil),               // 28: kalm.v1.Source
+	(*TrainRequest)(nil),         // 29: kalm.v1.TrainRequest
+	(*Checkpoint)(nil),           // 30: kalm.v1.Checkpoint
+	(*TrainResult)(nil),          // 31: kalm.v1.TrainResult
+	(*TrainEvent)(nil),           // 32: kalm.v1.TrainEvent
+	(*LoadRequest)(nil),          // 33: kalm.v1.LoadRequest
+	(*LoadResponse)(nil),         // 34: kalm.v1.LoadResponse
+	(*ActRequest)(nil),           // 35: kalm.v1.ActRequest
+	(*ActResponse)(nil),          // 36: kalm.v1.ActResponse
+	(*GroundRequest)(nil),        // 37: kalm.v1.GroundRequest
+	(*GroundEvent)(nil),          // 38: kalm.v1.GroundEvent
+	(*GenerateRequest)(nil),      // 39: kalm.v1.GenerateRequest
+	(*GenerateMessage)(nil),      // 40: kalm.v1.GenerateMessage
+	(*GenerateStep)(nil),         // 41: kalm.v1.GenerateStep
+	(*GenerateVerdict)(nil),      // 42: kalm.v1.GenerateVerdict
+	(*GenerateEvent)(nil),        // 43: kalm.v1.GenerateEvent
+	(*GenerateResponse)(nil),     // 44: kalm.v1.GenerateResponse
+	(*Episode)(nil),              // 45: kalm.v1.Episode
+	(*ExplainRequest)(nil),       // 46: kalm.v1.ExplainRequest
+	(*ExplainResponse)(nil),      // 47: kalm.v1.ExplainResponse
+	(*PredictRequest)(nil),       // 48: kalm.v1.PredictRequest
+	(*PredictResponse)(nil),      // 49: kalm.v1.PredictResponse
+	(*EncodeRequest)(nil),        // 50: kalm.v1.EncodeRequest
+	(*EncodeResponse)(nil),       // 51: kalm.v1.EncodeResponse
+	(*LMActRequest)(nil),         // 52: kalm.v1.LMActRequest
+	(*LMActResponse)(nil),        // 53: kalm.v1.LMActResponse
+	nil,                          // 54: kalm.v1.Goal.ParamsEntry
+	nil,                          // 55: kalm.v1.Progress.MetricsEntry
+	nil,                          // 56: kalm.v1.EnvSpec.ConfigEntry
+	nil,                          // 57: kalm.v1.ConfigureRequest.ConfigEntry
+	nil,                          // 58: kalm.v1.BehaveRequest.ParamsEntry
+	nil,                          // 59: kalm.v1.PlausibilityResponse.MetricsEntry
+	nil,                          // 60: kalm.v1.CollectRequest.ParamsEntry
+	nil,                          // 61: kalm.v1.TrainResult.MetricsEntry
+	nil,                          // 62: kalm.v1.GroundEvent.MetricsEntry
+	nil,                          // 63: kalm.v1.GenerateResponse.MetricsEntry
 }
 var file_kalm_proto_depIdxs = []int32{
-	51, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
-	52, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
+	54, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
+	55, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
 	2,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
-	53, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
-	54, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
+	56, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
+	57, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
 	1,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
 	1,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
 	1,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
 	1,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
 	1,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
-	55, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
-	56, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
-	57, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
+	58, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
+	59, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
+	60, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
 	3,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
-	25, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
-	27, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
-	58, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
+	28, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
+	30, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
+	61, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
 	3,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
-	28, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
+	31, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
 	3,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
-	59, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
+	62, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
 	1,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
-	36, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
-	39, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
-	38, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
-	41, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
-	60, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
+	39, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
+	42, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
+	41, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
+	44, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
+	63, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
 	1,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
-	42, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
-	0,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.Empty
-	5,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
-	8,  // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
-	10, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
-	12, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
-	14, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
-	16, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
-	18, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
-	20, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
-	22, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
-	6,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
-	0,  // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.Empty
-	26, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
-	30, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
-	32, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
-	34, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
-	37, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
-	43, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
-	45, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
-	47, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
-	49, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	4,  // 50: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
-	0,  // 51: kalm.v1.Env.Configure:output_type -> kalm.v1.Empty
-	9,  // 52: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
-	11, // 53: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
-	13, // 54: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
-	15, // 55: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
-	17, // 56: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	19, // 57: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	21, // 58: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	23, // 59: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
-	7,  // 60: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
-	24, // 61: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	29, // 62: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	31, // 63: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	33, // 64: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	35, // 65: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	40, // 66: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
-	44, // 67: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	46, // 68: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	48, // 69: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	50, // 70: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	45, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
+	4,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
+	6,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
+	10, // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
+	12, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
+	14, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
+	16, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
+	18, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
+	20, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
+	22, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
+	24, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
+	8,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
+	26, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
+	29, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
+	33, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
+	35, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
+	37, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
+	40, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
+	46, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
+	48, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
+	50, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
+	52, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
+	5,  // 50: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
+	7,  // 51: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
+	11, // 52: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
+	13, // 53: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
+	15, // 54: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
+	17, // 55: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
+	19, // 56: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
+	21, // 57: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	23, // 58: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	25, // 59: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	9,  // 60: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
+	27, // 61: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	32, // 62: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	34, // 63: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	36, // 64: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	38, // 65: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	43, // 66: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	47, // 67: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	49, // 68: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	51, // 69: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	53, // 70: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
 	50, // [50:71] is the sub-list for method output_type
 	29, // [29:50] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name
@@ -3602,7 +3717,7 @@ func file_kalm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kalm_proto_rawDesc), len(file_kalm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   61,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

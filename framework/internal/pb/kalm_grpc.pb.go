@@ -42,8 +42,8 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type EnvClient interface {
-	Spec(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*EnvSpec, error)
-	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*Empty, error)
+	Spec(ctx context.Context, in *SpecRequest, opts ...grpc.CallOption) (*EnvSpec, error)
+	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	Goals(ctx context.Context, in *GoalsRequest, opts ...grpc.CallOption) (*GoalsResponse, error)
 	Reset(ctx context.Context, in *ResetRequest, opts ...grpc.CallOption) (*ResetResponse, error)
 	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResponse, error)
@@ -64,7 +64,7 @@ func NewEnvClient(cc grpc.ClientConnInterface) EnvClient {
 	return &envClient{cc}
 }
 
-func (c *envClient) Spec(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*EnvSpec, error) {
+func (c *envClient) Spec(ctx context.Context, in *SpecRequest, opts ...grpc.CallOption) (*EnvSpec, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(EnvSpec)
 	err := c.cc.Invoke(ctx, Env_Spec_FullMethodName, in, out, cOpts...)
@@ -74,9 +74,9 @@ func (c *envClient) Spec(ctx context.Context, in *Empty, opts ...grpc.CallOption
 	return out, nil
 }
 
-func (c *envClient) Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*Empty, error) {
+func (c *envClient) Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(Empty)
+	out := new(ConfigureResponse)
 	err := c.cc.Invoke(ctx, Env_Configure_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -187,8 +187,8 @@ func (c *envClient) ParseGoals(ctx context.Context, in *ParseGoalsRequest, opts 
 // All implementations must embed UnimplementedEnvServer
 // for forward compatibility.
 type EnvServer interface {
-	Spec(context.Context, *Empty) (*EnvSpec, error)
-	Configure(context.Context, *ConfigureRequest) (*Empty, error)
+	Spec(context.Context, *SpecRequest) (*EnvSpec, error)
+	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	Goals(context.Context, *GoalsRequest) (*GoalsResponse, error)
 	Reset(context.Context, *ResetRequest) (*ResetResponse, error)
 	Step(context.Context, *StepRequest) (*StepResponse, error)
@@ -209,10 +209,10 @@ type EnvServer interface {
 // pointer dereference when methods are called.
 type UnimplementedEnvServer struct{}
 
-func (UnimplementedEnvServer) Spec(context.Context, *Empty) (*EnvSpec, error) {
+func (UnimplementedEnvServer) Spec(context.Context, *SpecRequest) (*EnvSpec, error) {
 	return nil, status.Error(codes.Unimplemented, "method Spec not implemented")
 }
-func (UnimplementedEnvServer) Configure(context.Context, *ConfigureRequest) (*Empty, error) {
+func (UnimplementedEnvServer) Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
 }
 func (UnimplementedEnvServer) Goals(context.Context, *GoalsRequest) (*GoalsResponse, error) {
@@ -264,7 +264,7 @@ func RegisterEnvServer(s grpc.ServiceRegistrar, srv EnvServer) {
 }
 
 func _Env_Spec_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(SpecRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func _Env_Spec_Handler(srv interface{}, ctx context.Context, dec func(interface{
 		FullMethod: Env_Spec_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EnvServer).Spec(ctx, req.(*Empty))
+		return srv.(EnvServer).Spec(ctx, req.(*SpecRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -523,7 +523,7 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type AlgoClient interface {
-	Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error)
+	Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error)
 	Train(ctx context.Context, in *TrainRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TrainEvent], error)
 	Load(ctx context.Context, in *LoadRequest, opts ...grpc.CallOption) (*LoadResponse, error)
 	Act(ctx context.Context, in *ActRequest, opts ...grpc.CallOption) (*ActResponse, error)
@@ -537,7 +537,7 @@ func NewAlgoClient(cc grpc.ClientConnInterface) AlgoClient {
 	return &algoClient{cc}
 }
 
-func (c *algoClient) Schema(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SchemaResponse, error) {
+func (c *algoClient) Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SchemaResponse)
 	err := c.cc.Invoke(ctx, Algo_Schema_FullMethodName, in, out, cOpts...)
@@ -590,7 +590,7 @@ func (c *algoClient) Act(ctx context.Context, in *ActRequest, opts ...grpc.CallO
 // All implementations must embed UnimplementedAlgoServer
 // for forward compatibility.
 type AlgoServer interface {
-	Schema(context.Context, *Empty) (*SchemaResponse, error)
+	Schema(context.Context, *SchemaRequest) (*SchemaResponse, error)
 	Train(*TrainRequest, grpc.ServerStreamingServer[TrainEvent]) error
 	Load(context.Context, *LoadRequest) (*LoadResponse, error)
 	Act(context.Context, *ActRequest) (*ActResponse, error)
@@ -604,7 +604,7 @@ type AlgoServer interface {
 // pointer dereference when methods are called.
 type UnimplementedAlgoServer struct{}
 
-func (UnimplementedAlgoServer) Schema(context.Context, *Empty) (*SchemaResponse, error) {
+func (UnimplementedAlgoServer) Schema(context.Context, *SchemaRequest) (*SchemaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Schema not implemented")
 }
 func (UnimplementedAlgoServer) Train(*TrainRequest, grpc.ServerStreamingServer[TrainEvent]) error {
@@ -638,7 +638,7 @@ func RegisterAlgoServer(s grpc.ServiceRegistrar, srv AlgoServer) {
 }
 
 func _Algo_Schema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(Empty)
+	in := new(SchemaRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -650,7 +650,7 @@ func _Algo_Schema_Handler(srv interface{}, ctx context.Context, dec func(interfa
 		FullMethod: Algo_Schema_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AlgoServer).Schema(ctx, req.(*Empty))
+		return srv.(AlgoServer).Schema(ctx, req.(*SchemaRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }

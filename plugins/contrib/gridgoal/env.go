@@ -45,10 +45,10 @@ func New() *Env { return &Env{horizon: DefaultHorizon} }
 var space = dataset.DiscreteSpace(NumActions)
 
 // Spec describes the env.
-func (e *Env) Spec(context.Context) (env.Spec, error) {
+func (e *Env) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return env.Spec{
+	return &env.Spec{
 		Name:        "gridgoal",
 		ObsDim:      ObsDim,
 		ActionSpace: space,
@@ -61,26 +61,26 @@ func (e *Env) Spec(context.Context) (env.Spec, error) {
 }
 
 // Configure takes one setting, "horizon" (1..1000).
-func (e *Env) Configure(_ context.Context, config map[string]string) error {
-	for k, v := range config {
+func (e *Env) Configure(_ context.Context, req env.ConfigureRequest) (*env.ConfigureResponse, error) {
+	for k, v := range req.Config {
 		switch k {
 		case "horizon":
 			h, err := strconv.Atoi(v)
 			if err != nil || h < 1 || h > 1000 {
-				return fmt.Errorf("gridgoal: config horizon = %q, want an integer in 1..1000", v)
+				return nil, fmt.Errorf("gridgoal: config horizon = %q, want an integer in 1..1000", v)
 			}
 			e.mu.Lock()
 			e.horizon = h
 			e.mu.Unlock()
 		default:
-			return fmt.Errorf("gridgoal: unknown config key %q (known: horizon)", k)
+			return nil, fmt.Errorf("gridgoal: unknown config key %q (known: horizon)", k)
 		}
 	}
-	return nil
+	return &env.ConfigureResponse{}, nil
 }
 
 // Goals draws n goals of a level.
-func (e *Env) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, error) {
+func (e *Env) Goals(_ context.Context, req env.GoalsRequest) (*env.GoalsResponse, error) {
 	if req.N < 0 || req.N > 1_000_000 {
 		return nil, fmt.Errorf("gridgoal: goals: n = %d, want 0..1000000", req.N)
 	}
@@ -88,7 +88,7 @@ func (e *Env) Goals(_ context.Context, req env.GoalsRequest) ([]dataset.Goal, er
 	if err != nil {
 		return nil, fmt.Errorf("gridgoal: goals: %w", err)
 	}
-	return gs, nil
+	return &env.GoalsResponse{Goals: gs}, nil
 }
 
 // Reset starts one episode per goal, in a room drawn from the seed or

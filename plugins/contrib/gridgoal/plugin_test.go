@@ -43,13 +43,13 @@ func TestPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Configure", func(t *testing.T) {
-		if err := e.Configure(ctx, map[string]string{"size": "9"}); err == nil {
+		if _, err := e.Configure(ctx, env.ConfigureRequest{Config: map[string]string{"size": "9"}}); err == nil {
 			t.Errorf("Configure with an unknown key returned no error")
 		}
-		if err := e.Configure(ctx, map[string]string{"horizon": "30"}); err != nil {
+		if _, err := e.Configure(ctx, env.ConfigureRequest{Config: map[string]string{"horizon": "30"}}); err != nil {
 			t.Fatal(err)
 		}
-		sp, err := e.Spec(ctx)
+		sp, err := e.Spec(ctx, env.SpecRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,13 +106,14 @@ func BenchmarkStep(b *testing.B) {
 		}{{"inprocess", gridgoal.New()}, {"plugin", remote}} {
 			b.Run(fmt.Sprintf("%s/batch=%d", c.name, n), func(b *testing.B) {
 				ctx := context.Background()
-				if err := c.e.(env.Configurer).Configure(ctx, map[string]string{"horizon": "1000"}); err != nil {
+				if _, err := c.e.(env.Configurer).Configure(ctx, env.ConfigureRequest{Config: map[string]string{"horizon": "1000"}}); err != nil {
 					b.Fatal(err)
 				}
-				gs, err := c.e.Goals(ctx, env.GoalsRequest{Level: "train", N: n, Seed: 1})
+				gr, err := c.e.Goals(ctx, env.GoalsRequest{Level: "train", N: n, Seed: 1})
 				if err != nil {
 					b.Fatal(err)
 				}
+				gs := gr.Goals
 				acts := make([]float32, n) // all "up": episodes hardly ever end
 				reset := func() {
 					if _, err := c.e.Reset(ctx, env.ResetRequest{Seed: 1, Goals: gs}); err != nil {

@@ -153,14 +153,16 @@ func TestLevels(t *testing.T) {
 		}
 	}
 	e := New()
-	gs, err := e.Goals(context.Background(), env.GoalsRequest{Level: LevelRephrase, N: 200, Seed: 3})
+	gr, err := e.Goals(context.Background(), env.GoalsRequest{Level: LevelRephrase, N: 200, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := e.Goals(context.Background(), env.GoalsRequest{Level: LevelTrain, N: 200, Seed: 3})
+	gs := gr.Goals
+	gr, err = e.Goals(context.Background(), env.GoalsRequest{Level: LevelTrain, N: 200, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr := gr.Goals
 	for _, g := range gs {
 		for _, h := range tr {
 			if g.Text == h.Text {
@@ -174,12 +176,13 @@ func TestLevels(t *testing.T) {
 func collect(t *testing.T, e *Env, level, policy string, n int, params map[string]float64) []*dataset.Episode {
 	t.Helper()
 	ctx := context.Background()
-	spec, _ := e.Spec(ctx)
-	gs, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: n, Seed: 11})
+	spec, _ := e.Spec(ctx, env.SpecRequest{})
+	gr, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: n, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, err := env.Rollout(ctx, e, spec, gs, 11, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
+	gs := gr.Goals
+	eps, err := env.Rollout(ctx, e, *spec, gs, 11, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
 		r, err := e.Behave(ctx, env.BehaveRequest{Policy: policy, Observations: obs, Goals: gs, Params: params, Seed: uint64(k)})
 		if err != nil {
 			return nil, err
@@ -256,14 +259,14 @@ func TestConfigure(t *testing.T) {
 	ctx := context.Background()
 	e := New()
 	for _, bad := range []map[string]string{{"horizon": "0"}, {"horizon": "x"}, {"size": "9"}} {
-		if err := e.Configure(ctx, bad); err == nil {
+		if _, err := e.Configure(ctx, env.ConfigureRequest{Config: bad}); err == nil {
 			t.Errorf("Configure(%v) returned no error", bad)
 		}
 	}
-	if err := e.Configure(ctx, map[string]string{"horizon": "5"}); err != nil {
+	if _, err := e.Configure(ctx, env.ConfigureRequest{Config: map[string]string{"horizon": "5"}}); err != nil {
 		t.Fatal(err)
 	}
-	sp, _ := e.Spec(ctx)
+	sp, _ := e.Spec(ctx, env.SpecRequest{})
 	if sp.Horizon != 5 || sp.Config["horizon"] != "5" {
 		t.Errorf("after configuring horizon 5: spec horizon %d, config %v", sp.Horizon, sp.Config)
 	}

@@ -21,12 +21,16 @@ func TrainAndLoad(t testing.TB, a algo.Algo, req algo.TrainRequest) Act {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := a.Load(ctx, res.Checkpoints[len(res.Checkpoints)-1].Path)
+	pol, err := a.Load(ctx, algo.LoadRequest{Checkpoint: res.Checkpoints[len(res.Checkpoints)-1].Path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return func(obs, goals []float32) ([]float32, error) {
-		return a.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: goals, Deterministic: true})
+		r, err := a.Act(ctx, algo.ActRequest{Policy: pol.Policy, Observations: obs, Goals: goals, Deterministic: true})
+		if err != nil {
+			return nil, err
+		}
+		return r.Actions, nil
 	}
 }
 
