@@ -13,17 +13,20 @@ import (
 // schedule, the validation split and early stopping, and the language prior.
 // Every field has a default; Schema lists them for `kalm plugins tinylm`.
 type Config struct {
-	Dim     int     `json:"dim"`
-	Layers  int     `json:"layers"`
-	Heads   int     `json:"heads"`
-	Vocab   int     `json:"vocab"`   // BPE vocabulary size (specials included)
-	Context int     `json:"context"` // positions; 0: from the data and the env's horizon
-	Batch   int     `json:"batch"`   // sequences per task per step
-	LR      float64 `json:"lr"`
-	MinLR   float64 `json:"min_lr"`
-	Warmup  int     `json:"warmup"`
-	Decay   float64 `json:"weight_decay"`
-	Clip    float64 `json:"grad_clip"`
+	Dim     int `json:"dim"`
+	Layers  int `json:"layers"`
+	Heads   int `json:"heads"`
+	Vocab   int `json:"vocab"`   // BPE vocabulary size (specials included)
+	Context int `json:"context"` // positions; 0: from the data and the env's horizon
+	Batch   int `json:"batch"`   // sequences per task per step
+	// DynBatch is the dynamics task's rows per step (its sequences are
+	// four positions long, so many cost little).
+	DynBatch int     `json:"dyn_batch"`
+	LR       float64 `json:"lr"`
+	MinLR    float64 `json:"min_lr"`
+	Warmup   int     `json:"warmup"`
+	Decay    float64 `json:"weight_decay"`
+	Clip     float64 `json:"grad_clip"`
 	// ValFraction of the episodes is held out for validation.
 	ValFraction float64 `json:"val_fraction"`
 	EvalEvery   int     `json:"eval_every"`
@@ -44,7 +47,7 @@ type Config struct {
 
 // DefaultConfig is the configuration grounding uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
+	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, DynBatch: 96, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
 		ValFraction: 0.1, EvalEvery: 200, Patience: 4, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40}
 }
 
@@ -58,6 +61,7 @@ func Schema() algo.Schema {
 		{Name: "vocab", Type: algo.TypeInt, Default: d.Vocab, Help: "BPE vocabulary size learned from the goal texts, specials included"},
 		{Name: "context", Type: algo.TypeInt, Default: d.Context, Help: "positions; 0 sizes it from the data's longest goal text and rollout"},
 		{Name: "batch", Type: algo.TypeInt, Default: d.Batch, Help: "sequences per task in each optimiser step"},
+		{Name: "dyn_batch", Type: algo.TypeInt, Default: d.DynBatch, Help: "dynamics sequences in each optimiser step (four positions each)"},
 		{Name: "lr", Type: algo.TypeFloat, Default: d.LR, Help: "AdamW peak learning rate (cosine schedule after warm-up)"},
 		{Name: "min_lr", Type: algo.TypeFloat, Default: d.MinLR, Help: "learning rate at the end of the cosine schedule"},
 		{Name: "warmup", Type: algo.TypeInt, Default: d.Warmup, Help: "linear warm-up steps"},
@@ -130,8 +134,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 	switch {
 	case c.Dim < 1 || c.Heads < 1 || c.Dim%c.Heads != 0:
 		return c, fmt.Errorf("tinylm: config dim %d, heads %d: want dim a positive multiple of heads", c.Dim, c.Heads)
-	case c.Layers < 1 || c.Batch < 1 || c.Vocab < 8 || c.GenBatch < 1:
-		return c, fmt.Errorf("tinylm: config layers %d, batch %d, vocab %d, gen_batch %d: want layers, batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.Vocab, c.GenBatch)
+	case c.Layers < 1 || c.Batch < 1 || c.DynBatch < 1 || c.Vocab < 8 || c.GenBatch < 1:
+		return c, fmt.Errorf("tinylm: config layers %d, batch %d, dyn_batch %d, vocab %d, gen_batch %d: want layers, batch, dyn_batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.DynBatch, c.Vocab, c.GenBatch)
 	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:
 		return c, fmt.Errorf("tinylm: config lr %g, val_fraction %g, eval_every %d: want lr > 0, val_fraction < 0.9, eval_every ≥ 1", c.LR, c.ValFraction, c.EvalEvery)
 	}
@@ -175,6 +179,8 @@ func setInt(c *Config, k string, v int) {
 		c.Context = v
 	case "batch":
 		c.Batch = v
+	case "dyn_batch":
+		c.DynBatch = v
 	case "warmup":
 		c.Warmup = v
 	case "eval_every":

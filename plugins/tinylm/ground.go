@@ -267,8 +267,12 @@ func (t *trainer) step(s int) (map[lm.Task]Losses, error) {
 	jobs := make([]job, len(t.tasks))
 	for i, task := range t.tasks {
 		w := t.work[i]
-		if len(w.seqs) != t.cfg.Batch {
-			w.seqs = make([]seq, t.cfg.Batch)
+		rows := t.cfg.Batch
+		if task == lm.Dynamics {
+			rows = t.cfg.DynBatch
+		}
+		if len(w.seqs) != rows {
+			w.seqs = make([]seq, rows)
 		}
 		b := &Batch{}
 		t.b.sample(b, w.seqs, t.c, t.c.train, task, t.rng)

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // small is a model small enough for the conformance suite's toy domain.
 var small = map[string]any{"dim": 32, "layers": 1, "heads": 2, "vocab": 80, "prior": "none", "warmup": 5, "lr": 0.003,
-	"eval_every": 10, "batch": 8}
+	"eval_every": 10, "batch": 8, "dyn_batch": 16}
 
 func TestConformance(t *testing.T) {
 	lmtest.Suite{New: func(testing.TB) lm.LM { return New() }, Config: small, Steps: 30}.Run(t)
