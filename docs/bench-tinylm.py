@@ -13,9 +13,9 @@ hidden state one position before a slot predicts that slot.
     dynamics and consequence, each padded on the right to its own length, their
     gradients accumulated. tokens = every non-pad position of the four.
  2. Generation: B rollouts of S env steps from a prompt of P positions
-    (BOS G2R goal SEP s0), incremental decoding with a key/value cache (one
-    preallocated tensor per layer); each step feeds an action slot (greedy argmax
-    of the action head) then a state slot (the state head's prediction).
+    (BOS G2R goal SEP s0), incremental decoding with a key/value cache (K and V
+    preallocated per layer); each step feeds an action slot (greedy argmax of the
+    action head) then a state slot (the state head's prediction): P + 2S positions.
 
 torch runs with one thread, pinned to one core. The peer is given its fastest
 settings, measured here, not assumed: each variant (attention kernel, AdamW
@@ -118,7 +118,7 @@ def malloc_name():
 
 # ---------------------------------------------------------------- sequences
 
-MIN_LEN = dict(g2r=7, r2g=6, dyn=4, con=5)
+MIN_LEN = dict(g2r=7, r2g=5, dyn=4, con=5)
 
 
 def goal_near(goal_len, n, fits, flag, least):
@@ -155,15 +155,16 @@ def task_rows(task, n, goal_len, cfg, rng):
         T = (n - 4 - g) // 2
         slots += [(TEXT, BOS), (TEXT, G2R)] + goal(g) + [(TEXT, SEP)]
         rollout(T, True)
-    elif task == "r2g":  # BOS R2G s0 a0 ... sT SEP goal EOS: 2 + 2T + 1 + 1 + g + 1
-        g = goal_near(goal_len, n, lambda g: n - 5 - g >= 0 and (n - 5 - g) % 2 == 0, "--r2g-len", 6)
-        T = (n - 5 - g) // 2
+    elif task == "r2g":  # BOS R2G s0 a0 ... sT SEP goal (-> EOS): 2 + 2T + 1 + 1 + g
+        g = goal_near(goal_len, n, lambda g: n - 4 - g >= 0 and (n - 4 - g) % 2 == 0, "--r2g-len", 5)
+        T = (n - 4 - g) // 2
         slots += [(TEXT, BOS), (TEXT, R2G)]
         rollout(T, False)
         slots.append((TEXT, SEP))
-        for kind, tok in goal(g) + [(TEXT, EOS)]:
+        for kind, tok in goal(g):
             sup.append((len(slots) - 1, TEXT, tok))
             slots.append((kind, tok))
+        sup.append((len(slots) - 1, TEXT, EOS))  # the last goal token predicts EOS
     elif task == "dyn":  # BOS DYN s a -> s'
         if n != 4:
             raise ValueError(f"--dyn-len {n}: the dynamics task is BOS DYN s a, 4 positions")
@@ -480,7 +481,7 @@ def generate(model, obs0, goal, steps):
     P = g + 4
     d, H = c["dim"], c["heads"]
     hd = d // H
-    T = P + 2 * steps - 1
+    T = P + 2 * steps
     caches = [(torch.empty(B, H, T, hd), torch.empty(B, H, T, hd)) for _ in m.h]
     wpe, wtype = m.wpe.weight, m.wtype.weight
     # prompt: BOS G2R goal SEP s0
@@ -504,8 +505,6 @@ def generate(model, obs0, goal, steps):
         st = m.state_head(m.ln_f(x))
         states[:, s] = st
         t += 1
-        if s == steps - 1:
-            break
         x = m.obs_proj(st) + (wpe[t] + wtype[STATE])
         for blk, cache in zip(m.h, caches):
             x = blk.ff(x + blk.attn.step(blk.ln_1(x), cache, t))
@@ -633,7 +632,7 @@ def measure(args):
         g = args.prompt_len - 4
         if g < 1:
             sys.exit(f"--prompt-len {args.prompt_len}: BOS G2R goal SEP s0 needs at least 5")
-        if args.prompt_len + 2 * args.gen_steps - 1 > args.ctx:
+        if args.prompt_len + 2 * args.gen_steps > args.ctx:
             sys.exit(f"--prompt-len {args.prompt_len} + 2 x --gen-steps {args.gen_steps}: beyond --ctx {args.ctx}")
         B = args.gen_batch
         goal = torch.from_numpy(rng.integers(N_SPECIAL, cfg["vocab"], (B, g)))
@@ -665,7 +664,7 @@ def measure(args):
             emit(dict(kind="gen", variant=v["spec"], **env, rollouts_per_s=round(B / w, 1),
                       rollouts_per_cpu_s=round(B / cp, 1), ms_per_generation=round(1e3 * w, 2),
                       cpu_ms_per_generation=round(1e3 * cp, 2), batch=B, steps=args.gen_steps,
-                      prompt=args.prompt_len, positions=args.prompt_len + 2 * args.gen_steps - 1,
+                      prompt=args.prompt_len, positions=args.prompt_len + 2 * args.gen_steps,
                       cache_check_max_err=v["check"], rounds=args.rounds, reps=args.gen_reps,
                       load=round(os.getloadavg()[0], 2)))
 
