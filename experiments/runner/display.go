@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -102,6 +103,10 @@ func (d *plainDisplay) Progress(st *experiments.Stage, step, total int, m map[st
 func (d *plainDisplay) Finish(st *experiments.Stage, err error, took time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if errors.Is(err, ErrInterrupted) {
+		fmt.Fprintf(d.w, "interrupted %s after %s\n", Label(st), took.Round(time.Millisecond))
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(d.w, "FAILED %s: %s\n", Label(st), firstLine(err.Error()))
 		return
@@ -201,7 +206,9 @@ func (d *termDisplay) Finish(st *experiments.Stage, err error, took time.Duratio
 			break
 		}
 	}
-	if err != nil {
+	if errors.Is(err, ErrInterrupted) {
+		d.pending = append(d.pending, fmt.Sprintf("\x1b[33minterrupted\x1b[0m %s after %s", label, took.Round(time.Millisecond)))
+	} else if err != nil {
 		d.pending = append(d.pending, fmt.Sprintf("\x1b[31mFAILED\x1b[0m %s: %s", label, firstLine(err.Error())))
 	} else {
 		d.pending = append(d.pending, fmt.Sprintf("\x1b[32mdone\x1b[0m   %s in %s", label, took.Round(time.Millisecond)))

@@ -131,6 +131,11 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 		return nil, err
 	}
 	defer unlock()
+	// The database records artifacts of one work directory: with another,
+	// every stage would run again.
+	if err := r.Store.BindWorkDir(ctx, work); err != nil {
+		return nil, err
+	}
 	if r.Display != nil {
 		defer r.Display.Close()
 	}
@@ -390,7 +395,7 @@ func (r *Runner) record(ctx context.Context, plan *experiments.Plan) error {
 	}
 	rec := results.Experiment{
 		ID: e.Hash, Name: e.Spec.Name, Source: e.Source, Given: string(e.Given), Config: string(e.Resolved),
-		KalmVersion: r.KalmVersion, Host: host, Environment: Facts(),
+		KalmVersion: r.KalmVersion, Host: host, Environment: Facts(), Overrides: e.Overrides,
 	}
 	var cells []results.Cell
 	for _, c := range plan.Cells {
