@@ -19,6 +19,11 @@ ping-pong the candidates run alternating short windows of that workload; the
 fastest by median plays against Go, and the script prints which it was and
 every candidate's figure. It also prints a 256^3 sgemm per kernel set.
 
+Rates are per CPU second of the process that ran the steps (its threads'
+schedstat), and each window lasts about --window CPU seconds however much of
+the core other tenants take; --clock wall counts wall seconds instead, for an
+idle host. Either way both sides run on the same core in the same minutes.
+
 Usage (from the checkout, ../shared beside it; Debian's python3-torch with
 libopenblas0, or torch runs on reference BLAS at a thirtieth of the speed):
   go build -o bin/kalm ./cmd/kalm
@@ -99,21 +104,57 @@ def worker(args):
         print(f"{cmd[1] if len(cmd) > 2 else cmd[0]} {n} {t}", flush=True)
 
 
+def cpu_seconds(pid):
+    """The CPU time the threads of process pid have run, in seconds (schedstat: nanoseconds)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(open(f"/proc/{pid}/task/{task}/schedstat").read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that just ended
+    return total / 1e9
+
+
+class Clock:
+    """How a window is timed. "cpu": a rate is steps per CPU second of the process that ran them,
+    and a window lasts long enough in wall time for about the requested CPU seconds, so that other
+    tenants' share of the core changes neither; "wall": steps per wall second, as on an idle host."""
+
+    def __init__(self, kind):
+        self.kind, self.share = kind, 1.0
+
+    def wall(self, seconds):
+        return seconds if self.kind == "wall" else min(seconds / self.share, 20 * seconds)
+
+    def seen(self, cpu, wall):
+        if wall > 0:
+            self.share = min(max(0.7 * self.share + 0.3 * cpu / wall, 0.02), 1.0)
+
+
 class Server:
     """A line-protocol process: one request line in, one "NAME COUNT SECONDS" line out."""
 
-    def __init__(self, label, argv, env):
-        self.label = label
+    def __init__(self, label, argv, env, clock):
+        self.label, self.clock = label, clock
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
                                      env=env)
 
-    def ask(self, request):
+    def ask(self, request, seconds=None):
+        """Sends request, with "{}" replaced by the window's wall seconds, and returns the rate."""
+        if seconds is not None:
+            request = request.format(f"{self.clock.wall(seconds):.4f}")
+        c0 = cpu_seconds(self.proc.pid)
         self.proc.stdin.write(request + "\n")
         self.proc.stdin.flush()
         line = self.proc.stdout.readline().split()
+        cpu = cpu_seconds(self.proc.pid) - c0
         if len(line) != 3:
             sys.exit(f"{self.label} answered {line!r} to {request!r}")
-        return int(line[1]) / float(line[2])
+        n, wall = int(line[1]), float(line[2])
+        if seconds is None:
+            return 0.0
+        self.clock.seen(cpu, wall)
+        return n / (cpu if self.clock.kind == "cpu" else wall)
 
     def close(self):
         self.proc.stdin.close()
@@ -131,11 +172,11 @@ def candidates(args):
     return [(c, m) for c in cores for m in mallocs]
 
 
-def alternate(servers, request, rounds):
+def alternate(servers, request, seconds, rounds):
     """Median rate per server over rounds of one window each, the order rotated every round; a first
     round warms every server up and is not counted."""
     for s in servers:
-        s.ask(request(s))
+        s.ask(request, seconds)
     rates = [[] for _ in servers]
     for r in range(rounds):
         order = list(range(len(servers)))
@@ -143,7 +184,7 @@ def alternate(servers, request, rounds):
         if r % 2:
             order.reverse()
         for i in order:
-            rates[i].append(servers[i].ask(request(servers[i])))
+            rates[i].append(servers[i].ask(request, seconds))
     return [statistics.median(x) for x in rates]
 
 
@@ -154,6 +195,9 @@ def main():
     ap.add_argument("--algos", nargs="+", default=["bc_discrete", "iql", "td3bc", "cql_discrete", "cql"])
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--window", type=float, default=0.5, help="seconds per window (cql: 4x this)")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="cpu: rates per CPU second of each process, windows of about --window CPU seconds "
+                         "(a shared host's other load then changes neither); wall: per wall second")
     ap.add_argument("--probe-rounds", type=int, default=4, help="rounds of the candidates' windows per workload")
     ap.add_argument("--probe-window", type=float, default=0.25, help="seconds per candidate window (cql: 4x this)")
     ap.add_argument("--cpu", type=int, default=0, help="core every process is pinned to")
@@ -171,6 +215,7 @@ def main():
     base = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     for k in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE", *HEAP]:
         base.pop(k, None)
+    clock = Clock(args.clock)
     torches = []
     seen = set()
     for core, malloc in candidates(args):
@@ -178,7 +223,7 @@ def main():
         if core:
             env["OPENBLAS_CORETYPE"] = core
         argv = [sys.executable, os.path.abspath(__file__), "--worker", "--shared", args.shared, "--cpu", str(args.cpu)]
-        s = Server(f"torch {core or 'own detection'}/{malloc}", argv, env)
+        s = Server(f"torch {core or 'own detection'}/{malloc}", argv, env, clock)
         hello = s.proc.stdout.readline().split()
         if len(hello) != 3 or hello[0] != "ready":
             sys.exit(f"{s.label} started with {hello!r}")
@@ -194,13 +239,13 @@ def main():
         torches.append(s)
 
     go = Server("kalm bench algos -serve", [args.kalm, "bench", "algos", "-serve", "-threads", "1"],
-                dict(os.environ, GOMAXPROCS="1"))
+                dict(os.environ, GOMAXPROCS="1"), clock)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"# {cpu}; torch {version}, 1 thread each, pinned to cpu {args.cpu}, {args.rounds} rounds of "
-          f"{args.window} s; load average {os.getloadavg()[0]:.2f} at the start")
+          f"{args.window} {args.clock} s; load average {os.getloadavg()[0]:.2f} at the start")
 
     sgemm = [s for s in torches if s.malloc == torches[0].malloc]
-    rates = alternate(sgemm, lambda s: "sgemm 0.2", 5)
+    rates = alternate(sgemm, "sgemm {}", 0.2, 5)
     print("# 256^3 sgemm, GFLOP/s: " + ", ".join(f"{s.kernels} {r * 2 * 256 ** 3 / 1e9:.0f}"
                                                   for s, r in zip(sgemm, rates)))
     print(f"{'workload':14s} {'Go steps/s':>10s} {'torch':>8s} {'Go/torch':>9s} {'q1':>6s} {'q3':>6s}  torch setting")
@@ -211,19 +256,19 @@ def main():
             s.ask(f"make {name}")
         peer = torches[0]
         if len(torches) > 1:
-            rates = alternate(torches, lambda s: f"run {name} {probe}", args.probe_rounds)
+            rates = alternate(torches, f"run {name} {{}}", probe, args.probe_rounds)
             peer = torches[max(range(len(torches)), key=rates.__getitem__)]
             print(f"# {name} candidates, steps/s: " + ", ".join(f"{s.setting} {r:.1f}" for s, r in zip(torches, rates)))
         for s in torches:
             if s is not peer:
                 s.ask(f"drop {name}")
-        go.ask(f"{name} {seconds}")  # build and warm up
+        go.ask(f"{name} {{}}", seconds)  # build and warm up
         g, t, r = [], [], []
         for i in range(args.rounds):
             if i % 2 == 0:
-                gs, ts = go.ask(f"{name} {seconds}"), peer.ask(f"run {name} {seconds}")
+                gs, ts = go.ask(f"{name} {{}}", seconds), peer.ask(f"run {name} {{}}", seconds)
             else:
-                ts, gs = peer.ask(f"run {name} {seconds}"), go.ask(f"{name} {seconds}")
+                ts, gs = peer.ask(f"run {name} {{}}", seconds), go.ask(f"{name} {{}}", seconds)
             g.append(gs)
             t.append(ts)
             r.append(gs / ts)
