@@ -3,9 +3,11 @@
 //
 // Why BPE and not WordPiece: BPE's model is an ordered list of merges, learned by counting and
 // applied by rank, so training is deterministic, the whole model fits in a golden file a reviewer
-// can read (testdata/clevr-merges.golden), and every word whose characters were seen in
-// training encodes, with no unknown token: the base alphabet holds every seen character in
-// both its word-inner and its word-final form. WordPiece's greedy longest-match needs a "##"
+// can read (testdata/clevr-merges.golden), and every word in the base alphabet encodes, with
+// no unknown token: the base alphabet holds each character of DefaultAlphabet (a–z, 0–9) and
+// of the training texts in both its word-inner and its word-final form. DefaultAlphabet is
+// there because CLEVR's training texts never write a j, which the rephrase level's "jade"
+// holds; TrainAlphabet sets another. A character outside the alphabet is an error naming it. WordPiece's greedy longest-match needs a "##"
 // continuation alphabet to give the same guarantee and chooses merges by a likelihood score
 // that buys nothing on a corpus of a few hundred words. The end-of-word marker (written
 // "</w>" in the merges) makes decoding exact: a piece that ends a word ends it, so Decode
