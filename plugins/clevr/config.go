@@ -16,6 +16,9 @@ const NumDirections = 8
 const (
 	ModelDynamic   = "dynamic"   // sequential-impulse disc solver (spec §8.2), the default
 	ModelKinematic = "kinematic" // fixed push length and overlap resolution (spec §8.3)
+	// ModelMuJoCo is the original scene as MJCF stepped by MuJoCo 2.2 (spec §3), in a
+	// kalm built with the mujoco tag (libmujoco-dev).
+	ModelMuJoCo = "mujoco"
 )
 
 // Initial-overlap handling (a sampled ball may lie inside a wall, spec §1.5).
@@ -49,7 +52,7 @@ const (
 // Config holds every setting of the simulation and the task layer. DefaultConfig gives KALM's
 // settings; OriginalConfig the original environment's where they differ.
 type Config struct {
-	Model string // ModelDynamic or ModelKinematic
+	Model string // ModelDynamic, ModelKinematic or ModelMuJoCo (the "physics" setting)
 
 	// World.
 	NumBalls     int // ≤ MaxBalls; balls keep colour order red, blue, green, purple, cyan
@@ -190,9 +193,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("clevr config: %s = %v, want %s", field, v, want))
 	}
 	switch c.Model {
-	case ModelDynamic, ModelKinematic:
+	case ModelDynamic, ModelKinematic, ModelMuJoCo:
 	default:
-		bad("model", c.Model, `"dynamic" or "kinematic"`)
+		bad("model", c.Model, `"dynamic", "kinematic" or "mujoco"`)
 	}
 	if c.NumBalls < 2 || c.NumBalls > MaxBalls {
 		bad("num_balls", c.NumBalls, "2..5")

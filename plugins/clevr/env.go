@@ -70,7 +70,7 @@ func (e *Env) obsDim() int { return 2 * e.cfg.NumBalls }
 // configKeys maps every Configure key to its field.
 func configKeys(c *Config, textsPerGoal *int) map[string]any {
 	return map[string]any{
-		"model": &c.Model, "num_balls": &c.NumBalls, "radius": &c.Radius, "pusher_radius": &c.PusherRadius,
+		"model": &c.Model, "physics": &c.Model, "num_balls": &c.NumBalls, "radius": &c.Radius, "pusher_radius": &c.PusherRadius,
 		"wall_x_min": &c.WallXMin, "wall_x_max": &c.WallXMax, "wall_y_min": &c.WallYMin, "wall_y_max": &c.WallYMax,
 		"contact_slack": &c.ContactSlack,
 		"sample_x_min":  &c.SampleXMin, "sample_x_max": &c.SampleXMax, "sample_y_min": &c.SampleYMin, "sample_y_max": &c.SampleYMax,
@@ -90,7 +90,7 @@ func configKeys(c *Config, textsPerGoal *int) map[string]any {
 }
 
 // Configure applies settings by name (snake_case field names of Config, "horizon" for
-// max_steps, "preset" = "kalm" or "original" applied first, "texts_per_goal"). Unknown keys
+// max_steps, "physics" for model, "preset" = "kalm" or "original" applied first, "texts_per_goal"). Unknown keys
 // and bad values are errors naming them.
 func (e *Env) Configure(_ context.Context, req env.ConfigureRequest) (*env.ConfigureResponse, error) {
 	if err := e.configure(req.Config); err != nil {
@@ -167,7 +167,7 @@ func (e *Env) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
 	texts := e.textsPerGoal
 	c := e.cfg
 	for k, p := range configKeys(&c, &texts) {
-		if k == "horizon" {
+		if k == "horizon" || k == "physics" { // aliases of max_steps and model
 			continue
 		}
 		switch p := p.(type) {

@@ -15,6 +15,9 @@ type State struct {
 	Aim       [MaxBalls][2]float64
 	Pusher    [2]float64
 	PusherVel [2]float64
+	// MJ is the whole MuJoCo state between steps (ModelMuJoCo): heights,
+	// rotations and spins the fields above do not hold.
+	MJ mjState
 }
 
 // Sim steps states with one Config. It is immutable after New and safe for concurrent use
@@ -29,6 +32,7 @@ type Sim struct {
 	dampB, dampP, fricStep float64 // per-substep velocity factors and friction decrement
 	contactBall            float64 // centre distance of touching balls
 	contactPusher          float64
+	mj                     *mjSim // ModelMuJoCo's simulation
 }
 
 // NewSim validates cfg and prepares a simulator.
@@ -46,6 +50,13 @@ func NewSim(cfg Config) (*Sim, error) {
 	s.fricStep = cfg.DT * cfg.Friction / cfg.BallMass
 	s.contactBall = 2 * cfg.Radius
 	s.contactPusher = cfg.Radius + cfg.PusherRadius
+	if cfg.Model == ModelMuJoCo {
+		mj, err := newMuJoCo(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.mj = mj
+	}
 	return s, nil
 }
 
@@ -71,6 +82,7 @@ func (s *Sim) SetPositions(st *State, pos []float64, resetAim bool) error {
 		}
 	}
 	st.PusherVel = [2]float64{}
+	st.MJ = mjState{}
 	return nil
 }
 
@@ -87,6 +99,9 @@ func (s *Sim) Step(st *State, a int) error {
 	ball, dir, err := DecodeAction(a, s.n)
 	if err != nil {
 		return err
+	}
+	if s.mj != nil {
+		return s.mj.step(st, ball, dir)
 	}
 	s.eject(st)
 	if !s.cfg.CarryVelocity {
