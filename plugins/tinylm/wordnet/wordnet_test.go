@@ -178,7 +178,7 @@ func TestLookups(t *testing.T) {
 	}
 }
 
-// Every lemma of every index is found by the binary search, and every synset of every data file
+// Every lemma of every index is found by the binary search and its line parses, and every synset of every data file
 // parses, with pointers to synsets that exist.
 func TestWholeDatabase(t *testing.T) {
 	db := openDB(t)
@@ -191,6 +191,10 @@ func TestWholeDatabase(t *testing.T) {
 			l := string(line[:bytes.IndexByte(line, ' ')])
 			if got := p.indexLine(l); got != string(line) {
 				t.Fatalf("index.%v: indexLine(%q) = %q, want %q", pos, l, got, line)
+			}
+			e, ok, err := db.Index(l, pos)
+			if err != nil || !ok || len(e.Synsets) == 0 || e.TagSenseCount > len(e.Synsets) {
+				t.Fatalf("index.%v: Index(%q) = %+v, %v, %v", pos, l, e, ok, err)
 			}
 		}
 		for off := 0; off < len(p.data); {
