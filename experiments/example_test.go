@@ -55,6 +55,6 @@ func ExampleParse_errors() {
 	fmt.Println(err)
 	// Output:
 	// experiment typo.yaml: 2 invalid fields
-	//   typo.yaml:3: train.stpes: 100 unknown key; did you mean "steps"? (allowed: steps, batch, imagined_ratio, checkpoint_every)
+	//   typo.yaml:3: train.stpes: 100 unknown key; did you mean "steps"? (allowed: steps, batch, imagined_ratio, checkpoint_every, goal_input)
 	//   typo.yaml:4: train.batch: "large" is not a whole number
 }

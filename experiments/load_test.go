@@ -117,7 +117,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong type list", "name: x\neval:\n  levels: {a: 1}\n", nil, nil,
 			[]string{"eval.levels", "is not a list"}},
 		{"wrong type section", "name: x\ntrain: 5\n", nil, nil,
-			[]string{"exp.yaml:2: train: 5 is not a table of fields (allowed: steps, batch, imagined_ratio, checkpoint_every)"}},
+			[]string{"exp.yaml:2: train: 5 is not a table of fields (allowed: steps, batch, imagined_ratio, checkpoint_every, goal_input)"}},
 		{"out of range", "name: x\nseeds: 0\ntrain:\n  imagined_ratio: 1.5\n", nil, nil,
 			[]string{"exp.yaml:2: seeds: 0 is out of range (allowed: 1..1000)", "train.imagined_ratio: 1.5"}},
 		{"axis over missing field", "name: x\ngrid:\n  axes:\n    - key: train.lr\n      values: [1, 2]\n", nil, nil,

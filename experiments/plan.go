@@ -23,10 +23,15 @@ const (
 	Imagine  StageKind = "imagine"
 	Train    StageKind = "train"
 	Evaluate StageKind = "evaluate"
+	// Encode replaces a dataset's goal vectors by the grounded LM's
+	// encodings of the goal texts (train.goal_input: lm).
+	Encode StageKind = "encode"
+	// Assess measures the grounded LM against the env: the grounding report.
+	Assess StageKind = "assess"
 )
 
 // StageKinds lists the kinds in chain order.
-var StageKinds = []StageKind{Collect, Ground, Imagine, Train, Evaluate}
+var StageKinds = []StageKind{Collect, Ground, Imagine, Assess, Encode, Train, Evaluate}
 
 // PluginInfo is what Plan needs to know of an installed plugin.
 type PluginInfo struct {
@@ -99,6 +104,9 @@ type PluginRef struct {
 	Kind    plugin.Kind `json:"kind"`
 	Name    string      `json:"name"`
 	Version string      `json:"version"`
+	// Threads, when above 0, is the plugin's own thread count (lm.threads).
+	// It is no part of the stage key: it changes speed, not results.
+	Threads int `json:"-"`
 }
 
 // CollectConfig configures a collect stage.
@@ -117,6 +125,8 @@ type GroundConfig struct {
 	Tasks    []string       `json:"tasks"`
 	// Dataset is the collect stage grounded on.
 	Dataset string `json:"dataset"`
+	// CheckpointEvery is lm.ground.checkpoint_every (0: the backend's choice).
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
 }
 
 // ImagineConfig configures an imagine stage: rollouts for one novel level.
@@ -127,6 +137,31 @@ type ImagineConfig struct {
 	Rollouts  int               `json:"rollouts"`
 	Ground    string            `json:"ground"`  // the grounded LM's stage
 	Dataset   string            `json:"dataset"` // the real data the initial states come from
+	// Temperature is imagine.temperature (0: greedy).
+	Temperature float64 `json:"temperature,omitempty"`
+}
+
+// EncodeConfig configures an encode stage: a copy of a dataset whose goal
+// vectors are the grounded LM's encodings of the goal texts.
+type EncodeConfig struct {
+	Ground  string `json:"ground"`  // the grounded LM's stage
+	Dataset string `json:"dataset"` // the collect or imagine stage encoded
+}
+
+// AssessConfig configures an assess stage: the grounding report of one
+// grounded LM.
+type AssessConfig struct {
+	EnvConfig map[string]string `json:"env_config"`
+	Ground    string            `json:"ground"`
+	Dataset   string            `json:"dataset"` // the real data grounded on
+	// Policy, Params and Level collect the held-out real rollouts, as the
+	// collect stage does the real data.
+	Policy string             `json:"policy"`
+	Params map[string]float64 `json:"params"`
+	Level  string             `json:"level"`
+	// Imagine maps each novel level to its imagine stage.
+	Imagine  map[string]string `json:"imagine"`
+	Episodes int               `json:"episodes"`
 }
 
 // TrainConfig configures a train stage.
@@ -151,6 +186,10 @@ type EvalConfig struct {
 	Levels      []string          `json:"levels"`
 	Episodes    int               `json:"episodes"`
 	Checkpoints int               `json:"checkpoints"`
+	// GoalInput "lm" makes the policies read the goal as the grounded LM
+	// (stage Ground) encodes its text; empty is the env's goal vector.
+	GoalInput string `json:"goal_input,omitempty"`
+	Ground    string `json:"ground,omitempty"`
 }
 
 // PlannedCell is a cell and the keys of its stages by kind.
@@ -159,6 +198,8 @@ type PlannedCell struct {
 	Stages map[StageKind]string
 	// Imagine lists the keys of the cell's imagine stages (one per level).
 	Imagine []string
+	// Encode lists the keys of the cell's encode stages (one per dataset).
+	Encode []string
 }
 
 // Plan is the DAG of stages an experiment needs.
@@ -250,10 +291,10 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 		envInfo := describe(plugin.Env, s.Env.Plugin, "env.plugin")
 		algoInfo := describe(plugin.Algo, s.Algo, "algo")
 		var lmInfo *PluginInfo
-		if s.UsesLM() && s.Train.ImaginedRatio > 0 {
+		if s.NeedsLM() {
 			lmInfo = describe(plugin.LM, s.LM.Plugin, "lm.plugin")
 		}
-		if envInfo == nil || algoInfo == nil || (s.UsesLM() && s.Train.ImaginedRatio > 0 && lmInfo == nil) {
+		if envInfo == nil || algoInfo == nil || (s.NeedsLM() && lmInfo == nil) {
 			continue
 		}
 		spec := envInfo.Env
@@ -299,7 +340,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 			levelCheck("dataset.level", []string{s.Dataset.Level})
 		}
 		levelCheck("eval.levels", s.Eval.Levels)
-		if lmInfo != nil {
+		if lmInfo != nil && s.Train.ImaginedRatio > 0 {
 			levelCheck("imagine.levels", s.Imagine.Levels)
 		}
 		if algoInfo.Schema != nil && len(algoInfo.Schema.Spaces) > 0 {
@@ -443,22 +484,49 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 	collect := p.add(pc, &Stage{Kind: Collect, Plugins: []PluginRef{ref(envInfo)}, Seed: uint64(s.Dataset.Seed),
 		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: policy, Params: params, Level: level}})
 	datasets := []DatasetRef{{Stage: collect.Key, Weight: 1}}
+	var ground *Stage
 	if lmInfo != nil {
-		ground := p.add(pc, &Stage{Kind: Ground, Plugins: []PluginRef{ref(lmInfo)}, Seed: uint64(s.LM.Seed), Inputs: []string{collect.Key},
-			Config: GroundConfig{LMConfig: orEmpty(s.LM.Config), Steps: s.LM.Ground.Steps, Tasks: s.LM.Ground.Tasks, Dataset: collect.Key}})
-		levels := s.Imagine.Levels
-		if len(levels) == 0 && envInfo.Env != nil && len(envInfo.Env.Levels) > 1 {
-			levels = envInfo.Env.Levels[1:]
+		lmRef := ref(lmInfo)
+		lmRef.Threads = s.LM.Threads
+		ground = p.add(pc, &Stage{Kind: Ground, Plugins: []PluginRef{lmRef}, Seed: uint64(s.LM.Seed), Inputs: []string{collect.Key},
+			Config: GroundConfig{LMConfig: orEmpty(s.LM.Config), Steps: s.LM.Ground.Steps, Tasks: s.LM.Ground.Tasks, Dataset: collect.Key,
+				CheckpointEvery: s.LM.Ground.CheckpointEvery}})
+		var levels []string
+		if r := s.Train.ImaginedRatio; r > 0 {
+			levels = s.Imagine.Levels
+			if len(levels) == 0 && envInfo.Env != nil && len(envInfo.Env.Levels) > 1 {
+				levels = envInfo.Env.Levels[1:]
+			}
+			datasets = []DatasetRef{{Stage: collect.Key, Weight: 1 - r}}
 		}
-		r := s.Train.ImaginedRatio
-		datasets = []DatasetRef{{Stage: collect.Key, Weight: 1 - r}}
+		imagined := map[string]string{}
 		for _, l := range levels {
-			im := p.add(pc, &Stage{Kind: Imagine, Plugins: []PluginRef{ref(lmInfo), ref(envInfo)}, Seed: uint64(s.LM.Seed),
+			im := p.add(pc, &Stage{Kind: Imagine, Plugins: []PluginRef{lmRef, ref(envInfo)}, Seed: uint64(s.LM.Seed),
 				Inputs: []string{ground.Key, collect.Key},
 				Config: ImagineConfig{EnvConfig: envConfig(s.Env.Config), LMConfig: orEmpty(s.LM.Config), Level: l, Rollouts: s.Imagine.Rollouts,
-					Ground: ground.Key, Dataset: collect.Key}})
+					Ground: ground.Key, Dataset: collect.Key, Temperature: s.Imagine.Temperature}})
 			pc.Imagine = append(pc.Imagine, im.Key)
-			datasets = append(datasets, DatasetRef{Stage: im.Key, Weight: r / float64(len(levels))})
+			imagined[l] = im.Key
+			datasets = append(datasets, DatasetRef{Stage: im.Key, Weight: s.Train.ImaginedRatio / float64(len(levels))})
+		}
+		if n := s.LM.Assess.Episodes; n > 0 {
+			inputs := []string{ground.Key, collect.Key}
+			for _, l := range levels {
+				inputs = append(inputs, imagined[l])
+			}
+			p.add(pc, &Stage{Kind: Assess, Plugins: []PluginRef{lmRef, ref(envInfo)}, Seed: uint64(s.LM.Seed), Inputs: inputs,
+				Config: AssessConfig{EnvConfig: envConfig(s.Env.Config), Ground: ground.Key, Dataset: collect.Key, Policy: policy, Params: params,
+					Level: level, Imagine: imagined, Episodes: n}})
+		}
+		if s.Train.GoalInput == GoalFromLM {
+			// Policies read goals as the LM encodes their texts: every
+			// dataset they train on is an encoded copy.
+			for i, d := range datasets {
+				enc := p.add(pc, &Stage{Kind: Encode, Plugins: []PluginRef{lmRef}, Inputs: []string{ground.Key, d.Stage},
+					Config: EncodeConfig{Ground: ground.Key, Dataset: d.Stage}})
+				pc.Encode = append(pc.Encode, enc.Key)
+				datasets[i].Stage = enc.Key
+			}
 		}
 	}
 	var inputs []string
@@ -472,8 +540,18 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 	if len(evalLevels) == 0 && envInfo.Env != nil {
 		evalLevels = envInfo.Env.Levels
 	}
-	p.add(pc, &Stage{Kind: Evaluate, Plugins: []PluginRef{ref(envInfo), ref(algoInfo)}, Seed: uint64(pc.Seed), Inputs: []string{train.Key},
-		Config: EvalConfig{EnvConfig: envConfig(s.Env.Config), Train: train.Key, Levels: evalLevels, Episodes: s.Eval.Episodes, Checkpoints: s.Eval.Checkpoints}})
+	eval := &Stage{Kind: Evaluate, Plugins: []PluginRef{ref(envInfo), ref(algoInfo)}, Seed: uint64(pc.Seed), Inputs: []string{train.Key},
+		Config: EvalConfig{EnvConfig: envConfig(s.Env.Config), Train: train.Key, Levels: evalLevels, Episodes: s.Eval.Episodes, Checkpoints: s.Eval.Checkpoints}}
+	if ground != nil && s.Train.GoalInput == GoalFromLM {
+		lmRef := ref(lmInfo)
+		lmRef.Threads = s.LM.Threads
+		eval.Plugins = append(eval.Plugins, lmRef)
+		eval.Inputs = append(eval.Inputs, ground.Key)
+		cfg := eval.Config.(EvalConfig)
+		cfg.GoalInput, cfg.Ground = GoalFromLM, ground.Key
+		eval.Config = cfg
+	}
+	p.add(pc, eval)
 }
 
 func orEmpty(m map[string]any) map[string]any {
@@ -488,7 +566,7 @@ func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
 	st.Key = StageKey(st)
 	if old, ok := p.byKey[st.Key]; ok {
 		old.Cells = append(old.Cells, pc.ID)
-		if st.Kind != Imagine {
+		if st.Kind != Imagine && st.Kind != Encode {
 			pc.Stages[st.Kind] = st.Key
 		}
 		return old
@@ -496,7 +574,7 @@ func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
 	st.Cells = []string{pc.ID}
 	p.byKey[st.Key] = st
 	p.Stages = append(p.Stages, st)
-	if st.Kind != Imagine {
+	if st.Kind != Imagine && st.Kind != Encode {
 		pc.Stages[st.Kind] = st.Key
 	}
 	return st
@@ -506,7 +584,7 @@ func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
 // (the executors in experiments/runner: seeds drawn, files written,
 // metrics computed). Bump a kind's number when that changes, so that old
 // artifacts are not reused for the new meaning.
-var StageFormats = map[StageKind]int{Collect: 1, Ground: 1, Imagine: 1, Train: 1, Evaluate: 2}
+var StageFormats = map[StageKind]int{Collect: 1, Ground: 1, Imagine: 1, Train: 1, Evaluate: 2, Encode: 1, Assess: 1}
 
 // StageKey hashes everything that determines a stage's result.
 func StageKey(st *Stage) string {

@@ -62,6 +62,23 @@ type LMSpec struct {
 	Ground GroundSpec     `koanf:"ground"`
 	// Seed drives grounding and imagination.
 	Seed int `koanf:"seed"`
+	// Threads is the number of threads the LM plugin may use (0: the
+	// registry's setting for every plugin, --threads). It changes how fast
+	// the LM runs, not what it computes, so it is not part of any stage key.
+	Threads int `koanf:"threads"`
+	// Assess is the grounding report: how well the grounded LM knows the env.
+	Assess AssessSpec `koanf:"assess"`
+}
+
+// AssessSpec configures the assess stage, which measures the grounded LM
+// against the env: one-step dynamics error on held-out real transitions and
+// explanation accuracy on real and imagined rollouts.
+type AssessSpec struct {
+	// Episodes is the number of rollouts of each kind assessed: held-out
+	// real rollouts collected for the dynamics error, training rollouts
+	// explained, and successful imagined rollouts of each novel level
+	// explained. 0 skips the stage.
+	Episodes int `koanf:"episodes"`
 }
 
 // GroundSpec is the supervised fine-tuning of the LM on the real data.
@@ -69,6 +86,9 @@ type LMSpec struct {
 type GroundSpec struct {
 	Steps int      `koanf:"steps"`
 	Tasks []string `koanf:"tasks"`
+	// CheckpointEvery asks the backend for a checkpoint every N steps, from
+	// which an interrupted ground stage continues; 0 leaves it to the backend.
+	CheckpointEvery int `koanf:"checkpoint_every"`
 }
 
 // ImagineSpec is the generation of imaginary rollouts for novel goals.
@@ -78,6 +98,8 @@ type ImagineSpec struct {
 	Levels []string `koanf:"levels"`
 	// Rollouts is the number of imaginary rollouts per level.
 	Rollouts int `koanf:"rollouts"`
+	// Temperature is the LM's sampling temperature (0: greedy decoding).
+	Temperature float64 `koanf:"temperature"`
 }
 
 // TrainSpec is the offline RL training of one policy.
@@ -90,7 +112,18 @@ type TrainSpec struct {
 	ImaginedRatio float64 `koanf:"imagined_ratio"`
 	// CheckpointEvery saves a checkpoint every N steps; 0 saves only the last.
 	CheckpointEvery int `koanf:"checkpoint_every"`
+	// GoalInput is where policies read their goal from: "env", the env's
+	// structured goal vector, or "lm", the grounded LM's Encode of the goal
+	// text (the datasets' goal vectors are replaced by encode stages, and
+	// evaluation encodes each goal's text before acting).
+	GoalInput string `koanf:"goal_input"`
 }
+
+// Goal inputs of TrainSpec.GoalInput.
+const (
+	GoalFromEnv = "env"
+	GoalFromLM  = "lm"
+)
 
 // EvalSpec is the evaluation of trained policies in the real environment.
 type EvalSpec struct {
@@ -123,14 +156,22 @@ func Defaults() Spec {
 		Dataset: DatasetSpec{Episodes: 400},
 		LM: LMSpec{
 			Ground: GroundSpec{Steps: 1000, Tasks: []string{"goal-to-rollout", "rollout-to-goal", "dynamics", "consequence"}},
+			Assess: AssessSpec{Episodes: 100},
 		},
 		Imagine: ImagineSpec{Rollouts: 100},
 		Algo:    "bc",
-		Train:   TrainSpec{Steps: 2000, ImaginedRatio: 0, CheckpointEvery: 500},
+		Train:   TrainSpec{Steps: 2000, ImaginedRatio: 0, CheckpointEvery: 500, GoalInput: GoalFromEnv},
 		Eval:    EvalSpec{Episodes: 50, Checkpoints: 1},
 		Seeds:   1,
 	}
 }
 
-// UsesLM reports whether the cell's chain includes the ground and imagine stages.
+// UsesLM reports whether an LM backend is set (lm.plugin).
 func (s *Spec) UsesLM() bool { return s.LM.Plugin != "" }
+
+// NeedsLM reports whether the cell's chain grounds an LM: for imagined
+// rollouts (train.imagined_ratio > 0) or for goal encodings
+// (train.goal_input: lm).
+func (s *Spec) NeedsLM() bool {
+	return s.UsesLM() && (s.Train.ImaginedRatio > 0 || s.Train.GoalInput == GoalFromLM)
+}

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/internal/suggest"
@@ -35,10 +36,19 @@ func (e *Experiment) validate(errs *FieldErrors) {
 			}
 		}
 		need(s.Imagine.Rollouts >= 1, "imagine.rollouts", s.Imagine.Rollouts, "is out of range", "≥ 1 when lm.plugin is set")
+		need(s.LM.Ground.CheckpointEvery >= 0, "lm.ground.checkpoint_every", s.LM.Ground.CheckpointEvery, "is out of range", "≥ 0 (0 = the backend's choice)")
+		need(s.Imagine.Temperature >= 0 && !math.IsInf(s.Imagine.Temperature, 0), "imagine.temperature", s.Imagine.Temperature,
+			"is out of range", "a finite number ≥ 0 (0 = greedy)")
+		need(s.LM.Assess.Episodes >= 0, "lm.assess.episodes", s.LM.Assess.Episodes, "is out of range", "≥ 0 (0 = no grounding report)")
 	} else {
 		need(s.Train.ImaginedRatio == 0, "train.imagined_ratio", s.Train.ImaginedRatio,
 			"needs imaginary rollouts, but lm.plugin is empty", "0 without an LM")
+		need(s.Train.GoalInput != GoalFromLM, "train.goal_input", s.Train.GoalInput,
+			"needs the LM's goal encodings, but lm.plugin is empty", GoalFromEnv+" without an LM")
 	}
+	need(s.LM.Threads >= 0, "lm.threads", s.LM.Threads, "is out of range", "≥ 0 (0 = the registry's --threads)")
+	need(s.Train.GoalInput == GoalFromEnv || s.Train.GoalInput == GoalFromLM, "train.goal_input", s.Train.GoalInput,
+		"is not a goal input", GoalFromEnv+", "+GoalFromLM)
 	need(s.Algo != "", "algo", s.Algo, "must name an algo plugin", "")
 	need(s.Train.Steps >= 1, "train.steps", s.Train.Steps, "is out of range", "≥ 1")
 	need(s.Train.Batch >= 0, "train.batch", s.Train.Batch, "is out of range", "≥ 0 (0 = the algorithm's default)")

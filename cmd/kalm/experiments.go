@@ -230,12 +230,16 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&by, "by", "group cells by this axis (repeatable; default every axis)")
 	fs.Var(&where, "where", "keep cells matching axis=value or axis!=value (repeatable)")
 	metric := fs.String("metric", "success", "success or return")
+	what := fs.String("what", "success", "success (per goal level) or grounding (what the grounded LM knows of the env)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 1 {
 		return fmt.Errorf("want at most one experiment, got %d", len(pos))
+	}
+	if *what != "success" && *what != "grounding" {
+		return fmt.Errorf("-what %q: want success or grounding", *what)
 	}
 	store, err := wf.openExisting(ctx)
 	if err != nil {
@@ -245,6 +249,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	opts := report.Options{Format: *format, By: splitAll(by), Where: where, Metric: report.Metric(*metric)}
 	if len(pos) == 1 {
 		opts.Experiment = pos[0]
+	}
+	if *what == "grounding" {
+		return report.WriteGrounding(ctx, stdout, store, opts)
 	}
 	return report.Write(ctx, stdout, store, opts)
 }

@@ -27,6 +27,8 @@ var builtin = map[experiments.StageKind]Executor{
 	experiments.Imagine:  imagineStage,
 	experiments.Train:    trainStage,
 	experiments.Evaluate: evaluateStage,
+	experiments.Encode:   encodeStage,
+	experiments.Assess:   assessStage,
 }
 
 // Artifact layout, relative to a stage's artifact directory.
@@ -95,7 +97,7 @@ func launchEnv(ctx context.Context, job *Job, ref experiments.PluginRef, cfg map
 		return nil, fmt.Errorf("plugin %s is not an env plugin", ref.Name)
 	}
 	if c, ok := h.Env.(env.Configurer); ok && len(cfg) > 0 {
-		if _, err := c.Configure(ctx, env.ConfigureRequest{Config: cfg}); err != nil {
+		if err := c.Configure(ctx, cfg); err != nil {
 			return nil, fmt.Errorf("env %s: configure: %w", ref.Name, err)
 		}
 	} else if len(cfg) > 0 {
@@ -318,39 +320,41 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 	if h.Algo == nil {
 		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[1].Name)
 	}
-	spec, err := e.Spec(ctx, env.SpecRequest{})
+	spec, err := e.Spec(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// With goal_input lm, policies read each goal as the grounded LM
+	// encodes its text, as they did in training.
+	var enc *goalEncoder
+	if cfg.GoalInput == experiments.GoalFromLM {
+		if enc, err = launchEncoder(ctx, job, job.Stage.Plugins[2], cfg.Ground); err != nil {
+			return nil, err
+		}
 	}
 	out := &Output{}
 	total := len(ckpts) * len(cfg.Levels)
 	for ci, c := range ckpts {
-		lr, err := h.Algo.Load(ctx, algo.LoadRequest{Checkpoint: filepath.Join(trainDir, c.Path)})
+		pol, err := h.Algo.Load(ctx, filepath.Join(trainDir, c.Path))
 		if err != nil {
 			return nil, err
 		}
-		pol := lr.Policy
 		for li, level := range cfg.Levels {
 			// Goals and initial states depend on the cell seed and the level
 			// (a stream independent of collection), not on the checkpoint:
 			// a cell's checkpoints are compared on the same episodes. Bump
 			// experiments.StageFormats[Evaluate] when this changes.
 			seed := env.SeedFor(job.Stage.Seed, "evaluate:"+level, 0)
-			gr, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
+			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
-			goals := gr.Goals
-			gv := make([]float32, 0, len(goals)*spec.GoalDim)
-			for _, g := range goals {
-				gv = append(gv, g.Vector...)
+			gv, err := goalVectors(ctx, enc, goals)
+			if err != nil {
+				return nil, err
 			}
-			eps, err := env.Rollout(ctx, e, *spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
-				r, err := h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
-				if err != nil {
-					return nil, err
-				}
-				return r.Actions, nil
+			eps, err := env.Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+				return h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
 			})
 			if err != nil {
 				return nil, err
@@ -373,38 +377,6 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 	return out, nil
 }
 
-func groundStage(ctx context.Context, job *Job) (*Output, error) {
-	cfg := job.Stage.Config.(experiments.GroundConfig)
-	h, err := job.Launch(ctx, job.Stage.Plugins[0])
-	if err != nil {
-		return nil, err
-	}
-	if h.LM == nil {
-		return nil, fmt.Errorf("plugin %s is not an lm plugin", job.Stage.Plugins[0].Name)
-	}
-	tasks := make([]lm.Task, len(cfg.Tasks))
-	for i, t := range cfg.Tasks {
-		tasks[i] = lm.Task(t)
-	}
-	var metrics series
-	res, err := h.LM.Ground(ctx, lm.GroundRequest{Datasets: []string{filepath.Join(job.Inputs[cfg.Dataset], datasetDir)}, Tasks: tasks,
-		Config: cfg.LMConfig, Steps: cfg.Steps, OutDir: filepath.Join(job.Dir, modelDir), Seed: job.Stage.Seed}, func(p lm.Progress) {
-		metrics.add(p.Step, p.Total, p.Metrics)
-		job.Progress(p.Step, p.Total, p.Metrics)
-	})
-	if err != nil {
-		return nil, err
-	}
-	rel, err := filepath.Rel(job.Dir, res.Checkpoint)
-	if err != nil || !filepath.IsLocal(rel) {
-		return nil, fmt.Errorf("lm %s wrote checkpoint %s outside its output directory", job.Stage.Plugins[0].Name, res.Checkpoint)
-	}
-	if err := writeJSON(filepath.Join(job.Dir, groundFile), GroundArtifact{Checkpoint: rel}); err != nil {
-		return nil, err
-	}
-	return &Output{Metrics: metrics.points}, nil
-}
-
 // imagineStage generates rollouts for the goals of one novel level from
 // initial states of the real data, then labels them with the env's judge.
 func imagineStage(ctx context.Context, job *Job) (*Output, error) {
@@ -425,7 +397,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := e.Spec(ctx, env.SpecRequest{})
+	spec, err := e.Spec(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -433,11 +405,10 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	gr, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
+	goals, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
 	if err != nil {
 		return nil, err
 	}
-	goals := gr.Goals
 	// Initial observations: the first observation of random real episodes.
 	starts := episodeStarts(real)
 	if len(starts) == 0 {
@@ -476,7 +447,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		return v, nil
 	}
 	if _, err := hl.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: filepath.Join(groundDir, g.Checkpoint), Goals: goals, Observations: init,
-		MaxSteps: spec.Horizon, Seed: job.Stage.Seed, Out: raw, Config: cfg.LMConfig}, judge); err != nil {
+		MaxSteps: spec.Horizon, Temperature: cfg.Temperature, Seed: job.Stage.Seed, Out: raw, Config: cfg.LMConfig}, judge); err != nil {
 		return nil, err
 	}
 	r, err := dataset.Open(raw)
@@ -527,11 +498,15 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		}
 		job.Progress(n, cfg.Rollouts, nil)
 	}
+	if n == 0 {
+		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
+	}
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
+	// The judged copy is the artifact; the backend's own output is not.
+	if err := os.RemoveAll(raw); err != nil {
+		return nil, err
 	}
 	out := &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)}}}
 	for _, k := range sortedNames(plaus) {

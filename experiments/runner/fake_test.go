@@ -34,12 +34,9 @@ type lineEnv struct {
 var lineSpec = env.Spec{Name: "line", ObsDim: 1, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(2), Horizon: 4,
 	Levels: []string{"near", "far"}, Policies: []string{"scripted", "lazy"}}
 
-func (e *lineEnv) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
-	s := lineSpec
-	return &s, nil
-}
+func (e *lineEnv) Spec(context.Context) (env.Spec, error) { return lineSpec, nil }
 
-func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) (*env.GoalsResponse, error) {
+func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) ([]dataset.Goal, error) {
 	target := float32(1)
 	if r.Level == "far" {
 		target = 2
@@ -50,7 +47,7 @@ func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) (*env.GoalsRespon
 	for i := range out {
 		out[i] = dataset.Goal{Level: r.Level, Text: fmt.Sprintf("reach %g", target), Vector: []float32{target}}
 	}
-	return &env.GoalsResponse{Goals: out}, nil
+	return out, nil
 }
 
 func (e *lineEnv) Reset(_ context.Context, r env.ResetRequest) (*env.ResetResponse, error) {
@@ -138,10 +135,10 @@ type countAlgo struct {
 var countSchema = algo.Schema{Spaces: []dataset.Kind{dataset.Discrete},
 	Params: []algo.Param{{Name: "fail", Type: algo.TypeBool, Default: false}, {Name: "lr", Type: algo.TypeFloat, Default: 0.1}}}
 
-func (a *countAlgo) Schema(context.Context, algo.SchemaRequest) (*algo.Schema, error) {
+func (a *countAlgo) Schema(context.Context) (algo.Schema, error) {
 	s := countSchema
 	s.Name = a.name
-	return &s, nil
+	return s, nil
 }
 
 func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
@@ -187,21 +184,21 @@ func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress fun
 	return res, nil
 }
 
-func (a *countAlgo) Load(_ context.Context, r algo.LoadRequest) (*algo.LoadResponse, error) {
-	b, err := os.ReadFile(r.Checkpoint)
+func (a *countAlgo) Load(_ context.Context, path string) (algo.Policy, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return &algo.LoadResponse{Policy: algo.Policy(b)}, nil
+	return algo.Policy(b), nil
 }
 
-func (a *countAlgo) Act(_ context.Context, r algo.ActRequest) (*algo.ActResponse, error) {
+func (a *countAlgo) Act(_ context.Context, r algo.ActRequest) ([]float32, error) {
 	v, _ := strconv.Atoi(string(r.Policy))
 	out := make([]float32, len(r.Observations))
 	for i := range out {
 		out[i] = float32(v)
 	}
-	return &algo.ActResponse{Actions: out}, nil
+	return out, nil
 }
 
 // fakePlugins launches lineEnv and countAlgo in process and counts launches.
@@ -238,10 +235,12 @@ func (f *fakePlugins) Describe(ctx context.Context, kind plugin.Kind, name strin
 	}
 	info := experiments.PluginInfo{Kind: kind, Name: name, Version: "v1"}
 	if h.Env != nil {
-		info.Env, _ = h.Env.Spec(ctx, env.SpecRequest{})
+		s, _ := h.Env.Spec(ctx)
+		info.Env = &s
 	}
 	if h.Algo != nil {
-		info.Schema, _ = h.Algo.Schema(ctx, algo.SchemaRequest{})
+		s, _ := h.Algo.Schema(ctx)
+		info.Schema = &s
 	}
 	return info, nil
 }
@@ -276,11 +275,10 @@ func planFor(t interface {
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	lr, err := experiments.Load(file, algo.LoadRequest{Checkpoint: experiments.Options{Set: set}})
+	e, err := experiments.Load(file, experiments.Options{Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := lr.Policy
 	p, err := e.Plan(context.Background(), &fakePlugins{})
 	if err != nil {
 		t.Fatal(err)
@@ -291,22 +289,59 @@ func planFor(t interface {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // parrotLM "grounds" by remembering how many real episodes it saw and
-// imagines rollouts that step right until the goal position.
+// imagines rollouts that step right until the goal position. It knows the
+// line: it predicts that action 1 steps right, explains a rollout by where
+// it ended, encodes "reach X" as [X/2, words] and acts towards X. It
+// checkpoints every CheckpointEvery steps ("parrot EPISODES STEP") and
+// resumes from such a checkpoint.
 type parrotLM struct{}
 
-func (parrotLM) Ground(_ context.Context, r lm.GroundRequest, progress func(lm.Progress)) (*lm.GroundResponse, error) {
+func (parrotLM) Ground(ctx context.Context, r lm.GroundRequest, progress func(lm.Progress)) (*lm.GroundResponse, error) {
 	d, err := dataset.Load(r.Datasets[0])
 	if err != nil {
 		return nil, err
 	}
-	for step := 1; step <= r.Steps; step++ {
-		progress(lm.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"lm_loss": 1 / float64(step)}})
-	}
 	if err := os.MkdirAll(r.OutDir, 0o755); err != nil {
 		return nil, err
 	}
+	from := 0
+	if r.Resume != "" {
+		b, err := os.ReadFile(r.Resume)
+		if err != nil {
+			return nil, err
+		}
+		var eps int
+		if _, err := fmt.Sscanf(string(b), "parrot %d %d", &eps, &from); err != nil {
+			return nil, fmt.Errorf("parrot: %s is no parrot checkpoint: %w", r.Resume, err)
+		}
+	}
+	write := func(path string, step int) error {
+		return os.WriteFile(path, fmt.Appendf(nil, "parrot %d %d", d.Meta.Episodes, step), 0o644)
+	}
+	for step := from + 1; step <= r.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := lm.Progress{Step: step, Total: r.Steps, Metrics: map[string]float64{"lm_loss": 1 / float64(step)}}
+		if r.CheckpointEvery > 0 && step%r.CheckpointEvery == 0 && step < r.Steps {
+			p.Checkpoint = filepath.Join(r.OutDir, fmt.Sprintf("step-%d.txt", step))
+			if err := write(p.Checkpoint, step); err != nil {
+				return nil, err
+			}
+		}
+		progress(p)
+	}
 	ck := filepath.Join(r.OutDir, "parrot.txt")
-	return &lm.GroundResponse{Checkpoint: ck}, os.WriteFile(ck, []byte(fmt.Sprint(d.Meta.Episodes)), 0o644)
+	return &lm.GroundResponse{Checkpoint: ck}, write(ck, r.Steps)
+}
+
+// parrotTarget reads the position of a goal text "reach X".
+func parrotTarget(text string) (float32, error) {
+	var x float32
+	if _, err := fmt.Sscanf(text, "reach %g", &x); err != nil {
+		return 0, fmt.Errorf("parrot: goal text %q is not \"reach X\"", text)
+	}
+	return x, nil
 }
 
 func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest, _ lm.Judge) (*lm.GenerateResponse, error) {
@@ -337,15 +372,58 @@ func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest, _ lm.Judge) (*
 	return &lm.GenerateResponse{Meta: meta}, w.Close()
 }
 
-func (parrotLM) Explain(context.Context, lm.ExplainRequest) (*lm.ExplainResponse, error) {
-	return nil, errors.New("parrot: mute")
+func (parrotLM) Explain(_ context.Context, r lm.ExplainRequest) (*lm.ExplainResponse, error) {
+	if _, err := os.ReadFile(r.Checkpoint); err != nil {
+		return nil, err
+	}
+	out := &lm.ExplainResponse{}
+	for _, ep := range r.Rollouts {
+		out.Texts = append(out.Texts, fmt.Sprintf("reach %g", ep.Observations[len(ep.Observations)-1]))
+	}
+	return out, nil
 }
-func (parrotLM) Predict(context.Context, lm.PredictRequest) (*lm.PredictResponse, error) {
-	return nil, errors.New("parrot: no dynamics")
+
+func (parrotLM) Predict(_ context.Context, r lm.PredictRequest) (*lm.PredictResponse, error) {
+	if _, err := os.ReadFile(r.Checkpoint); err != nil {
+		return nil, err
+	}
+	if len(r.Actions) != len(r.Observations) {
+		return nil, fmt.Errorf("parrot: %d actions for %d observations", len(r.Actions), len(r.Observations))
+	}
+	out := &lm.PredictResponse{}
+	for i, o := range r.Observations {
+		out.Observations = append(out.Observations, o+r.Actions[i])
+	}
+	return out, nil
 }
-func (parrotLM) Encode(context.Context, lm.EncodeRequest) (*lm.EncodeResponse, error) {
-	return nil, errors.New("parrot: no encoder")
+
+func (parrotLM) Encode(_ context.Context, r lm.EncodeRequest) (*lm.EncodeResponse, error) {
+	if _, err := os.ReadFile(r.Checkpoint); err != nil {
+		return nil, err
+	}
+	out := &lm.EncodeResponse{Dim: 2}
+	for _, text := range r.Texts {
+		x, err := parrotTarget(text)
+		if err != nil {
+			return nil, err
+		}
+		out.Vectors = append(out.Vectors, x/2, float32(len(strings.Fields(text))))
+	}
+	return out, nil
 }
-func (parrotLM) Act(context.Context, lm.ActRequest) (*lm.ActResponse, error) {
-	return nil, errors.New("parrot: not a policy")
+
+func (parrotLM) Act(_ context.Context, r lm.ActRequest) (*lm.ActResponse, error) {
+	out := &lm.ActResponse{}
+	for i, g := range r.Goals {
+		x, err := parrotTarget(g)
+		if err != nil {
+			return nil, err
+		}
+		a := float32(0)
+		if r.Observations[i] < x {
+			a = 1
+		}
+		out.Actions = append(out.Actions, a)
+	}
+	return out, nil
 }

@@ -71,6 +71,32 @@ eval:
 seeds: 2
 `
 
+// groundKillExperiment grounds the parrot LM for long enough for kills to
+// land mid-grounding.
+const groundKillExperiment = `name: killground
+env:
+  plugin: line
+dataset:
+  episodes: 10
+  policy: scripted
+lm:
+  plugin: parrot
+  ground:
+    steps: 400
+    checkpoint_every: 20
+  assess:
+    episodes: 5
+imagine:
+  rollouts: 6
+algo: count
+train:
+  steps: 6
+  imagined_ratio: 0.5
+eval:
+  episodes: 4
+seeds: 1
+`
+
 // child runs killExperiment with trivial deterministic executors in the
 // work directory $KALM_RUNNER_CHILD; exit code 0 means the run finished.
 // With KALM_RUNNER_CHILD_TRAIN set it runs trainKillExperiment with the
@@ -81,6 +107,22 @@ func child() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	text, executors := killExperiment, trivialExecutors(filepath.Join(work, "starts.log"), 3*time.Millisecond)
+	logProgress := func(kind experiments.StageKind, stage Executor) map[experiments.StageKind]Executor {
+		return map[experiments.StageKind]Executor{kind: func(ctx context.Context, j *Job) (*Output, error) {
+			progress := j.Progress
+			j.Progress = func(step, total int, m map[string]float64) {
+				if f, err := os.OpenFile(filepath.Join(work, "progress.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+					fmt.Fprintln(f, j.Stage.Key, step)
+					f.Close()
+				}
+				progress(step, total, m)
+			}
+			return stage(ctx, j)
+		}}
+	}
+	if os.Getenv("KALM_RUNNER_CHILD_GROUND") != "" {
+		text, executors = groundKillExperiment, logProgress(experiments.Ground, groundStage)
+	}
 	if os.Getenv("KALM_RUNNER_CHILD_TRAIN") != "" {
 		text, executors = trainKillExperiment, map[experiments.StageKind]Executor{experiments.Train: func(ctx context.Context, j *Job) (*Output, error) {
 			progress := j.Progress
@@ -466,6 +508,61 @@ func TestSIGKILLDuringTraining(t *testing.T) {
 	}
 	sameCheckpoints(t, ref, work, 24)
 	t.Logf("%d kills; %d times a stage went on from a checkpoint", kills, continued)
+}
+
+// TestSIGKILLDuringGrounding kills the runner process at random moments
+// while it grounds the parrot LM, restarts it until it finishes, and checks
+// that the ground stage continued from its journaled checkpoint and that
+// the database equals an uninterrupted run's.
+func TestSIGKILLDuringGrounding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the runner as a subprocess many times")
+	}
+	const ground = "KALM_RUNNER_CHILD_GROUND=1"
+	ref := t.TempDir()
+	if err := startChild(t, ref, ground).Wait(); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	want := dump(t, filepath.Join(ref, "results.db"))
+	work := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 9))
+	progress := filepath.Join(work, "progress.log")
+	kills, continued := 0, 0
+	for attempt := 0; ; attempt++ {
+		if attempt == 30 {
+			t.Fatal("the runner never finished")
+		}
+		before := len(readLines(progress)) / 2
+		target := before + 1 + rng.IntN(120)
+		if kills >= 8 {
+			target = 1 << 30
+		}
+		killed, err := killWhen(startChild(t, work, ground), func() bool {
+			return len(readLines(progress))/2 >= target
+		}, 200*time.Microsecond, time.Duration(rng.IntN(1000))*time.Microsecond)
+		if killed {
+			kills++
+		}
+		// The stage's first report in an attempt is where it went on from:
+		// step 1 when it started over, a checkpoint's step when it continued.
+		lines := readLines(progress)
+		if 2*before+1 < len(lines) && lines[2*before+1] != "1" {
+			continued++
+		}
+		if !killed {
+			if err != nil {
+				t.Fatalf("attempt %d: runner failed: %v", attempt, err)
+			}
+			break
+		}
+	}
+	if kills < 4 || continued == 0 {
+		t.Fatalf("%d kills landed and the ground stage continued %d times; the test did not exercise recovery", kills, continued)
+	}
+	if got := dump(t, filepath.Join(work, "results.db")); got != want {
+		t.Fatalf("after %d kills the database differs from an uninterrupted run's:\n--- got\n%s\n--- want\n%s", kills, got, want)
+	}
+	t.Logf("%d kills; the ground stage went on from a checkpoint %d times", kills, continued)
 }
 
 // sameCheckpoints checks that the train artifacts in work hold the same n

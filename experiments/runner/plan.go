@@ -67,6 +67,12 @@ func PrintPlan(ctx context.Context, w io.Writer, plan *experiments.Plan, store *
 				status += fmt.Sprintf("; continues from its checkpoint at step %d", j.Checkpoints[len(j.Checkpoints)-1].Step)
 			}
 		}
+		if st.Kind == experiments.Ground && status != string(results.Done) {
+			var j groundJournal
+			if j.load(partialDir(workDir, st)); j.Checkpoint != "" {
+				status += fmt.Sprintf("; continues from its checkpoint at step %d", j.Step)
+			}
+		}
 		share := ""
 		if len(st.Cells) > 1 {
 			share = fmt.Sprintf(" shared by %d cells", len(st.Cells))

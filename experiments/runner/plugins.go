@@ -8,6 +8,7 @@ import (
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
 	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/framework/plugin"
@@ -18,6 +19,12 @@ import (
 type Launcher interface {
 	// Launch starts the plugin name of kind and connects to it.
 	Launch(ctx context.Context, kind plugin.Kind, name string) (*Handle, error)
+}
+
+// ThreadLauncher is a Launcher that can give one plugin its own thread
+// count instead of the one every plugin gets (lm.threads).
+type ThreadLauncher interface {
+	LaunchThreads(ctx context.Context, kind plugin.Kind, name string, threads int) (*Handle, error)
 }
 
 // Handle is a running plugin: the client of its kind, its last log lines,
@@ -37,7 +44,7 @@ type Handle struct {
 // collector is an env client that runs the collect loop inside the plugin
 // (env.Client does); other envs are collected step by step over RPC.
 type collector interface {
-	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (*env.CollectResponse, error)
+	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (dataset.Meta, error)
 }
 
 // Registry adapts a plugin registry to the runner's Launcher and the
@@ -57,7 +64,13 @@ func NewRegistry(reg *registry.Registry) *Registry {
 
 // Launch implements Launcher.
 func (r *Registry) Launch(ctx context.Context, kind plugin.Kind, name string) (*Handle, error) {
-	in, err := r.Reg.Launch(ctx, name, kind)
+	return r.LaunchThreads(ctx, kind, name, 0)
+}
+
+// LaunchThreads implements ThreadLauncher: threads ≤ 0 is the registry's
+// thread count.
+func (r *Registry) LaunchThreads(ctx context.Context, kind plugin.Kind, name string, threads int) (*Handle, error) {
+	in, err := r.Reg.Launch(ctx, name, kind, registry.WithThreads(threads))
 	if err != nil {
 		return nil, err
 	}
@@ -108,23 +121,23 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 		if err != nil {
 			return info, err
 		}
-		spec, err := h.Env.Spec(ctx, env.SpecRequest{})
+		spec, err := h.Env.Spec(ctx)
 		h.Close()
 		if err != nil {
 			return info, fmt.Errorf("plugin %s: spec: %w", name, err)
 		}
-		info.Env = spec
+		info.Env = &spec
 	case plugin.Algo:
 		h, err := r.Launch(ctx, kind, name)
 		if err != nil {
 			return info, err
 		}
-		schema, err := h.Algo.Schema(ctx, algo.SchemaRequest{})
+		schema, err := h.Algo.Schema(ctx)
 		h.Close()
 		if err != nil {
 			return info, fmt.Errorf("plugin %s: schema: %w", name, err)
 		}
-		info.Schema = schema
+		info.Schema = &schema
 	}
 	r.mu.Lock()
 	r.cache[id] = info
@@ -144,6 +157,5 @@ func (r *Registry) CheckEnvConfig(ctx context.Context, name string, config map[s
 	if !ok {
 		return fmt.Errorf("env %s takes no configuration", name)
 	}
-	_, err = c.Configure(ctx, env.ConfigureRequest{Config: config})
-	return err
+	return c.Configure(ctx, config)
 }

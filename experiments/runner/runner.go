@@ -321,7 +321,7 @@ func cellKeys(c experiments.PlannedCell) []string {
 			keys = append(keys, key)
 		}
 	}
-	return append(keys, c.Imagine...)
+	return append(append(keys, c.Imagine...), c.Encode...)
 }
 
 func cellFailed(c experiments.PlannedCell, state map[string]results.Status) bool {
@@ -412,6 +412,14 @@ func (r *Runner) record(ctx context.Context, plan *experiments.Plan) error {
 			cfg := plan.Stage(key).Config.(experiments.ImagineConfig)
 			stages["imagine/"+cfg.Level] = key
 		}
+		for _, key := range c.Encode {
+			in := plan.Stage(plan.Stage(key).Config.(experiments.EncodeConfig).Dataset)
+			label := "encode/" + string(in.Kind)
+			if ic, ok := in.Config.(experiments.ImagineConfig); ok {
+				label += "/" + ic.Level
+			}
+			stages[label] = key
+		}
 		cells = append(cells, results.Cell{ID: c.ID, Group: c.Group, Params: string(pj), Seed: c.Seed, Stages: stages})
 	}
 	var stages []results.Stage
@@ -485,7 +493,15 @@ func (r *Runner) execute(ctx context.Context, work string, plan *experiments.Pla
 			if r.Launcher == nil {
 				return nil, fmt.Errorf("no plugin launcher to start %s plugin %s", p.Kind, p.Name)
 			}
-			h, err := r.Launcher.Launch(ctx, p.Kind, p.Name)
+			var (
+				h   *Handle
+				err error
+			)
+			if tl, ok := r.Launcher.(ThreadLauncher); ok && p.Threads > 0 {
+				h, err = tl.LaunchThreads(ctx, p.Kind, p.Name, p.Threads)
+			} else {
+				h, err = r.Launcher.Launch(ctx, p.Kind, p.Name)
+			}
 			if err != nil {
 				return nil, err
 			}

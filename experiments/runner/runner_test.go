@@ -311,7 +311,7 @@ func TestFullChainWithLM(t *testing.T) {
 		t.Fatalf("stages %v", counts)
 	}
 	sum, err := r.Run(context.Background(), plan)
-	if err != nil || sum.Ran != 11 || sum.CellsDone != 4 {
+	if err != nil || sum.Ran != 12 || sum.CellsDone != 4 { // 4 train, 4 evaluate, collect, ground, imagine, assess
 		t.Fatalf("%+v %v", sum, err)
 	}
 	im := plan.Cells[0].Imagine[0]
