@@ -91,6 +91,13 @@ def parse_args(argv=None):
     a("--sweep", action="store_true", help="one process per coretype x malloc, twice in alternating order")
     a("--compile", action="store_true", help="also try torch.compile (torch >= 2.0)")
     a("--golden", metavar="DIR", help="write the tiny-config golden fixture to DIR and exit")
+    a("--go", metavar="TESTBIN",
+      help="alternate with plugins/tinylm's benchmarks (a test binary from `go test -c`): per round, "
+           "torch's first --train and --gen variant, then BenchmarkGroundStep and BenchmarkGenerate run "
+           "at -benchtime 2x and --go-n x, on the same core with GOMAXPROCS=1; a Go figure per CPU "
+           "second is the difference of the two runs' CPU time (getrusage) over --go-n - 2 (each run calls "
+           "the benchmark at b.N=1, then at b.N=n: the set-up cancels)")
+    a("--go-n", type=int, default=10)
     return ap.parse_args(argv)
 
 
@@ -685,6 +692,88 @@ def measure(args):
                 emit(dict(kind="skip", what="torch.compile", why=f"{type(e).__name__}: {e}"[:300]))
 
 
+def vs_go(args):
+    """Per round: torch (train, then generate), then Go (GroundStep, then Generate), the order
+    swapped every round; ratios per round of the per-CPU-second figures."""
+    import resource
+
+    import numpy as np
+    import torch
+
+    os.sched_setaffinity(0, {args.cpu})
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    cfg = cfg_of(args)
+    rng = np.random.default_rng(args.seed)
+    batches = {t: with_ids(prepare(b), cfg["vocab"]) for t, b in make_batches(cfg, args, rng).items()}
+    tokens = sum(b["tokens"] for b in batches.values())
+    attn, optim, gelu = args.train[0].split(",")
+    tr = Trainer(build(cfg, attn, gelu), optim)
+    gattn, ggelu = args.gen[0].split(",")
+    B, g = args.gen_batch, args.prompt_len - 4
+    goal = torch.from_numpy(rng.integers(N_SPECIAL, cfg["vocab"], (B, g)))
+    obs0 = torch.from_numpy(rng.standard_normal((B, cfg["obs_dim"])).astype("float32"))
+    gm = build(cfg, "sdpa", ggelu, gattn).eval()
+    for _ in range(2):
+        tr.step(batches)
+    with torch.inference_mode():
+        generate(gm, obs0, goal, args.gen_steps)
+    testbin = os.path.abspath(args.go)
+
+    def go(bench):
+        """(CPU s per op, wall s per op) from runs at N=2 and N=go_n."""
+        cpu, wall = [], []
+        for k in (2, args.go_n):
+            cmd = [testbin, "-test.run", "^$", "-test.bench", f"^{bench}$", "-test.benchtime", f"{k}x"]
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            w0 = time.perf_counter()
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=dict(os.environ, GOMAXPROCS="1"))
+            wall.append(time.perf_counter() - w0)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if out.returncode != 0:
+                sys.exit(f"{' '.join(cmd)}: exit {out.returncode}:\n{out.stdout}")
+            cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+        n = args.go_n - 2
+        return (cpu[1] - cpu[0]) / n, (wall[1] - wall[0]) / n
+
+    def torch_train():
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(args.train_steps):
+            tr.step(batches)
+        return (time.process_time() - c0) / args.train_steps, (time.perf_counter() - w0) / args.train_steps
+
+    def torch_gen():
+        w0, c0 = time.perf_counter(), time.process_time()
+        with torch.inference_mode():
+            for _ in range(args.gen_reps):
+                generate(gm, obs0, goal, args.gen_steps)
+        return (time.process_time() - c0) / args.gen_reps, (time.perf_counter() - w0) / args.gen_reps
+
+    emit(dict(kind="vs_go", torch=torch.__version__, coretype=os.environ.get("OPENBLAS_CORETYPE", ""),
+              malloc=malloc_name(), train=args.train[0], gen=args.gen[0], go=args.go, go_n=args.go_n,
+              tokens_per_step=tokens, gen_batch=B, cpu=args.cpu, load=os.getloadavg()))
+    rows = []
+    for r in range(args.rounds):
+        if r % 2 == 0:
+            tt, tg = torch_train(), torch_gen()
+            gt, gg = go("BenchmarkGroundStep"), go("BenchmarkGenerate")
+        else:
+            gt, gg = go("BenchmarkGroundStep"), go("BenchmarkGenerate")
+            tt, tg = torch_train(), torch_gen()
+        row = dict(kind="round", round=r,
+                   torch_tokens_per_cpu_s=round(tokens / tt[0]), go_tokens_per_cpu_s=round(tokens / gt[0]),
+                   train_ratio_cpu=round(tt[0] / gt[0], 3),
+                   torch_rollouts_per_cpu_s=round(B / tg[0], 1), go_rollouts_per_cpu_s=round(B / gg[0], 1),
+                   gen_ratio_cpu=round(tg[0] / gg[0], 3),
+                   train_ratio_wall=round(tt[1] / gt[1], 3), gen_ratio_wall=round(tg[1] / gg[1], 3),
+                   load=round(os.getloadavg()[0], 2))
+        rows.append(row)
+        emit(row)
+    med = lambda k: statistics.median(x[k] for x in rows)
+    emit(dict(kind="vs_go_summary", rounds=len(rows),
+              **{k: med(k) for k in rows[0] if k not in ("kind", "round", "load")}))
+
+
 def sweep(args):
     """One child process per OPENBLAS_CORETYPE x malloc setting, the list run twice, the second
     time in reverse order; then the best setting per measurement."""
@@ -801,6 +890,9 @@ def main():
         sweep(args)
         return
     reexec(args)
+    if args.go:
+        vs_go(args)
+        return
     measure(args)
 
 
