@@ -10,9 +10,31 @@ import (
 	"github.com/kalm-go/kalm/framework/env"
 )
 
-// BenchmarkStep steps a batch of 16 pick-place episodes with the expert's
-// actions; ns/op is per env step of one episode (Substeps MuJoCo steps).
+// BenchmarkStep steps a batch of 16 pick-place episodes: "env" through
+// Env.Step with the expert's first actions (action checks, the hand target,
+// Substeps MuJoCo steps, the observation), "mujoco" the same worlds by one
+// call of MuJoCo's step loop in C. ns/op is per env step of one episode.
 func BenchmarkStep(b *testing.B) {
+	b.Run("env", benchEnvStep)
+	b.Run("mujoco", func(b *testing.B) {
+		e := New()
+		goals := make([]dataset.Goal, 16)
+		for i := range goals {
+			goals[i] = goalOf("pick-place")
+		}
+		if _, err := e.Reset(context.Background(), env.ResetRequest{Seed: 1, Goals: goals}); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := e.worlds[i%len(goals)].d.Step(Substeps); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func benchEnvStep(b *testing.B) {
 	e := New()
 	ctx := context.Background()
 	const n = 16
