@@ -43,8 +43,9 @@ type GroundingRow struct {
 // GroundingRows turns an experiment's grounding records into report rows:
 // the one-step dynamics error, the explanation accuracy per level (the
 // training rollouts, then the successful imagined rollouts of each novel
-// level), the generation match rate per novel level and the plausibility
-// shares, each beside the paper's figure.
+// level) and the share of explanations the env could read at all, the
+// generation match rate per novel level and the plausibility shares, each
+// beside the paper's figure.
 func GroundingRows(gs []results.Grounding) []GroundingRow {
 	var out []GroundingRow
 	for _, g := range gs {
@@ -87,6 +88,10 @@ func GroundingRows(gs []results.Grounding) []GroundingRow {
 		for _, l := range append(levels, novel...) {
 			n := count(g.Metrics, "explain/"+l+"/rollouts")
 			row("explanation accuracy (%)", l, 100*get(g.Metrics, "explain/"+l+"/accuracy"), n, paperExplain)
+		}
+		// How many explanations name a goal at all: accuracy's ceiling.
+		for _, l := range append(levels, novel...) {
+			row("explanation parsed (%)", l, 100*get(g.Metrics, "explain/"+l+"/parsed"), count(g.Metrics, "explain/"+l+"/rollouts"), "")
 		}
 		for _, l := range novel {
 			row("generation match (%)", l, 100*get(g.Imagine[l], "judged_success"), -1, paperMatch[l])
