@@ -3,10 +3,13 @@ package lm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kalm-go/kalm/framework/internal/pb"
 	"github.com/kalm-go/kalm/framework/plugin"
@@ -37,7 +40,29 @@ type Client struct {
 	c pb.LMClient
 }
 
-var _ LM = (*Client)(nil)
+var (
+	_ LM      = (*Client)(nil)
+	_ Schemer = (*Client)(nil)
+)
+
+// ErrNoSchema is returned (wrapped) by Client.Schema when the backend does
+// not implement [Schemer].
+var ErrNoSchema = errors.New("the backend declares no settings (it does not implement lm.Schemer)")
+
+func (c *Client) Schema(ctx context.Context, _ SchemaRequest) (*Schema, error) {
+	r, err := c.c.Schema(ctx, &pb.SchemaRequest{})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("schema: %w", ErrNoSchema)
+	}
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	var s Schema
+	if err := json.Unmarshal(r.SchemaJson, &s); err != nil {
+		return nil, fmt.Errorf("schema: plugin sent bad JSON: %w", err)
+	}
+	return &s, nil
+}
 
 func (c *Client) Ground(ctx context.Context, req GroundRequest, progress func(Progress)) (*GroundResponse, error) {
 	cfg, err := json.Marshal(req.Config)
@@ -237,6 +262,22 @@ func (s *server) Generate(st pb.LM_GenerateServer) error {
 		return plugin.Status(err)
 	}
 	return st.Send(&pb.GenerateEvent{Response: &pb.GenerateResponse{MetaJson: b, Metrics: res.Metrics}})
+}
+
+func (s *server) Schema(ctx context.Context, _ *pb.SchemaRequest) (*pb.SchemaResponse, error) {
+	sc, ok := s.impl.(Schemer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrNoSchema.Error())
+	}
+	out, err := sc.Schema(ctx, SchemaRequest{})
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, plugin.Status(err)
+	}
+	return &pb.SchemaResponse{SchemaJson: b}, nil
 }
 
 func (s *server) Explain(ctx context.Context, r *pb.ExplainRequest) (*pb.ExplainResponse, error) {

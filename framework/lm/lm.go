@@ -3,6 +3,7 @@ package lm
 import (
 	"context"
 
+	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/dataset"
 )
 
@@ -30,6 +31,18 @@ type LM interface {
 	// Act uses the model itself as a policy (the paper's "LLM as policy").
 	Act(ctx context.Context, req ActRequest) (*ActResponse, error)
 }
+
+// Schemer is implemented by backends that declare their settings (what
+// lm.config accepts), shown by `kalm plugins NAME`.
+type Schemer interface {
+	Schema(ctx context.Context, req SchemaRequest) (*Schema, error)
+}
+
+// SchemaRequest asks for the backend's Schema. It has no fields yet.
+type SchemaRequest struct{}
+
+// Schema declares settings as an algorithm declares its hyper-parameters.
+type Schema = algo.Schema
 
 // Task is one of the KALM fine-tuning tasks.
 type Task string

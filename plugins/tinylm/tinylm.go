@@ -29,7 +29,10 @@ type model struct {
 	mapper *wordnet.Mapper
 }
 
-var _ lm.LM = (*LM)(nil)
+var (
+	_ lm.LM      = (*LM)(nil)
+	_ lm.Schemer = (*LM)(nil)
+)
 
 // New returns a tinylm backend.
 func New() *LM { return &LM{models: map[string]*model{}} }
@@ -41,6 +44,12 @@ func (*LM) Describe(context.Context) (string, []string, error) {
 		caps = append(caps, "task:"+string(t))
 	}
 	return "tinylm", caps, nil
+}
+
+// Schema declares tinylm's settings (lm.config).
+func (*LM) Schema(context.Context, lm.SchemaRequest) (*lm.Schema, error) {
+	s := Schema()
+	return &s, nil
 }
 
 // Ground trains a model from scratch on the datasets.

@@ -3539,14 +3539,15 @@ const file_kalm_proto_rawDesc = "" +
 	"\x06Schema\x12\x16.kalm.v1.SchemaRequest\x1a\x17.kalm.v1.SchemaResponse\x125\n" +
 	"\x05Train\x12\x15.kalm.v1.TrainRequest\x1a\x13.kalm.v1.TrainEvent0\x01\x123\n" +
 	"\x04Load\x12\x14.kalm.v1.LoadRequest\x1a\x15.kalm.v1.LoadResponse\x120\n" +
-	"\x03Act\x12\x13.kalm.v1.ActRequest\x1a\x14.kalm.v1.ActResponse2\xed\x02\n" +
+	"\x03Act\x12\x13.kalm.v1.ActRequest\x1a\x14.kalm.v1.ActResponse2\xa8\x03\n" +
 	"\x02LM\x128\n" +
 	"\x06Ground\x12\x16.kalm.v1.GroundRequest\x1a\x14.kalm.v1.GroundEvent0\x01\x12@\n" +
 	"\bGenerate\x12\x18.kalm.v1.GenerateMessage\x1a\x16.kalm.v1.GenerateEvent(\x010\x01\x12<\n" +
 	"\aExplain\x12\x17.kalm.v1.ExplainRequest\x1a\x18.kalm.v1.ExplainResponse\x12<\n" +
 	"\aPredict\x12\x17.kalm.v1.PredictRequest\x1a\x18.kalm.v1.PredictResponse\x129\n" +
 	"\x06Encode\x12\x16.kalm.v1.EncodeRequest\x1a\x17.kalm.v1.EncodeResponse\x124\n" +
-	"\x03Act\x12\x15.kalm.v1.LMActRequest\x1a\x16.kalm.v1.LMActResponseB/Z-github.com/kalm-go/kalm/framework/internal/pbb\x06proto3"
+	"\x03Act\x12\x15.kalm.v1.LMActRequest\x1a\x16.kalm.v1.LMActResponse\x129\n" +
+	"\x06Schema\x12\x16.kalm.v1.SchemaRequest\x1a\x17.kalm.v1.SchemaResponseB/Z-github.com/kalm-go/kalm/framework/internal/pbb\x06proto3"
 
 var (
 	file_kalm_proto_rawDescOnce sync.Once
@@ -3678,29 +3679,31 @@ var file_kalm_proto_depIdxs = []int32{
 	48, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
 	50, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
 	52, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	5,  // 50: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
-	7,  // 51: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
-	11, // 52: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
-	13, // 53: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
-	15, // 54: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
-	17, // 55: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
-	19, // 56: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	21, // 57: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	23, // 58: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	25, // 59: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
-	9,  // 60: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
-	27, // 61: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	32, // 62: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	34, // 63: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	36, // 64: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	38, // 65: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	43, // 66: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
-	47, // 67: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	49, // 68: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	51, // 69: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	53, // 70: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
-	50, // [50:71] is the sub-list for method output_type
-	29, // [29:50] is the sub-list for method input_type
+	26, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
+	5,  // 51: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
+	7,  // 52: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
+	11, // 53: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
+	13, // 54: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
+	15, // 55: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
+	17, // 56: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
+	19, // 57: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
+	21, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	23, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	25, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	9,  // 61: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
+	27, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	32, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	34, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	36, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	38, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	43, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	47, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	49, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	51, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	53, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	27, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
+	51, // [51:73] is the sub-list for method output_type
+	29, // [29:51] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name
 	29, // [29:29] is the sub-list for extension extendee
 	0,  // [0:29] is the sub-list for field type_name

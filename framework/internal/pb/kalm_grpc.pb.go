@@ -739,6 +739,7 @@ const (
 	LM_Predict_FullMethodName  = "/kalm.v1.LM/Predict"
 	LM_Encode_FullMethodName   = "/kalm.v1.LM/Encode"
 	LM_Act_FullMethodName      = "/kalm.v1.LM/Act"
+	LM_Schema_FullMethodName   = "/kalm.v1.LM/Schema"
 )
 
 // LMClient is the client API for LM service.
@@ -751,6 +752,8 @@ type LMClient interface {
 	Predict(ctx context.Context, in *PredictRequest, opts ...grpc.CallOption) (*PredictResponse, error)
 	Encode(ctx context.Context, in *EncodeRequest, opts ...grpc.CallOption) (*EncodeResponse, error)
 	Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallOption) (*LMActResponse, error)
+	// Schema is optional (lm.Schemer): Unimplemented when the backend has none.
+	Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error)
 }
 
 type lMClient struct {
@@ -833,6 +836,16 @@ func (c *lMClient) Act(ctx context.Context, in *LMActRequest, opts ...grpc.CallO
 	return out, nil
 }
 
+func (c *lMClient) Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SchemaResponse)
+	err := c.cc.Invoke(ctx, LM_Schema_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LMServer is the server API for LM service.
 // All implementations must embed UnimplementedLMServer
 // for forward compatibility.
@@ -843,6 +856,8 @@ type LMServer interface {
 	Predict(context.Context, *PredictRequest) (*PredictResponse, error)
 	Encode(context.Context, *EncodeRequest) (*EncodeResponse, error)
 	Act(context.Context, *LMActRequest) (*LMActResponse, error)
+	// Schema is optional (lm.Schemer): Unimplemented when the backend has none.
+	Schema(context.Context, *SchemaRequest) (*SchemaResponse, error)
 	mustEmbedUnimplementedLMServer()
 }
 
@@ -870,6 +885,9 @@ func (UnimplementedLMServer) Encode(context.Context, *EncodeRequest) (*EncodeRes
 }
 func (UnimplementedLMServer) Act(context.Context, *LMActRequest) (*LMActResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Act not implemented")
+}
+func (UnimplementedLMServer) Schema(context.Context, *SchemaRequest) (*SchemaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Schema not implemented")
 }
 func (UnimplementedLMServer) mustEmbedUnimplementedLMServer() {}
 func (UnimplementedLMServer) testEmbeddedByValue()            {}
@@ -982,6 +1000,24 @@ func _LM_Act_Handler(srv interface{}, ctx context.Context, dec func(interface{})
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LM_Schema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SchemaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LMServer).Schema(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LM_Schema_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LMServer).Schema(ctx, req.(*SchemaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LM_ServiceDesc is the grpc.ServiceDesc for LM service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1004,6 +1040,10 @@ var LM_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Act",
 			Handler:    _LM_Act_Handler,
+		},
+		{
+			MethodName: "Schema",
+			Handler:    _LM_Schema_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
