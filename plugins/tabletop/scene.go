@@ -92,11 +92,11 @@ const MJCF = `<mujoco model="kalm-tabletop">
       <joint name="hand_z" type="slide" axis="0 0 1" damping="2"/>
       <geom name="palm" type="box" pos="0 0 0.06" size="0.065 0.015 0.01" mass="0.3" rgba=".3 .3 .35 1"/>
       <body name="finger_l">
-        <joint name="finger_l" type="slide" axis="-1 0 0" limited="true" range="0 0.045" damping="0.5"/>
+        <joint name="finger_l" type="slide" axis="-1 0 0" limited="true" range="0 0.045" damping="0.5" solreflimit="0.005 1"/>
         <geom name="finger_l" type="box" pos="-0.005 0 0.025" size="0.005 0.012 0.025" mass="0.02" friction="2 0.01 0.0001" rgba=".8 .8 .85 1"/>
       </body>
       <body name="finger_r">
-        <joint name="finger_r" type="slide" axis="1 0 0" limited="true" range="0 0.045" damping="0.5"/>
+        <joint name="finger_r" type="slide" axis="1 0 0" limited="true" range="0 0.045" damping="0.5" solreflimit="0.005 1"/>
         <geom name="finger_r" type="box" pos="0.005 0 0.025" size="0.005 0.012 0.025" mass="0.02" friction="2 0.01 0.0001" rgba=".8 .8 .85 1"/>
       </body>
     </body>
@@ -113,7 +113,7 @@ const MJCF = `<mujoco model="kalm-tabletop">
     <body name="button_box" mocap="true" pos="5 3 -0.8">
       <geom name="button_box" type="box" pos="0 0 0.03" size="0.04 0.04 0.03" rgba=".35 .35 .35 1"/>
       <body name="button" pos="0 0 0.07">
-        <joint name="button" type="slide" axis="0 0 1" limited="true" range="-0.02 0" stiffness="40" springref="0.01" damping="1"/>
+        <joint name="button" type="slide" axis="0 0 1" limited="true" range="-0.02 0" stiffness="40" springref="0.01" damping="1" solreflimit="0.005 1"/>
         <geom name="button" type="box" size="0.025 0.025 0.01" mass="0.02" rgba=".85 .1 .1 1"/>
       </body>
     </body>
@@ -121,7 +121,7 @@ const MJCF = `<mujoco model="kalm-tabletop">
     <body name="cabinet" mocap="true" pos="6 3 -0.8">
       <geom name="cabinet" type="box" pos="0 0 0.06" size="0.1 0.1 0.06" rgba=".45 .3 .2 1"/>
       <body name="drawer" pos="0 0 0.06">
-        <joint name="drawer" type="slide" axis="0 -1 0" limited="true" range="0 0.16" damping="2"/>
+        <joint name="drawer" type="slide" axis="0 -1 0" limited="true" range="0 0.16" damping="2" solreflimit="0.005 1"/>
         <geom name="drawer" type="box" pos="0 -0.005 0" size="0.09 0.1 0.045" mass="0.3" rgba=".6 .42 .28 1"/>
         <geom name="drawer_arm" type="box" pos="0 -0.12 0" size="0.005 0.015 0.006" mass="0.01" rgba=".2 .2 .2 1"/>
         <geom name="drawer_handle" type="cylinder" pos="0 -0.135 0" size="0.012 0.026" mass="0.01" rgba=".2 .2 .2 1"/>
@@ -132,7 +132,7 @@ const MJCF = `<mujoco model="kalm-tabletop">
       <geom name="window_sill" type="box" pos="0.1 0 0.005" size="0.2 0.02 0.005" rgba=".5 .5 .55 1"/>
       <geom name="window_lintel" type="box" pos="0.1 0 0.195" size="0.2 0.02 0.005" rgba=".5 .5 .55 1"/>
       <body name="window" pos="0 0 0.1">
-        <joint name="window" type="slide" axis="1 0 0" limited="true" range="0 0.16" damping="2"/>
+        <joint name="window" type="slide" axis="1 0 0" limited="true" range="0 0.16" damping="2" solreflimit="0.005 1"/>
         <geom name="window" type="box" size="0.08 0.005 0.085" mass="0.2" rgba=".6 .8 1 .6"/>
         <geom name="window_arm" type="box" pos="0 -0.02 -0.03" size="0.005 0.015 0.006" mass="0.01" rgba=".2 .2 .2 1"/>
         <geom name="window_handle" type="cylinder" pos="0 -0.035 -0.03" size="0.012 0.026" mass="0.01" rgba=".2 .2 .2 1"/>
@@ -147,6 +147,7 @@ const MJCF = `<mujoco model="kalm-tabletop">
     <exclude body1="button_box" body2="button"/>
     <exclude body1="cabinet" body2="drawer"/>
     <exclude body1="window_frame" body2="window"/>
+    <exclude body1="finger_l" body2="finger_r"/>
   </contact>
   <equality>
     <connect name="hand" body1="hand" body2="hand_target" anchor="0 0 0" solref="0.01 1"/>
