@@ -8,10 +8,12 @@
 // The factory is called whenever a check needs a backend, so the suite runs
 // over an in-process value or over the client of a plugin subprocess. The
 // suite writes its own tiny datasets with dataset.Create — a walk on the
-// cells 0..5 of a line, observations [position, target], three discrete
-// actions (left, stay, right), goal texts "go to cell K" — and grounds on
-// them for Suite.Steps steps, so it takes seconds; pass small model sizes in
-// Suite.Config.
+// cells 0..5 of a line, observations [position, target], goal texts "go to
+// cell K", and actions of each kind in Suite.Spaces: three discrete actions
+// (left, stay, right) or a velocity in [-1, 1] — and grounds on them for
+// Suite.Steps steps, so it takes seconds; pass small model sizes in
+// Suite.Config. Each kind's checks are subtests named after it
+// ("discrete/Ground", "continuous/Resume").
 //
 // The checks:
 //
@@ -36,5 +38,6 @@
 //   - Act: one valid action per goal, with and without a history.
 //   - BadInput: an empty dataset, datasets of two specs, a missing dataset,
 //     a checkpoint that is no checkpoint, a missing checkpoint, an empty goal
-//     text and batches of the wrong length are errors, not panics.
+//     text, out-of-range or NaN actions and batches of the wrong length are
+//     errors, not panics.
 package lmtest

@@ -34,6 +34,9 @@ type Suite struct {
 	// Tolerance bounds how far a resumed model's predictions and encodings
 	// may lie from the uninterrupted model's (default 1e-4).
 	Tolerance float64
+	// Spaces are the action-space kinds checked, each on its own datasets
+	// (default both; a backend that supports one kind lists it).
+	Spaces []dataset.Kind
 }
 
 // Run checks the backend newLM returns against the contract of package lm,
@@ -61,8 +64,14 @@ const (
 	nActions = 3 // left, stay, right
 )
 
-// Space is the action space of the suite's datasets.
-var Space = dataset.DiscreteSpace(nActions)
+// SpaceOf is the action space of the suite's datasets of kind k: three
+// discrete actions (left, stay, right), or a velocity in [-1, 1].
+func SpaceOf(k dataset.Kind) dataset.Space {
+	if k == dataset.Continuous {
+		return dataset.BoxSpace(1, -1, 1)
+	}
+	return dataset.DiscreteSpace(nActions)
+}
 
 // GoalText is the text of the goal "reach cell k".
 func GoalText(k int) string { return fmt.Sprintf("go to cell %d", k) }
@@ -80,22 +89,25 @@ func (s Suite) withDefaults() Suite {
 	if s.Tolerance <= 0 {
 		s.Tolerance = 1e-4
 	}
+	if len(s.Spaces) == 0 {
+		s.Spaces = []dataset.Kind{dataset.Discrete, dataset.Continuous}
+	}
 	return s
 }
 
 // WriteDataset writes the suite's walk dataset to dir: n episodes of an
-// expert that steps towards its target, from starts drawn with seed. With
-// extra > 0 every observation carries that many more zeros (a dataset of
-// another spec).
-func WriteDataset(dir string, n int, seed uint64, extra int) error {
+// expert that steps towards its target, from starts drawn with seed, with
+// actions of space sp (SpaceOf). With extra > 0 every observation carries
+// that many more zeros (a dataset of another spec).
+func WriteDataset(dir string, sp dataset.Space, n int, seed uint64, extra int) error {
 	od := obsDim + extra
-	w, err := dataset.Create(dir, dataset.Meta{Env: "lmtest-walk", Source: dataset.Real, ObsDim: od, GoalDim: goalDim, ActionSpace: Space})
+	w, err := dataset.Create(dir, dataset.Meta{Env: "lmtest-walk", Source: dataset.Real, ObsDim: od, GoalDim: goalDim, ActionSpace: sp})
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
 	rng := rand.New(rand.NewPCG(seed, 0x1e57))
-	obs := func(pos, target int) []float32 {
+	obs := func(pos float64, target int) []float32 {
 		o := make([]float32, od)
 		o[0], o[1] = float32(pos), float32(target)
 		return o
@@ -108,22 +120,35 @@ func WriteDataset(dir string, n int, seed uint64, extra int) error {
 		}
 		ep := &dataset.Episode{Goal: dataset.Goal{Level: "train", Text: GoalText(target),
 			Vector: []float32{float32(target) / (Cells - 1)}}}
-		ep.Observations = append(ep.Observations, obs(pos, target)...)
+		p := float64(pos)
+		ep.Observations = append(ep.Observations, obs(p, target)...)
 		for k := 0; k < Horizon; k++ {
-			a := 1
-			switch {
-			case pos < target:
-				a = 2
-			case pos > target:
-				a = 0
+			var a float32
+			if sp.Kind == dataset.Continuous {
+				v := min(1, max(-1, float64(target)-p))
+				if rng.IntN(5) == 0 { // a little noise, off the expert's path
+					v = 2*rng.Float64() - 1
+				}
+				v = math.Round(v*8) / 8 // exact in float32
+				p = min(Cells-1, max(0, p+v))
+				a = float32(v)
+			} else {
+				d := 1
+				switch {
+				case p < float64(target):
+					d = 2
+				case p > float64(target):
+					d = 0
+				}
+				if rng.IntN(5) == 0 { // a little noise, so that every action occurs off the expert's path
+					d = rng.IntN(nActions)
+				}
+				p = min(Cells-1, max(0, p+float64(d-1)))
+				a = float32(d)
 			}
-			if rng.IntN(5) == 0 { // a little noise, so that every action occurs off the expert's path
-				a = rng.IntN(nActions)
-			}
-			pos = min(Cells-1, max(0, pos+a-1))
-			ep.Actions = append(ep.Actions, float32(a))
-			ep.Observations = append(ep.Observations, obs(pos, target)...)
-			done := pos == target
+			ep.Actions = append(ep.Actions, a)
+			ep.Observations = append(ep.Observations, obs(p, target)...)
+			done := math.Abs(p-float64(target)) < 0.25
 			ep.Rewards = append(ep.Rewards, b2f(done))
 			ep.Terminals = append(ep.Terminals, done)
 			ep.Timeouts = append(ep.Timeouts, !done && k == Horizon-1)
@@ -148,6 +173,7 @@ func b2f(b bool) float32 {
 
 // fixture is what the checks share: datasets and a grounded checkpoint.
 type fixture struct {
+	space    dataset.Space
 	dir      string
 	data     string // the walk dataset
 	loaded   *dataset.Data
@@ -160,9 +186,16 @@ func (s Suite) run(t tester) {
 	if s.New == nil {
 		t.Fatalf("lmtest: Suite.New is nil")
 	}
-	f := &fixture{dir: t.TempDir()}
+	for _, k := range s.Spaces {
+		t.Run(string(k), func(t tester) { s.runSpace(t, SpaceOf(k)) })
+	}
+}
+
+// runSpace runs every check on datasets of action space sp.
+func (s Suite) runSpace(t tester, sp dataset.Space) {
+	f := &fixture{space: sp, dir: t.TempDir()}
 	f.data = filepath.Join(f.dir, "walk")
-	if err := WriteDataset(f.data, episodes, s.Seed, 0); err != nil {
+	if err := WriteDataset(f.data, sp, episodes, s.Seed, 0); err != nil {
 		t.Fatalf("writing the test dataset: %v", err)
 	}
 	var err error
@@ -421,7 +454,7 @@ func starts(goals []dataset.Goal) []float32 {
 
 // generated reads back a generated dataset and checks what every
 // generation must satisfy.
-func generated(t tester, out string, req lm.GenerateRequest, res *lm.GenerateResponse) []*dataset.Episode {
+func generated(t tester, sp dataset.Space, out string, req lm.GenerateRequest, res *lm.GenerateResponse) []*dataset.Episode {
 	t.Helper()
 	r, err := dataset.Open(out)
 	if err != nil {
@@ -429,8 +462,8 @@ func generated(t tester, out string, req lm.GenerateRequest, res *lm.GenerateRes
 	}
 	defer r.Close()
 	meta := r.Meta()
-	if meta.ObsDim != obsDim || meta.ActionSpace.Kind != Space.Kind || meta.ActionSpace.N != Space.N || meta.ActionSpace.Dim != Space.Dim {
-		t.Errorf("generated dataset has obs dim %d and action space %+v, the grounding data %d and %+v", meta.ObsDim, meta.ActionSpace, obsDim, Space)
+	if meta.ObsDim != obsDim || meta.ActionSpace.Kind != sp.Kind || meta.ActionSpace.N != sp.N || meta.ActionSpace.Dim != sp.Dim {
+		t.Errorf("generated dataset has obs dim %d and action space %+v, the grounding data %d and %+v", meta.ObsDim, meta.ActionSpace, obsDim, sp)
 	}
 	if meta.Episodes != len(req.Goals) {
 		t.Errorf("generated dataset has %d episodes for %d goals", meta.Episodes, len(req.Goals))
@@ -461,7 +494,7 @@ func generated(t tester, out string, req lm.GenerateRequest, res *lm.GenerateRes
 		if len(ep.Observations) >= obsDim && !slices.Equal(ep.Observations[:obsDim], req.Observations[i*obsDim:(i+1)*obsDim]) {
 			t.Errorf("episode %d starts at %v, the request gave %v", i, ep.Observations[:obsDim], req.Observations[i*obsDim:(i+1)*obsDim])
 		}
-		if err := Space.Check(ep.Actions); err != nil {
+		if err := sp.Check(ep.Actions); err != nil {
 			t.Errorf("episode %d: %v", i, err)
 		}
 	}
@@ -489,7 +522,7 @@ func (s Suite) checkGenerate(t tester, f *fixture) {
 			if err != nil {
 				t.Fatalf("Generate: %v", err)
 			}
-			for i, ep := range generated(t, out, req, res) {
+			for i, ep := range generated(t, f.space, out, req, res) {
 				if ep.Len() != req.MaxSteps {
 					t.Errorf("episode %d has %d steps; without a judge a rollout runs to MaxSteps = %d", i, ep.Len(), req.MaxSteps)
 				}
@@ -516,7 +549,7 @@ func (s Suite) checkGenerateJudged(t tester, f *fixture) {
 			problems = append(problems, fmt.Sprintf("step %d reported after step %d", st.Step, last))
 		}
 		last = st.Step
-		if len(st.Observations) != len(st.Index)*obsDim || len(st.Actions) != len(st.Index)*Space.Dim {
+		if len(st.Observations) != len(st.Index)*obsDim || len(st.Actions) != len(st.Index)*f.space.Dim {
 			return nil, fmt.Errorf("lmtest: step %d reports %d rollouts with %d observation and %d action values", st.Step, len(st.Index),
 				len(st.Observations), len(st.Actions))
 		}
@@ -529,7 +562,7 @@ func (s Suite) checkGenerateJudged(t tester, f *fixture) {
 				problems = append(problems, fmt.Sprintf("rollout %d got step %d after the judge called it done at step %d", i, st.Step, doneAt(int(i))))
 			}
 			seenObs[i] = append(seenObs[i], st.Observations[k*obsDim:(k+1)*obsDim]...)
-			seenAct[i] = append(seenAct[i], st.Actions[k*Space.Dim:(k+1)*Space.Dim]...)
+			seenAct[i] = append(seenAct[i], st.Actions[k*f.space.Dim:(k+1)*f.space.Dim]...)
 			v.Done[k] = st.Step >= doneAt(int(i))
 		}
 		return v, nil
@@ -541,7 +574,7 @@ func (s Suite) checkGenerateJudged(t tester, f *fixture) {
 	for _, p := range problems {
 		t.Errorf("%s", p)
 	}
-	for i, ep := range generated(t, out, req, res) {
+	for i, ep := range generated(t, f.space, out, req, res) {
 		if i >= len(req.Goals) {
 			break
 		}
@@ -567,7 +600,7 @@ func (s Suite) checkGenerateSeeded(t tester, f *fixture) {
 				if err != nil {
 					t.Fatalf("Generate: %v", err)
 				}
-				runs[k] = generated(t, out, req, res)
+				runs[k] = generated(t, f.space, out, req, res)
 			}
 			if len(runs[0]) != len(runs[1]) {
 				t.Fatalf("the same request gave %d and %d rollouts", len(runs[0]), len(runs[1]))
@@ -678,10 +711,10 @@ func (s Suite) checkAct(t tester, f *fixture) {
 		if err != nil {
 			t.Fatalf("Act: %v", err)
 		}
-		if len(r.Actions) != len(gs)*Space.Dim {
-			t.Fatalf("Act for %d goals gave %d action values, want %d", len(gs), len(r.Actions), len(gs)*Space.Dim)
+		if len(r.Actions) != len(gs)*f.space.Dim {
+			t.Fatalf("Act for %d goals gave %d action values, want %d", len(gs), len(r.Actions), len(gs)*f.space.Dim)
 		}
-		if err := Space.Check(r.Actions); err != nil {
+		if err := f.space.Check(r.Actions); err != nil {
 			t.Errorf("Act: %v", err)
 		}
 	}
@@ -712,11 +745,11 @@ func (s Suite) checkBadInput(t tester, f *fixture) {
 	missing := filepath.Join(dir, "no-such-checkpoint")
 	t.Run("Ground", func(t tester) {
 		empty := filepath.Join(dir, "empty")
-		if err := WriteDataset(empty, 0, s.Seed, 0); err != nil {
+		if err := WriteDataset(empty, f.space, 0, s.Seed, 0); err != nil {
 			t.Fatalf("writing an empty dataset: %v", err)
 		}
 		wide := filepath.Join(dir, "wide")
-		if err := WriteDataset(wide, episodes, s.Seed+1, 1); err != nil {
+		if err := WriteDataset(wide, f.space, episodes, s.Seed+1, 1); err != nil {
 			t.Fatalf("writing a dataset of obs dim %d: %v", obsDim+1, err)
 		}
 		cases := []struct {
@@ -791,6 +824,9 @@ func (s Suite) checkBadInput(t tester, f *fixture) {
 		})
 		suite.Rejects(t, "Predict with an out-of-range action", func() (*lm.PredictResponse, error) {
 			return m.Predict(t.Context(), lm.PredictRequest{Checkpoint: f.ckpt, Observations: obs[:obsDim], Actions: []float32{nActions}})
+		})
+		suite.Rejects(t, "Predict with a NaN action", func() (*lm.PredictResponse, error) {
+			return m.Predict(t.Context(), lm.PredictRequest{Checkpoint: f.ckpt, Observations: obs[:obsDim], Actions: []float32{float32(math.NaN())}})
 		})
 		suite.Rejects(t, "Act with one goal for two observations", func() (*lm.ActResponse, error) {
 			return m.Act(t.Context(), lm.ActRequest{Checkpoint: f.ckpt, Observations: obs[:2*obsDim], Goals: texts[:1]})

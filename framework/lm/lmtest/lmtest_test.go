@@ -69,8 +69,8 @@ func TestMemoRecorded(t *testing.T) {
 			t.Errorf("%s: %s", name, strings.Join(msgs, "; "))
 		}
 	}
-	if len(rep.Ran()) < 25 {
-		t.Errorf("ran %d checks, want ≥ 25: %v", len(rep.Ran()), rep.Ran())
+	if len(rep.Ran()) < 50 {
+		t.Errorf("ran %d checks, want ≥ 50: %v", len(rep.Ran()), rep.Ran())
 	}
 }
 
@@ -82,21 +82,21 @@ func TestBrokenBackendsFail(t *testing.T) {
 		bugs bugs
 		fail []string
 	}{
-		{"NoProgressCheckpoint", bugs{noProgressCheckpoint: true}, []string{"Ground", "Resume"}},
-		{"CheckpointOutside", bugs{checkpointOutside: true}, []string{"Ground"}},
-		{"ResumeRestarts", bugs{resumeRestarts: true}, []string{"Resume"}},
-		{"IgnoreJudge", bugs{ignoreJudge: true}, []string{"GenerateJudged"}},
-		{"Overrun", bugs{overrun: true}, []string{"Generate/temperature=0", "Generate/temperature=1"}},
-		{"WrongStart", bugs{wrongStart: true}, []string{"Generate/temperature=0", "GenerateJudged"}},
-		{"Unseeded", bugs{unseeded: true}, []string{"GenerateSeeded/temperature=1"}},
-		{"ExplainEmpty", bugs{explainEmpty: true}, []string{"Explain"}},
-		{"PredictShort", bugs{predictShort: true}, []string{"Predict"}},
-		{"EncodeUnstable", bugs{encodeUnstable: true}, []string{"Encode", "Resume"}},
-		{"ActOutOfRange", bugs{actOutOfRange: true}, []string{"Act/NoHistory", "Act/History"}},
-		{"AcceptEmptyDataset", bugs{acceptEmptyDataset: true}, []string{"BadInput/Ground/EmptyDataset"}},
-		{"PanicOnGarbage", bugs{panicOnGarbage: true}, []string{"BadInput/GarbageCheckpoint", "BadInput/Ground/ResumeGarbage"}},
-		{"AcceptEmptyGoal", bugs{acceptEmptyGoal: true}, []string{"BadInput/EmptyGoalText"}},
-		{"WrongObsDim", bugs{wrongObsDim: true}, []string{"Generate/temperature=0", "GenerateJudged"}},
+		{"NoProgressCheckpoint", bugs{noProgressCheckpoint: true}, []string{"discrete/Ground", "discrete/Resume"}},
+		{"CheckpointOutside", bugs{checkpointOutside: true}, []string{"discrete/Ground"}},
+		{"ResumeRestarts", bugs{resumeRestarts: true}, []string{"discrete/Resume"}},
+		{"IgnoreJudge", bugs{ignoreJudge: true}, []string{"discrete/GenerateJudged"}},
+		{"Overrun", bugs{overrun: true}, []string{"discrete/Generate/temperature=0", "discrete/Generate/temperature=1"}},
+		{"WrongStart", bugs{wrongStart: true}, []string{"discrete/Generate/temperature=0", "discrete/GenerateJudged"}},
+		{"Unseeded", bugs{unseeded: true}, []string{"discrete/GenerateSeeded/temperature=1", "continuous/GenerateSeeded/temperature=1"}},
+		{"ExplainEmpty", bugs{explainEmpty: true}, []string{"discrete/Explain"}},
+		{"PredictShort", bugs{predictShort: true}, []string{"discrete/Predict"}},
+		{"EncodeUnstable", bugs{encodeUnstable: true}, []string{"discrete/Encode", "discrete/Resume"}},
+		{"ActOutOfRange", bugs{actOutOfRange: true}, []string{"discrete/Act/NoHistory", "discrete/Act/History", "continuous/Act/NoHistory"}},
+		{"AcceptEmptyDataset", bugs{acceptEmptyDataset: true}, []string{"discrete/BadInput/Ground/EmptyDataset"}},
+		{"PanicOnGarbage", bugs{panicOnGarbage: true}, []string{"discrete/BadInput/GarbageCheckpoint", "discrete/BadInput/Ground/ResumeGarbage"}},
+		{"AcceptEmptyGoal", bugs{acceptEmptyGoal: true}, []string{"discrete/BadInput/EmptyGoalText"}},
+		{"WrongObsDim", bugs{wrongObsDim: true}, []string{"discrete/Generate/temperature=0", "discrete/GenerateJudged"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

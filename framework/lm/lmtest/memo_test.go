@@ -488,7 +488,10 @@ func (l *memo) Act(_ context.Context, req lm.ActRequest) (*lm.ActResponse, error
 		}
 		a := m.act(g, req.Observations[i*od:(i+1)*od])
 		if l.bugs.actOutOfRange {
-			a = []float32{float32(m.Space.N)}
+			a = []float32{float32(m.Space.N)} // discrete: one past the last action
+			if m.Space.Kind == dataset.Continuous {
+				a = []float32{m.Space.High[0] + 1}
+			}
 		}
 		out.Actions = append(out.Actions, a...)
 	}
