@@ -196,13 +196,13 @@ func TestEpisodeGIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mid := len(eps[0]) / ObsDim / 2
-	p, err := PNG(State(eps[0][mid*ObsDim:(mid+1)*ObsDim]), caption+" (mid-episode)", 360)
+	mid := len(eps[0])/ObsDim - 4 // carrying the block
+	p, err := PNG(State(eps[0][mid*ObsDim:(mid+1)*ObsDim]), caption+" (carrying)", 360)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *update {
 		os.WriteFile(filepath.Join("testdata", "img", "pick-place.gif"), b, 0o644)
-		os.WriteFile(filepath.Join("testdata", "img", "pick-place-mid.png"), p, 0o644)
+		os.WriteFile(filepath.Join("testdata", "img", "pick-place-carry.png"), p, 0o644)
 	}
 }
