@@ -18,7 +18,8 @@
 // The checks:
 //
 //   - Ground: progress in step order with finite metrics and Total = Steps;
-//     at least one Progress.Checkpoint, on disk when reported; the final
+//     with CheckpointEvery = Steps/4 (before any validation a backend may
+//     run), at least one Progress.Checkpoint, on disk when reported; the final
 //     checkpoint exists under OutDir.
 //   - Resume: a Ground cancelled after its first progress checkpoint and
 //     started again with Resume (and the same OutDir, as the runner does)

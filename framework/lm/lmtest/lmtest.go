@@ -237,7 +237,7 @@ func (s Suite) newLM(t tester) lm.LM {
 
 func (s Suite) groundRequest(data []string, out string) lm.GroundRequest {
 	return lm.GroundRequest{Datasets: data, Tasks: s.Tasks, Config: s.Config, Steps: s.Steps, OutDir: out, Seed: s.Seed,
-		CheckpointEvery: max(1, s.Steps/2)}
+		CheckpointEvery: max(1, s.Steps/4)}
 }
 
 // ground runs one Ground, recording its progress and checking each
