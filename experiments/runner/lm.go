@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -555,17 +556,12 @@ func readEpisodes(dir string, n int, keep func(*dataset.Episode) bool) ([]*datas
 
 // sameGoal reports whether a parsed goal is the rollout's goal: the same
 // structured parameters, or, for envs without parameters, the same vector.
+// Numbered parameters (src1, dir1, src2, dir2, ...) are groups whose order
+// does not matter: "red left of blue and green behind cyan" is the goal
+// "green behind cyan and red left of blue".
 func sameGoal(parsed, want dataset.Goal) bool {
 	if len(parsed.Params) > 0 || len(want.Params) > 0 {
-		if len(parsed.Params) != len(want.Params) {
-			return false
-		}
-		for k, v := range want.Params {
-			if parsed.Params[k] != v {
-				return false
-			}
-		}
-		return true
+		return slices.Equal(paramGroups(parsed.Params), paramGroups(want.Params))
 	}
 	if len(parsed.Vector) != len(want.Vector) || len(want.Vector) == 0 {
 		return false
@@ -576,6 +572,29 @@ func sameGoal(parsed, want dataset.Goal) bool {
 		}
 	}
 	return true
+}
+
+// paramGroups canonicalises goal parameters: each un-numbered key as
+// "key=value", and each group of keys sharing a numeric suffix as one
+// "key=value,key=value" entry without its number, all sorted.
+func paramGroups(p map[string]string) []string {
+	var out []string
+	groups := map[string][]string{}
+	for k, v := range p {
+		base := strings.TrimRightFunc(k, func(r rune) bool { return r >= '0' && r <= '9' })
+		if base == k || base == "" {
+			out = append(out, k+"="+v)
+			continue
+		}
+		n := k[len(base):]
+		groups[n] = append(groups[n], base+"="+v)
+	}
+	for _, g := range groups {
+		sort.Strings(g)
+		out = append(out, "{"+strings.Join(g, ",")+"}")
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -323,3 +323,29 @@ func TestImagineTemperature(t *testing.T) {
 		t.Errorf("greedy imagine config %s (%v) names a temperature: the keys of existing imagine stages would change", cfg, err)
 	}
 }
+
+func TestSameGoal(t *testing.T) {
+	g := func(p map[string]string, v ...float32) dataset.Goal { return dataset.Goal{Params: p, Vector: v} }
+	rel := func(a, b string) map[string]string {
+		return map[string]string{"kind": "relations", "n": "2", "src1": a, "dir1": "left", "dst1": "blue", "src2": b, "dir2": "behind", "dst2": "cyan"}
+	}
+	for _, tc := range []struct {
+		name         string
+		parsed, want dataset.Goal
+		same         bool
+	}{
+		{"equal params", g(map[string]string{"kind": "move", "ball": "red"}), g(map[string]string{"kind": "move", "ball": "red"}), true},
+		{"other value", g(map[string]string{"kind": "move", "ball": "red"}), g(map[string]string{"kind": "move", "ball": "blue"}), false},
+		{"missing key", g(map[string]string{"kind": "move"}), g(map[string]string{"kind": "move", "ball": "blue"}), false},
+		{"groups reordered", g(rel("red", "green")), g(map[string]string{"kind": "relations", "n": "2", "src2": "red", "dir2": "left", "dst2": "blue",
+			"src1": "green", "dir1": "behind", "dst1": "cyan"}), true},
+		{"groups mixed up", g(rel("red", "green")), g(rel("green", "red")), false},
+		{"vectors", g(nil, 1, 0), g(nil, 1, 0), true},
+		{"other vector", g(nil, 1, 0), g(nil, 0, 1), false},
+		{"no vector", g(nil), g(nil), false},
+	} {
+		if got := sameGoal(tc.parsed, tc.want); got != tc.same {
+			t.Errorf("%s: sameGoal = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+}
