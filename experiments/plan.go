@@ -116,6 +116,11 @@ type CollectConfig struct {
 	Policy    string             `json:"policy"`
 	Params    map[string]float64 `json:"params"`
 	Level     string             `json:"level"`
+	// Dataset, when set, is the dataset.Digest of the user's dataset at
+	// Path (dataset.path), which the stage copies instead of collecting.
+	// Path is no part of the key: the content is.
+	Dataset string `json:"dataset,omitempty"`
+	Path    string `json:"-"`
 }
 
 // GroundConfig configures a ground stage.
@@ -210,6 +215,8 @@ type Plan struct {
 	Stages  []*Stage
 	Plugins []PluginInfo
 	byKey   map[string]*Stage
+	// userData are the datasets of dataset.path, by the path as given.
+	userData map[string]userDataset
 }
 
 // Stage returns the stage with key.
@@ -224,7 +231,7 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Experiment: e, byKey: map[string]*Stage{}}
+	p := &Plan{Experiment: e, byKey: map[string]*Stage{}, userData: map[string]userDataset{}}
 	errs := &FieldErrors{Source: e.Source}
 	at := e.src.at
 	infos := map[string]*PluginInfo{}
@@ -355,6 +362,13 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 				}
 			})
 		}
+		if s.Dataset.Path != "" {
+			once("dataset.path "+s.Env.Plugin+" "+s.Dataset.Path, func() {
+				if u, ok := checkUserDataset(errs, at, s, spec); ok {
+					p.userData[s.Dataset.Path] = u
+				}
+			})
+		}
 		if len(errs.List) > 0 {
 			continue
 		}
@@ -481,8 +495,12 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 	if params == nil {
 		params = map[string]float64{}
 	}
-	collect := p.add(pc, &Stage{Kind: Collect, Plugins: []PluginRef{ref(envInfo)}, Seed: uint64(s.Dataset.Seed),
-		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: policy, Params: params, Level: level}})
+	collectStage := &Stage{Kind: Collect, Plugins: []PluginRef{ref(envInfo)}, Seed: uint64(s.Dataset.Seed),
+		Config: CollectConfig{EnvConfig: envConfig(s.Env.Config), Episodes: s.Dataset.Episodes, Policy: policy, Params: params, Level: level}}
+	if u, ok := p.userData[s.Dataset.Path]; ok {
+		collectStage = &Stage{Kind: Collect, Config: CollectConfig{EnvConfig: map[string]string{}, Params: map[string]float64{}, Dataset: u.digest, Path: u.abs}}
+	}
+	collect := p.add(pc, collectStage)
 	datasets := []DatasetRef{{Stage: collect.Key, Weight: 1}}
 	var ground *Stage
 	if lmInfo != nil {

@@ -38,8 +38,15 @@ type EnvSpec struct {
 	Config map[string]any `koanf:"config"`
 }
 
-// DatasetSpec is the real (collected) dataset.
+// DatasetSpec is the real dataset: collected in the env, or the user's own.
 type DatasetSpec struct {
+	// Path, when set, names an existing dataset directory (written by
+	// `kalm dataset import` or by a collect stage) that the cell trains on
+	// instead of collecting; Episodes, Policy, Params, Level and Seed are
+	// then unused. A relative path is relative to the working directory.
+	// The stage is keyed by the dataset's content (dataset.Digest), so a
+	// changed dataset never reuses artifacts of its old content.
+	Path string `koanf:"path"`
 	// Episodes is the number of real rollouts to collect.
 	Episodes int `koanf:"episodes"`
 	// Policy names the env's scripted behaviour policy; empty means the

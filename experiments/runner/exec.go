@@ -108,6 +108,9 @@ func launchEnv(ctx context.Context, job *Job, ref experiments.PluginRef, cfg map
 
 func collectStage(ctx context.Context, job *Job) (*Output, error) {
 	cfg := job.Stage.Config.(experiments.CollectConfig)
+	if cfg.Dataset != "" {
+		return copyUserDataset(job, cfg)
+	}
 	e, err := launchEnv(ctx, job, job.Stage.Plugins[0], cfg.EnvConfig)
 	if err != nil {
 		return nil, err
