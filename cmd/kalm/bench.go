@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"os"
 	"runtime"
@@ -18,15 +18,15 @@ import (
 // PyTorch peer benchmark's shapes (../shared/bench/bench_torch.py).
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "algos" {
-		return fmt.Errorf("usage: kalm bench algos [-seconds S] [-repeats N] [-only NAME,...] [-serve] (env and plugin-boundary benchmarks are `go test -bench`: see docs/benchmarks.md)")
+		return &usageError{cmd: "bench", err: errors.New("want `kalm bench algos` (env and plugin-boundary benchmarks are `go test -bench`: see docs/benchmarks.md)")}
 	}
-	fs := flags("bench algos", "[flags]", stderr)
+	fs := flags("bench algos", "[flags]", stdout)
 	seconds := fs.Float64("seconds", 4, "seconds per timing window")
 	repeats := fs.Int("repeats", 3, "timing windows per algorithm (the median is reported)")
 	only := fs.String("only", "", "comma-separated workloads (bc_discrete, iql, td3bc, cql_discrete, cql, ...)")
 	threads := fs.Int("threads", 1, "GOMAXPROCS for the measurement (set OPENBLAS_NUM_THREADS to match for -tags openblas builds)")
 	serve := fs.Bool("serve", false, "answer timing requests \"NAME SECONDS\" read from stdin with \"NAME STEPS SECONDS\" (for docs/bench-pingpong.py)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	runtime.GOMAXPROCS(*threads)

@@ -62,6 +62,37 @@ func (l *loadFlags) load(name string) (*experiments.Experiment, error) {
 	return experiments.Open(name, experiments.Options{Environ: os.Environ(), Set: l.set})
 }
 
+// loadRun loads name as load does, or, when it is neither a file nor a
+// shipped experiment, as the recorded run of that id or name in the
+// results database of wf: its file as given, with its overrides, and the
+// --set flags of this command on top.
+func (l *loadFlags) loadRun(ctx context.Context, name string, wf *workFlags) (*experiments.Experiment, error) {
+	e, err := l.load(name)
+	if err == nil || wf == nil {
+		return e, err
+	}
+	if _, serr := os.Stat(name); serr == nil {
+		return nil, err
+	}
+	for _, s := range experiments.Shipped() {
+		if s.Name == name {
+			return nil, err
+		}
+	}
+	store, serr := wf.openExisting(ctx)
+	if serr != nil {
+		return nil, err
+	}
+	defer store.Close()
+	rec, ferr := store.FindExperiment(ctx, name)
+	if ferr != nil {
+		return nil, fmt.Errorf("%w; nor is it a recorded run (%v)", err, ferr)
+	}
+	opts := experiments.OverrideOptions(rec.Overrides)
+	opts.Set = append(opts.Set, l.set...)
+	return experiments.Parse(rec.Source, []byte(rec.Given), opts)
+}
+
 // plan starts a registry and plans e against its plugins. done stops every
 // plugin the registry started.
 func (p *pluginFlags) plan(ctx context.Context, e *experiments.Experiment, stderr io.Writer) (*experiments.Plan, *runner.Registry, func(), error) {
@@ -78,17 +109,17 @@ func (p *pluginFlags) plan(ctx context.Context, e *experiments.Experiment, stder
 	return plan, cat, reg.Close, nil
 }
 
-// parse parses the flags and the one experiment argument, and loads it.
-func (l *loadFlags) parse(fs *flag.FlagSet, args []string) (*experiments.Experiment, error) {
+// parse parses the flags and the one experiment argument, and loads it;
+// with wf, the argument may name a recorded run too (see loadRun).
+func (l *loadFlags) parse(ctx context.Context, fs *flag.FlagSet, args []string, wf *workFlags) (*experiments.Experiment, error) {
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return nil, fmt.Errorf("want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
+		return nil, badUsage(fs, "want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
 	}
-	return l.load(pos[0])
+	return l.loadRun(ctx, pos[0], wf)
 }
 
 // parseInterleaved parses flags that may come after the positional argument
@@ -96,7 +127,7 @@ func (l *loadFlags) parse(fs *flag.FlagSet, args []string) (*experiments.Experim
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
@@ -108,12 +139,12 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("validate", "[flags] FILE|NAME", stderr)
+	fs := flags("validate", "[flags] FILE|NAME", stdout)
 	var lf loadFlags
 	var pf pluginFlags
 	lf.register(fs)
 	pf.register(fs)
-	e, err := lf.parse(fs, args)
+	e, err := lf.parse(ctx, fs, args, nil)
 	if err != nil {
 		return err
 	}
@@ -129,14 +160,14 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("plan", "[flags] FILE|NAME", stderr)
+	fs := flags("plan", "[flags] FILE|NAME", stdout)
 	var lf loadFlags
 	var pf pluginFlags
 	var wf workFlags
 	lf.register(fs)
 	pf.register(fs)
 	wf.register(fs)
-	e, err := lf.parse(fs, args)
+	e, err := lf.parse(ctx, fs, args, &wf)
 	if err != nil {
 		return err
 	}
@@ -154,7 +185,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("run", "[flags] FILE|NAME", stderr)
+	fs := flags("run", "[flags] FILE|NAME", stdout)
 	var lf loadFlags
 	var pf pluginFlags
 	var wf workFlags
@@ -175,13 +206,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
+		return badUsage(fs, "want one experiment file or shipped name (kalm run --list lists them), got %d", len(pos))
 	}
 	if *workers < 1 {
-		return fmt.Errorf("-j %d: want at least 1", *workers)
+		return badUsage(fs, "-j %d: want at least 1", *workers)
 	}
-	e, err := lf.load(pos[0])
+	e, err := lf.loadRun(ctx, pos[0], &wf)
 	if err != nil {
 		return err
 	}
@@ -214,7 +244,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if sum != nil && sum.CellsDone > 0 {
 		fmt.Fprintln(stdout)
-		if err := report.Write(ctx, stdout, store, report.Options{Experiment: e.Spec.Name}); err != nil {
+		if err := report.Write(ctx, stdout, store, report.Options{Experiment: e.Hash}); err != nil {
 			return err
 		}
 	}
@@ -222,7 +252,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("report", "[flags] [EXPERIMENT]", stderr)
+	fs := flags("report", "[flags] [EXPERIMENT]", stdout)
 	var wf workFlags
 	wf.register(fs)
 	format := fs.String("format", "table", "table, markdown, csv or json")
@@ -236,10 +266,10 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) > 1 {
-		return fmt.Errorf("want at most one experiment, got %d", len(pos))
+		return badUsage(fs, "want at most one experiment name or run id, got %d", len(pos))
 	}
 	if *what != "success" && *what != "grounding" {
-		return fmt.Errorf("-what %q: want success or grounding", *what)
+		return badUsage(fs, "-what %q: want success or grounding", *what)
 	}
 	store, err := wf.openExisting(ctx)
 	if err != nil {
@@ -257,7 +287,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("plot", "[flags] [EXPERIMENT]", stderr)
+	fs := flags("plot", "[flags] [EXPERIMENT]", stdout)
 	var wf workFlags
 	wf.register(fs)
 	dir := fs.String("o", "plots", "output directory")
@@ -291,19 +321,27 @@ func cmdPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("ls", "[flags]", stderr)
+	fs := flags("ls", "[flags] [NAME|RUN]", stdout)
 	var wf workFlags
 	wf.register(fs)
-	verbose := fs.Bool("v", false, "list every cell")
-	if err := fs.Parse(args); err != nil {
+	verbose := fs.Bool("v", false, "list every cell of the runs listed, with its status")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 1 {
+		return badUsage(fs, "want at most one experiment name or run id, got %d", len(pos))
 	}
 	store, err := wf.openExisting(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	return report.List(ctx, stdout, store, *verbose)
+	opts := report.ListOptions{Verbose: *verbose}
+	if len(pos) == 1 {
+		opts.Experiment = pos[0]
+	}
+	return report.List(ctx, stdout, store, opts)
 }
 
 // splitAll splits comma-separated flag values.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/kalm-go/kalm/framework/env/envtest"
 	"github.com/kalm-go/kalm/framework/plugin"
 	"github.com/kalm-go/kalm/registry"
+	"github.com/kalm-go/kalm/results"
 )
 
 // The test binary doubles as the kalm binary: started by the registry as
@@ -92,14 +95,27 @@ func TestCommands(t *testing.T) {
 	work := t.TempDir()
 	small := []string{"-workdir", work, "--set", "dataset.episodes=24", "--set", "train.steps=20", "--set", "train.checkpoint_every=10",
 		"--set", "seeds=1", "--set", "eval.episodes=4"}
+	other := t.TempDir()
 	for _, tc := range []struct {
 		name    string
-		args    []string
+		args    []string // $RUN is the first run's id, $KEY a train stage's key
 		code    int
 		out     []string // substrings of stdout
 		errText []string // substrings of stderr
 	}{
-		{"help", []string{"help"}, 0, []string{"kalm plugins", "kalm dataset"}, nil},
+		{"help", []string{"help"}, 0, []string{"kalm plugins", "kalm dataset", "kalm artifacts"}, nil},
+		{"no command", nil, 2, nil, []string{"Usage:", "kalm run"}},
+		{"help run", []string{"help", "run"}, 0, []string{"Usage: kalm run [flags] FILE|NAME", "\n  -j int\n", "Example:\n  kalm run quick -j 2"}, nil},
+		{"run -h", []string{"run", "-h"}, 0, []string{"Usage: kalm run [flags] FILE|NAME", "-retry-failed"}, nil},
+		{"help artifacts", []string{"help", "artifacts"}, 0, []string{"Usage: kalm artifacts rm|gc", "kalm artifacts gc -n"}, nil},
+		{"artifacts rm -h", []string{"artifacts", "rm", "-h"}, 0, []string{"Usage: kalm artifacts rm [flags] KEY...", "-workdir"}, nil},
+		{"help version", []string{"help", "version"}, 0, []string{"Usage: kalm version", "Example:\n  kalm version"}, nil},
+		{"help typo", []string{"help", "rnu"}, 2, nil, []string{"kalm help rnu: unknown command (did you mean run?)"}},
+		{"--version", []string{"--version"}, 0, []string{"kalm "}, nil},
+		{"version", []string{"version"}, 0, []string{"kalm "}, nil},
+		{"bad flag", []string{"run", "quick", "-x"}, 2, nil, []string{"kalm run: flag provided but not defined: -x\nUsage: kalm run [flags] FILE|NAME\nRun 'kalm help run' for its flags and an example.\n"}},
+		{"bad value", []string{"ls", "-v=maybe"}, 2, nil, []string{`invalid boolean value "maybe" for -v`, "kalm help ls"}},
+		{"two experiments", []string{"validate", "quick", "paper-clevr"}, 2, nil, []string{"want one experiment file or shipped name", "kalm help validate"}},
 		{"unknown", []string{"plugin-list"}, 2, nil, []string{`unknown command "plugin-list"`, "did you mean plugin"}},
 		{"plugins", []string{"plugins"}, 0, []string{"clevr", "env", "bc", "algo", "(built in)", "level:unseen-hard"}, nil},
 		{"algo schema", []string{"plugins", "cql"}, 0, []string{"cql: algo plugin", "hyper-parameters:", "target_update_interval", "8000", "lagrange", "false"}, nil},
@@ -119,29 +135,97 @@ func TestCommands(t *testing.T) {
 		{"run", append([]string{"run", "quick"}, small...), 0, []string{"5 stages: 5 ran", "cells: 2 done", "unseen-hard"}, nil},
 		{"rerun", append([]string{"run", "quick"}, small...), 0, []string{"5 stages: 0 ran, 5 reused"}, nil},
 		{"plan", append([]string{"plan", "quick"}, small...), 0, []string{"shared by 2 cells", "[done]"}, nil},
-		{"ls", []string{"ls", "-workdir", work}, 0, []string{"quick", "shipped:quick.yaml"}, nil},
+		{"ls", []string{"ls", "-workdir", work}, 0, []string{"quick", "shipped:quick.yaml", "--set dataset.episodes=24 --set train.steps=20"}, nil},
+		{"run other seeds", append(append([]string{"run", "quick"}, small...), "--set", "seeds=2"), 0, []string{"cells: 4 done"}, nil},
+		{"ls two runs", []string{"ls", "-workdir", work, "quick"}, 0, []string{"--set seeds=1 --set eval.episodes=4 --set seeds=2 |", "--set seeds=1 --set eval.episodes=4  "}, nil},
+		{"report latest", []string{"report", "-workdir", work, "quick"}, 0, []string{"experiment quick, run ", "--set seeds=2):", "(the latest run of 2 named quick"}, nil},
+		{"report by id", []string{"report", "-workdir", work, "$RUN"}, 0, []string{"experiment quick, run $RUN (", "(an earlier run of 2 named quick"}, nil},
+		{"report no match", []string{"report", "-workdir", work, "-where", "algo=ppo"}, 0, []string{"no evaluations match -where algo=ppo (algo is one of bc, cql)"}, nil},
+		{"plan a run", []string{"plan", "-workdir", work, "$RUN"}, 0, []string{"experiment quick ($RUN)", "[done]"}, nil},
+		{"artifacts rm", []string{"artifacts", "rm", "-workdir", work, "$KEY"}, 0, []string{"removed artifacts/train/$KEY (artifact, ", "runs it again"}, nil},
+		{"rerun a run by id", []string{"run", "-workdir", work, "$RUN"}, 0, []string{"5 stages: 1 ran, 4 reused"}, nil},
+		{"artifacts gc", []string{"artifacts", "gc", "-n", "-workdir", work}, 0, []string{"would remove 0 directories, 0 B"}, nil},
+		{"artifacts rm unknown", []string{"artifacts", "rm", "-workdir", work, "zzzz"}, 1, nil, []string{`no stage key is or starts with "zzzz"`}},
+		{"shared database", append([]string{"run", "quick", "-db", filepath.Join(work, "results.db")}, append(small[2:], "-workdir", other)...), 1, nil, []string{"belongs to another work directory", "pass -workdir " + work}},
 		{"report csv", []string{"report", "-workdir", work, "-format", "csv"}, 0, []string{"algo,level,metric,mean,std,ci_low,ci_high,seeds", "cql,unseen-hard,success"}, nil},
-		{"plot", []string{"plot", "-workdir", work, "-o", filepath.Join(work, "plots")}, 0, []string{"quick-success.png", "quick-curve-loss.svg"}, nil},
+		{"plot", []string{"plot", "-workdir", work, "-o", filepath.Join(work, "plots"), "$RUN"}, 0, []string{"quick-$RUN8-success.png", "quick-$RUN8-curve-loss.svg"}, nil},
 		{"render", []string{"render", "-seed", "3", "-o", filepath.Join(work, "s.png"), "-gif", filepath.Join(work, "e.gif")}, 0, []string{"s.png: first state of", "e.gif: "}, nil},
 		{"render dataset", []string{"render", "-dataset", ds, "-episode", "80", "-o", filepath.Join(work, "t.png")}, 1, nil, []string{"-episode 80, want 0..79"}},
 		{"inspect missing", []string{"dataset", "inspect", "/nonexistent"}, 1, nil, []string{"/nonexistent: no meta.json: not a kalm dataset directory"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			id := runID(t, work)
+			sub := strings.NewReplacer("$RUN8", id[:min(8, len(id))], "$RUN", id, "$KEY", trainKey(t, work))
+			args := make([]string, len(tc.args))
+			for i, a := range tc.args {
+				args[i] = sub.Replace(a)
+			}
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tc.args, &stdout, &stderr)
+			code := run(context.Background(), args, &stdout, &stderr)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, &stdout, &stderr)
 			}
 			for _, s := range tc.out {
-				if !strings.Contains(stdout.String(), s) {
+				if s = sub.Replace(s); !strings.Contains(stdout.String(), s) {
 					t.Errorf("stdout lacks %q:\n%s", s, &stdout)
 				}
 			}
 			for _, s := range tc.errText {
-				if !strings.Contains(stderr.String(), s) {
+				if s = sub.Replace(s); !strings.Contains(stderr.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, &stderr)
 				}
 			}
+			// An error is reported once (package flag printed it too).
+			if n := strings.Count(stderr.String(), "flag provided but not defined"); n > 1 {
+				t.Errorf("the flag error is reported %d times:\n%s", n, &stderr)
+			}
 		})
+	}
+}
+
+// runID is the id of the first run recorded in work, or "" before one.
+func runID(t *testing.T, work string) string {
+	return query(t, work, `SELECT id FROM experiments ORDER BY created_at LIMIT 1`)
+}
+
+// trainKey is the key of a train stage of the first run recorded in work.
+func trainKey(t *testing.T, work string) string {
+	return query(t, work, `SELECT cs.stage_key FROM cell_stages cs JOIN experiments e ON e.id=cs.experiment_id
+		WHERE cs.kind='train' ORDER BY e.created_at, cs.stage_key LIMIT 1`)
+}
+
+func query(t *testing.T, work, q string) string {
+	t.Helper()
+	path := filepath.Join(work, "results.db")
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	s, err := results.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v string
+	s.DB().QueryRow(q).Scan(&v)
+	return v
+}
+
+// TestNoTestingInBinary: no package of kalm's that the binary links
+// imports package testing (test helpers live in *test packages that only
+// tests import). go-plugin itself imports it; that is not ours to change.
+func TestNoTestingInBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f",
+		`{{with .Module}}{{if eq .Path "github.com/kalm-go/kalm"}}{{$.ImportPath}}: {{join $.Imports " "}}{{end}}{{end}}`, ".").CombinedOutput()
+	if err != nil {
+		t.Skipf("go list: %v\n%s", err, out)
+	}
+	if len(out) == 0 {
+		t.Fatal("go list listed no kalm packages")
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		pkg, imports, _ := strings.Cut(l, ": ")
+		if slices.Contains(strings.Fields(imports), "testing") {
+			t.Errorf("%s imports testing and is linked into kalm", pkg)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/kalm-go/kalm/framework/algo"
+	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/framework/plugin"
 	"github.com/kalm-go/kalm/registry"
 )
@@ -66,11 +68,11 @@ func (p *pluginFlags) registry(stderr io.Writer) (*registry.Registry, error) {
 }
 
 func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("plugins", "[flags] [NAME]", stderr)
+	fs := flags("plugins", "[flags] [NAME]", stdout)
 	var pf pluginFlags
 	pf.register(fs)
 	format := fs.String("format", "table", "output format: table or markdown")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	reg, err := pf.registry(stderr)
@@ -88,7 +90,7 @@ func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case 1:
 		return showPlugin(ctx, reg, fs.Arg(0), stdout, opts)
 	default:
-		return fmt.Errorf("plugins: want at most one plugin NAME, got %q", fs.Args())
+		return badUsage(fs, "want at most one plugin NAME, got %q", fs.Args())
 	}
 	ps, listErr := reg.List(ctx)
 	t := tablewriter.NewTable(stdout, opts...)
@@ -132,23 +134,41 @@ func showPlugin(ctx context.Context, reg *registry.Registry, name string, stdout
 		path = "(built in)"
 	}
 	fmt.Fprintf(stdout, "%s: %s plugin, version %s, %s\ncapabilities: %s\n", p.Name, p.Kind, p.Version, path, strings.Join(p.Capabilities, " "))
-	if p.Kind != plugin.Algo {
+	var s *algo.Schema
+	switch p.Kind {
+	case plugin.Algo:
+		in, err := reg.Launch(ctx, name, plugin.Algo)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		a, err := in.Algo()
+		if err != nil {
+			return err
+		}
+		if s, err = a.Schema(ctx, algo.SchemaRequest{}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "\nhyper-parameters:")
+	case plugin.LM:
+		in, err := reg.Launch(ctx, name, plugin.LM)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		m, err := in.LM()
+		if err != nil {
+			return err
+		}
+		if s, err = m.Schema(ctx, lm.SchemaRequest{}); errors.Is(err, lm.ErrNoSchema) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "\nsettings (lm.config):")
+	default:
 		return nil
 	}
-	in, err := reg.Launch(ctx, name, plugin.Algo)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	a, err := in.Algo()
-	if err != nil {
-		return err
-	}
-	s, err := a.Schema(ctx, algo.SchemaRequest{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "\nhyper-parameters:")
 	t := tablewriter.NewTable(stdout, opts...)
 	t.Header("name", "type", "default", "help")
 	for _, q := range s.Params {

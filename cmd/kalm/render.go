@@ -20,7 +20,7 @@ import (
 // cmdRender draws environment states through the env plugin's Render: the
 // first state of an episode as PNG, and the whole episode as an animated GIF.
 func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("render", "[flags]", stderr)
+	fs := flags("render", "[flags]", stdout)
 	var pf pluginFlags
 	pf.register(fs)
 	envName := fs.String("env", "clevr", "env plugin")
@@ -33,7 +33,7 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	gifOut := fs.String("gif", "", "also write the whole episode as an animated GIF here")
 	datasetDir := fs.String("dataset", "", "render episode -episode of this dataset instead of playing one")
 	episode := fs.Int("episode", 0, "episode index within -dataset")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	reg, err := pf.registry(stderr)
