@@ -156,7 +156,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	t.h = header{Shape: shape, Config: cfg, Tokenizer: tok, Norm: norm, Env: meta.Env, Actions: meta.ActionSpace, Tasks: ts, MaxText: maxText}
 	t.opt = nn.NewAdam(nn.AdamConfig{LR: cfg.LR, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: cfg.Decay, Decoupled: true}, model.Params()...)
 	t.best = cloneParams(model.Params())
-	t.state = trainState{Total: req.Steps, BestVal: math.Inf(1), Seed: seed, Key: runKey(req, cfg, tasks)}
+	t.state = trainState{Total: req.Steps, BestVal: math.MaxFloat64, Seed: seed, Key: runKey(req, cfg, tasks)}
 	// Fixed validation batches, drawn once from their own stream.
 	if len(c.val) > 0 {
 		vr := rand.New(rand.NewPCG(seed, 0x7a1))
