@@ -16,6 +16,13 @@ OPENBLAS := $(if $(HAVE_OPENBLAS),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/nul
 HAVE_MUJOCO := $(shell { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libmujoco\.so ' && echo yes)
 comma   := ,
 TAGS    ?= $(OPENBLAS)$(if $(HAVE_MUJOCO),$(if $(OPENBLAS),$(comma))mujoco)
+# HDF5 (libhdf5-dev) for `kalm dataset import` of D4RL and Minari .hdf5 files:
+# built in where the linker finds libhdf5_serial.so, Debian's serial HDF5 that
+# gonum.org/v1/hdf5 links (elsewhere the import says how to get it).
+HAVE_HDF5 := $(shell { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libhdf5_serial\.so ' && echo yes)
+ifeq ($(origin TAGS),file)
+TAGS    := $(TAGS)$(if $(HAVE_HDF5),$(if $(TAGS),$(comma))hdf5)
+endif
 BIN     ?= bin/kalm
 # Stamp the commit into the binary: built-in plugins report it as their version.
 VCS     := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo false)
@@ -43,6 +50,9 @@ test:
 	if [ -n "$(HAVE_MUJOCO)" ]; then $(GO) vet -tags mujoco ./plugins/... ./cmd/kalm && \
 		$(GO) test -tags mujoco -count=1 ./plugins/internal/mujoco ./plugins/tabletop && \
 		$(GO) test -tags mujoco -count=1 -run MuJoCo ./plugins/clevr; fi
+	# The HDF5 importer, where libhdf5-dev is installed.
+	if [ -n "$(HAVE_HDF5)" ]; then $(GO) vet -tags hdf5 ./framework/dataset/hdf5 ./cmd/kalm && \
+		$(GO) test -tags hdf5 -count=1 ./framework/dataset/hdf5 && $(GO) test -tags hdf5 -count=1 -run Dataset ./cmd/kalm; fi
 	# The pure-Go build (gonum's Sgemm), what CPUs without AVX2 run.
 	$(GO) test -tags purego -count=1 ./framework/nn ./plugins/bc
 	# arm64 under qemu-user, where it is installed: pure Go there, and Go

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -11,45 +12,135 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/kalm-go/kalm/framework/dataset"
+	"github.com/kalm-go/kalm/framework/dataset/hdf5"
+	"github.com/kalm-go/kalm/framework/dataset/npz"
 	"github.com/kalm-go/kalm/plugins/clevr"
 )
 
+const datasetUsage = "usage: kalm dataset import [flags] FILE OUTDIR | kalm dataset export DIR FILE.npz | kalm dataset inspect DIR"
+
 func cmdDataset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: kalm dataset import [-format kalm-clevr-toy] FILE OUTDIR | kalm dataset inspect DIR")
+		return fmt.Errorf("%s", datasetUsage)
 	}
 	switch args[0] {
 	case "import":
 		return cmdDatasetImport(args[1:], stdout, stderr)
+	case "export":
+		return cmdDatasetExport(args[1:], stdout, stderr)
 	case "inspect":
 		return cmdDatasetInspect(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown dataset command %q: want import or inspect", args[0])
+	return fmt.Errorf("unknown dataset command %q: want import, export or inspect (%s)", args[0], datasetUsage)
+}
+
+// importFormats are the formats dataset import reads, by name, with the file
+// extensions that choose them.
+var importFormats = []struct {
+	name string
+	exts []string
+	help string
+}{
+	{"npz", []string{".npz"}, "NumPy arrays in d3rlpy/D4RL style (observations, actions, rewards, terminals, ...)"},
+	{"hdf5", []string{".hdf5", ".h5"}, "a D4RL or Minari HDF5 file"},
+	{"kalm-clevr-toy", []string{".json"}, "the KALM authors' clevr_robot.npy as JSON"},
+}
+
+func formatNames() string {
+	var names []string
+	for _, f := range importFormats {
+		names = append(names, f.name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func cmdDatasetImport(args []string, stdout, stderr io.Writer) error {
-	fs := flags("dataset import", "[-format F] FILE OUTDIR", stderr)
-	format := fs.String("format", "kalm-clevr-toy", "input format: kalm-clevr-toy (the KALM authors' clevr_robot.npy as JSON)")
+	fs := flags("dataset import", "[flags] FILE OUTDIR", stdout)
+	format := fs.String("format", "", "input format: "+formatNames()+" (default: from FILE's extension)")
+	env := fs.String("env", "", "npz, hdf5: the environment the data comes from (meta.json's env; an experiment checks it)")
+	level := fs.String("level", "train", "npz, hdf5: the goal level of every episode")
+	actions := fs.Int("actions", 0, "npz, hdf5: the number of discrete actions (0: integer actions of one column are discrete with max+1 actions, float actions continuous)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return fmt.Errorf("want FILE and OUTDIR, got %d arguments", len(pos))
+	}
+	in, out := pos[0], pos[1]
+	if *format == "" {
+		ext := strings.ToLower(filepath.Ext(in))
+		for _, f := range importFormats {
+			for _, e := range f.exts {
+				if e == ext {
+					*format = f.name
+				}
+			}
+		}
+		if *format == "" {
+			return fmt.Errorf("%s: extension %q names no format: give -format (%s)", in, ext, formatNames())
+		}
+	}
+	opt := npz.Options{Env: *env, Level: *level, Actions: *actions}
+	var rep npz.Report
+	switch *format {
+	case "kalm-clevr-toy":
+		rep.Meta, err = clevr.ImportToy(in, out)
+	case "npz":
+		rep, err = npz.Import(in, out, opt)
+	case "hdf5":
+		rep, err = hdf5.Import(in, out, opt)
+	default:
+		return fmt.Errorf("-format %q: want one of %s", *format, formatNames())
+	}
+	if err != nil {
+		return err
+	}
+	m := rep.Meta
+	fmt.Fprintf(stdout, "imported %d episodes (%d steps) from %s into %s\n", m.Episodes, m.Steps, in, out)
+	fmt.Fprintf(stdout, "observation dim %d, goal vector dim %d, action space %s\n", m.ObsDim, m.GoalDim, spaceString(m.ActionSpace))
+	if c := rep.Cut; c.Repeated > 0 || c.Dropped > 0 {
+		fmt.Fprintf(stdout, "no next_observations: %d terminal episodes repeat their last observation; %d steps without a next observation dropped (%d one-step episodes whole)\n",
+			c.Repeated, c.Dropped, c.DroppedEpisodes)
+	}
+	if len(rep.Ignored) > 0 {
+		fmt.Fprintf(stdout, "not read: %s\n", strings.Join(rep.Ignored, ", "))
+	}
+	if m.Env == "" && *format != "kalm-clevr-toy" {
+		fmt.Fprintf(stdout, "no -env given: an experiment using it checks only dimensions and action space\n")
+	}
+	return nil
+}
+
+func cmdDatasetExport(args []string, stdout, stderr io.Writer) error {
+	fs := flags("dataset export", "DIR FILE.npz", stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()
-		return fmt.Errorf("want FILE and OUTDIR, got %d arguments", fs.NArg())
+		return fmt.Errorf("want a dataset directory and a .npz file, got %d arguments", fs.NArg())
 	}
-	if *format != "kalm-clevr-toy" {
-		return fmt.Errorf("-format %q: want kalm-clevr-toy", *format)
+	if ext := strings.ToLower(filepath.Ext(fs.Arg(1))); ext != ".npz" {
+		return fmt.Errorf("%s: export writes .npz files, not %q", fs.Arg(1), ext)
 	}
-	m, err := clevr.ImportToy(fs.Arg(0), fs.Arg(1))
-	if err != nil {
+	if err := npz.Export(fs.Arg(0), fs.Arg(1)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %d episodes (%d steps) from %s into %s\n", m.Episodes, m.Steps, fs.Arg(0), fs.Arg(1))
+	fmt.Fprintf(stdout, "exported %s to %s (numpy: d = np.load(%q); d[\"observations\"], d[\"actions\"], ...)\n", fs.Arg(0), fs.Arg(1), fs.Arg(1))
 	return nil
 }
 
+func spaceString(s dataset.Space) string {
+	if s.Kind == dataset.Discrete {
+		return fmt.Sprintf("discrete, %d actions", s.N)
+	}
+	return fmt.Sprintf("%s, dim %d", s.Kind, s.Dim)
+}
+
 func cmdDatasetInspect(args []string, stdout, stderr io.Writer) error {
-	fs := flags("dataset inspect", "DIR", stderr)
+	fs := flags("dataset inspect", "DIR", stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,10 +155,6 @@ func cmdDatasetInspect(args []string, stdout, stderr io.Writer) error {
 	m := s.Meta
 	t := tablewriter.NewTable(stdout, tablewriter.WithHeaderAutoFormat(tw.Off))
 	t.Header("field", "value")
-	space := fmt.Sprintf("%s, dim %d", m.ActionSpace.Kind, m.ActionSpace.Dim)
-	if m.ActionSpace.Kind == dataset.Discrete {
-		space = fmt.Sprintf("discrete, %d actions", m.ActionSpace.N)
-	}
 	var levels []string
 	for _, l := range s.LevelNames() {
 		levels = append(levels, fmt.Sprintf("%s %d", l, s.Levels[l]))
@@ -84,7 +171,7 @@ func cmdDatasetInspect(args []string, stdout, stderr io.Writer) error {
 		{"format version", m.Version},
 		{"observation dim", m.ObsDim},
 		{"goal vector dim", m.GoalDim},
-		{"action space", space},
+		{"action space", spaceString(m.ActionSpace)},
 		{"episodes", s.Episodes},
 		{"transitions", s.Steps},
 		{"episode length", fmt.Sprintf("%.2f ± %.2f (min %g, max %g)", s.Length.Mean, s.Length.Std, s.Length.Min, s.Length.Max)},
@@ -94,9 +181,38 @@ func cmdDatasetInspect(args []string, stdout, stderr io.Writer) error {
 		{"goal levels", strings.Join(levels, ", ")},
 		{"distinct goal texts", s.Goals},
 		{"attributes", strings.Join(attrs, " ")},
+		{"NaN / Inf", nonFinite(s)},
+	}
+	if s.OutOfSpace > 0 {
+		rows = append(rows, []any{"actions outside the space", s.OutOfSpace})
 	}
 	if err := t.Bulk(rows); err != nil {
 		return err
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if len(s.NonFinite) > 0 || s.OutOfSpace > 0 {
+		return fmt.Errorf("dataset %s holds values training refuses (see NaN / Inf and actions outside the space above)", fs.Arg(0))
+	}
+	return nil
+}
+
+// nonFinite says "none", or per column how many NaN and Inf values there
+// are and the first row holding one.
+func nonFinite(s *dataset.Summary) string {
+	if len(s.NonFinite) == 0 {
+		return "none"
+	}
+	var cols []string
+	for c := range s.NonFinite {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	var out []string
+	for _, c := range cols {
+		n := s.NonFinite[c]
+		out = append(out, fmt.Sprintf("%s: %d NaN, %d Inf (first at row %d)", c, n.NaN, n.Inf, n.First))
+	}
+	return strings.Join(out, "; ")
 }
