@@ -133,7 +133,8 @@ func (w *world) set(s State) error {
 	fix(Window, 2, "window_frame", [3]float64{WindowX, wi[1] - WindowHandleY, 0}, s.WindowOpening())
 	if s.Active(Wall) {
 		w.setMocap("wall", s.Pos(Wall))
-		copy(w.d.MocapQuat()[4*e.mocap["wall"]:], func() []float64 { o := s.Quat(Wall); return o[:] }())
+		o := s.Quat(Wall)
+		copy(w.d.MocapQuat()[4*e.mocap["wall"]:], o[:])
 	} else {
 		w.setMocap("wall", parked(5))
 	}

@@ -245,7 +245,7 @@ func (m *Model) ID(kind Object, name string) (int, error) {
 	return id, nil
 }
 
-// Name returns the name of object id of a kind ("" if unnamed).
+// ObjectName returns the name of object id of a kind ("" if unnamed).
 func (m *Model) ObjectName(kind Object, id int) string {
 	s := C.mj_id2name(m.m, C.int(kind), C.int(id))
 	if s == nil {
