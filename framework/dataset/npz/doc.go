@@ -5,7 +5,7 @@
 // deflates them). Read understands .npy versions 1.0 to 3.0, C or Fortran
 // order, either byte order, and the dtypes float16/32/64, [u]int8..64, bool,
 // and unicode or byte strings; Write writes version 1.0 (2.0 for a huge
-// header) with float32, int64, bool and unicode arrays, deflated.
+// header) with float32, int64, bool and unicode arrays, stored as np.savez does.
 //
 // Import reads these arrays, each indexed by step on its first axis (N steps,
 // episodes laid end to end):

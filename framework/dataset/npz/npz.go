@@ -61,9 +61,9 @@ func readEntry(f *zip.File, name string, limit int64) (*Array, error) {
 	return a, nil
 }
 
-// Write writes arrays to a new .npz file at path, deflated (as
-// np.savez_compressed does). It writes a temporary sibling and renames it
-// into place.
+// Write writes arrays to a new .npz file at path, stored uncompressed as
+// np.savez does (deflating a million-step dataset takes longer than writing
+// it). It writes a temporary sibling and renames it into place.
 func Write(path string, arrays []*Array) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
@@ -72,7 +72,7 @@ func Write(path string, arrays []*Array) error {
 	defer os.Remove(tmp.Name())
 	zw := zip.NewWriter(tmp)
 	for _, a := range arrays {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: a.Name + ".npy", Method: zip.Deflate})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: a.Name + ".npy", Method: zip.Store})
 		if err != nil {
 			tmp.Close()
 			return fmt.Errorf("%s: %w", path, err)
@@ -83,6 +83,10 @@ func Write(path string, arrays []*Array) error {
 		}
 	}
 	if err := zw.Close(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
