@@ -385,6 +385,50 @@ func (s *sources) childOrigin(key string) string {
 	return best
 }
 
+// tomlLine finds the line of the path segs in a TOML file: each key from
+// where its parent's starts, and the i-th [[table]] of an array of tables
+// for an index ("grid.axes[1].values" is the values of the second
+// [[grid.axes]]). An index into an inline array stays on the array's line.
+func tomlLine(lines []string, segs []string) int {
+	line, from := 0, 0
+	var table []string // the dotted path of the current key
+	for i := 0; i < len(segs); i++ {
+		seg := segs[i]
+		if strings.HasPrefix(seg, "[") {
+			continue
+		}
+		table = append(table, seg)
+		// An array of tables: its idx-th header.
+		if i+1 < len(segs) && strings.HasPrefix(segs[i+1], "[") {
+			idx, _ := strconv.Atoi(strings.Trim(segs[i+1], "[]"))
+			header := regexp.MustCompile(`^\s*\[\[\s*` + regexp.QuoteMeta(strings.Join(table, ".")) + `\s*\]\]`)
+			if j := nthMatch(lines, from, header, idx); j >= 0 {
+				line, from = j+1, j+1
+				continue
+			}
+		}
+		re := regexp.MustCompile(`^\s*("?` + regexp.QuoteMeta(seg) + `"?\s*=|\[+[^\]]*\b` + regexp.QuoteMeta(seg) + `\]+)`)
+		if j := nthMatch(lines, from, re, 0); j >= 0 {
+			line, from = j+1, j+1
+		}
+	}
+	return line
+}
+
+// nthMatch is the index of the n-th line (from 0) at or after from that re
+// matches, or -1.
+func nthMatch(lines []string, from int, re *regexp.Regexp, n int) int {
+	for j := from; j < len(lines); j++ {
+		if re.MatchString(lines[j]) {
+			if n == 0 {
+				return j
+			}
+			n--
+		}
+	}
+	return -1
+}
+
 var segRE = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)
 
 // line finds the line of path in the file, or 0.
@@ -428,19 +472,7 @@ func (s *sources) line(path string) int {
 		return line
 	}
 	if s.toml != nil && len(segs) > 0 {
-		last := ""
-		for i := len(segs) - 1; i >= 0; i-- {
-			if !strings.HasPrefix(segs[i], "[") {
-				last = segs[i]
-				break
-			}
-		}
-		re := regexp.MustCompile(`^\s*("?` + regexp.QuoteMeta(last) + `"?\s*=|\[+[^\]]*\b` + regexp.QuoteMeta(last) + `\]+)`)
-		for i, l := range s.toml {
-			if re.MatchString(l) {
-				return i + 1
-			}
-		}
+		return tomlLine(s.toml, segs)
 	}
 	return 0
 }

@@ -285,6 +285,8 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 		}
 	}
 	checkAll(e.Spec.Hyper, "")
+	// From here on a value a grid axis sets is reported at the axis.
+	at = e.src.forCell(e.Axes()).at
 	for _, c := range cells {
 		for _, p := range c.Params {
 			if strings.HasPrefix(p.Key, "hyper.") {

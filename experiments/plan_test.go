@@ -117,7 +117,7 @@ func TestPlanBadInput(t *testing.T) {
 		want       []string
 	}{
 		{"unknown env", "name: x\nenv:\n  plugin: clever\n", []string{"exp.yaml:3: env.plugin: \"clever\" is not an installed env plugin; did you mean \"clevr\"? (installed plugins: bc, clevr, cql, td3bc)"}},
-		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"algo: \"awac\" is not an installed algo plugin"}},
+		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"exp.yaml:5: algo: \"awac\" is not an installed algo plugin"}},
 		{"lm not installed", "name: x\nlm:\n  plugin: tinylm\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"tinylm\" is not an installed lm plugin"}},
 		{"undeclared hyper", "name: x\nalgo: cql\nhyper:\n  cql:\n    alpah: 3\n", []string{"exp.yaml:5: hyper.cql.alpah: 3 is not a hyper-parameter of algo cql; did you mean \"alpha\"? (allowed: lr, hidden, alpha)"}},
 		{"hyper wrong type", "name: x\nhyper:\n  bc:\n    hidden: wide\n", []string{"hyper.bc.hidden: \"wide\" is not a whole number (allowed: int)"}},
@@ -145,6 +145,34 @@ func TestPlanBadInput(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not contain %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+// TestPlanAxisValueAtItsLine: a grid axis's value that a plugin refuses is
+// reported at the axis's values, not where the file (or the defaults) set
+// the field, in YAML and in TOML's arrays of tables.
+func TestPlanAxisValueAtItsLine(t *testing.T) {
+	for _, c := range []struct{ file, text, want string }{
+		{"exp.yaml", "name: x\nalgo: bc\ngrid:\n  axes:\n    - key: train.steps\n      values: [10, 20]\n    - key: algo\n      values: [bc, ppo]\n",
+			"exp.yaml:8: algo: \"ppo\" is not an installed algo plugin"},
+		{"exp.toml", "name = \"x\"\nalgo = \"bc\"\n\n[[grid.axes]]\nkey = \"train.steps\"\nvalues = [10, 20]\n\n[[grid.axes]]\nkey = \"algo\"\nvalues = [\"bc\", \"ppo\"]\n",
+			"exp.toml:10: algo: \"ppo\" is not an installed algo plugin"},
+		{"defaults.toml", "name = \"x\"\n\n[train]\nsteps = 10\n\n[[grid.axes]]\nkey = \"algo\"\nvalues = [\"bc\", \"ppo\"]\n",
+			"defaults.toml:8: algo: \"ppo\" is not an installed algo plugin"},
+		{"steps.toml", "name = \"x\"\n\n[[grid.axes]]\nkey = \"algo\"\nvalues = [\"bc\"]\n\n[[grid.axes]]\nkey = \"train.steps\"\nvalues = [10, -1]\n",
+			"steps.toml:9: train.steps: -1 is out of range"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), c.file)
+			write(t, file, c.text)
+			e, err := Load(file, Options{})
+			if err == nil {
+				_, err = e.Plan(context.Background(), fakeCatalog{})
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
 			}
 		})
 	}
