@@ -134,6 +134,15 @@ type GroundConfig struct {
 	CheckpointEvery int `json:"checkpoint_every,omitempty"`
 }
 
+// keepKey is imagine.keep as it enters a stage key: the default, all,
+// leaves the key as it was before the setting existed.
+func keepKey(k string) string {
+	if k == KeepAll {
+		return ""
+	}
+	return k
+}
+
 // ImagineConfig configures an imagine stage: rollouts for one novel level.
 type ImagineConfig struct {
 	EnvConfig map[string]string `json:"env_config"`
@@ -144,6 +153,8 @@ type ImagineConfig struct {
 	Dataset   string            `json:"dataset"` // the real data the initial states come from
 	// Temperature is imagine.temperature (0: greedy).
 	Temperature float64 `json:"temperature,omitempty"`
+	// Keep is imagine.keep ("" = all).
+	Keep string `json:"keep,omitempty"`
 }
 
 // EncodeConfig configures an encode stage: a copy of a dataset whose goal
@@ -524,7 +535,7 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 			im := p.add(pc, &Stage{Kind: Imagine, Plugins: []PluginRef{lmRef, ref(envInfo)}, Seed: uint64(s.LM.Seed),
 				Inputs: []string{ground.Key, collect.Key},
 				Config: ImagineConfig{EnvConfig: envConfig(s.Env.Config), LMConfig: orEmpty(s.LM.Config), Level: l, Rollouts: s.Imagine.Rollouts,
-					Ground: ground.Key, Dataset: collect.Key, Temperature: s.Imagine.Temperature}})
+					Ground: ground.Key, Dataset: collect.Key, Temperature: s.Imagine.Temperature, Keep: keepKey(s.Imagine.Keep)}})
 			pc.Imagine = append(pc.Imagine, im.Key)
 			imagined[l] = im.Key
 			datasets = append(datasets, DatasetRef{Stage: im.Key, Weight: s.Train.ImaginedRatio / float64(len(levels))})

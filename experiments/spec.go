@@ -107,7 +107,17 @@ type ImagineSpec struct {
 	Rollouts int `koanf:"rollouts"`
 	// Temperature is the LM's sampling temperature (0: greedy decoding).
 	Temperature float64 `koanf:"temperature"`
+	// Keep says which imagined rollouts the policies train on: "all" (the
+	// paper: every rollout, labelled by the env's reward) or "success"
+	// (only those the env's judge says reach their goal).
+	Keep string `koanf:"keep"`
 }
+
+// Values of ImagineSpec.Keep.
+const (
+	KeepAll     = "all"
+	KeepSuccess = "success"
+)
 
 // TrainSpec is the offline RL training of one policy.
 type TrainSpec struct {
@@ -165,7 +175,7 @@ func Defaults() Spec {
 			Ground: GroundSpec{Steps: 1000, Tasks: []string{"goal-to-rollout", "rollout-to-goal", "dynamics", "consequence"}},
 			Assess: AssessSpec{Episodes: 100},
 		},
-		Imagine: ImagineSpec{Rollouts: 100},
+		Imagine: ImagineSpec{Rollouts: 100, Keep: KeepAll},
 		Algo:    "bc",
 		Train:   TrainSpec{Steps: 2000, ImaginedRatio: 0, CheckpointEvery: 500, GoalInput: GoalFromEnv},
 		Eval:    EvalSpec{Episodes: 50, Checkpoints: 1},

@@ -44,6 +44,7 @@ func (e *Experiment) validate(errs *FieldErrors) {
 		need(s.LM.Ground.CheckpointEvery >= 0, "lm.ground.checkpoint_every", s.LM.Ground.CheckpointEvery, "is out of range", "≥ 0 (0 = the backend's choice)")
 		need(s.Imagine.Temperature >= 0 && !math.IsInf(s.Imagine.Temperature, 0), "imagine.temperature", s.Imagine.Temperature,
 			"is out of range", "a finite number ≥ 0 (0 = greedy)")
+		need(s.Imagine.Keep == KeepAll || s.Imagine.Keep == KeepSuccess, "imagine.keep", s.Imagine.Keep, "is not a choice of rollouts", KeepAll+", "+KeepSuccess)
 		need(s.LM.Assess.Episodes >= 0, "lm.assess.episodes", s.LM.Assess.Episodes, "is out of range", "≥ 0 (0 = no grounding report)")
 	} else {
 		need(s.Train.ImaginedRatio == 0, "train.imagined_ratio", s.Train.ImaginedRatio,

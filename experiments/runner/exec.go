@@ -97,7 +97,7 @@ func launchEnv(ctx context.Context, job *Job, ref experiments.PluginRef, cfg map
 		return nil, fmt.Errorf("plugin %s is not an env plugin", ref.Name)
 	}
 	if c, ok := h.Env.(env.Configurer); ok && len(cfg) > 0 {
-		if err := c.Configure(ctx, cfg); err != nil {
+		if _, err := c.Configure(ctx, env.ConfigureRequest{Config: cfg}); err != nil {
 			return nil, fmt.Errorf("env %s: configure: %w", ref.Name, err)
 		}
 	} else if len(cfg) > 0 {
@@ -323,7 +323,7 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 	if h.Algo == nil {
 		return nil, fmt.Errorf("plugin %s is not an algo plugin", job.Stage.Plugins[1].Name)
 	}
-	spec, err := e.Spec(ctx)
+	spec, err := e.Spec(ctx, env.SpecRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -338,26 +338,32 @@ func evaluateStage(ctx context.Context, job *Job) (*Output, error) {
 	out := &Output{}
 	total := len(ckpts) * len(cfg.Levels)
 	for ci, c := range ckpts {
-		pol, err := h.Algo.Load(ctx, filepath.Join(trainDir, c.Path))
+		lr, err := h.Algo.Load(ctx, algo.LoadRequest{Checkpoint: filepath.Join(trainDir, c.Path)})
 		if err != nil {
 			return nil, err
 		}
+		pol := lr.Policy
 		for li, level := range cfg.Levels {
 			// Goals and initial states depend on the cell seed and the level
 			// (a stream independent of collection), not on the checkpoint:
 			// a cell's checkpoints are compared on the same episodes. Bump
 			// experiments.StageFormats[Evaluate] when this changes.
 			seed := env.SeedFor(job.Stage.Seed, "evaluate:"+level, 0)
-			goals, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
+			gr, err := e.Goals(ctx, env.GoalsRequest{Level: level, N: cfg.Episodes, Seed: seed})
 			if err != nil {
 				return nil, err
 			}
+			goals := gr.Goals
 			gv, err := goalVectors(ctx, enc, goals)
 			if err != nil {
 				return nil, err
 			}
-			eps, err := env.Rollout(ctx, e, spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
-				return h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
+			eps, err := env.Rollout(ctx, e, *spec, goals, seed, nil, func(ctx context.Context, t int, obs []float32) ([]float32, error) {
+				r, err := h.Algo.Act(ctx, algo.ActRequest{Policy: pol, Observations: obs, Goals: gv, Deterministic: true, Seed: seed<<16 + uint64(t)})
+				if err != nil {
+					return nil, err
+				}
+				return r.Actions, nil
 			})
 			if err != nil {
 				return nil, err
@@ -400,7 +406,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := e.Spec(ctx)
+	spec, err := e.Spec(ctx, env.SpecRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -408,10 +414,11 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	goals, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
+	gr, err := e.Goals(ctx, env.GoalsRequest{Level: cfg.Level, N: cfg.Rollouts, Seed: job.Stage.Seed})
 	if err != nil {
 		return nil, err
 	}
+	goals := gr.Goals
 	// Initial observations: the first observation of random real episodes.
 	starts := episodeStarts(real)
 	if len(starts) == 0 {
@@ -465,7 +472,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		return nil, err
 	}
 	defer w.Abort()
-	n, succ := 0, 0
+	n, succ, kept := 0, 0, 0
 	plaus := map[string]float64{} // sums of the per-rollout shares (paper Tables 4–5)
 	for {
 		ep, err := r.Next()
@@ -492,17 +499,24 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		for k, v := range pl.Metrics {
 			plaus[k] += v
 		}
-		if err := w.Write(ep); err != nil {
-			return nil, err
-		}
 		n++
 		if j.Success {
 			succ++
+		}
+		if cfg.Keep != experiments.KeepSuccess || j.Success {
+			if err := w.Write(ep); err != nil {
+				return nil, err
+			}
+			kept++
 		}
 		job.Progress(n, cfg.Rollouts, nil)
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
+	}
+	if kept == 0 {
+		return nil, fmt.Errorf("imagine %s: none of the %d rollouts lm %s generated reaches its goal, and imagine.keep is %q; imagine more (imagine.rollouts), sample (imagine.temperature) or keep all",
+			cfg.Level, n, job.Stage.Plugins[0].Name, cfg.Keep)
 	}
 	if err := w.Close(); err != nil {
 		return nil, err
@@ -511,7 +525,8 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	if err := os.RemoveAll(raw); err != nil {
 		return nil, err
 	}
-	out := &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)}}}
+	out := &Output{Metrics: []results.Metric{{Step: n, Name: "judged_success", Value: float64(succ) / float64(n)},
+		{Step: n, Name: "kept", Value: float64(kept)}}}
 	for _, k := range sortedNames(plaus) {
 		out.Metrics = append(out.Metrics, results.Metric{Step: n, Name: "plausibility/" + k, Value: plaus[k] / float64(n)})
 	}

@@ -349,3 +349,46 @@ func TestSameGoal(t *testing.T) {
 		}
 	}
 }
+
+// TestImagineKeepSuccess: with imagine.keep success the imagined dataset
+// holds only rollouts the env's judge calls successful; the default, all,
+// keeps the stage key it had before the setting existed.
+func TestImagineKeepSuccess(t *testing.T) {
+	all, succ := lmPlan(t), lmPlan(t, "imagine.keep=success")
+	a, s := all.Cells[0].Imagine[0], succ.Cells[0].Imagine[0]
+	if a == s {
+		t.Fatalf("imagine stages keeping all and success share key %s", a)
+	}
+	if cfg, _ := json.Marshal(all.Stage(a).Config); strings.Contains(string(cfg), "keep") {
+		t.Errorf("imagine config %s names keep: the keys of existing imagine stages would change", cfg)
+	}
+	work := t.TempDir()
+	r, st := newRunner(t, work)
+	if sum, err := r.Run(context.Background(), succ); err != nil || sum.CellsDone != 2 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	d, err := dataset.Load(filepath.Join(work, "artifacts", "imagine", s, datasetDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range d.Success {
+		if !ok {
+			t.Errorf("imagined episode %d does not reach its goal, yet imagine.keep is success", i)
+		}
+	}
+	var kept float64
+	if err := st.DB().QueryRow(`SELECT value FROM metrics WHERE stage_key=? AND name='kept'`, s).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if int(kept) != len(d.Success) {
+		t.Errorf("kept metric %g, dataset has %d episodes", kept, len(d.Success))
+	}
+	file := filepath.Join(t.TempDir(), "exp.yaml")
+	if err := os.WriteFile(file, []byte(lineExperiment), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := experiments.Load(file, experiments.Options{Set: []string{"lm.plugin=parrot", "imagine.keep=best"}}); err == nil ||
+		!strings.Contains(err.Error(), "imagine.keep") {
+		t.Errorf("imagine.keep=best: %v", err)
+	}
+}
