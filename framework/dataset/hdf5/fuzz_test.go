@@ -12,8 +12,16 @@ import (
 
 // FuzzImport feeds arbitrary bytes to Import as an HDF5 file: it must
 // return an error or a dataset, never panic or allocate beyond what the file
-// can hold. The seeds are files in D4RL's and Minari's layouts.
+// can hold. The seeds are files in D4RL's and Minari's layouts, as h5py and
+// as Write write them.
 func FuzzImport(f *testing.F) {
+	for _, p := range []string{"testdata/d4rl-h5py.hdf5", "testdata/minari-h5py.hdf5"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	dir := f.TempDir()
 	for i, arrays := range [][]*npz.Array{d4rl(), {
 		{Name: "episode_0/observations", Shape: []int{3, 1}, Float: []float64{1, 2, 3}},

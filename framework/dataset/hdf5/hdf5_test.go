@@ -135,3 +135,63 @@ func TestImportRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestH5py reads files h5py 3.7 wrote (testdata/make.py): D4RL's layout
+// gzip-compressed with h5py's boolean enums, and Minari's episode groups with
+// a dict observation.
+func TestH5py(t *testing.T) {
+	for _, tc := range []struct {
+		file                string
+		opt                 npz.Options
+		obs, goals, rewards []float32
+		actions             []float32
+		terminals, timeouts []float32
+		ignored             []string
+	}{
+		{
+			file: "testdata/d4rl-h5py.hdf5",
+			// Rows 0..6 of obs are (3i, 3i+1, 3i+2)/4; no next_observations.
+			obs:       []float32{0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.25, 3.5, 3.75, 4, 4.25, 4.5, 4.75, 5},
+			goals:     []float32{1, 2, 3, 4, 3, 4},
+			rewards:   []float32{0, 0, 1, 0, 0.5},
+			actions:   []float32{0.5, -0.5, 0.25, 0, -1},
+			terminals: []float32{0, 0, 1, 0, 0},
+			timeouts:  []float32{0, 0, 0, 1, 1},
+			ignored:   []string{"infos/qpos", "metadata/algorithm"},
+		},
+		{
+			file:      "testdata/minari-h5py.hdf5",
+			opt:       npz.Options{Actions: 4},
+			obs:       []float32{0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15},
+			goals:     []float32{0, 1},
+			rewards:   []float32{1, 1, 1, 1, 1},
+			actions:   []float32{0, 1, 2, 0, 1},
+			terminals: []float32{0, 0, 1, 0, 0},
+			timeouts:  []float32{0, 0, 0, 0, 1},
+		},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "ds")
+			rep, err := Import(tc.file, out, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rep.Ignored, tc.ignored) {
+				t.Errorf("ignored %v, want %v", rep.Ignored, tc.ignored)
+			}
+			d, err := dataset.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				name      string
+				got, want []float32
+			}{{"obs", d.Obs, tc.obs}, {"goal vectors", d.GoalVectors, tc.goals}, {"rewards", d.Rewards, tc.rewards},
+				{"actions", d.Actions, tc.actions}, {"terminals", d.Terminals, tc.terminals}, {"timeouts", d.Timeouts, tc.timeouts}} {
+				if !reflect.DeepEqual(c.got, c.want) {
+					t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}

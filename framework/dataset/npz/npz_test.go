@@ -31,7 +31,7 @@ func readAll(t *testing.T, dir string) []*dataset.Episode {
 	return out
 }
 
-// TestImportD4RL reads a file numpy wrote (testdata/d4rl.npz, see docs/datasets.md):
+// TestImportD4RL reads a file numpy wrote (testdata/d4rl.npz, by testdata/make.py):
 // float64 observations without next_observations, int64 actions, bool
 // flags, unicode goal texts and an array kalm does not read.
 func TestImportD4RL(t *testing.T) {
