@@ -129,6 +129,8 @@ func TestCommands(t *testing.T) {
 		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
 		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "4 cells, 9 stages"}, nil},
 		{"validate needs lm", []string{"validate", "paper-clevr"}, 1, nil, []string{"tinylm", "not"}},
+		{"validate offline", []string{"validate", "-offline", "paper-clevr", "--set", "lm.plugin=nosuchlm"}, 0, []string{"shipped:paper-clevr.yaml: valid without its plugins", "cells"}, nil},
+		{"validate offline bad", []string{"validate", "-offline", "quick", "--set", "train.steps=-1"}, 1, nil, []string{"train.steps: -1 is out of range"}},
 		{"validate hyper", []string{"validate", "quick", "--set", "hyper.bc.learning_rat=0.1"}, 1, nil, []string{"learning_rat"}},
 		{"validate bad", []string{"validate", "quick", "--set", "train.stpes=3"}, 1, nil, []string{"train.stpes", "did you mean"}},
 		{"report before run", []string{"report", "-workdir", work}, 1, nil, []string{"no results database", "kalm run quick"}},
