@@ -769,9 +769,12 @@ def vs_go(args):
                    load=round(os.getloadavg()[0], 2))
         rows.append(row)
         emit(row)
-    med = lambda k: statistics.median(x[k] for x in rows)
-    emit(dict(kind="vs_go_summary", rounds=len(rows),
-              **{k: med(k) for k in rows[0] if k not in ("kind", "round", "load")}))
+    summary = {}
+    for k in rows[0]:
+        if k not in ("kind", "round", "load"):
+            xs = [x[k] for x in rows]
+            summary[k] = [round(statistics.median(xs), 3), min(xs), max(xs)]
+    emit(dict(kind="vs_go_summary", rounds=len(rows), median_min_max=summary))
 
 
 def sweep(args):
