@@ -169,7 +169,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("plan", "[flags] FILE|NAME", stdout)
+	fs := flags("plan", "[flags] FILE|NAME|RUN", stdout)
 	var lf loadFlags
 	var pf pluginFlags
 	var wf workFlags
@@ -194,7 +194,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("run", "[flags] FILE|NAME", stdout)
+	fs := flags("run", "[flags] FILE|NAME|RUN", stdout)
 	var lf loadFlags
 	var pf pluginFlags
 	var wf workFlags

@@ -34,7 +34,7 @@ type command struct {
 func commands() []command {
 	h := []string{"-h"}
 	return []command{
-		{"run", "[flags] FILE|NAME", "run an experiment grid (a file, or a shipped experiment; --list lists those)", cmdRun,
+		{"run", "[flags] FILE|NAME|RUN", "run an experiment grid (a file, a shipped experiment, or a recorded run again)", cmdRun,
 			"kalm run quick -j 2 --set seeds=5\nkalm run my.yaml --set name=big --set train.steps=20000", h},
 		{"validate", "[flags] FILE|NAME", "check an experiment file without running anything", cmdValidate,
 			"kalm validate my.yaml\nkalm validate -offline paper-clevr", h},
@@ -44,7 +44,7 @@ func commands() []command {
 			"kalm report -format markdown -by algo\nkalm report 8b7103 -where algo=bc", h},
 		{"plot", "[flags] [NAME|RUN]", "write learning curves and bar charts as PNG and SVG", cmdPlot,
 			"kalm plot -o plots\nkalm plot quick -kinds success", h},
-		{"ls", "[flags] [NAME|RUN]", "list recorded runs, their overrides and progress; with a run, its cells", cmdLs,
+		{"ls", "[flags] [NAME|RUN]", "list recorded runs with their overrides and progress (-v: their cells)", cmdLs,
 			"kalm ls\nkalm ls quick\nkalm ls -v 8b7103", h},
 		{"artifacts", "rm|gc [flags] ...", "discard a stage's artifact so that it runs again; remove what no run uses", cmdArtifacts,
 			"kalm artifacts rm 3f2a9c01d4e7   # a stage key from kalm plan (a unique prefix will do)\nkalm artifacts gc -n            # what gc would remove", nil},
