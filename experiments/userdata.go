@@ -14,20 +14,11 @@ type userDataset struct {
 	abs, digest string
 }
 
-// readUserMeta reads the metadata of the dataset at dataset.path, with a
-// message for the field error when there is none.
-func readUserMeta(path string) (dataset.Meta, string) {
-	m, err := dataset.ReadMeta(path)
-	if err != nil {
-		return m, "is unusable: " + err.Error()
-	}
-	return m, ""
-}
-
 const userDatasetAllowed = "a dataset directory written by `kalm dataset import` or a collect stage"
 
-// checkUserDataset checks that the cell's dataset.path holds a dataset the
-// cell's env can evaluate policies trained on (same env when the dataset
+// checkUserDataset checks, in Plan (the dataset is a fact of this machine,
+// as plugins are, so validate -offline leaves it alone), that the cell's
+// dataset.path holds a dataset the cell's env can evaluate policies trained on (same env when the dataset
 // names one, observation and goal dimensions, action space) and hashes its
 // content for the stage key.
 func checkUserDataset(errs *FieldErrors, at func(string) string, s Spec, spec *env.Spec) (userDataset, bool) {
@@ -37,9 +28,9 @@ func checkUserDataset(errs *FieldErrors, at func(string) string, s Spec, spec *e
 		errs.add(at(field), field, path, msg, allowed)
 		return userDataset{}, false
 	}
-	m, msg := readUserMeta(path)
-	if msg != "" {
-		return bad(msg, userDatasetAllowed)
+	m, err := dataset.ReadMeta(path)
+	if err != nil {
+		return bad("is unusable: "+err.Error(), userDatasetAllowed)
 	}
 	meta := filepath.Join(path, "meta.json")
 	switch {

@@ -24,11 +24,6 @@ func (e *Experiment) validate(errs *FieldErrors) {
 	need(s.Name != "" && !strings.ContainsAny(s.Name, "/\\ \t\n"), "name", s.Name, "must be a non-empty word", "letters, digits, - and _")
 	need(s.Env.Plugin != "", "env.plugin", s.Env.Plugin, "must name an env plugin", "")
 	need(s.Dataset.Episodes >= 1, "dataset.episodes", s.Dataset.Episodes, "is out of range", "≥ 1")
-	if s.Dataset.Path != "" {
-		if _, msg := readUserMeta(s.Dataset.Path); msg != "" {
-			errs.add(at("dataset.path"), "dataset.path", s.Dataset.Path, msg, userDatasetAllowed)
-		}
-	}
 	need(s.Dataset.Seed >= 0, "dataset.seed", s.Dataset.Seed, "is out of range", "≥ 0")
 	need(s.LM.Seed >= 0, "lm.seed", s.LM.Seed, "is out of range", "≥ 0")
 	if s.UsesLM() {
