@@ -29,13 +29,18 @@ VCS     := $(shell git rev-parse --git-dir >/dev/null 2>&1 && echo true || echo 
 
 .PHONY: build run test bench proto gridgoal
 
+# The first build compiles SQLite's C source through cgo (mattn/go-sqlite3),
+# which takes minutes and prints nothing: say so when Go's build cache lacks it.
 build:
+	@if [ "$$($(GO) list -tags '$(TAGS)' -f '{{.Stale}}' github.com/mattn/go-sqlite3 2>/dev/null)" != false ]; then \
+		echo "building $(BIN): the first build compiles SQLite (C, through cgo), about 4 minutes of CPU:"; \
+		echo "  3 minutes on an idle 2-core machine; later builds take seconds"; fi
 	$(GO) build -buildvcs=$(VCS) -tags '$(TAGS)' -o $(BIN) ./cmd/kalm
 
 # The main job on embedded defaults: the shipped `quick` experiment, its
 # artifacts and SQLite results under ./.kalm, then its table.
 run: build
-	$(BIN) run quick
+	$(BIN) run quick -j 2
 
 # Every test of the module and of the third-party example plugin's own module.
 test:

@@ -46,7 +46,10 @@ func TestQuickCells(t *testing.T) {
 		ids = append(ids, c.ID+" "+c.Spec.Algo)
 	}
 	got := strings.Join(ids, "|")
-	want := "algo=bc seed=0 bc|algo=bc seed=1 bc|algo=cql seed=0 cql|algo=cql seed=1 cql"
+	want := "algo=bc train.imagined_ratio=0 seed=0 bc|algo=bc train.imagined_ratio=0 seed=1 bc|" +
+		"algo=bc train.imagined_ratio=0.5 seed=0 bc|algo=bc train.imagined_ratio=0.5 seed=1 bc|" +
+		"algo=cql train.imagined_ratio=0 seed=0 cql|algo=cql train.imagined_ratio=0 seed=1 cql|" +
+		"algo=cql train.imagined_ratio=0.5 seed=0 cql|algo=cql train.imagined_ratio=0.5 seed=1 cql"
 	if got != want {
 		t.Fatalf("cells = %s\nwant %s", got, want)
 	}

@@ -33,6 +33,8 @@ func (f fakeCatalog) Describe(_ context.Context, kind plugin.Kind, name string) 
 			s.Params = append(s.Params, algo.Param{Name: "alpha", Type: algo.TypeFloat, Default: 10.0})
 		}
 		return PluginInfo{Kind: kind, Name: name, Version: v, Schema: s}, nil
+	case kind == plugin.LM && name == "tinylm":
+		return PluginInfo{Kind: kind, Name: name, Version: v}, nil
 	case kind == plugin.Algo && name == "td3bc":
 		return PluginInfo{Kind: kind, Name: name, Version: v, Schema: &algo.Schema{Name: name, Spaces: []dataset.Kind{dataset.Continuous}}}, nil
 	}
@@ -60,12 +62,14 @@ func TestPlanQuickSharesCollect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 algos × 2 seeds = 4 cells; 1 collect, 4 train, 4 evaluate.
+	// 2 algos × 2 imagined ratios × 2 seeds = 8 cells; 1 collect, 1 ground
+	// (and its assess stage), 3 imagine (one per novel level) shared by the
+	// 4 KALM cells, 8 train, 8 evaluate.
 	got := p.KindCounts()
-	if len(p.Cells) != 4 || got[Collect] != 1 || got[Train] != 4 || got[Evaluate] != 4 || got[Ground] != 0 {
+	if len(p.Cells) != 8 || got[Collect] != 1 || got[Ground] != 1 || got[Assess] != 1 || got[Imagine] != 3 || got[Train] != 8 || got[Evaluate] != 8 {
 		t.Fatalf("cells %d, stages %v", len(p.Cells), got)
 	}
-	if p.Stages[0].Kind != Collect || len(p.Stages[0].Cells) != 4 {
+	if p.Stages[0].Kind != Collect || len(p.Stages[0].Cells) != 8 {
 		t.Fatalf("first stage %s shared by %d cells", p.Stages[0].Kind, len(p.Stages[0].Cells))
 	}
 	// Same plan twice: same keys. Another plugin version: other keys.
@@ -118,7 +122,7 @@ func TestPlanBadInput(t *testing.T) {
 	}{
 		{"unknown env", "name: x\nenv:\n  plugin: clever\n", []string{"exp.yaml:3: env.plugin: \"clever\" is not an installed env plugin; did you mean \"clevr\"? (installed plugins: bc, clevr, cql, td3bc)"}},
 		{"unknown algo on an axis", "name: x\ngrid:\n  axes:\n    - key: algo\n      values: [bc, awac]\n", []string{"exp.yaml:5: algo: \"awac\" is not an installed algo plugin"}},
-		{"lm not installed", "name: x\nlm:\n  plugin: tinylm\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"tinylm\" is not an installed lm plugin"}},
+		{"lm not installed", "name: x\nlm:\n  plugin: openai\ntrain:\n  imagined_ratio: 0.5\n", []string{"exp.yaml:3: lm.plugin: \"openai\" is not an installed lm plugin"}},
 		{"undeclared hyper", "name: x\nalgo: cql\nhyper:\n  cql:\n    alpah: 3\n", []string{"exp.yaml:5: hyper.cql.alpah: 3 is not a hyper-parameter of algo cql; did you mean \"alpha\"? (allowed: lr, hidden, alpha)"}},
 		{"hyper wrong type", "name: x\nhyper:\n  bc:\n    hidden: wide\n", []string{"hyper.bc.hidden: \"wide\" is not a whole number (allowed: int)"}},
 		{"hyper for unknown algo", "name: x\nhyper:\n  cqll:\n    alpha: 3\n", []string{"hyper.cqll: \"cqll\" is not an installed algo plugin"}},

@@ -93,8 +93,10 @@ func TestCommands(t *testing.T) {
 	}
 	ds := filepath.Join(t.TempDir(), "toy")
 	work := t.TempDir()
+	// quick's offline-RL baseline chain, small (the LM chain has its own
+	// tests: experiments/runner with a fake LM, plugins/tinylm).
 	small := []string{"-workdir", work, "--set", "dataset.episodes=24", "--set", "train.steps=20", "--set", "train.checkpoint_every=10",
-		"--set", "seeds=1", "--set", "eval.episodes=4"}
+		"--set", "lm.plugin=", "--set", "grid.axes=[{key: algo, values: [bc, cql]}]", "--set", "seeds=1", "--set", "eval.episodes=4"}
 	other := t.TempDir()
 	for _, tc := range []struct {
 		name    string
@@ -127,8 +129,9 @@ func TestCommands(t *testing.T) {
 		{"import again", []string{"dataset", "import", toy, ds}, 1, nil, []string{"already exists"}},
 		{"inspect", []string{"dataset", "inspect", ds}, 0, []string{"discrete, 40 actions", "898", "100.0%"}, nil},
 		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
-		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "4 cells, 9 stages"}, nil},
-		{"validate needs lm", []string{"validate", "paper-clevr"}, 1, nil, []string{"tinylm", "not"}},
+		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "8 cells, 22 stages"}, nil},
+		{"validate with lm", []string{"validate", "paper-clevr"}, 0, []string{"valid"}, nil},
+		{"validate needs lm", []string{"validate", "paper-clevr", "--set", "lm.plugin=openai"}, 1, nil, []string{"openai", "not"}},
 		{"validate offline", []string{"validate", "-offline", "paper-clevr", "--set", "lm.plugin=nosuchlm"}, 0, []string{"shipped:paper-clevr.yaml: valid without its plugins", "cells"}, nil},
 		{"validate offline bad", []string{"validate", "-offline", "quick", "--set", "train.steps=-1"}, 1, nil, []string{"train.steps: -1 is out of range"}},
 		{"validate hyper", []string{"validate", "quick", "--set", "hyper.bc.learning_rat=0.1"}, 1, nil, []string{"learning_rat"}},
