@@ -12,16 +12,23 @@ import (
 	"github.com/kalm-go/kalm/results"
 )
 
+// ranLine runs the line experiment in a new work directory.
+func ranLine(t *testing.T) (string, *Runner, *results.Store, *experiments.Plan) {
+	t.Helper()
+	work := t.TempDir()
+	r, s := newRunner(t, work)
+	plan := planFor(t, lineExperiment)
+	if _, err := r.Run(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	return work, r, s, plan
+}
+
 // TestRemoveArtifact discards a done train stage's artifact: it runs again
 // on the next run, and nothing else does.
 func TestRemoveArtifact(t *testing.T) {
 	ctx := context.Background()
-	work := t.TempDir()
-	r, s := newRunner(t, work)
-	plan := planFor(t, lineExperiment)
-	if _, err := r.Run(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	work, r, s, plan := ranLine(t)
 	var train *experiments.Stage
 	for _, st := range plan.Stages {
 		if st.Kind == experiments.Train {
@@ -64,12 +71,7 @@ func TestRemoveArtifact(t *testing.T) {
 // unrecorded stages and keeps those a later attempt continues from.
 func TestCollectGarbage(t *testing.T) {
 	ctx := context.Background()
-	work := t.TempDir()
-	r, s := newRunner(t, work)
-	plan := planFor(t, lineExperiment)
-	if _, err := r.Run(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	work, _, s, plan := ranLine(t)
 	var done, pending string
 	for _, st := range plan.Stages {
 		if st.Kind == experiments.Train {
@@ -121,12 +123,7 @@ func TestCollectGarbage(t *testing.T) {
 // where it would have run every stage again.
 func TestSharedDatabase(t *testing.T) {
 	ctx := context.Background()
-	work := t.TempDir()
-	r, s := newRunner(t, work)
-	plan := planFor(t, lineExperiment)
-	if _, err := r.Run(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	_, _, s, plan := ranLine(t)
 	other := &Runner{Store: s, WorkDir: t.TempDir(), Launcher: &fakePlugins{}, KalmVersion: "test"}
 	if _, err := other.Run(ctx, plan); !errors.Is(err, results.ErrOtherWorkDir) {
 		t.Fatalf("a second work directory on one database: %v, want %v", err, results.ErrOtherWorkDir)
