@@ -352,7 +352,7 @@ func (c *column) add(a *npz.Array, from, to int) {
 	switch {
 	case a.Int != nil:
 		c.i = append(c.i, a.Int[from*w:to*w]...)
-	case a.Float != nil:
+	case a.Float != nil && a.Float32 == nil:
 		c.f = append(c.f, a.Float[from*w:to*w]...)
 	default:
 		v, err := a.Float32s()
@@ -456,7 +456,7 @@ func writeArray(g *gh.CommonFG, name string, a *npz.Array) error {
 		data  any
 	)
 	switch {
-	case a.Float != nil:
+	case a.Float32 != nil || a.Float != nil:
 		v, _ := a.Float32s()
 		dtype, data = gh.T_NATIVE_FLOAT, &v
 	case a.Int != nil:

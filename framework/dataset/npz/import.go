@@ -302,14 +302,7 @@ func Export(dir, path string) error {
 		return err
 	}
 	n := s.Len()
-	f64 := func(v []float32) []float64 {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out
-	}
-	act := &Array{Name: "actions", Shape: []int{n, s.ActionDim}, Float: f64(s.Actions)}
+	act := &Array{Name: "actions", Shape: []int{n, s.ActionDim}, Float32: orEmptyF(s.Actions)}
 	if m.ActionSpace.Kind == dataset.Discrete {
 		act = &Array{Name: "actions", Shape: []int{n}, Int: make([]int64, n)}
 		for i, x := range s.Actions {
@@ -337,22 +330,29 @@ func Export(dir, path string) error {
 		texts = []string{}
 	}
 	arrays := []*Array{
-		{Name: "observations", Shape: []int{n, s.ObsDim}, Float: f64(s.Observations)},
-		{Name: "next_observations", Shape: []int{n, s.ObsDim}, Float: f64(s.NextObservations)},
+		{Name: "observations", Shape: []int{n, s.ObsDim}, Float32: orEmptyF(s.Observations)},
+		{Name: "next_observations", Shape: []int{n, s.ObsDim}, Float32: orEmptyF(s.NextObservations)},
 		act,
-		{Name: "rewards", Shape: []int{n}, Float: f64(s.Rewards)},
+		{Name: "rewards", Shape: []int{n}, Float32: orEmptyF(s.Rewards)},
 		{Name: "terminals", Shape: []int{n}, Bool: orEmpty(s.Terminals)},
 		{Name: "timeouts", Shape: []int{n}, Bool: orEmpty(s.Timeouts)},
 		{Name: "goal_texts", Shape: []int{n}, String: texts},
 	}
 	if s.GoalDim > 0 {
-		arrays = append(arrays, &Array{Name: "goal_vectors", Shape: []int{n, s.GoalDim}, Float: f64(s.GoalVectors)})
+		arrays = append(arrays, &Array{Name: "goal_vectors", Shape: []int{n, s.GoalDim}, Float32: orEmptyF(s.GoalVectors)})
 	}
 	arrays = append(arrays,
 		&Array{Name: "kalm_meta", Shape: []int{}, String: []string{string(meta)}},
 		&Array{Name: "kalm_episodes", Shape: []int{len(lines)}, String: orEmptyS(lines)},
 	)
 	return Write(path, arrays)
+}
+
+func orEmptyF(v []float32) []float32 {
+	if v == nil {
+		return []float32{}
+	}
+	return v
 }
 
 func orEmpty(v []bool) []bool {

@@ -13,22 +13,26 @@ import (
 )
 
 // Array is one NumPy array: its dtype, shape and elements in C order.
-// Exactly one of the element slices is set, by the dtype's kind: Float for
-// 'f', Int for 'i' and 'u', Bool for 'b', String for 'U' and 'S'.
+// Exactly one of the element slices is set, by the dtype's kind: Float32 for
+// float32, Float for the other floats, Int for 'i' and 'u', Bool for 'b',
+// String for 'U' and 'S'.
 type Array struct {
 	Name  string
 	Descr string // NumPy's dtype string as read, such as "<f4"
 	Shape []int
 
-	Float  []float64
-	Int    []int64
-	Bool   []bool
-	String []string
+	Float32 []float32
+	Float   []float64
+	Int     []int64
+	Bool    []bool
+	String  []string
 }
 
 // Len is the number of elements.
 func (a *Array) Len() int {
 	switch {
+	case a.Float32 != nil:
+		return len(a.Float32)
 	case a.Float != nil:
 		return len(a.Float)
 	case a.Int != nil:
@@ -59,8 +63,12 @@ func (a *Array) Width() int {
 
 // Float32s returns the elements as float32, refusing a value that float32
 // does not hold exactly (an integer beyond 2²⁴) or a string array. A float64
-// array is rounded to the nearest float32.
+// array is rounded to the nearest float32; a float32 array's own slice is
+// returned, not a copy.
 func (a *Array) Float32s() ([]float32, error) {
+	if a.Float32 != nil {
+		return a.Float32, nil
+	}
 	out := make([]float32, a.Len())
 	switch {
 	case a.Float != nil:
@@ -205,15 +213,19 @@ func (a *Array) decode(kind byte, order binary.ByteOrder, size int, data []byte)
 	n := len(data) / size
 	switch kind {
 	case 'f':
+		if size == 4 {
+			a.Float32 = make([]float32, n)
+			for i := range n {
+				a.Float32[i] = math.Float32frombits(order.Uint32(data[4*i:]))
+			}
+			break
+		}
 		a.Float = make([]float64, n)
 		for i := range n {
 			b := data[i*size:]
-			switch size {
-			case 2:
+			if size == 2 {
 				a.Float[i] = half(order.Uint16(b))
-			case 4:
-				a.Float[i] = float64(math.Float32frombits(order.Uint32(b)))
-			case 8:
+			} else {
 				a.Float[i] = math.Float64frombits(order.Uint64(b))
 			}
 		}
@@ -272,14 +284,16 @@ func (a *Array) decode(kind byte, order binary.ByteOrder, size int, data []byte)
 			a.String[i] = string(bytes.TrimRight(data[i*size:(i+1)*size], "\x00"))
 		}
 	}
-	if a.String == nil && a.Float == nil && a.Int == nil && a.Bool == nil {
+	if a.String == nil && a.Float32 == nil && a.Float == nil && a.Int == nil && a.Bool == nil {
 		// An empty array still says what it holds.
-		switch kind {
-		case 'f':
+		switch {
+		case kind == 'f' && size == 4:
+			a.Float32 = []float32{}
+		case kind == 'f':
 			a.Float = []float64{}
-		case 'i', 'u':
+		case kind == 'i' || kind == 'u':
 			a.Int = []int64{}
-		case 'b':
+		case kind == 'b':
 			a.Bool = []bool{}
 		default:
 			a.String = []string{}
@@ -441,6 +455,12 @@ func WriteNpy(w io.Writer, a *Array) error {
 	var descr string
 	var body []byte
 	switch {
+	case a.Float32 != nil:
+		descr = "<f4"
+		body = make([]byte, 0, 4*len(a.Float32))
+		for _, x := range a.Float32 {
+			body = binary.LittleEndian.AppendUint32(body, math.Float32bits(x))
+		}
 	case a.Float != nil:
 		descr = "<f4"
 		body = make([]byte, 0, 4*len(a.Float))
