@@ -27,42 +27,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type Empty struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Empty) Reset() {
-	*x = Empty{}
-	mi := &file_kalm_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Empty) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Empty) ProtoMessage() {}
-
-func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Empty.ProtoReflect.Descriptor instead.
-func (*Empty) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{0}
-}
-
 type Goal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Level         string                 `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
@@ -76,7 +40,7 @@ type Goal struct {
 
 func (x *Goal) Reset() {
 	*x = Goal{}
-	mi := &file_kalm_proto_msgTypes[1]
+	mi := &file_kalm_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -88,7 +52,7 @@ func (x *Goal) String() string {
 func (*Goal) ProtoMessage() {}
 
 func (x *Goal) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[1]
+	mi := &file_kalm_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -101,7 +65,7 @@ func (x *Goal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goal.ProtoReflect.Descriptor instead.
 func (*Goal) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{1}
+	return file_kalm_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Goal) GetLevel() string {
@@ -152,7 +116,7 @@ type Space struct {
 
 func (x *Space) Reset() {
 	*x = Space{}
-	mi := &file_kalm_proto_msgTypes[2]
+	mi := &file_kalm_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +128,7 @@ func (x *Space) String() string {
 func (*Space) ProtoMessage() {}
 
 func (x *Space) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[2]
+	mi := &file_kalm_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +141,7 @@ func (x *Space) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Space.ProtoReflect.Descriptor instead.
 func (*Space) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{2}
+	return file_kalm_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Space) GetKind() string {
@@ -227,7 +191,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_kalm_proto_msgTypes[3]
+	mi := &file_kalm_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +203,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[3]
+	mi := &file_kalm_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +216,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{3}
+	return file_kalm_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Progress) GetDone() int64 {
@@ -291,7 +255,7 @@ type SpecRequest struct {
 
 func (x *SpecRequest) Reset() {
 	*x = SpecRequest{}
-	mi := &file_kalm_proto_msgTypes[4]
+	mi := &file_kalm_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +267,7 @@ func (x *SpecRequest) String() string {
 func (*SpecRequest) ProtoMessage() {}
 
 func (x *SpecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[4]
+	mi := &file_kalm_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +280,7 @@ func (x *SpecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpecRequest.ProtoReflect.Descriptor instead.
 func (*SpecRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{4}
+	return file_kalm_proto_rawDescGZIP(), []int{3}
 }
 
 // EnvSpec is Spec's response.
@@ -336,7 +300,7 @@ type EnvSpec struct {
 
 func (x *EnvSpec) Reset() {
 	*x = EnvSpec{}
-	mi := &file_kalm_proto_msgTypes[5]
+	mi := &file_kalm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +312,7 @@ func (x *EnvSpec) String() string {
 func (*EnvSpec) ProtoMessage() {}
 
 func (x *EnvSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[5]
+	mi := &file_kalm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +325,7 @@ func (x *EnvSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvSpec.ProtoReflect.Descriptor instead.
 func (*EnvSpec) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{5}
+	return file_kalm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnvSpec) GetName() string {
@@ -429,7 +393,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +405,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[6]
+	mi := &file_kalm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +418,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{6}
+	return file_kalm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ConfigureRequest) GetConfig() map[string]string {
@@ -472,7 +436,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +448,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[7]
+	mi := &file_kalm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +461,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{7}
+	return file_kalm_proto_rawDescGZIP(), []int{6}
 }
 
 type ParseGoalsRequest struct {
@@ -509,7 +473,7 @@ type ParseGoalsRequest struct {
 
 func (x *ParseGoalsRequest) Reset() {
 	*x = ParseGoalsRequest{}
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +485,7 @@ func (x *ParseGoalsRequest) String() string {
 func (*ParseGoalsRequest) ProtoMessage() {}
 
 func (x *ParseGoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[8]
+	mi := &file_kalm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +498,7 @@ func (x *ParseGoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseGoalsRequest.ProtoReflect.Descriptor instead.
 func (*ParseGoalsRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{8}
+	return file_kalm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ParseGoalsRequest) GetTexts() []string {
@@ -555,7 +519,7 @@ type ParseGoalsResponse struct {
 
 func (x *ParseGoalsResponse) Reset() {
 	*x = ParseGoalsResponse{}
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +531,7 @@ func (x *ParseGoalsResponse) String() string {
 func (*ParseGoalsResponse) ProtoMessage() {}
 
 func (x *ParseGoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[9]
+	mi := &file_kalm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +544,7 @@ func (x *ParseGoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParseGoalsResponse.ProtoReflect.Descriptor instead.
 func (*ParseGoalsResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{9}
+	return file_kalm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ParseGoalsResponse) GetGoals() []*Goal {
@@ -608,7 +572,7 @@ type GoalsRequest struct {
 
 func (x *GoalsRequest) Reset() {
 	*x = GoalsRequest{}
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +584,7 @@ func (x *GoalsRequest) String() string {
 func (*GoalsRequest) ProtoMessage() {}
 
 func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[10]
+	mi := &file_kalm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +597,7 @@ func (x *GoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsRequest.ProtoReflect.Descriptor instead.
 func (*GoalsRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{10}
+	return file_kalm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GoalsRequest) GetLevel() string {
@@ -666,7 +630,7 @@ type GoalsResponse struct {
 
 func (x *GoalsResponse) Reset() {
 	*x = GoalsResponse{}
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +642,7 @@ func (x *GoalsResponse) String() string {
 func (*GoalsResponse) ProtoMessage() {}
 
 func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[11]
+	mi := &file_kalm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +655,7 @@ func (x *GoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoalsResponse.ProtoReflect.Descriptor instead.
 func (*GoalsResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{11}
+	return file_kalm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GoalsResponse) GetGoals() []*Goal {
@@ -712,7 +676,7 @@ type ResetRequest struct {
 
 func (x *ResetRequest) Reset() {
 	*x = ResetRequest{}
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +688,7 @@ func (x *ResetRequest) String() string {
 func (*ResetRequest) ProtoMessage() {}
 
 func (x *ResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[12]
+	mi := &file_kalm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +701,7 @@ func (x *ResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequest.ProtoReflect.Descriptor instead.
 func (*ResetRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{12}
+	return file_kalm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResetRequest) GetSeed() uint64 {
@@ -770,7 +734,7 @@ type ResetResponse struct {
 
 func (x *ResetResponse) Reset() {
 	*x = ResetResponse{}
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +746,7 @@ func (x *ResetResponse) String() string {
 func (*ResetResponse) ProtoMessage() {}
 
 func (x *ResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[13]
+	mi := &file_kalm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +759,7 @@ func (x *ResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetResponse.ProtoReflect.Descriptor instead.
 func (*ResetResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{13}
+	return file_kalm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResetResponse) GetObservations() []float32 {
@@ -814,7 +778,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +790,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[14]
+	mi := &file_kalm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +803,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{14}
+	return file_kalm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StepRequest) GetActions() []float32 {
@@ -863,7 +827,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +839,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[15]
+	mi := &file_kalm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +852,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{15}
+	return file_kalm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StepResponse) GetObservations() []float32 {
@@ -944,7 +908,7 @@ type JudgeRequest struct {
 
 func (x *JudgeRequest) Reset() {
 	*x = JudgeRequest{}
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +920,7 @@ func (x *JudgeRequest) String() string {
 func (*JudgeRequest) ProtoMessage() {}
 
 func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[16]
+	mi := &file_kalm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +933,7 @@ func (x *JudgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeRequest.ProtoReflect.Descriptor instead.
 func (*JudgeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{16}
+	return file_kalm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *JudgeRequest) GetGoal() *Goal {
@@ -1005,7 +969,7 @@ type JudgeResponse struct {
 
 func (x *JudgeResponse) Reset() {
 	*x = JudgeResponse{}
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +981,7 @@ func (x *JudgeResponse) String() string {
 func (*JudgeResponse) ProtoMessage() {}
 
 func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +994,7 @@ func (x *JudgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JudgeResponse.ProtoReflect.Descriptor instead.
 func (*JudgeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{17}
+	return file_kalm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JudgeResponse) GetRewards() []float32 {
@@ -1074,7 +1038,7 @@ type BehaveRequest struct {
 
 func (x *BehaveRequest) Reset() {
 	*x = BehaveRequest{}
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1050,7 @@ func (x *BehaveRequest) String() string {
 func (*BehaveRequest) ProtoMessage() {}
 
 func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1063,7 @@ func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveRequest.ProtoReflect.Descriptor instead.
 func (*BehaveRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{18}
+	return file_kalm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BehaveRequest) GetPolicy() string {
@@ -1146,7 +1110,7 @@ type BehaveResponse struct {
 
 func (x *BehaveResponse) Reset() {
 	*x = BehaveResponse{}
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1122,7 @@ func (x *BehaveResponse) String() string {
 func (*BehaveResponse) ProtoMessage() {}
 
 func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1135,7 @@ func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveResponse.ProtoReflect.Descriptor instead.
 func (*BehaveResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{19}
+	return file_kalm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BehaveResponse) GetActions() []float32 {
@@ -1191,7 +1155,7 @@ type PlausibilityRequest struct {
 
 func (x *PlausibilityRequest) Reset() {
 	*x = PlausibilityRequest{}
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1167,7 @@ func (x *PlausibilityRequest) String() string {
 func (*PlausibilityRequest) ProtoMessage() {}
 
 func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1180,7 @@ func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityRequest.ProtoReflect.Descriptor instead.
 func (*PlausibilityRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{20}
+	return file_kalm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PlausibilityRequest) GetObservations() []float32 {
@@ -1244,7 +1208,7 @@ type PlausibilityResponse struct {
 
 func (x *PlausibilityResponse) Reset() {
 	*x = PlausibilityResponse{}
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1220,7 @@ func (x *PlausibilityResponse) String() string {
 func (*PlausibilityResponse) ProtoMessage() {}
 
 func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1233,7 @@ func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityResponse.ProtoReflect.Descriptor instead.
 func (*PlausibilityResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{21}
+	return file_kalm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PlausibilityResponse) GetOutOfBounds() float64 {
@@ -1304,7 +1268,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1280,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1293,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{22}
+	return file_kalm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RenderRequest) GetObservation() []float32 {
@@ -1362,7 +1326,7 @@ type RenderResponse struct {
 
 func (x *RenderResponse) Reset() {
 	*x = RenderResponse{}
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1338,7 @@ func (x *RenderResponse) String() string {
 func (*RenderResponse) ProtoMessage() {}
 
 func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1351,7 @@ func (x *RenderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
 func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{23}
+	return file_kalm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RenderResponse) GetPng() []byte {
@@ -1412,7 +1376,7 @@ type CollectRequest struct {
 
 func (x *CollectRequest) Reset() {
 	*x = CollectRequest{}
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1388,7 @@ func (x *CollectRequest) String() string {
 func (*CollectRequest) ProtoMessage() {}
 
 func (x *CollectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1401,7 @@ func (x *CollectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
 func (*CollectRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{24}
+	return file_kalm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CollectRequest) GetEpisodes() int32 {
@@ -1500,7 +1464,7 @@ type CollectEvent struct {
 
 func (x *CollectEvent) Reset() {
 	*x = CollectEvent{}
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1476,7 @@ func (x *CollectEvent) String() string {
 func (*CollectEvent) ProtoMessage() {}
 
 func (x *CollectEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1489,7 @@ func (x *CollectEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectEvent.ProtoReflect.Descriptor instead.
 func (*CollectEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{25}
+	return file_kalm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CollectEvent) GetProgress() *Progress {
@@ -1550,7 +1514,7 @@ type SchemaRequest struct {
 
 func (x *SchemaRequest) Reset() {
 	*x = SchemaRequest{}
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1526,7 @@ func (x *SchemaRequest) String() string {
 func (*SchemaRequest) ProtoMessage() {}
 
 func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1539,7 @@ func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaRequest.ProtoReflect.Descriptor instead.
 func (*SchemaRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{26}
+	return file_kalm_proto_rawDescGZIP(), []int{25}
 }
 
 type SchemaResponse struct {
@@ -1587,7 +1551,7 @@ type SchemaResponse struct {
 
 func (x *SchemaResponse) Reset() {
 	*x = SchemaResponse{}
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1563,7 @@ func (x *SchemaResponse) String() string {
 func (*SchemaResponse) ProtoMessage() {}
 
 func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1576,7 @@ func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
 func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{27}
+	return file_kalm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SchemaResponse) GetSchemaJson() []byte {
@@ -1632,7 +1596,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1608,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1621,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{28}
+	return file_kalm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Source) GetPath() string {
@@ -1690,7 +1654,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1666,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1679,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{29}
+	return file_kalm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TrainRequest) GetDatasets() []*Source {
@@ -1784,7 +1748,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1760,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1773,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{30}
+	return file_kalm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Checkpoint) GetStep() int64 {
@@ -1836,7 +1800,7 @@ type TrainResult struct {
 
 func (x *TrainResult) Reset() {
 	*x = TrainResult{}
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1812,7 @@ func (x *TrainResult) String() string {
 func (*TrainResult) ProtoMessage() {}
 
 func (x *TrainResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1825,7 @@ func (x *TrainResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainResult.ProtoReflect.Descriptor instead.
 func (*TrainResult) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{31}
+	return file_kalm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TrainResult) GetCheckpoints() []*Checkpoint {
@@ -1889,7 +1853,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1865,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +1878,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{32}
+	return file_kalm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TrainEvent) GetProgress() *Progress {
@@ -1940,7 +1904,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +1916,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +1929,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{33}
+	return file_kalm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *LoadRequest) GetCheckpoint() string {
@@ -1984,7 +1948,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +1960,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +1973,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{34}
+	return file_kalm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LoadResponse) GetPolicy() string {
@@ -2032,7 +1996,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2008,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2021,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{35}
+	return file_kalm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ActRequest) GetPolicy() string {
@@ -2104,7 +2068,7 @@ type ActResponse struct {
 
 func (x *ActResponse) Reset() {
 	*x = ActResponse{}
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2080,7 @@ func (x *ActResponse) String() string {
 func (*ActResponse) ProtoMessage() {}
 
 func (x *ActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2093,7 @@ func (x *ActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResponse.ProtoReflect.Descriptor instead.
 func (*ActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{36}
+	return file_kalm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ActResponse) GetActions() []float32 {
@@ -2156,7 +2120,7 @@ type GroundRequest struct {
 
 func (x *GroundRequest) Reset() {
 	*x = GroundRequest{}
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2132,7 @@ func (x *GroundRequest) String() string {
 func (*GroundRequest) ProtoMessage() {}
 
 func (x *GroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2145,7 @@ func (x *GroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundRequest.ProtoReflect.Descriptor instead.
 func (*GroundRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{37}
+	return file_kalm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GroundRequest) GetBase() string {
@@ -2259,7 +2223,7 @@ type GroundEvent struct {
 
 func (x *GroundEvent) Reset() {
 	*x = GroundEvent{}
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2235,7 @@ func (x *GroundEvent) String() string {
 func (*GroundEvent) ProtoMessage() {}
 
 func (x *GroundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2248,7 @@ func (x *GroundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundEvent.ProtoReflect.Descriptor instead.
 func (*GroundEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{38}
+	return file_kalm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GroundEvent) GetProgress() *Progress {
@@ -2332,7 +2296,7 @@ type GenerateRequest struct {
 
 func (x *GenerateRequest) Reset() {
 	*x = GenerateRequest{}
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2308,7 @@ func (x *GenerateRequest) String() string {
 func (*GenerateRequest) ProtoMessage() {}
 
 func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2321,7 @@ func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRequest.ProtoReflect.Descriptor instead.
 func (*GenerateRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{39}
+	return file_kalm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GenerateRequest) GetCheckpoint() string {
@@ -2435,7 +2399,7 @@ type GenerateMessage struct {
 
 func (x *GenerateMessage) Reset() {
 	*x = GenerateMessage{}
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2411,7 @@ func (x *GenerateMessage) String() string {
 func (*GenerateMessage) ProtoMessage() {}
 
 func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2424,7 @@ func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateMessage.ProtoReflect.Descriptor instead.
 func (*GenerateMessage) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{40}
+	return file_kalm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GenerateMessage) GetRequest() *GenerateRequest {
@@ -2489,7 +2453,7 @@ type GenerateStep struct {
 
 func (x *GenerateStep) Reset() {
 	*x = GenerateStep{}
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2465,7 @@ func (x *GenerateStep) String() string {
 func (*GenerateStep) ProtoMessage() {}
 
 func (x *GenerateStep) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2478,7 @@ func (x *GenerateStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateStep.ProtoReflect.Descriptor instead.
 func (*GenerateStep) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{41}
+	return file_kalm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GenerateStep) GetStep() int32 {
@@ -2554,7 +2518,7 @@ type GenerateVerdict struct {
 
 func (x *GenerateVerdict) Reset() {
 	*x = GenerateVerdict{}
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2566,7 +2530,7 @@ func (x *GenerateVerdict) String() string {
 func (*GenerateVerdict) ProtoMessage() {}
 
 func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2579,7 +2543,7 @@ func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateVerdict.ProtoReflect.Descriptor instead.
 func (*GenerateVerdict) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{42}
+	return file_kalm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GenerateVerdict) GetDone() []bool {
@@ -2600,7 +2564,7 @@ type GenerateEvent struct {
 
 func (x *GenerateEvent) Reset() {
 	*x = GenerateEvent{}
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2576,7 @@ func (x *GenerateEvent) String() string {
 func (*GenerateEvent) ProtoMessage() {}
 
 func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2589,7 @@ func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateEvent.ProtoReflect.Descriptor instead.
 func (*GenerateEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{43}
+	return file_kalm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GenerateEvent) GetStep() *GenerateStep {
@@ -2652,7 +2616,7 @@ type GenerateResponse struct {
 
 func (x *GenerateResponse) Reset() {
 	*x = GenerateResponse{}
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2628,7 @@ func (x *GenerateResponse) String() string {
 func (*GenerateResponse) ProtoMessage() {}
 
 func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2641,7 @@ func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateResponse.ProtoReflect.Descriptor instead.
 func (*GenerateResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{44}
+	return file_kalm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GenerateResponse) GetMetaJson() []byte {
@@ -2709,7 +2673,7 @@ type Episode struct {
 
 func (x *Episode) Reset() {
 	*x = Episode{}
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2721,7 +2685,7 @@ func (x *Episode) String() string {
 func (*Episode) ProtoMessage() {}
 
 func (x *Episode) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2734,7 +2698,7 @@ func (x *Episode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Episode.ProtoReflect.Descriptor instead.
 func (*Episode) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{45}
+	return file_kalm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Episode) GetGoal() *Goal {
@@ -2798,7 +2762,7 @@ type ExplainRequest struct {
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2774,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2787,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{46}
+	return file_kalm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ExplainRequest) GetCheckpoint() string {
@@ -2863,7 +2827,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2875,7 +2839,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2888,7 +2852,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{47}
+	return file_kalm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ExplainResponse) GetTexts() []string {
@@ -2909,7 +2873,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +2885,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +2898,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{48}
+	return file_kalm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PredictRequest) GetCheckpoint() string {
@@ -2967,7 +2931,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2979,7 +2943,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2992,7 +2956,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{49}
+	return file_kalm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PredictResponse) GetObservations() []float32 {
@@ -3012,7 +2976,7 @@ type EncodeRequest struct {
 
 func (x *EncodeRequest) Reset() {
 	*x = EncodeRequest{}
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +2988,7 @@ func (x *EncodeRequest) String() string {
 func (*EncodeRequest) ProtoMessage() {}
 
 func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3001,7 @@ func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeRequest.ProtoReflect.Descriptor instead.
 func (*EncodeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{50}
+	return file_kalm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EncodeRequest) GetCheckpoint() string {
@@ -3064,7 +3028,7 @@ type EncodeResponse struct {
 
 func (x *EncodeResponse) Reset() {
 	*x = EncodeResponse{}
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3076,7 +3040,7 @@ func (x *EncodeResponse) String() string {
 func (*EncodeResponse) ProtoMessage() {}
 
 func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3089,7 +3053,7 @@ func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeResponse.ProtoReflect.Descriptor instead.
 func (*EncodeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{51}
+	return file_kalm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EncodeResponse) GetDim() int32 {
@@ -3122,7 +3086,7 @@ type LMActRequest struct {
 
 func (x *LMActRequest) Reset() {
 	*x = LMActRequest{}
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3098,7 @@ func (x *LMActRequest) String() string {
 func (*LMActRequest) ProtoMessage() {}
 
 func (x *LMActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3111,7 @@ func (x *LMActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActRequest.ProtoReflect.Descriptor instead.
 func (*LMActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{52}
+	return file_kalm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *LMActRequest) GetCheckpoint() string {
@@ -3215,7 +3179,7 @@ type LMActResponse struct {
 
 func (x *LMActResponse) Reset() {
 	*x = LMActResponse{}
-	mi := &file_kalm_proto_msgTypes[53]
+	mi := &file_kalm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3227,7 +3191,7 @@ func (x *LMActResponse) String() string {
 func (*LMActResponse) ProtoMessage() {}
 
 func (x *LMActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[53]
+	mi := &file_kalm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3240,7 +3204,7 @@ func (x *LMActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActResponse.ProtoReflect.Descriptor instead.
 func (*LMActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{53}
+	return file_kalm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *LMActResponse) GetActions() []float32 {
@@ -3255,8 +3219,7 @@ var File_kalm_proto protoreflect.FileDescriptor
 const file_kalm_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"kalm.proto\x12\akalm.v1\"\a\n" +
-	"\x05Empty\"\xcc\x01\n" +
+	"kalm.proto\x12\akalm.v1\"\xcc\x01\n" +
 	"\x04Goal\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x121\n" +
 	"\x06params\x18\x02 \x03(\v2\x19.kalm.v1.Goal.ParamsEntryR\x06params\x12\x12\n" +
@@ -3561,147 +3524,146 @@ func file_kalm_proto_rawDescGZIP() []byte {
 	return file_kalm_proto_rawDescData
 }
 
-var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_kalm_proto_goTypes = []any{
-	(*Empty)(nil),                // 0: kalm.v1.Empty
-	(*Goal)(nil),                 // 1: kalm.v1.Goal
-	(*Space)(nil),                // 2: kalm.v1.Space
-	(*Progress)(nil),             // 3: kalm.v1.Progress
-	(*SpecRequest)(nil),          // 4: kalm.v1.SpecRequest
-	(*EnvSpec)(nil),              // 5: kalm.v1.EnvSpec
-	(*ConfigureRequest)(nil),     // 6: kalm.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),    // 7: kalm.v1.ConfigureResponse
-	(*ParseGoalsRequest)(nil),    // 8: kalm.v1.ParseGoalsRequest
-	(*ParseGoalsResponse)(nil),   // 9: kalm.v1.ParseGoalsResponse
-	(*GoalsRequest)(nil),         // 10: kalm.v1.GoalsRequest
-	(*GoalsResponse)(nil),        // 11: kalm.v1.GoalsResponse
-	(*ResetRequest)(nil),         // 12: kalm.v1.ResetRequest
-	(*ResetResponse)(nil),        // 13: kalm.v1.ResetResponse
-	(*StepRequest)(nil),          // 14: kalm.v1.StepRequest
-	(*StepResponse)(nil),         // 15: kalm.v1.StepResponse
-	(*JudgeRequest)(nil),         // 16: kalm.v1.JudgeRequest
-	(*JudgeResponse)(nil),        // 17: kalm.v1.JudgeResponse
-	(*BehaveRequest)(nil),        // 18: kalm.v1.BehaveRequest
-	(*BehaveResponse)(nil),       // 19: kalm.v1.BehaveResponse
-	(*PlausibilityRequest)(nil),  // 20: kalm.v1.PlausibilityRequest
-	(*PlausibilityResponse)(nil), // 21: kalm.v1.PlausibilityResponse
-	(*RenderRequest)(nil),        // 22: kalm.v1.RenderRequest
-	(*RenderResponse)(nil),       // 23: kalm.v1.RenderResponse
-	(*CollectRequest)(nil),       // 24: kalm.v1.CollectRequest
-	(*CollectEvent)(nil),         // 25: kalm.v1.CollectEvent
-	(*SchemaRequest)(nil),        // 26: kalm.v1.SchemaRequest
-	(*SchemaResponse)(nil),       // 27: kalm.v1.SchemaResponse
-	(*Source)(nil),               // 28: kalm.v1.Source
-	(*TrainRequest)(nil),         // 29: kalm.v1.TrainRequest
-	(*Checkpoint)(nil),           // 30: kalm.v1.Checkpoint
-	(*TrainResult)(nil),          // 31: kalm.v1.TrainResult
-	(*TrainEvent)(nil),           // 32: kalm.v1.TrainEvent
-	(*LoadRequest)(nil),          // 33: kalm.v1.LoadRequest
-	(*LoadResponse)(nil),         // 34: kalm.v1.LoadResponse
-	(*ActRequest)(nil),           // 35: kalm.v1.ActRequest
-	(*ActResponse)(nil),          // 36: kalm.v1.ActResponse
-	(*GroundRequest)(nil),        // 37: kalm.v1.GroundRequest
-	(*GroundEvent)(nil),          // 38: kalm.v1.GroundEvent
-	(*GenerateRequest)(nil),      // 39: kalm.v1.GenerateRequest
-	(*GenerateMessage)(nil),      // 40: kalm.v1.GenerateMessage
-	(*GenerateStep)(nil),         // 41: kalm.v1.GenerateStep
-	(*GenerateVerdict)(nil),      // 42: kalm.v1.GenerateVerdict
-	(*GenerateEvent)(nil),        // 43: kalm.v1.GenerateEvent
-	(*GenerateResponse)(nil),     // 44: kalm.v1.GenerateResponse
-	(*Episode)(nil),              // 45: kalm.v1.Episode
-	(*ExplainRequest)(nil),       // 46: kalm.v1.ExplainRequest
-	(*ExplainResponse)(nil),      // 47: kalm.v1.ExplainResponse
-	(*PredictRequest)(nil),       // 48: kalm.v1.PredictRequest
-	(*PredictResponse)(nil),      // 49: kalm.v1.PredictResponse
-	(*EncodeRequest)(nil),        // 50: kalm.v1.EncodeRequest
-	(*EncodeResponse)(nil),       // 51: kalm.v1.EncodeResponse
-	(*LMActRequest)(nil),         // 52: kalm.v1.LMActRequest
-	(*LMActResponse)(nil),        // 53: kalm.v1.LMActResponse
-	nil,                          // 54: kalm.v1.Goal.ParamsEntry
-	nil,                          // 55: kalm.v1.Progress.MetricsEntry
-	nil,                          // 56: kalm.v1.EnvSpec.ConfigEntry
-	nil,                          // 57: kalm.v1.ConfigureRequest.ConfigEntry
-	nil,                          // 58: kalm.v1.BehaveRequest.ParamsEntry
-	nil,                          // 59: kalm.v1.PlausibilityResponse.MetricsEntry
-	nil,                          // 60: kalm.v1.CollectRequest.ParamsEntry
-	nil,                          // 61: kalm.v1.TrainResult.MetricsEntry
-	nil,                          // 62: kalm.v1.GroundEvent.MetricsEntry
-	nil,                          // 63: kalm.v1.GenerateResponse.MetricsEntry
+	(*Goal)(nil),                 // 0: kalm.v1.Goal
+	(*Space)(nil),                // 1: kalm.v1.Space
+	(*Progress)(nil),             // 2: kalm.v1.Progress
+	(*SpecRequest)(nil),          // 3: kalm.v1.SpecRequest
+	(*EnvSpec)(nil),              // 4: kalm.v1.EnvSpec
+	(*ConfigureRequest)(nil),     // 5: kalm.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),    // 6: kalm.v1.ConfigureResponse
+	(*ParseGoalsRequest)(nil),    // 7: kalm.v1.ParseGoalsRequest
+	(*ParseGoalsResponse)(nil),   // 8: kalm.v1.ParseGoalsResponse
+	(*GoalsRequest)(nil),         // 9: kalm.v1.GoalsRequest
+	(*GoalsResponse)(nil),        // 10: kalm.v1.GoalsResponse
+	(*ResetRequest)(nil),         // 11: kalm.v1.ResetRequest
+	(*ResetResponse)(nil),        // 12: kalm.v1.ResetResponse
+	(*StepRequest)(nil),          // 13: kalm.v1.StepRequest
+	(*StepResponse)(nil),         // 14: kalm.v1.StepResponse
+	(*JudgeRequest)(nil),         // 15: kalm.v1.JudgeRequest
+	(*JudgeResponse)(nil),        // 16: kalm.v1.JudgeResponse
+	(*BehaveRequest)(nil),        // 17: kalm.v1.BehaveRequest
+	(*BehaveResponse)(nil),       // 18: kalm.v1.BehaveResponse
+	(*PlausibilityRequest)(nil),  // 19: kalm.v1.PlausibilityRequest
+	(*PlausibilityResponse)(nil), // 20: kalm.v1.PlausibilityResponse
+	(*RenderRequest)(nil),        // 21: kalm.v1.RenderRequest
+	(*RenderResponse)(nil),       // 22: kalm.v1.RenderResponse
+	(*CollectRequest)(nil),       // 23: kalm.v1.CollectRequest
+	(*CollectEvent)(nil),         // 24: kalm.v1.CollectEvent
+	(*SchemaRequest)(nil),        // 25: kalm.v1.SchemaRequest
+	(*SchemaResponse)(nil),       // 26: kalm.v1.SchemaResponse
+	(*Source)(nil),               // 27: kalm.v1.Source
+	(*TrainRequest)(nil),         // 28: kalm.v1.TrainRequest
+	(*Checkpoint)(nil),           // 29: kalm.v1.Checkpoint
+	(*TrainResult)(nil),          // 30: kalm.v1.TrainResult
+	(*TrainEvent)(nil),           // 31: kalm.v1.TrainEvent
+	(*LoadRequest)(nil),          // 32: kalm.v1.LoadRequest
+	(*LoadResponse)(nil),         // 33: kalm.v1.LoadResponse
+	(*ActRequest)(nil),           // 34: kalm.v1.ActRequest
+	(*ActResponse)(nil),          // 35: kalm.v1.ActResponse
+	(*GroundRequest)(nil),        // 36: kalm.v1.GroundRequest
+	(*GroundEvent)(nil),          // 37: kalm.v1.GroundEvent
+	(*GenerateRequest)(nil),      // 38: kalm.v1.GenerateRequest
+	(*GenerateMessage)(nil),      // 39: kalm.v1.GenerateMessage
+	(*GenerateStep)(nil),         // 40: kalm.v1.GenerateStep
+	(*GenerateVerdict)(nil),      // 41: kalm.v1.GenerateVerdict
+	(*GenerateEvent)(nil),        // 42: kalm.v1.GenerateEvent
+	(*GenerateResponse)(nil),     // 43: kalm.v1.GenerateResponse
+	(*Episode)(nil),              // 44: kalm.v1.Episode
+	(*ExplainRequest)(nil),       // 45: kalm.v1.ExplainRequest
+	(*ExplainResponse)(nil),      // 46: kalm.v1.ExplainResponse
+	(*PredictRequest)(nil),       // 47: kalm.v1.PredictRequest
+	(*PredictResponse)(nil),      // 48: kalm.v1.PredictResponse
+	(*EncodeRequest)(nil),        // 49: kalm.v1.EncodeRequest
+	(*EncodeResponse)(nil),       // 50: kalm.v1.EncodeResponse
+	(*LMActRequest)(nil),         // 51: kalm.v1.LMActRequest
+	(*LMActResponse)(nil),        // 52: kalm.v1.LMActResponse
+	nil,                          // 53: kalm.v1.Goal.ParamsEntry
+	nil,                          // 54: kalm.v1.Progress.MetricsEntry
+	nil,                          // 55: kalm.v1.EnvSpec.ConfigEntry
+	nil,                          // 56: kalm.v1.ConfigureRequest.ConfigEntry
+	nil,                          // 57: kalm.v1.BehaveRequest.ParamsEntry
+	nil,                          // 58: kalm.v1.PlausibilityResponse.MetricsEntry
+	nil,                          // 59: kalm.v1.CollectRequest.ParamsEntry
+	nil,                          // 60: kalm.v1.TrainResult.MetricsEntry
+	nil,                          // 61: kalm.v1.GroundEvent.MetricsEntry
+	nil,                          // 62: kalm.v1.GenerateResponse.MetricsEntry
 }
 var file_kalm_proto_depIdxs = []int32{
-	54, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
-	55, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
-	2,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
-	56, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
-	57, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
-	1,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
-	1,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
-	1,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
-	1,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
-	1,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
-	58, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
-	59, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
-	60, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
-	3,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
-	28, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
-	30, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
-	61, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
-	3,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
-	31, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
-	3,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
-	62, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
-	1,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
-	39, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
-	42, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
-	41, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
-	44, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
-	63, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
-	1,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
-	45, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
-	4,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
-	6,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
-	10, // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
-	12, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
-	14, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
-	16, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
-	18, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
-	20, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
-	22, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
-	24, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
-	8,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
-	26, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
-	29, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
-	33, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
-	35, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
-	37, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
-	40, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
-	46, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
-	48, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
-	50, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
-	52, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	26, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
-	5,  // 51: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
-	7,  // 52: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
-	11, // 53: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
-	13, // 54: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
-	15, // 55: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
-	17, // 56: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
-	19, // 57: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	21, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	23, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	25, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
-	9,  // 61: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
-	27, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	32, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	34, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	36, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	38, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	43, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
-	47, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	49, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	51, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	53, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
-	27, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
+	53, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
+	54, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
+	1,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
+	55, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
+	56, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
+	0,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
+	0,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
+	0,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
+	0,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
+	0,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
+	57, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
+	58, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
+	59, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
+	2,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
+	27, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
+	29, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
+	60, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
+	2,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
+	30, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
+	2,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
+	61, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
+	0,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
+	38, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
+	41, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
+	40, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
+	43, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
+	62, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
+	0,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
+	44, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
+	3,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
+	5,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
+	9,  // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
+	11, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
+	13, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
+	15, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
+	17, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
+	19, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
+	21, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
+	23, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
+	7,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
+	25, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
+	28, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
+	32, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
+	34, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
+	36, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
+	39, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
+	45, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
+	47, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
+	49, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
+	51, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
+	25, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
+	4,  // 51: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
+	6,  // 52: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
+	10, // 53: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
+	12, // 54: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
+	14, // 55: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
+	16, // 56: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
+	18, // 57: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
+	20, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	22, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	24, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	8,  // 61: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
+	26, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	31, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	33, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	35, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	37, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	42, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	46, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	48, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	50, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	52, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	26, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
 	51, // [51:73] is the sub-list for method output_type
 	29, // [29:51] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name
@@ -3720,7 +3682,7 @@ func file_kalm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kalm_proto_rawDesc), len(file_kalm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   64,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
