@@ -19,14 +19,18 @@ hidden state one position before a slot predicts that slot.
 
 torch runs with one thread, pinned to one core. The peer is given its fastest
 settings, measured here, not assumed: each variant (attention kernel, AdamW
-implementation) is timed in round-robin inside a process, and --sweep runs one
+implementation, GELU form) is timed in round-robin inside a process, and --sweep runs one
 process per OPENBLAS_CORETYPE (read by OpenBLAS when torch loads it) and glibc
 malloc setting (docs/bench-pingpong.py's "heap": MALLOC_MMAP_THRESHOLD_,
-MALLOC_TRIM_THRESHOLD_). Every measurement is one JSON line on stdout.
+MALLOC_TRIM_THRESHOLD_). Every measurement is one JSON line on stdout, per wall
+second and per CPU second of the process (the fair figure on a shared machine).
 
 Usage (Debian's python3-torch and libopenblas0):
   docs/bench-tinylm.py --sweep                       # every env setting, every variant
-  docs/bench-tinylm.py --coretype SkylakeX --malloc heap --train sdpa,flat,exp --gen ew,exp
+  docs/bench-tinylm.py --coretype SkylakeX --malloc heap --train sdpa,plain,exp --gen ew,exp
+  go test -c -o /tmp/tinylm.test ./plugins/tinylm && \
+    docs/bench-tinylm.py --go /tmp/tinylm.test --coretype SkylakeX --malloc heap \
+      --train sdpa,plain,exp --gen ew,exp              # Go / torch, alternating rounds
   docs/bench-tinylm.py --golden DIR                  # fixture for a Go golden test (tiny config)
 """
 
