@@ -101,7 +101,7 @@ func cmdDatasetImport(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "imported %d episodes (%d steps) from %s into %s\n", m.Episodes, m.Steps, in, out)
 	fmt.Fprintf(stdout, "observation dim %d, goal vector dim %d, action space %s\n", m.ObsDim, m.GoalDim, spaceString(m.ActionSpace))
 	if c := rep.Cut; c.Repeated > 0 || c.Dropped > 0 {
-		fmt.Fprintf(stdout, "no next_observations: %d terminal episodes repeat their last observation; %d steps without a next observation dropped (%d one-step episodes whole)\n",
+		fmt.Fprintf(stdout, "no next_observations: terminal episodes repeating their last observation: %d; steps dropped for want of a next observation: %d (one-step episodes dropped whole: %d)\n",
 			c.Repeated, c.Dropped, c.DroppedEpisodes)
 	}
 	if len(rep.Ignored) > 0 {

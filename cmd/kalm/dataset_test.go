@@ -38,7 +38,7 @@ func TestDatasetCommands(t *testing.T) {
 		want []string
 	}{
 		{"import npz", []string{"dataset", "import", d4rl, a, "-env", "clevr", "-level", "rephrase"}, 0,
-			[]string{"imported 3 episodes (5 steps)", "discrete, 4 actions", "1 terminal episodes repeat", "2 steps without a next observation dropped", "not read: infos/qpos"}},
+			[]string{"imported 3 episodes (5 steps)", "discrete, 4 actions", "terminal episodes repeating their last observation: 1", "steps dropped for want of a next observation: 2", "not read: infos/qpos"}},
 		{"export", []string{"dataset", "export", a, x}, 0, []string{"exported"}},
 		{"import export", []string{"dataset", "import", x, b}, 0, []string{"imported 3 episodes (5 steps)"}},
 		{"inspect", []string{"dataset", "inspect", b}, 0, []string{"rephrase 3", "NaN / Inf", "none"}},
