@@ -157,10 +157,11 @@ func BenchmarkGenerate(b *testing.B) {
 	for i := range seqs {
 		seqs[i] = i
 	}
+	var d *decoder
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		d := newDecoder(m, rows)
+		d = d.reuse(m, rows) // as the plugin does between calls
 		h := d.prefill(prompts)
 		for t := 0; t < steps; t++ {
 			logits := head(m.ActOut, h)

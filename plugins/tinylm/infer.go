@@ -25,6 +25,19 @@ func newDecoder(m *Model, rows int) *decoder {
 	return d
 }
 
+// reuse returns d emptied for rows sequences when it has room for them
+// (the cache's contents past each Len are never read, so nothing is
+// cleared), or a new decoder.
+func (d *decoder) reuse(m *Model, rows int) *decoder {
+	if d == nil || d.m != m || d.caches[0].Rows < rows {
+		return newDecoder(m, rows)
+	}
+	for _, c := range d.caches {
+		c.Reset()
+	}
+	return d
+}
+
 func (d *decoder) pos(s int) int { return d.caches[0].Len[s] }
 
 // input is one position's content: a token or action id, or a state

@@ -27,6 +27,13 @@ type model struct {
 	sync.Mutex
 	*loaded
 	mapper *wordnet.Mapper
+	dec    *decoder // reused between calls: a new cache costs its zeroing
+}
+
+// decoder returns the model's decoder emptied for rows sequences.
+func (m *model) decoder(rows int) *decoder {
+	m.dec = m.dec.reuse(m.model, rows)
+	return m.dec
 }
 
 var (
@@ -218,7 +225,7 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 	od, ad := m.od, m.ad
 	rows := hi - lo
 	rng := rand.New(rand.NewPCG(req.Seed, uint64(lo)))
-	d := newDecoder(m.model, rows)
+	d := m.decoder(rows)
 	eps := make([]*dataset.Episode, rows)
 	prompts := make([][]input, rows)
 	for i := range rows {
@@ -334,7 +341,7 @@ func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainRes
 			}
 			prompts[i] = m.rolloutPrompt(ep.Observations, ep.Actions, maxText)
 		}
-		d := newDecoder(m.model, len(prompts))
+		d := m.decoder(len(prompts))
 		h := d.prefill(prompts)
 		toks := make([][]int32, len(prompts))
 		active := make([]int, len(prompts))
@@ -411,7 +418,7 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 		return nil, fmt.Errorf("tinylm: predict: %w", err)
 	}
 	out := &lm.PredictResponse{Observations: make([]float32, n*od)}
-	const chunk = 1024
+	const chunk = 256
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(n, lo+chunk)
 		prompts := make([][]input, hi-lo)
@@ -420,7 +427,7 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 			prompts[i] = append(textInputs(bpe.BOS, m.v.extra(tokDYN)), m.stateInput(req.Observations[r*od:(r+1)*od]),
 				m.actionInput(req.Actions[r*ad:(r+1)*ad]))
 		}
-		d := newDecoder(m.model, len(prompts))
+		d := m.decoder(len(prompts))
 		y := head(m.model.ObsOut, d.prefill(prompts))
 		for i := range prompts {
 			r := lo + i
@@ -455,7 +462,7 @@ func (l *LM) Encode(ctx context.Context, req lm.EncodeRequest) (*lm.EncodeRespon
 // encode runs BOS G2R text SEP and pools the goal's positions.
 func (m *model) encode(ids []int32) []float32 {
 	prompt := m.goalPrompt(ids)
-	d := newDecoder(m.model, 1)
+	d := m.decoder(1)
 	dim := m.model.Shape.Dim
 	vec := make([]float32, dim)
 	for t, in := range prompt {
@@ -520,7 +527,7 @@ func (l *LM) Act(ctx context.Context, req lm.ActRequest) (*lm.ActResponse, error
 		off += k
 		prompts[i] = append(p, m.stateInput(req.Observations[i*od:(i+1)*od]))
 	}
-	d := newDecoder(m.model, n)
+	d := m.decoder(n)
 	logits := head(m.model.ActOut, d.prefill(prompts))
 	out := &lm.ActResponse{Actions: make([]float32, 0, n*ad)}
 	for i := 0; i < n; i++ {
