@@ -34,9 +34,12 @@ type lineEnv struct {
 var lineSpec = env.Spec{Name: "line", ObsDim: 1, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(2), Horizon: 4,
 	Levels: []string{"near", "far"}, Policies: []string{"scripted", "lazy"}}
 
-func (e *lineEnv) Spec(context.Context) (env.Spec, error) { return lineSpec, nil }
+func (e *lineEnv) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
+	s := lineSpec
+	return &s, nil
+}
 
-func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) ([]dataset.Goal, error) {
+func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) (*env.GoalsResponse, error) {
 	target := float32(1)
 	if r.Level == "far" {
 		target = 2
@@ -47,7 +50,7 @@ func (e *lineEnv) Goals(_ context.Context, r env.GoalsRequest) ([]dataset.Goal, 
 	for i := range out {
 		out[i] = dataset.Goal{Level: r.Level, Text: fmt.Sprintf("reach %g", target), Vector: []float32{target}}
 	}
-	return out, nil
+	return &env.GoalsResponse{Goals: out}, nil
 }
 
 func (e *lineEnv) Reset(_ context.Context, r env.ResetRequest) (*env.ResetResponse, error) {
@@ -135,10 +138,10 @@ type countAlgo struct {
 var countSchema = algo.Schema{Spaces: []dataset.Kind{dataset.Discrete},
 	Params: []algo.Param{{Name: "fail", Type: algo.TypeBool, Default: false}, {Name: "lr", Type: algo.TypeFloat, Default: 0.1}}}
 
-func (a *countAlgo) Schema(context.Context) (algo.Schema, error) {
+func (a *countAlgo) Schema(context.Context, algo.SchemaRequest) (*algo.Schema, error) {
 	s := countSchema
 	s.Name = a.name
-	return s, nil
+	return &s, nil
 }
 
 func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress func(algo.Progress)) (*algo.TrainResult, error) {
@@ -184,21 +187,21 @@ func (a *countAlgo) Train(ctx context.Context, r algo.TrainRequest, progress fun
 	return res, nil
 }
 
-func (a *countAlgo) Load(_ context.Context, path string) (algo.Policy, error) {
-	b, err := os.ReadFile(path)
+func (a *countAlgo) Load(_ context.Context, r algo.LoadRequest) (*algo.LoadResponse, error) {
+	b, err := os.ReadFile(r.Checkpoint)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return algo.Policy(b), nil
+	return &algo.LoadResponse{Policy: algo.Policy(b)}, nil
 }
 
-func (a *countAlgo) Act(_ context.Context, r algo.ActRequest) ([]float32, error) {
+func (a *countAlgo) Act(_ context.Context, r algo.ActRequest) (*algo.ActResponse, error) {
 	v, _ := strconv.Atoi(string(r.Policy))
 	out := make([]float32, len(r.Observations))
 	for i := range out {
 		out[i] = float32(v)
 	}
-	return out, nil
+	return &algo.ActResponse{Actions: out}, nil
 }
 
 // fakePlugins launches lineEnv and countAlgo in process and counts launches.
@@ -235,12 +238,10 @@ func (f *fakePlugins) Describe(ctx context.Context, kind plugin.Kind, name strin
 	}
 	info := experiments.PluginInfo{Kind: kind, Name: name, Version: "v1"}
 	if h.Env != nil {
-		s, _ := h.Env.Spec(ctx)
-		info.Env = &s
+		info.Env, _ = h.Env.Spec(ctx, env.SpecRequest{})
 	}
 	if h.Algo != nil {
-		s, _ := h.Algo.Schema(ctx)
-		info.Schema = &s
+		info.Schema, _ = h.Algo.Schema(ctx, algo.SchemaRequest{})
 	}
 	return info, nil
 }

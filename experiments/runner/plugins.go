@@ -8,7 +8,6 @@ import (
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/framework/algo"
-	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
 	"github.com/kalm-go/kalm/framework/lm"
 	"github.com/kalm-go/kalm/framework/plugin"
@@ -44,7 +43,7 @@ type Handle struct {
 // collector is an env client that runs the collect loop inside the plugin
 // (env.Client does); other envs are collected step by step over RPC.
 type collector interface {
-	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (dataset.Meta, error)
+	Collect(ctx context.Context, req env.CollectRequest, progress func(env.Progress)) (*env.CollectResponse, error)
 }
 
 // Registry adapts a plugin registry to the runner's Launcher and the
@@ -121,23 +120,23 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 		if err != nil {
 			return info, err
 		}
-		spec, err := h.Env.Spec(ctx)
+		spec, err := h.Env.Spec(ctx, env.SpecRequest{})
 		h.Close()
 		if err != nil {
 			return info, fmt.Errorf("plugin %s: spec: %w", name, err)
 		}
-		info.Env = &spec
+		info.Env = spec
 	case plugin.Algo:
 		h, err := r.Launch(ctx, kind, name)
 		if err != nil {
 			return info, err
 		}
-		schema, err := h.Algo.Schema(ctx)
+		schema, err := h.Algo.Schema(ctx, algo.SchemaRequest{})
 		h.Close()
 		if err != nil {
 			return info, fmt.Errorf("plugin %s: schema: %w", name, err)
 		}
-		info.Schema = &schema
+		info.Schema = schema
 	}
 	r.mu.Lock()
 	r.cache[id] = info
@@ -157,5 +156,6 @@ func (r *Registry) CheckEnvConfig(ctx context.Context, name string, config map[s
 	if !ok {
 		return fmt.Errorf("env %s takes no configuration", name)
 	}
-	return c.Configure(ctx, config)
+	_, err = c.Configure(ctx, env.ConfigureRequest{Config: config})
+	return err
 }
