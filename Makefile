@@ -41,6 +41,14 @@ build:
 # The main job on embedded defaults: the shipped `quick` experiment, its
 # artifacts and SQLite results under ./.kalm, then its table.
 run: build
+	@[ -e "$${WNSEARCHDIR:-/usr/share/wordnet}/data.noun" ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "tinylm's language prior reads Debian's WordNet: apt-get install wordnet-base"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base; \
+		else \
+			echo "tinylm's language prior reads Debian's WordNet: sudo apt-get install wordnet-base" \
+				"(or bin/kalm run quick -j 2 --set lm.config.prior=none)" >&2; exit 1; \
+		fi; }
 	$(BIN) run quick -j 2
 
 # Every test of the module and of the third-party example plugin's own module.
