@@ -102,6 +102,17 @@ func (l *LM) open(path string) (*model, error) {
 	return m, nil
 }
 
+// lock opens a checkpoint and takes its model for one call; the caller
+// unlocks it.
+func (l *LM) lock(path string) (*model, error) {
+	m, err := l.open(path)
+	if err != nil {
+		return nil, err
+	}
+	m.Lock()
+	return m, nil
+}
+
 // encodeGoal maps a goal text through the prior and tokenizes it.
 func (m *model) encodeGoal(i int, text string) ([]int32, error) {
 	norm := bpe.Normalize(text)
@@ -158,11 +169,10 @@ func (m *model) action(out []float32, temperature float64, rng *rand.Rand) []flo
 
 // Generate imagines rollouts for goals, batch by batch.
 func (l *LM) Generate(ctx context.Context, req lm.GenerateRequest, judge lm.Judge) (*lm.GenerateResponse, error) {
-	m, err := l.open(req.Checkpoint)
+	m, err := l.lock(req.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	m.Lock()
 	defer m.Unlock()
 	n := len(req.Goals)
 	if err := m.checkObs("generate", req.Observations, n); err != nil {
@@ -315,11 +325,10 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 
 // Explain describes rollouts: BOS R2G s0 a0 … sT SEP, then greedy text.
 func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainResponse, error) {
-	m, err := l.open(req.Checkpoint)
+	m, err := l.lock(req.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	m.Lock()
 	defer m.Unlock()
 	// An explanation as long as twice the longest goal text grounded on,
 	// within max_explain.
@@ -400,11 +409,10 @@ func (m *model) rolloutPrompt(obs, act []float32, room int) []input {
 
 // Predict predicts next observations: BOS DYN s a, the state head at a.
 func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictResponse, error) {
-	m, err := l.open(req.Checkpoint)
+	m, err := l.lock(req.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	m.Lock()
 	defer m.Unlock()
 	od, ad := m.od, m.ad
 	n := len(req.Observations) / od
@@ -440,11 +448,10 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 // Encode embeds goal texts: the mean of the final hidden states over the
 // goal's tokens and the SEP after them in the goal→rollout prompt.
 func (l *LM) Encode(ctx context.Context, req lm.EncodeRequest) (*lm.EncodeResponse, error) {
-	m, err := l.open(req.Checkpoint)
+	m, err := l.lock(req.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	m.Lock()
 	defer m.Unlock()
 	dim := m.model.Shape.Dim
 	out := &lm.EncodeResponse{Dim: dim, Vectors: make([]float32, len(req.Texts)*dim)}
@@ -480,11 +487,10 @@ func (m *model) encode(ids []int32) []float32 {
 
 // Act is the LM as a policy: BOS G2R goal SEP s0 a0 … s_t, the action head at s_t.
 func (l *LM) Act(ctx context.Context, req lm.ActRequest) (*lm.ActResponse, error) {
-	m, err := l.open(req.Checkpoint)
+	m, err := l.lock(req.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	m.Lock()
 	defer m.Unlock()
 	od, ad := m.od, m.ad
 	n := len(req.Goals)
