@@ -48,7 +48,7 @@ type Config struct {
 // DefaultConfig is the configuration grounding uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, DynBatch: 96, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
-		ValFraction: 0.1, EvalEvery: 200, Patience: 4, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40}
+		ValFraction: 0.1, EvalEvery: 200, Patience: 10, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40}
 }
 
 // Schema describes the settings as the algorithms' hyper-parameters are.

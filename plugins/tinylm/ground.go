@@ -163,7 +163,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 		t.val = map[lm.Task]*Batch{}
 		for _, task := range tasks {
 			b := &Batch{}
-			t.b.sample(b, make([]seq, min(4*cfg.Batch, 256)), c, c.val, task, vr)
+			t.b.sample(b, make([]seq, min(16*cfg.Batch, 512)), c, c.val, task, vr)
 			t.val[task] = b
 		}
 	}
