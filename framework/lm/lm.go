@@ -95,9 +95,9 @@ type GenerateRequest struct {
 	Goals        []dataset.Goal
 	Observations []float32 // initial observations, [len(Goals), ObsDim]
 	MaxSteps     int
-	// Temperature 0 decodes greedily; above 0, actions are sampled from the
-	// softened action distribution and states get Gaussian noise scaled by
-	// the temperature and the model's validation error.
+	// Temperature 0 decodes greedily; above 0, a backend samples its
+	// choices (tinylm: discrete actions from the action distribution
+	// softened by the temperature; states stay its mean prediction).
 	Temperature float64
 	Seed        uint64
 	Out         string
