@@ -267,9 +267,15 @@ func TestBadInput(t *testing.T) {
 			_, err := offline.NewPlugin(bc.Factory).Train(ctx, req(cont, map[string]any{"top_fraction": 0.0}), nil)
 			return err
 		}, []string{"bc", "top_fraction = 0", "(0, 1]"}},
-		{"checkpoint of another algorithm", func() error { _, err := td3.Load(ctx, algo.LoadRequest{Checkpoint: bcCkpt.Checkpoints[0].Path}); return err }, []string{`"bc"`, `"td3bc"`}},
+		{"checkpoint of another algorithm", func() error {
+			_, err := td3.Load(ctx, algo.LoadRequest{Checkpoint: bcCkpt.Checkpoints[0].Path})
+			return err
+		}, []string{`"bc"`, `"td3bc"`}},
 		{"foreign file", func() error { _, err := td3.Load(ctx, algo.LoadRequest{Checkpoint: foreign}); return err }, []string{foreign, "not a kalm"}},
-		{"newer format", func() error { _, err := offline.NewPlugin(bc.Factory).Load(ctx, algo.LoadRequest{Checkpoint: newer}); return err }, []string{newer, "version 9"}},
+		{"newer format", func() error {
+			_, err := offline.NewPlugin(bc.Factory).Load(ctx, algo.LoadRequest{Checkpoint: newer})
+			return err
+		}, []string{newer, "version 9"}},
 		{"diverging training", func() error {
 			_, err := td3.Train(ctx, req(cont, map[string]any{"lr": 1e30, "hidden": 8}), nil)
 			var d *offline.DivergenceError
