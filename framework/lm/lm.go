@@ -97,7 +97,8 @@ type GenerateRequest struct {
 	MaxSteps     int
 	// Temperature 0 decodes greedily; above 0, a backend samples its
 	// choices (tinylm: discrete actions from the action distribution
-	// softened by the temperature; states stay its mean prediction).
+	// softened by the temperature, continuous ones with Gaussian noise of
+	// 0.1·temperature; states stay its mean prediction).
 	Temperature float64
 	Seed        uint64
 	Out         string

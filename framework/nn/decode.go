@@ -11,7 +11,7 @@ type KVCache struct {
 	K, V                      []float32 // [Rows, Heads, Cap, HeadDim]
 	Len                       []int
 
-	q, ctx, sc, h, y []float32
+	ctx, sc, h, y []float32
 }
 
 // NewKVCache allocates a cache for rows sequences of up to capacity tokens.

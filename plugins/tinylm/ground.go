@@ -49,8 +49,7 @@ type trainer struct {
 type worker struct {
 	model *Model
 	seqs  []seq
-	batch Batch
-	loss  map[lm.Task]Losses
+	batch Batch // the task's micro-batch, its buffers reused step after step
 }
 
 // runKey identifies what a run was asked for, so a resumed run continues
@@ -274,9 +273,8 @@ func (t *trainer) step(s int) (map[lm.Task]Losses, error) {
 		if len(w.seqs) != rows {
 			w.seqs = make([]seq, rows)
 		}
-		b := &Batch{}
-		t.b.sample(b, w.seqs, t.c, t.c.train, task, t.rng)
-		jobs[i] = job{task, b}
+		t.b.sample(&w.batch, w.seqs, t.c, t.c.train, task, t.rng)
+		jobs[i] = job{task, &w.batch}
 	}
 	res := make([]Losses, len(jobs))
 	if t.threads <= 1 {

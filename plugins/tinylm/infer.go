@@ -57,25 +57,22 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 	d.x = nn.Grow(d.x, n*dim)
 	x := d.x[:n*dim]
 	// States and continuous actions go through their projections together.
-	var states, acts []int
 	d.obs = d.obs[:0]
 	var av []float32
-	for i, v := range in {
+	for _, v := range in {
 		switch {
 		case v.kind == kindState:
-			states = append(states, i)
 			d.obs = append(d.obs, v.vec...)
 		case v.kind == kindAction && !m.Shape.Discrete:
-			acts = append(acts, i)
 			av = append(av, v.vec...)
 		}
 	}
 	var so, ao nn.Mat
-	if len(states) > 0 {
-		so = m.ObsIn.Forward(nn.View(d.obs, len(states), m.Shape.ObsDim))
+	if len(d.obs) > 0 {
+		so = m.ObsIn.Forward(nn.View(d.obs, len(d.obs)/m.Shape.ObsDim, m.Shape.ObsDim))
 	}
-	if len(acts) > 0 {
-		ao = m.ActIn.Forward(nn.View(av, len(acts), m.Shape.ActDim))
+	if len(av) > 0 {
+		ao = m.ActIn.Forward(nn.View(av, len(av)/m.Shape.ActDim, m.Shape.ActDim))
 	}
 	si, ai := 0, 0
 	for i, s := range seqs {

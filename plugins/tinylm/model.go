@@ -64,9 +64,8 @@ type Model struct {
 	params []*nn.Param
 
 	// training buffers
-	x, dx  []float32
-	obsIn  []float32
-	actIdx []int32
+	x, dx []float32
+	obsIn []float32
 }
 
 // NewModel builds a model initialised as GPT-2 (weights N(0, 0.02²), the

@@ -182,11 +182,10 @@ func computeNorm(eps []*dataset.Episode, od int) Norm {
 
 // builder turns episodes into batches of the four tasks.
 type builder struct {
-	v       vocab
-	norm    *Norm
-	shape   Shape
-	od, ad  int
-	scratch []float32
+	v      vocab
+	norm   *Norm
+	shape  Shape
+	od, ad int
 }
 
 // seq collects one sequence's positions before they are laid into a Batch.
