@@ -215,5 +215,3 @@ func (w *world) observe(s State, active [NumEntities]bool) {
 		s.Clear(Wall)
 	}
 }
-
-func (w *world) close() { w.d.Close() }

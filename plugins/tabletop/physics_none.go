@@ -22,4 +22,3 @@ func (*engine) newWorld() (*world, error)       { return nil, mujoco.ErrUnavaila
 func (*world) set(State) error                  { return mujoco.ErrUnavailable }
 func (*world) step([]float32) error             { return mujoco.ErrUnavailable }
 func (*world) observe(State, [NumEntities]bool) {}
-func (*world) close()                           {}
