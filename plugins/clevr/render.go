@@ -9,11 +9,12 @@ import (
 	"image/gif"
 	"image/png"
 	"math"
-	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/kalm-go/kalm/plugins/internal/render"
 )
 
 // BallColors are the render colours of the balls (the scene's RGB values, spec §1.2).
@@ -41,25 +42,6 @@ type Renderer struct {
 // NewRenderer prepares a renderer for a configuration.
 func NewRenderer(cfg Config) *Renderer { return &Renderer{cfg: cfg} }
 
-func wrap(text string, maxChars int) []string {
-	var lines []string
-	cur := ""
-	for _, w := range strings.Fields(text) {
-		if cur != "" && len(cur)+1+len(w) > maxChars {
-			lines = append(lines, cur)
-			cur = ""
-		}
-		if cur != "" {
-			cur += " "
-		}
-		cur += w
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
-}
-
 // Image draws one observation (2·NumBalls positions) with a caption below, width pixels wide.
 func (r *Renderer) Image(obs []float32, caption string, width int) (*image.RGBA, error) {
 	n := r.cfg.NumBalls
@@ -84,7 +66,7 @@ func (r *Renderer) Image(obs []float32, caption string, width int) (*image.RGBA,
 	y0, y1 := c.WallYMin-margin, c.WallYMax+margin
 	scale := float64(width) / (x1 - x0)
 	h := int(math.Round((y1 - y0) * scale))
-	lines := wrap(caption, max(8, (width-8)/7))
+	lines := render.Wrap(caption, max(8, (width-8)/7))
 	capH := 0
 	if len(lines) > 0 {
 		capH = 13*len(lines) + 8
@@ -176,20 +158,11 @@ func (r *Renderer) GIF(obs []float32, caption string, width, delayCS int) ([]byt
 		}
 	}
 	frames := len(obs) / od
-	anim := &gif.GIF{}
-	for k := 0; k < frames; k++ {
-		img, err := r.Image(obs[k*od:(k+1)*od], fmt.Sprintf("%s  [step %d/%d]", caption, k, frames-1), width)
-		if err != nil {
-			return nil, err
-		}
-		p := image.NewPaletted(img.Bounds(), pal)
-		draw.Draw(p, p.Bounds(), img, image.Point{}, draw.Src)
-		anim.Image = append(anim.Image, p)
-		d := delayCS
-		if k == frames-1 {
-			d *= 3
-		}
-		anim.Delay = append(anim.Delay, d)
+	anim, err := render.Frames(frames, pal, delayCS, func(k int) (*image.RGBA, error) {
+		return r.Image(obs[k*od:(k+1)*od], fmt.Sprintf("%s  [step %d/%d]", caption, k, frames-1), width)
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range anim.Image {
 		anim.Config.Width = max(anim.Config.Width, f.Bounds().Dx())

@@ -9,11 +9,12 @@ import (
 	"image/gif"
 	"image/png"
 	"math"
-	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/kalm-go/kalm/plugins/internal/render"
 )
 
 // DefaultRenderWidth is the width of a rendered state in pixels.
@@ -105,25 +106,6 @@ func (p *view) cross(u, v float64, c color.RGBA) {
 	}
 }
 
-func wrap(text string, maxChars int) []string {
-	var lines []string
-	cur := ""
-	for _, w := range strings.Fields(text) {
-		if cur != "" && len(cur)+1+len(w) > maxChars {
-			lines = append(lines, cur)
-			cur = ""
-		}
-		if cur != "" {
-			cur += " "
-		}
-		cur += w
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
-}
-
 // Image draws a state: the table from above (y away from the robot, up the
 // picture), below it the scene from the robot's side (z up), and the caption.
 func Image(s State, caption string, width int) (*image.RGBA, error) {
@@ -142,7 +124,7 @@ func Image(s State, caption string, width int) (*image.RGBA, error) {
 	topH := int(math.Round((TableYMax - TableYMin + 2*margin) * sc))
 	const zMin, zMax = -0.04, 0.32
 	sideH := int(math.Round((zMax - zMin) * sc))
-	lines := wrap(caption, max(8, (width-8)/7))
+	lines := render.Wrap(caption, max(8, (width-8)/7))
 	capH := 0
 	if len(lines) > 0 {
 		capH = 13*len(lines) + 8
@@ -252,20 +234,11 @@ func GIF(obs []float32, caption string, width, delayCS int) ([]byte, error) {
 		delayCS = 10
 	}
 	frames := len(obs) / ObsDim
-	anim := &gif.GIF{}
-	for k := 0; k < frames; k++ {
-		img, err := Image(State(obs[k*ObsDim:(k+1)*ObsDim]), fmt.Sprintf("%s  [step %d/%d]", caption, k, frames-1), width)
-		if err != nil {
-			return nil, err
-		}
-		p := image.NewPaletted(img.Bounds(), gifPalette)
-		draw.Draw(p, p.Bounds(), img, image.Point{}, draw.Src)
-		anim.Image = append(anim.Image, p)
-		d := delayCS
-		if k == frames-1 {
-			d *= 3
-		}
-		anim.Delay = append(anim.Delay, d)
+	anim, err := render.Frames(frames, gifPalette, delayCS, func(k int) (*image.RGBA, error) {
+		return Image(State(obs[k*ObsDim:(k+1)*ObsDim]), fmt.Sprintf("%s  [step %d/%d]", caption, k, frames-1), width)
+	})
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if err := gif.EncodeAll(&buf, anim); err != nil {
