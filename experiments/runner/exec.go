@@ -456,9 +456,13 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		}
 		return v, nil
 	}
-	if _, err := hl.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: filepath.Join(groundDir, g.Checkpoint), Goals: goals, Observations: init,
-		MaxSteps: spec.Horizon, Temperature: cfg.Temperature, Seed: job.Stage.Seed, Out: raw, Config: cfg.LMConfig}, judge); err != nil {
+	gen, err := hl.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: filepath.Join(groundDir, g.Checkpoint), Goals: goals, Observations: init,
+		MaxSteps: spec.Horizon, Temperature: cfg.Temperature, Seed: job.Stage.Seed, Out: raw, Config: cfg.LMConfig}, judge)
+	if err != nil {
 		return nil, err
+	}
+	if gen == nil {
+		gen = &lm.GenerateResponse{}
 	}
 	r, err := dataset.Open(raw)
 	if err != nil {
@@ -529,6 +533,10 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		{Step: n, Name: "kept", Value: float64(kept)}}}
 	for _, k := range sortedNames(plaus) {
 		out.Metrics = append(out.Metrics, results.Metric{Step: n, Name: "plausibility/" + k, Value: plaus[k] / float64(n)})
+	}
+	// The backend's own figures (rollouts/s; tokens and latency over HTTP).
+	for _, k := range sortedNames(gen.Metrics) {
+		out.Metrics = append(out.Metrics, results.Metric{Step: n, Name: "lm/" + k, Value: gen.Metrics[k]})
 	}
 	return out, nil
 }
