@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color/palette"
@@ -90,6 +91,9 @@ func cmdRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("episode has %d observation values, want %d for obs dim %d", len(ep.Observations), frames*od, od)
 	}
 	first, err := e.Render(ctx, env.RenderRequest{Observation: ep.Observations[:od], Caption: caption, Width: *width})
+	if errors.Is(err, env.ErrNoRender) {
+		return fmt.Errorf("env %s does not render: it has no pictures to draw (render is optional; `kalm plugins %s` lists what it can do)", *envName, *envName)
+	}
 	if err != nil {
 		return err
 	}

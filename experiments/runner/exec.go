@@ -477,7 +477,8 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	}
 	defer w.Abort()
 	n, succ, kept := 0, 0, 0
-	plaus := map[string]float64{} // sums of the per-rollout shares (paper Tables 4–5)
+	plaus := map[string]float64{} // sums of the per-rollout shares by name (paper Tables 4–5)
+	scorer, _ := e.(env.PlausibilityScorer)
 	for {
 		ep, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -494,14 +495,18 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		if len(ep.Timeouts) != len(ep.Rewards) {
 			ep.Timeouts = make([]bool, len(ep.Rewards))
 		}
-		pl, err := e.Plausibility(ctx, env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
-		if err != nil {
-			return nil, err
-		}
-		plaus["out_of_bounds"] += pl.OutOfBounds
-		plaus["beyond_dynamics"] += pl.BeyondDynamics
-		for k, v := range pl.Metrics {
-			plaus[k] += v
+		if scorer != nil {
+			pl, err := scorer.Plausibility(ctx, env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
+			switch {
+			case errors.Is(err, env.ErrNoPlausibility):
+				scorer = nil // the env has no rules: its rollouts are judged, not scored
+			case err != nil:
+				return nil, err
+			default:
+				for _, sh := range pl.Shares {
+					plaus[sh.Name] += sh.Value
+				}
+			}
 		}
 		n++
 		if j.Success {

@@ -107,9 +107,13 @@ func (e *lineEnv) Behave(_ context.Context, r env.BehaveRequest) (*env.BehaveRes
 
 // Plausibility: positions beyond 2 are off the line; moves of more than 1 break the dynamics.
 func (e *lineEnv) Plausibility(_ context.Context, r env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
+	p := &env.PlausibilityResponse{Shares: []env.Share{
+		{Name: "out_of_bounds", Description: "the position passes 2"},
+		{Name: "beyond_dynamics", Description: "the position moves by more than 1"},
+	}}
 	t := len(r.Actions)
 	if t == 0 {
-		return &env.PlausibilityResponse{}, nil
+		return p, nil
 	}
 	var off, jump float64
 	for i := range t {
@@ -120,12 +124,11 @@ func (e *lineEnv) Plausibility(_ context.Context, r env.PlausibilityRequest) (*e
 			jump++
 		}
 	}
-	return &env.PlausibilityResponse{OutOfBounds: off / float64(t), BeyondDynamics: jump / float64(t)}, nil
+	p.Shares[0].Value, p.Shares[1].Value = off/float64(t), jump/float64(t)
+	return p, nil
 }
 
-func (e *lineEnv) Render(context.Context, env.RenderRequest) (*env.RenderResponse, error) {
-	return nil, errors.New("line: no rendering")
-}
+// lineEnv does not render: render is an optional capability.
 
 // countAlgo "trains" by counting how often the data moves right, and acts
 // right with that probability rounded: it fails on purpose when its

@@ -4,6 +4,11 @@
 //
 //	func main() { env.Serve(myEnv{}) }
 //
+// Env holds the methods every environment has. What only some can do is an
+// optional capability, a small interface the host checks for: [Configurer],
+// [Parser], [Renderer] and [PlausibilityScorer]; across a process boundary a
+// missing one answers [ErrNoParser], [ErrNoRender] or [ErrNoPlausibility].
+//
 // A plugin author never imports go-plugin or gRPC. The host reaches an Env in
 // another process through the same interface (see package registry), so code
 // written against Env runs in-process in tests and across processes in

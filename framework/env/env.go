@@ -6,7 +6,7 @@ import (
 	"github.com/kalm-go/kalm/framework/dataset"
 )
 
-// Env is an environment plugin. Every method batches: a vectorised
+// Env is an environment plugin: the methods every environment has. Every method batches: a vectorised
 // environment over many episodes at once is the normal case, and a call
 // carries whole batches as row-major float32 slices. Every call takes and
 // returns a struct, so that a new field does not break a plugin built
@@ -14,6 +14,11 @@ import (
 //
 // An Env keeps the state of the current batch of episodes between Reset and
 // Step; a host that needs two independent batches starts two plugin processes.
+//
+// What not every environment can do is an optional capability, a small
+// interface the host checks for: [Configurer] (settings), [Parser] (goal
+// texts back into goals), [Renderer] (pictures) and [PlausibilityScorer]
+// (physical plausibility of imagined rollouts).
 type Env interface {
 	// Spec describes the environment.
 	Spec(ctx context.Context, req SpecRequest) (*Spec, error)
@@ -29,10 +34,22 @@ type Env interface {
 	// Behave returns the actions of a scripted behaviour policy for a batch of
 	// observations and goals (data collection).
 	Behave(ctx context.Context, req BehaveRequest) (*BehaveResponse, error)
-	// Plausibility scores how physically plausible a rollout is.
-	Plausibility(ctx context.Context, req PlausibilityRequest) (*PlausibilityResponse, error)
-	// Render draws an observation as an image.
+}
+
+// Renderer is implemented by environments that can draw an observation as an
+// image (kalm render, the rollout pictures of reports). Without it the host
+// answers that the env does not render ([ErrNoRender]).
+type Renderer interface {
 	Render(ctx context.Context, req RenderRequest) (*RenderResponse, error)
+}
+
+// PlausibilityScorer is implemented by environments that can say how
+// physically plausible a rollout is, such as one a language model imagined
+// (paper Tables 4–5). Each env names its own rules: a ball off the table, a
+// block floating, a move beyond the dynamics. Without it imagined rollouts
+// are judged but not scored ([ErrNoPlausibility]).
+type PlausibilityScorer interface {
+	Plausibility(ctx context.Context, req PlausibilityRequest) (*PlausibilityResponse, error)
 }
 
 // SpecRequest asks for the environment's Spec. It has no fields yet.
@@ -172,16 +189,35 @@ type PlausibilityRequest struct {
 	Actions      []float32 // [T, ActionDim]
 }
 
-// PlausibilityResponse gives the share of transitions that break the
-// environment's physical rules (paper Tables 4–5).
+// PlausibilityResponse gives, for each of the env's rules, the share of the
+// rollout's transitions that break it.
 type PlausibilityResponse struct {
-	// OutOfBounds is the share of transitions whose next state leaves the workspace.
-	OutOfBounds float64
-	// BeyondDynamics is the share of transitions that move further than the
-	// dynamics allow.
-	BeyondDynamics float64
-	// Metrics holds further env-specific scores.
-	Metrics map[string]float64
+	// Shares has one entry per rule, in the env's order; every response of
+	// an env names the same rules.
+	Shares []Share
+}
+
+// Share is the share of a rollout's transitions that break one rule.
+type Share struct {
+	// Name is the rule's short snake_case key, unique within a response
+	// ("out_of_workbench"); the runner records the share as the metric
+	// plausibility/<Name>.
+	Name string
+	// Description says what breaks the rule, for reports and listings
+	// ("an object's centre leaves the workbench").
+	Description string
+	// Value is the share, in [0, 1].
+	Value float64
+}
+
+// Share returns the value of the share named name, and whether there is one.
+func (r *PlausibilityResponse) Share(name string) (float64, bool) {
+	for _, s := range r.Shares {
+		if s.Name == name {
+			return s.Value, true
+		}
+	}
+	return 0, false
 }
 
 // RenderRequest asks for a picture of one observation.

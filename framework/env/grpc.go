@@ -43,14 +43,23 @@ type Client struct {
 }
 
 var (
-	_ Env        = (*Client)(nil)
-	_ Configurer = (*Client)(nil)
-	_ Parser     = (*Client)(nil)
+	_ Env                = (*Client)(nil)
+	_ Configurer         = (*Client)(nil)
+	_ Parser             = (*Client)(nil)
+	_ Renderer           = (*Client)(nil)
+	_ PlausibilityScorer = (*Client)(nil)
 )
 
-// ErrNoParser is returned (wrapped) by Client.ParseGoals when the plugin's
-// env does not implement [Parser].
-var ErrNoParser = errors.New("the env reads no goal texts (it does not implement env.Parser)")
+// The errors a Client's optional methods return (wrapped) when the plugin's
+// env lacks the capability; test for them with errors.Is.
+var (
+	// ErrNoParser: the env does not implement [Parser].
+	ErrNoParser = errors.New("the env reads no goal texts (it does not implement env.Parser)")
+	// ErrNoRender: the env does not implement [Renderer].
+	ErrNoRender = errors.New("this env does not render (it does not implement env.Renderer)")
+	// ErrNoPlausibility: the env does not implement [PlausibilityScorer].
+	ErrNoPlausibility = errors.New("this env scores no plausibility (it does not implement env.PlausibilityScorer)")
+)
 
 func (c *Client) Spec(ctx context.Context, _ SpecRequest) (*Spec, error) {
 	r, err := c.c.Spec(ctx, &pb.SpecRequest{})
@@ -123,14 +132,24 @@ func (c *Client) Behave(ctx context.Context, req BehaveRequest) (*BehaveResponse
 
 func (c *Client) Plausibility(ctx context.Context, req PlausibilityRequest) (*PlausibilityResponse, error) {
 	r, err := c.c.Plausibility(ctx, &pb.PlausibilityRequest{Observations: req.Observations, Actions: req.Actions})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("plausibility: %w", ErrNoPlausibility)
+	}
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return &PlausibilityResponse{OutOfBounds: r.OutOfBounds, BeyondDynamics: r.BeyondDynamics, Metrics: r.Metrics}, nil
+	out := &PlausibilityResponse{Shares: make([]Share, len(r.Shares))}
+	for i, s := range r.Shares {
+		out.Shares[i] = Share{Name: s.Name, Description: s.Description, Value: s.Value}
+	}
+	return out, nil
 }
 
 func (c *Client) Render(ctx context.Context, req RenderRequest) (*RenderResponse, error) {
 	r, err := c.c.Render(ctx, &pb.RenderRequest{Observation: req.Observation, Caption: req.Caption, Width: int32(req.Width)})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, fmt.Errorf("render: %w", ErrNoRender)
+	}
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
@@ -235,15 +254,27 @@ func (s *server) Behave(ctx context.Context, r *pb.BehaveRequest) (*pb.BehaveRes
 }
 
 func (s *server) Plausibility(ctx context.Context, r *pb.PlausibilityRequest) (*pb.PlausibilityResponse, error) {
-	out, err := s.impl.Plausibility(ctx, PlausibilityRequest{Observations: r.Observations, Actions: r.Actions})
+	p, ok := s.impl.(PlausibilityScorer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrNoPlausibility.Error())
+	}
+	out, err := p.Plausibility(ctx, PlausibilityRequest{Observations: r.Observations, Actions: r.Actions})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.PlausibilityResponse{OutOfBounds: out.OutOfBounds, BeyondDynamics: out.BeyondDynamics, Metrics: out.Metrics}, nil
+	shares := make([]*pb.Share, len(out.Shares))
+	for i, sh := range out.Shares {
+		shares[i] = &pb.Share{Name: sh.Name, Description: sh.Description, Value: sh.Value}
+	}
+	return &pb.PlausibilityResponse{Shares: shares}, nil
 }
 
 func (s *server) Render(ctx context.Context, r *pb.RenderRequest) (*pb.RenderResponse, error) {
-	out, err := s.impl.Render(ctx, RenderRequest{Observation: r.Observation, Caption: r.Caption, Width: int(r.Width)})
+	rd, ok := s.impl.(Renderer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, ErrNoRender.Error())
+	}
+	out, err := rd.Render(ctx, RenderRequest{Observation: r.Observation, Caption: r.Caption, Width: int(r.Width)})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}

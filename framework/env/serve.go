@@ -45,5 +45,14 @@ func Describe(ctx context.Context, e Env) (string, []string, error) {
 	if _, ok := e.(Configurer); ok {
 		caps = append(caps, "configure")
 	}
+	if _, ok := e.(Parser); ok {
+		caps = append(caps, "parse")
+	}
+	if _, ok := e.(Renderer); ok {
+		caps = append(caps, "render")
+	}
+	if _, ok := e.(PlausibilityScorer); ok {
+		caps = append(caps, "plausibility")
+	}
 	return s.Name, caps, nil
 }

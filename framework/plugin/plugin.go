@@ -18,8 +18,9 @@ import (
 )
 
 // ProtocolVersion is the version of kalm's plugin protocol (kalm.proto). A
-// host refuses plugins built for another version.
-const ProtocolVersion = 2
+// host refuses plugins built for another version. Version 3 made an env's
+// render and plausibility optional and its plausibility named shares.
+const ProtocolVersion = 3
 
 // Handshake is the go-plugin handshake every kalm plugin and host uses. The
 // cookie only keeps a plugin binary from being run by hand by mistake.

@@ -98,9 +98,9 @@ func (s *Sim) Score(obs []float32, actions []int) (PlausibilityScores, error) {
 	return p, nil
 }
 
-// Plausibility scores a rollout: OutOfBounds is the share of transitions leaving the
-// workbench, BeyondDynamics the share moving a ball further than a push can; Metrics adds
-// "overlap", "unpushed" and "max_move" (see PlausibilityScores).
+// Plausibility scores a rollout by four shares of its transitions (see
+// PlausibilityScores): out_of_bounds and beyond_dynamics are the paper's
+// Table 4 columns, overlap and unpushed catch what they miss.
 func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -121,11 +121,12 @@ func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env
 	if err != nil {
 		return nil, err
 	}
-	return &env.PlausibilityResponse{
-		OutOfBounds:    s.OffBoard,
-		BeyondDynamics: s.BeyondDynamics,
-		Metrics:        map[string]float64{"overlap": s.Overlap, "unpushed": s.Unpushed, "max_move": s.MaxMove},
-	}, nil
+	return &env.PlausibilityResponse{Shares: []env.Share{
+		{Name: "out_of_bounds", Description: "a ball's centre leaves the workbench", Value: s.OffBoard},
+		{Name: "beyond_dynamics", Description: "a ball moves further than one push can move it", Value: s.BeyondDynamics},
+		{Name: "overlap", Description: "two balls interpenetrate", Value: s.Overlap},
+		{Name: "unpushed", Description: "balls move although the pushed one does not", Value: s.Unpushed},
+	}}, nil
 }
 
 // Render draws an observation as a PNG (see Renderer).

@@ -37,11 +37,22 @@ func TestPlausibilityOfRealRollouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			off += p.OutOfBounds * float64(ep.Len())
-			beyond += p.BeyondDynamics * float64(ep.Len())
-			overlap += p.Metrics["overlap"] * float64(ep.Len())
+			share := func(name string) float64 {
+				v, ok := p.Share(name)
+				if !ok {
+					t.Fatalf("no share %q in %+v", name, p.Shares)
+				}
+				return v
+			}
+			off += share("out_of_bounds") * float64(ep.Len())
+			beyond += share("beyond_dynamics") * float64(ep.Len())
+			overlap += share("overlap") * float64(ep.Len())
 			n += ep.Len()
-			maxMove = max(maxMove, p.Metrics["max_move"])
+			s, err := e.sim.Score(ep.Observations, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maxMove = max(maxMove, s.MaxMove)
 		}
 		t.Logf("%s: %d transitions: off board %.4f, beyond dynamics %.4f, overlap %.4f", policy, n, off/float64(n), beyond/float64(n), overlap/float64(n))
 		if off > 0 || beyond > 0 || overlap/float64(n) > 0.01 {

@@ -337,8 +337,12 @@ func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env
 		return nil, err
 	}
 	p := Plausibility(req.Observations)
-	return &env.PlausibilityResponse{OutOfBounds: p.OutOfWorkbench, BeyondDynamics: p.BeyondDynamics,
-		Metrics: map[string]float64{"float_in_air": p.FloatInAir, "implausible_pose": p.ImplausiblePose}}, nil
+	return &env.PlausibilityResponse{Shares: []env.Share{
+		{Name: "float_in_air", Description: "the puck or block rises or hovers above its resting height without being held", Value: p.FloatInAir},
+		{Name: "out_of_workbench", Description: "the hand or an object is beyond the table top's edges or below it", Value: p.OutOfWorkbench},
+		{Name: "implausible_pose", Description: "an orientation that is no unit quaternion, a tilted fixture, a drawer, window or button beyond its travel, or fingers opened beyond their range", Value: p.ImplausiblePose},
+		{Name: "beyond_dynamics", Description: "the hand moves faster than its actions allow, an object faster than 1 m/s, or a fixture's base moves", Value: p.BeyondDynamics},
+	}}, nil
 }
 
 // Render draws an observation: the table from above and from the side.

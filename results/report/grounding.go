@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,10 +23,22 @@ import (
 // the explanation accuracy after fine-tuning (Fig. 7), and the shares of
 // unrealistic transitions in imagined rollouts (Table 4).
 var (
-	paperMatch          = map[string]string{"rephrase": "85", "unseen-easy": "36", "unseen-hard": "28"}
-	paperOutOfWorkbench = map[string]string{"rephrase": "18.4", "unseen-easy": "0.0", "unseen-hard": "4.3"}
-	paperExceedDynamics = map[string]string{"rephrase": "0.1", "unseen-easy": "0.2", "unseen-hard": "0.2"}
+	paperMatch = map[string]string{"rephrase": "85", "unseen-easy": "36", "unseen-hard": "28"}
 )
+
+// paperShareOrder is the order of the paper's plausibility columns.
+var paperShareOrder = []string{"out_of_bounds", "beyond_dynamics"}
+
+// paperShares names CLEVR's plausibility shares in the report and gives the
+// paper's figures per level (for the clevr env only); other shares appear
+// under their own names.
+var paperShares = map[string]struct {
+	measure string
+	paper   map[string]string
+}{
+	"out_of_bounds":   {"out of workbench (%)", map[string]string{"rephrase": "18.4", "unseen-easy": "0.0", "unseen-hard": "4.3"}},
+	"beyond_dynamics": {"exceed dynamics (%)", map[string]string{"rephrase": "0.1", "unseen-easy": "0.2", "unseen-hard": "0.2"}},
+}
 
 const paperExplain = "> 85"
 
@@ -49,7 +62,7 @@ type GroundingRow struct {
 func GroundingRows(gs []results.Grounding) []GroundingRow {
 	var out []GroundingRow
 	for _, g := range gs {
-		lmName, _, _ := strings.Cut(g.Plugin, "+")
+		lmName, envName, _ := strings.Cut(g.Plugin, "+")
 		version, _, _ := strings.Cut(g.PluginVersion, "+")
 		row := func(measure, level string, v float64, n int, paper string) {
 			out = append(out, GroundingRow{LM: lmName + "@" + version, Ground: g.Ground, Measure: measure, Level: level, Value: v, N: n, Paper: paper})
@@ -96,11 +109,30 @@ func GroundingRows(gs []results.Grounding) []GroundingRow {
 		for _, l := range novel {
 			row("generation match (%)", l, 100*get(g.Imagine[l], "judged_success"), -1, paperMatch[l])
 		}
+		// The env's named plausibility shares: the paper's in its order, then the rest by name.
+		var shares []string
 		for _, l := range novel {
-			row("out of workbench (%)", l, 100*get(g.Imagine[l], "plausibility/out_of_bounds"), -1, paperOutOfWorkbench[l])
+			for name := range g.Imagine[l] {
+				if sh, ok := strings.CutPrefix(name, "plausibility/"); ok && !contains(shares, sh) {
+					shares = append(shares, sh)
+				}
+			}
 		}
-		for _, l := range novel {
-			row("exceed dynamics (%)", l, 100*get(g.Imagine[l], "plausibility/beyond_dynamics"), -1, paperExceedDynamics[l])
+		sort.Slice(shares, func(i, j int) bool {
+			a, b := slices.Index(paperShareOrder, shares[i]), slices.Index(paperShareOrder, shares[j])
+			if a < 0 && b < 0 {
+				return shares[i] < shares[j]
+			}
+			return a >= 0 && (b < 0 || a < b)
+		})
+		for _, sh := range shares {
+			measure, paper := sh+" (%)", map[string]string(nil)
+			if p, ok := paperShares[sh]; ok && envName == "clevr" {
+				measure, paper = p.measure, p.paper
+			}
+			for _, l := range novel {
+				row(measure, l, 100*get(g.Imagine[l], "plausibility/"+sh), -1, paper[l])
+			}
 		}
 	}
 	return out

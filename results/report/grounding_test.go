@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,5 +93,23 @@ func TestGroundingNone(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "no grounding report") {
 		t.Errorf("report of an experiment without an LM: %q", b.String())
+	}
+}
+
+// TestGroundingRowsNamedShares: an env's own plausibility shares get rows
+// under their names, with no paper figure (the paper's are CLEVR's).
+func TestGroundingRowsNamedShares(t *testing.T) {
+	rows := GroundingRows([]results.Grounding{{Plugin: "tinylm+tabletop", PluginVersion: "v1+v1", Ground: "g",
+		Imagine: map[string]map[string]float64{"unseen-easy": {"judged_success": 0.5, "plausibility/float_in_air": 0.25,
+			"plausibility/beyond_dynamics": 0.1, "plausibility/implausible_pose": 0}}}})
+	var got []string
+	for _, r := range rows {
+		if strings.HasSuffix(r.Measure, "(%)") && r.Level == "unseen-easy" && !strings.HasPrefix(r.Measure, "generation") && !strings.HasPrefix(r.Measure, "explanation") {
+			got = append(got, fmt.Sprintf("%s=%.0f paper=%q", r.Measure, r.Value, r.Paper))
+		}
+	}
+	want := []string{`beyond_dynamics (%)=10 paper=""`, `float_in_air (%)=25 paper=""`, `implausible_pose (%)=0 paper=""`}
+	if !slices.Equal(got, want) {
+		t.Errorf("plausibility rows %q, want %q", got, want)
 	}
 }

@@ -31,15 +31,25 @@
 //     deterministically under a seed; an unknown policy is an error.
 //   - BadInput: out-of-range, non-integer, NaN and infinite actions, action
 //     batches of the wrong length, and malformed Reset, Judge, Behave,
-//     Plausibility and Render requests are errors, not panics.
-//   - Plausibility: real rollouts score within [0, 1].
-//   - Render: a decodable PNG, of the requested width when one is given.
+//     Plausibility and Render requests (where the env has them) are errors,
+//     not panics.
+//   - Plausibility (where the env is an env.PlausibilityScorer): every
+//     rollout of every policy is scored by the same non-empty list of
+//     shares, each with a unique snake_case name, a description and a value
+//     in [0, 1].
+//   - Render (where the env is an env.Renderer): a decodable PNG, of the
+//     requested width when one is given.
 //   - Collect: env.Collect writes a dataset that dataset.Load reads back with
 //     the requested number of episodes and the env's dimensions, the same
 //     for the same seed (and, for a plugin client, the same when collected
 //     inside the plugin).
 //   - Configure: an env that takes configuration rejects an unknown key
 //     with an error naming it.
+//
+// Render and Plausibility are optional capabilities: their checks skip an
+// env that lacks them, in process (the interface is missing) or across a
+// plugin boundary (the client's call returns env.ErrNoRender or
+// env.ErrNoPlausibility).
 //
 // Configure an env in the factory: the suite calls Configure only with an
 // unknown key, which must change nothing.

@@ -602,9 +602,13 @@ func (s Suite) checkBadInput(t tester) {
 		})
 	})
 	t.Run("Plausibility/WrongLength", func(t tester) {
-		suite.Rejects(t, fmt.Sprintf("Plausibility of %d observation values and 1 action", 2*od-1), func() (*env.PlausibilityResponse, error) {
-			return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep[:2*od-1], Actions: act})
-		})
+		p := scorer(t, e)
+		call := func() (*env.PlausibilityResponse, error) {
+			return p.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep[:2*od-1], Actions: act})
+		}
+		_, err := suite.Call(call)
+		skipAbsent(t, err)
+		suite.Rejects(t, fmt.Sprintf("Plausibility of %d observation values and 1 action", 2*od-1), call)
 	})
 	t.Run("Behave/WrongLength", func(t tester) {
 		suite.Rejects(t, fmt.Sprintf("Behave for %d observation values and %d goals", len(obs)-1, n), func() (*env.BehaveResponse, error) {
@@ -612,33 +616,98 @@ func (s Suite) checkBadInput(t tester) {
 		})
 	})
 	t.Run("Render/WrongLength", func(t tester) {
-		suite.Rejects(t, fmt.Sprintf("Render of %d observation values (obs dim %d)", od-1, od), func() (*env.RenderResponse, error) {
-			return e.Render(t.Context(), env.RenderRequest{Observation: obs[:od-1]})
-		})
+		r := renderer(t, e)
+		call := func() (*env.RenderResponse, error) {
+			return r.Render(t.Context(), env.RenderRequest{Observation: obs[:od-1]})
+		}
+		_, err := suite.Call(call)
+		skipAbsent(t, err)
+		suite.Rejects(t, fmt.Sprintf("Render of %d observation values (obs dim %d)", od-1, od), call)
 	})
+}
+
+// scorer returns e as a PlausibilityScorer, or skips the check where e is none.
+func scorer(t tester, e env.Env) env.PlausibilityScorer {
+	t.Helper()
+	p, ok := e.(env.PlausibilityScorer)
+	if !ok {
+		t.Skip("the env scores no plausibility (it does not implement env.PlausibilityScorer)")
+	}
+	return p
+}
+
+// renderer returns e as a Renderer, or skips the check where e is none.
+func renderer(t tester, e env.Env) env.Renderer {
+	t.Helper()
+	r, ok := e.(env.Renderer)
+	if !ok {
+		t.Skip("the env does not render (it does not implement env.Renderer)")
+	}
+	return r
+}
+
+// skipAbsent skips the check when err says a plugin's env lacks the
+// capability (a plugin client implements every optional method).
+func skipAbsent(t tester, err error) {
+	t.Helper()
+	if errors.Is(err, env.ErrNoRender) || errors.Is(err, env.ErrNoPlausibility) {
+		t.Skip(err.Error())
+	}
+}
+
+// shareName is what a share's name may be: snake_case, as metric names are.
+func shareName(name string) bool {
+	if name == "" || name[0] == '_' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s Suite) checkPlausibility(t tester) {
 	e, sp := s.setup(t)
+	p := scorer(t, e)
+	var rules []string // the share names of the first response
 	for _, policy := range sp.Policies {
 		t.Run(policy, func(t tester) {
 			for i, ep := range s.rollouts(t, e, sp, policy, s.Seed+1) {
-				p, err := suite.Call(func() (*env.PlausibilityResponse, error) {
-					return e.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
+				r, err := suite.Call(func() (*env.PlausibilityResponse, error) {
+					return p.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
 				})
+				skipAbsent(t, err)
 				if err != nil {
 					t.Fatalf("episode %d: Plausibility: %v", i, err)
 				}
-				score := map[string]float64{"OutOfBounds": p.OutOfBounds, "BeyondDynamics": p.BeyondDynamics}
-				for k, v := range score {
-					if !(v >= 0 && v <= 1) {
-						t.Errorf("episode %d: %s = %g, want a share in [0, 1]", i, k, v)
+				if r == nil {
+					t.Fatalf("episode %d: Plausibility returned neither scores nor an error", i)
+				}
+				if len(r.Shares) == 0 {
+					t.Errorf("episode %d: Plausibility names no share (an env with no rules should not implement env.PlausibilityScorer)", i)
+				}
+				var names []string
+				for _, sh := range r.Shares {
+					if !shareName(sh.Name) {
+						t.Errorf("episode %d: share name %q, want snake_case ([a-z0-9_]+)", i, sh.Name)
+					}
+					if slices.Contains(names, sh.Name) {
+						t.Errorf("episode %d: share %q named twice", i, sh.Name)
+					}
+					names = append(names, sh.Name)
+					if strings.TrimSpace(sh.Description) == "" {
+						t.Errorf("episode %d: share %q has no description", i, sh.Name)
+					}
+					if !(sh.Value >= 0 && sh.Value <= 1) {
+						t.Errorf("episode %d: share %s = %g, want a share in [0, 1]", i, sh.Name, sh.Value)
 					}
 				}
-				for k, v := range p.Metrics {
-					if math.IsNaN(v) || math.IsInf(v, 0) {
-						t.Errorf("episode %d: metric %q = %g", i, k, v)
-					}
+				if rules == nil {
+					rules = names
+				} else if !slices.Equal(names, rules) {
+					t.Errorf("episode %d: shares %v, but an earlier rollout was scored by %v: every response names the same rules", i, names, rules)
 				}
 			}
 		})
@@ -647,13 +716,15 @@ func (s Suite) checkPlausibility(t tester) {
 
 func (s Suite) checkRender(t tester) {
 	e, sp := s.setup(t)
+	rd := renderer(t, e)
 	gs := goals(t, e, sp.Levels[0], 2, s.Seed)
 	obs := reset(t, e, s.Seed, gs, nil)
 	for _, width := range []int{0, 96} {
 		t.Run(fmt.Sprintf("width=%d", width), func(t tester) {
 			r, err := suite.Call(func() (*env.RenderResponse, error) {
-				return e.Render(t.Context(), env.RenderRequest{Observation: obs[sp.ObsDim:], Caption: gs[1].Text, Width: width})
+				return rd.Render(t.Context(), env.RenderRequest{Observation: obs[sp.ObsDim:], Caption: gs[1].Text, Width: width})
 			})
+			skipAbsent(t, err)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}

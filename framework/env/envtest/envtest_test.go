@@ -49,6 +49,8 @@ func TestBrokenEnvsFail(t *testing.T) {
 		{"WrongGoalDim", bugs{wrongGoalDim: true}, []string{"Goals/near", "Collect"}},
 		{"IgnoreInitObs", bugs{ignoreInitObs: true}, []string{"ResetObservations", "BadInput/Reset/ObservationsWrongLength"}},
 		{"PlausibilityAbove", bugs{plausibilityAbove: true}, []string{"Plausibility/random"}},
+		{"ShareUnnamed", bugs{shareUnnamed: true}, []string{"Plausibility/expert", "Plausibility/random"}},
+		{"ShareNamesVary", bugs{shareNamesVary: true}, []string{"Plausibility"}},
 		{"NoPolicies", bugs{noPolicies: true}, []string{"Spec", "Behave", "Judge"}},
 		{"Miscounts", bugs{collectMiscounts: true}, []string{"Goals", "ResetStep/batch=7", "Collect"}},
 		{"BehaveIgnoresSeed", bugs{behaveIgnoresSeed: true}, []string{"Behave/random"}},
@@ -64,6 +66,32 @@ func TestBrokenEnvsFail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// bare is the line env without its optional capabilities (Configure,
+// Render, Plausibility): only Env's methods.
+type bare struct{ env.Env }
+
+// TestWithoutCapabilities checks that an env lacking render and plausibility
+// passes, their checks skipped rather than failed.
+func TestWithoutCapabilities(t *testing.T) {
+	e := bare{&line{}}
+	if _, ok := env.Env(e).(env.Renderer); ok {
+		t.Fatal("bare still renders")
+	}
+	rec, rep := newRecorder(t)
+	Suite{New: func(testing.TB) env.Env { return e }}.run(rec)
+	if rec.Failed() {
+		t.Errorf("an env without optional capabilities failed: %v", rep.Failures())
+	}
+	for _, name := range []string{"Plausibility", "Render", "BadInput/Plausibility/WrongLength", "BadInput/Render/WrongLength"} {
+		if !rep.Skipped(name) {
+			t.Errorf("check %s was not skipped for an env without the capability", name)
+		}
+	}
+	if rep.Skipped("Judge") || rep.Skipped("BadInput/Judge/ObservationsWrongLength") {
+		t.Errorf("a mandatory check was skipped")
 	}
 }
 

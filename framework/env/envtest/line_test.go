@@ -45,6 +45,8 @@ type bugs struct {
 	wrongGoalDim      bool // goal vectors have two values
 	ignoreInitObs     bool // Reset ignores the given observations
 	plausibilityAbove bool // Plausibility returns 2
+	shareUnnamed      bool // a share has no name and no description
+	shareNamesVary    bool // rollouts that move are scored by other rules than those that stay
 	noPolicies        bool // Spec lists no policies
 	collectMiscounts  bool // Goals returns one goal fewer than asked for
 	goalsNil          bool // Goals returns neither goals nor an error
@@ -271,12 +273,21 @@ func (l *line) Plausibility(_ context.Context, req env.PlausibilityRequest) (*en
 			jump++
 		}
 	}
-	p := &env.PlausibilityResponse{}
+	p := &env.PlausibilityResponse{Shares: []env.Share{
+		{Name: "off_line", Description: "the agent stands off the line's cells"},
+		{Name: "jump", Description: "the agent moves more than one cell in a step"},
+	}}
 	if T > 0 {
-		p.OutOfBounds, p.BeyondDynamics = out/float64(T), jump/float64(T)
+		p.Shares[0].Value, p.Shares[1].Value = out/float64(T), jump/float64(T)
 	}
 	if l.bugs.plausibilityAbove {
-		p.OutOfBounds = 2
+		p.Shares[0].Value = 2
+	}
+	if l.bugs.shareUnnamed {
+		p.Shares[1].Name, p.Shares[1].Description = "", ""
+	}
+	if l.bugs.shareNamesVary && T > 0 && req.Observations[0] != req.Observations[2*T] {
+		p.Shares[1].Name = "leap"
 	}
 	return p, nil
 }

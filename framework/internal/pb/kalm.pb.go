@@ -1197,18 +1197,78 @@ func (x *PlausibilityRequest) GetActions() []float32 {
 	return nil
 }
 
+// Share is the share of a rollout's transitions that break one of the env's rules.
+type Share struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Value         float64                `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Share) Reset() {
+	*x = Share{}
+	mi := &file_kalm_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Share) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Share) ProtoMessage() {}
+
+func (x *Share) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Share.ProtoReflect.Descriptor instead.
+func (*Share) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Share) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Share) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Share) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+// Protocol 3 replaced the fixed CLEVR shares and free metrics (fields 1 to 3) with named shares.
 type PlausibilityResponse struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	OutOfBounds    float64                `protobuf:"fixed64,1,opt,name=out_of_bounds,json=outOfBounds,proto3" json:"out_of_bounds,omitempty"`
-	BeyondDynamics float64                `protobuf:"fixed64,2,opt,name=beyond_dynamics,json=beyondDynamics,proto3" json:"beyond_dynamics,omitempty"`
-	Metrics        map[string]float64     `protobuf:"bytes,3,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shares        []*Share               `protobuf:"bytes,4,rep,name=shares,proto3" json:"shares,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PlausibilityResponse) Reset() {
 	*x = PlausibilityResponse{}
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1280,7 @@ func (x *PlausibilityResponse) String() string {
 func (*PlausibilityResponse) ProtoMessage() {}
 
 func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,26 +1293,12 @@ func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityResponse.ProtoReflect.Descriptor instead.
 func (*PlausibilityResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{20}
+	return file_kalm_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *PlausibilityResponse) GetOutOfBounds() float64 {
+func (x *PlausibilityResponse) GetShares() []*Share {
 	if x != nil {
-		return x.OutOfBounds
-	}
-	return 0
-}
-
-func (x *PlausibilityResponse) GetBeyondDynamics() float64 {
-	if x != nil {
-		return x.BeyondDynamics
-	}
-	return 0
-}
-
-func (x *PlausibilityResponse) GetMetrics() map[string]float64 {
-	if x != nil {
-		return x.Metrics
+		return x.Shares
 	}
 	return nil
 }
@@ -1268,7 +1314,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1326,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1339,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{21}
+	return file_kalm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RenderRequest) GetObservation() []float32 {
@@ -1326,7 +1372,7 @@ type RenderResponse struct {
 
 func (x *RenderResponse) Reset() {
 	*x = RenderResponse{}
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1384,7 @@ func (x *RenderResponse) String() string {
 func (*RenderResponse) ProtoMessage() {}
 
 func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1397,7 @@ func (x *RenderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
 func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{22}
+	return file_kalm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RenderResponse) GetPng() []byte {
@@ -1376,7 +1422,7 @@ type CollectRequest struct {
 
 func (x *CollectRequest) Reset() {
 	*x = CollectRequest{}
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1434,7 @@ func (x *CollectRequest) String() string {
 func (*CollectRequest) ProtoMessage() {}
 
 func (x *CollectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1447,7 @@ func (x *CollectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
 func (*CollectRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{23}
+	return file_kalm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CollectRequest) GetEpisodes() int32 {
@@ -1464,7 +1510,7 @@ type CollectEvent struct {
 
 func (x *CollectEvent) Reset() {
 	*x = CollectEvent{}
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1522,7 @@ func (x *CollectEvent) String() string {
 func (*CollectEvent) ProtoMessage() {}
 
 func (x *CollectEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1535,7 @@ func (x *CollectEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectEvent.ProtoReflect.Descriptor instead.
 func (*CollectEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{24}
+	return file_kalm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CollectEvent) GetProgress() *Progress {
@@ -1514,7 +1560,7 @@ type SchemaRequest struct {
 
 func (x *SchemaRequest) Reset() {
 	*x = SchemaRequest{}
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1572,7 @@ func (x *SchemaRequest) String() string {
 func (*SchemaRequest) ProtoMessage() {}
 
 func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1585,7 @@ func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaRequest.ProtoReflect.Descriptor instead.
 func (*SchemaRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{25}
+	return file_kalm_proto_rawDescGZIP(), []int{26}
 }
 
 type SchemaResponse struct {
@@ -1551,7 +1597,7 @@ type SchemaResponse struct {
 
 func (x *SchemaResponse) Reset() {
 	*x = SchemaResponse{}
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1609,7 @@ func (x *SchemaResponse) String() string {
 func (*SchemaResponse) ProtoMessage() {}
 
 func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1622,7 @@ func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
 func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{26}
+	return file_kalm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SchemaResponse) GetSchemaJson() []byte {
@@ -1596,7 +1642,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1654,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1667,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{27}
+	return file_kalm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Source) GetPath() string {
@@ -1654,7 +1700,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1712,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1725,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{28}
+	return file_kalm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TrainRequest) GetDatasets() []*Source {
@@ -1748,7 +1794,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1806,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1819,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{29}
+	return file_kalm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Checkpoint) GetStep() int64 {
@@ -1800,7 +1846,7 @@ type TrainResult struct {
 
 func (x *TrainResult) Reset() {
 	*x = TrainResult{}
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1858,7 @@ func (x *TrainResult) String() string {
 func (*TrainResult) ProtoMessage() {}
 
 func (x *TrainResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1871,7 @@ func (x *TrainResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainResult.ProtoReflect.Descriptor instead.
 func (*TrainResult) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{30}
+	return file_kalm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TrainResult) GetCheckpoints() []*Checkpoint {
@@ -1853,7 +1899,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1911,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1924,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{31}
+	return file_kalm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TrainEvent) GetProgress() *Progress {
@@ -1904,7 +1950,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1916,7 +1962,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1929,7 +1975,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{32}
+	return file_kalm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LoadRequest) GetCheckpoint() string {
@@ -1948,7 +1994,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2006,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2019,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{33}
+	return file_kalm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LoadResponse) GetPolicy() string {
@@ -1996,7 +2042,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2054,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2067,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{34}
+	return file_kalm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ActRequest) GetPolicy() string {
@@ -2068,7 +2114,7 @@ type ActResponse struct {
 
 func (x *ActResponse) Reset() {
 	*x = ActResponse{}
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2126,7 @@ func (x *ActResponse) String() string {
 func (*ActResponse) ProtoMessage() {}
 
 func (x *ActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2139,7 @@ func (x *ActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResponse.ProtoReflect.Descriptor instead.
 func (*ActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{35}
+	return file_kalm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ActResponse) GetActions() []float32 {
@@ -2120,7 +2166,7 @@ type GroundRequest struct {
 
 func (x *GroundRequest) Reset() {
 	*x = GroundRequest{}
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2178,7 @@ func (x *GroundRequest) String() string {
 func (*GroundRequest) ProtoMessage() {}
 
 func (x *GroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2191,7 @@ func (x *GroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundRequest.ProtoReflect.Descriptor instead.
 func (*GroundRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{36}
+	return file_kalm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GroundRequest) GetBase() string {
@@ -2223,7 +2269,7 @@ type GroundEvent struct {
 
 func (x *GroundEvent) Reset() {
 	*x = GroundEvent{}
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2281,7 @@ func (x *GroundEvent) String() string {
 func (*GroundEvent) ProtoMessage() {}
 
 func (x *GroundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2294,7 @@ func (x *GroundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundEvent.ProtoReflect.Descriptor instead.
 func (*GroundEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{37}
+	return file_kalm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GroundEvent) GetProgress() *Progress {
@@ -2296,7 +2342,7 @@ type GenerateRequest struct {
 
 func (x *GenerateRequest) Reset() {
 	*x = GenerateRequest{}
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2308,7 +2354,7 @@ func (x *GenerateRequest) String() string {
 func (*GenerateRequest) ProtoMessage() {}
 
 func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2321,7 +2367,7 @@ func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRequest.ProtoReflect.Descriptor instead.
 func (*GenerateRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{38}
+	return file_kalm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GenerateRequest) GetCheckpoint() string {
@@ -2399,7 +2445,7 @@ type GenerateMessage struct {
 
 func (x *GenerateMessage) Reset() {
 	*x = GenerateMessage{}
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2457,7 @@ func (x *GenerateMessage) String() string {
 func (*GenerateMessage) ProtoMessage() {}
 
 func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2470,7 @@ func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateMessage.ProtoReflect.Descriptor instead.
 func (*GenerateMessage) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{39}
+	return file_kalm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GenerateMessage) GetRequest() *GenerateRequest {
@@ -2453,7 +2499,7 @@ type GenerateStep struct {
 
 func (x *GenerateStep) Reset() {
 	*x = GenerateStep{}
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2511,7 @@ func (x *GenerateStep) String() string {
 func (*GenerateStep) ProtoMessage() {}
 
 func (x *GenerateStep) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2524,7 @@ func (x *GenerateStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateStep.ProtoReflect.Descriptor instead.
 func (*GenerateStep) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{40}
+	return file_kalm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GenerateStep) GetStep() int32 {
@@ -2518,7 +2564,7 @@ type GenerateVerdict struct {
 
 func (x *GenerateVerdict) Reset() {
 	*x = GenerateVerdict{}
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2576,7 @@ func (x *GenerateVerdict) String() string {
 func (*GenerateVerdict) ProtoMessage() {}
 
 func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2589,7 @@ func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateVerdict.ProtoReflect.Descriptor instead.
 func (*GenerateVerdict) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{41}
+	return file_kalm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GenerateVerdict) GetDone() []bool {
@@ -2564,7 +2610,7 @@ type GenerateEvent struct {
 
 func (x *GenerateEvent) Reset() {
 	*x = GenerateEvent{}
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +2622,7 @@ func (x *GenerateEvent) String() string {
 func (*GenerateEvent) ProtoMessage() {}
 
 func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +2635,7 @@ func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateEvent.ProtoReflect.Descriptor instead.
 func (*GenerateEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{42}
+	return file_kalm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GenerateEvent) GetStep() *GenerateStep {
@@ -2616,7 +2662,7 @@ type GenerateResponse struct {
 
 func (x *GenerateResponse) Reset() {
 	*x = GenerateResponse{}
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2674,7 @@ func (x *GenerateResponse) String() string {
 func (*GenerateResponse) ProtoMessage() {}
 
 func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2687,7 @@ func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateResponse.ProtoReflect.Descriptor instead.
 func (*GenerateResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{43}
+	return file_kalm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GenerateResponse) GetMetaJson() []byte {
@@ -2673,7 +2719,7 @@ type Episode struct {
 
 func (x *Episode) Reset() {
 	*x = Episode{}
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2685,7 +2731,7 @@ func (x *Episode) String() string {
 func (*Episode) ProtoMessage() {}
 
 func (x *Episode) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2698,7 +2744,7 @@ func (x *Episode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Episode.ProtoReflect.Descriptor instead.
 func (*Episode) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{44}
+	return file_kalm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Episode) GetGoal() *Goal {
@@ -2762,7 +2808,7 @@ type ExplainRequest struct {
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2774,7 +2820,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2787,7 +2833,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{45}
+	return file_kalm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ExplainRequest) GetCheckpoint() string {
@@ -2827,7 +2873,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2885,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2898,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{46}
+	return file_kalm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ExplainResponse) GetTexts() []string {
@@ -2873,7 +2919,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +2931,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +2944,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{47}
+	return file_kalm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PredictRequest) GetCheckpoint() string {
@@ -2931,7 +2977,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2943,7 +2989,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2956,7 +3002,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{48}
+	return file_kalm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PredictResponse) GetObservations() []float32 {
@@ -2976,7 +3022,7 @@ type EncodeRequest struct {
 
 func (x *EncodeRequest) Reset() {
 	*x = EncodeRequest{}
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2988,7 +3034,7 @@ func (x *EncodeRequest) String() string {
 func (*EncodeRequest) ProtoMessage() {}
 
 func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3001,7 +3047,7 @@ func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeRequest.ProtoReflect.Descriptor instead.
 func (*EncodeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{49}
+	return file_kalm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EncodeRequest) GetCheckpoint() string {
@@ -3028,7 +3074,7 @@ type EncodeResponse struct {
 
 func (x *EncodeResponse) Reset() {
 	*x = EncodeResponse{}
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3040,7 +3086,7 @@ func (x *EncodeResponse) String() string {
 func (*EncodeResponse) ProtoMessage() {}
 
 func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3053,7 +3099,7 @@ func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeResponse.ProtoReflect.Descriptor instead.
 func (*EncodeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{50}
+	return file_kalm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EncodeResponse) GetDim() int32 {
@@ -3086,7 +3132,7 @@ type LMActRequest struct {
 
 func (x *LMActRequest) Reset() {
 	*x = LMActRequest{}
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3144,7 @@ func (x *LMActRequest) String() string {
 func (*LMActRequest) ProtoMessage() {}
 
 func (x *LMActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3157,7 @@ func (x *LMActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActRequest.ProtoReflect.Descriptor instead.
 func (*LMActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{51}
+	return file_kalm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *LMActRequest) GetCheckpoint() string {
@@ -3179,7 +3225,7 @@ type LMActResponse struct {
 
 func (x *LMActResponse) Reset() {
 	*x = LMActResponse{}
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3191,7 +3237,7 @@ func (x *LMActResponse) String() string {
 func (*LMActResponse) ProtoMessage() {}
 
 func (x *LMActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3204,7 +3250,7 @@ func (x *LMActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActResponse.ProtoReflect.Descriptor instead.
 func (*LMActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{52}
+	return file_kalm_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *LMActResponse) GetActions() []float32 {
@@ -3312,14 +3358,13 @@ const file_kalm_proto_rawDesc = "" +
 	"\aactions\x18\x01 \x03(\x02R\aactions\"S\n" +
 	"\x13PlausibilityRequest\x12\"\n" +
 	"\fobservations\x18\x01 \x03(\x02R\fobservations\x12\x18\n" +
-	"\aactions\x18\x02 \x03(\x02R\aactions\"\xe5\x01\n" +
-	"\x14PlausibilityResponse\x12\"\n" +
-	"\rout_of_bounds\x18\x01 \x01(\x01R\voutOfBounds\x12'\n" +
-	"\x0fbeyond_dynamics\x18\x02 \x01(\x01R\x0ebeyondDynamics\x12D\n" +
-	"\ametrics\x18\x03 \x03(\v2*.kalm.v1.PlausibilityResponse.MetricsEntryR\ametrics\x1a:\n" +
-	"\fMetricsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"a\n" +
+	"\aactions\x18\x02 \x03(\x02R\aactions\"S\n" +
+	"\x05Share\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\"y\n" +
+	"\x14PlausibilityResponse\x12&\n" +
+	"\x06shares\x18\x04 \x03(\v2\x0e.kalm.v1.ShareR\x06sharesJ\x04\b\x01\x10\x02J\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rout_of_boundsR\x0fbeyond_dynamicsR\ametrics\"a\n" +
 	"\rRenderRequest\x12 \n" +
 	"\vobservation\x18\x01 \x03(\x02R\vobservation\x12\x18\n" +
 	"\acaption\x18\x02 \x01(\tR\acaption\x12\x14\n" +
@@ -3546,80 +3591,80 @@ var file_kalm_proto_goTypes = []any{
 	(*BehaveRequest)(nil),        // 17: kalm.v1.BehaveRequest
 	(*BehaveResponse)(nil),       // 18: kalm.v1.BehaveResponse
 	(*PlausibilityRequest)(nil),  // 19: kalm.v1.PlausibilityRequest
-	(*PlausibilityResponse)(nil), // 20: kalm.v1.PlausibilityResponse
-	(*RenderRequest)(nil),        // 21: kalm.v1.RenderRequest
-	(*RenderResponse)(nil),       // 22: kalm.v1.RenderResponse
-	(*CollectRequest)(nil),       // 23: kalm.v1.CollectRequest
-	(*CollectEvent)(nil),         // 24: kalm.v1.CollectEvent
-	(*SchemaRequest)(nil),        // 25: kalm.v1.SchemaRequest
-	(*SchemaResponse)(nil),       // 26: kalm.v1.SchemaResponse
-	(*Source)(nil),               // 27: kalm.v1.Source
-	(*TrainRequest)(nil),         // 28: kalm.v1.TrainRequest
-	(*Checkpoint)(nil),           // 29: kalm.v1.Checkpoint
-	(*TrainResult)(nil),          // 30: kalm.v1.TrainResult
-	(*TrainEvent)(nil),           // 31: kalm.v1.TrainEvent
-	(*LoadRequest)(nil),          // 32: kalm.v1.LoadRequest
-	(*LoadResponse)(nil),         // 33: kalm.v1.LoadResponse
-	(*ActRequest)(nil),           // 34: kalm.v1.ActRequest
-	(*ActResponse)(nil),          // 35: kalm.v1.ActResponse
-	(*GroundRequest)(nil),        // 36: kalm.v1.GroundRequest
-	(*GroundEvent)(nil),          // 37: kalm.v1.GroundEvent
-	(*GenerateRequest)(nil),      // 38: kalm.v1.GenerateRequest
-	(*GenerateMessage)(nil),      // 39: kalm.v1.GenerateMessage
-	(*GenerateStep)(nil),         // 40: kalm.v1.GenerateStep
-	(*GenerateVerdict)(nil),      // 41: kalm.v1.GenerateVerdict
-	(*GenerateEvent)(nil),        // 42: kalm.v1.GenerateEvent
-	(*GenerateResponse)(nil),     // 43: kalm.v1.GenerateResponse
-	(*Episode)(nil),              // 44: kalm.v1.Episode
-	(*ExplainRequest)(nil),       // 45: kalm.v1.ExplainRequest
-	(*ExplainResponse)(nil),      // 46: kalm.v1.ExplainResponse
-	(*PredictRequest)(nil),       // 47: kalm.v1.PredictRequest
-	(*PredictResponse)(nil),      // 48: kalm.v1.PredictResponse
-	(*EncodeRequest)(nil),        // 49: kalm.v1.EncodeRequest
-	(*EncodeResponse)(nil),       // 50: kalm.v1.EncodeResponse
-	(*LMActRequest)(nil),         // 51: kalm.v1.LMActRequest
-	(*LMActResponse)(nil),        // 52: kalm.v1.LMActResponse
-	nil,                          // 53: kalm.v1.Goal.ParamsEntry
-	nil,                          // 54: kalm.v1.Progress.MetricsEntry
-	nil,                          // 55: kalm.v1.EnvSpec.ConfigEntry
-	nil,                          // 56: kalm.v1.ConfigureRequest.ConfigEntry
-	nil,                          // 57: kalm.v1.BehaveRequest.ParamsEntry
-	nil,                          // 58: kalm.v1.PlausibilityResponse.MetricsEntry
+	(*Share)(nil),                // 20: kalm.v1.Share
+	(*PlausibilityResponse)(nil), // 21: kalm.v1.PlausibilityResponse
+	(*RenderRequest)(nil),        // 22: kalm.v1.RenderRequest
+	(*RenderResponse)(nil),       // 23: kalm.v1.RenderResponse
+	(*CollectRequest)(nil),       // 24: kalm.v1.CollectRequest
+	(*CollectEvent)(nil),         // 25: kalm.v1.CollectEvent
+	(*SchemaRequest)(nil),        // 26: kalm.v1.SchemaRequest
+	(*SchemaResponse)(nil),       // 27: kalm.v1.SchemaResponse
+	(*Source)(nil),               // 28: kalm.v1.Source
+	(*TrainRequest)(nil),         // 29: kalm.v1.TrainRequest
+	(*Checkpoint)(nil),           // 30: kalm.v1.Checkpoint
+	(*TrainResult)(nil),          // 31: kalm.v1.TrainResult
+	(*TrainEvent)(nil),           // 32: kalm.v1.TrainEvent
+	(*LoadRequest)(nil),          // 33: kalm.v1.LoadRequest
+	(*LoadResponse)(nil),         // 34: kalm.v1.LoadResponse
+	(*ActRequest)(nil),           // 35: kalm.v1.ActRequest
+	(*ActResponse)(nil),          // 36: kalm.v1.ActResponse
+	(*GroundRequest)(nil),        // 37: kalm.v1.GroundRequest
+	(*GroundEvent)(nil),          // 38: kalm.v1.GroundEvent
+	(*GenerateRequest)(nil),      // 39: kalm.v1.GenerateRequest
+	(*GenerateMessage)(nil),      // 40: kalm.v1.GenerateMessage
+	(*GenerateStep)(nil),         // 41: kalm.v1.GenerateStep
+	(*GenerateVerdict)(nil),      // 42: kalm.v1.GenerateVerdict
+	(*GenerateEvent)(nil),        // 43: kalm.v1.GenerateEvent
+	(*GenerateResponse)(nil),     // 44: kalm.v1.GenerateResponse
+	(*Episode)(nil),              // 45: kalm.v1.Episode
+	(*ExplainRequest)(nil),       // 46: kalm.v1.ExplainRequest
+	(*ExplainResponse)(nil),      // 47: kalm.v1.ExplainResponse
+	(*PredictRequest)(nil),       // 48: kalm.v1.PredictRequest
+	(*PredictResponse)(nil),      // 49: kalm.v1.PredictResponse
+	(*EncodeRequest)(nil),        // 50: kalm.v1.EncodeRequest
+	(*EncodeResponse)(nil),       // 51: kalm.v1.EncodeResponse
+	(*LMActRequest)(nil),         // 52: kalm.v1.LMActRequest
+	(*LMActResponse)(nil),        // 53: kalm.v1.LMActResponse
+	nil,                          // 54: kalm.v1.Goal.ParamsEntry
+	nil,                          // 55: kalm.v1.Progress.MetricsEntry
+	nil,                          // 56: kalm.v1.EnvSpec.ConfigEntry
+	nil,                          // 57: kalm.v1.ConfigureRequest.ConfigEntry
+	nil,                          // 58: kalm.v1.BehaveRequest.ParamsEntry
 	nil,                          // 59: kalm.v1.CollectRequest.ParamsEntry
 	nil,                          // 60: kalm.v1.TrainResult.MetricsEntry
 	nil,                          // 61: kalm.v1.GroundEvent.MetricsEntry
 	nil,                          // 62: kalm.v1.GenerateResponse.MetricsEntry
 }
 var file_kalm_proto_depIdxs = []int32{
-	53, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
-	54, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
+	54, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
+	55, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
 	1,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
-	55, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
-	56, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
+	56, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
+	57, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
 	0,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
 	0,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
 	0,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
 	0,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
 	0,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
-	57, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
-	58, // 11: kalm.v1.PlausibilityResponse.metrics:type_name -> kalm.v1.PlausibilityResponse.MetricsEntry
+	58, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
+	20, // 11: kalm.v1.PlausibilityResponse.shares:type_name -> kalm.v1.Share
 	59, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
 	2,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
-	27, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
-	29, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
+	28, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
+	30, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
 	60, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
 	2,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
-	30, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
+	31, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
 	2,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
 	61, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
 	0,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
-	38, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
-	41, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
-	40, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
-	43, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
+	39, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
+	42, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
+	41, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
+	44, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
 	62, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
 	0,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
-	44, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
+	45, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
 	3,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
 	5,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
 	9,  // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
@@ -3628,20 +3673,20 @@ var file_kalm_proto_depIdxs = []int32{
 	15, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
 	17, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
 	19, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
-	21, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
-	23, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
+	22, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
+	24, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
 	7,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
-	25, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
-	28, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
-	32, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
-	34, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
-	36, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
-	39, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
-	45, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
-	47, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
-	49, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
-	51, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	25, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
+	26, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
+	29, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
+	33, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
+	35, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
+	37, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
+	40, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
+	46, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
+	48, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
+	50, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
+	52, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
+	26, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
 	4,  // 51: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
 	6,  // 52: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
 	10, // 53: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
@@ -3649,21 +3694,21 @@ var file_kalm_proto_depIdxs = []int32{
 	14, // 55: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
 	16, // 56: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
 	18, // 57: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	20, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	22, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	24, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	21, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	23, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	25, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
 	8,  // 61: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
-	26, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	31, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	33, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	35, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	37, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	42, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
-	46, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	48, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	50, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	52, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
-	26, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
+	27, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	32, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	34, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	36, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	38, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	43, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	47, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	49, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	51, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	53, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	27, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
 	51, // [51:73] is the sub-list for method output_type
 	29, // [29:51] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name

@@ -49,7 +49,9 @@ type EnvClient interface {
 	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResponse, error)
 	Judge(ctx context.Context, in *JudgeRequest, opts ...grpc.CallOption) (*JudgeResponse, error)
 	Behave(ctx context.Context, in *BehaveRequest, opts ...grpc.CallOption) (*BehaveResponse, error)
+	// Optional (env.PlausibilityScorer): Unimplemented where the env has no rules.
 	Plausibility(ctx context.Context, in *PlausibilityRequest, opts ...grpc.CallOption) (*PlausibilityResponse, error)
+	// Optional (env.Renderer): Unimplemented where the env does not render.
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
 	Collect(ctx context.Context, in *CollectRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CollectEvent], error)
 	// ParseGoals is optional (env.Parser): Unimplemented when the env has none.
@@ -194,7 +196,9 @@ type EnvServer interface {
 	Step(context.Context, *StepRequest) (*StepResponse, error)
 	Judge(context.Context, *JudgeRequest) (*JudgeResponse, error)
 	Behave(context.Context, *BehaveRequest) (*BehaveResponse, error)
+	// Optional (env.PlausibilityScorer): Unimplemented where the env has no rules.
 	Plausibility(context.Context, *PlausibilityRequest) (*PlausibilityResponse, error)
+	// Optional (env.Renderer): Unimplemented where the env does not render.
 	Render(context.Context, *RenderRequest) (*RenderResponse, error)
 	Collect(*CollectRequest, grpc.ServerStreamingServer[CollectEvent]) error
 	// ParseGoals is optional (env.Parser): Unimplemented when the env has none.

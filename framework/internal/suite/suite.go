@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,9 +44,10 @@ type Recorder struct {
 
 // Report collects the outcome of every (sub)test a Recorder ran.
 type Report struct {
-	mu     sync.Mutex
-	failed map[string][]string // name → messages; present iff the test failed
-	ran    []string
+	mu      sync.Mutex
+	failed  map[string][]string // name → messages; present iff the test failed
+	ran     []string
+	skipped []string
 }
 
 // NewRecorder returns a Recorder under parent and the Report it fills.
@@ -91,9 +93,14 @@ func (r *Recorder) Failed() bool {
 	defer r.mu.Unlock()
 	return r.failed
 }
-func (r *Recorder) Skip(args ...any)                 { runtime.Goexit() }
-func (r *Recorder) Skipf(format string, args ...any) { runtime.Goexit() }
-func (r *Recorder) SkipNow()                         { runtime.Goexit() }
+func (r *Recorder) Skip(args ...any)                 { r.SkipNow() }
+func (r *Recorder) Skipf(format string, args ...any) { r.SkipNow() }
+func (r *Recorder) SkipNow() {
+	r.report.mu.Lock()
+	r.report.skipped = append(r.report.skipped, r.name)
+	r.report.mu.Unlock()
+	runtime.Goexit()
+}
 
 // Run runs f as a subtest in its own goroutine, as testing does, so that
 // Fatal ends only the subtest. A panic in f is recorded as a failure.
@@ -143,6 +150,13 @@ func (rep *Report) Failures() map[string][]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Skipped reports whether the test called name was skipped.
+func (rep *Report) Skipped(name string) bool {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	return slices.Contains(rep.skipped, name)
 }
 
 // Ran returns the names of the tests run, in order.

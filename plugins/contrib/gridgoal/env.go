@@ -245,12 +245,8 @@ func (e *Env) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveRespo
 	return &env.BehaveResponse{Actions: acts}, nil
 }
 
-// Plausibility scores a rollout against the room's rules: OutOfBounds is
-// the share of transitions into a state with something outside the room,
-// BeyondDynamics the share where the agent moves more than one cell or an
-// object lying on the floor moves. Metrics "inconsistent" is the share of
-// transitions other than what Step would give, "invalid" the share of next
-// states no episode can reach.
+// Plausibility scores a rollout against the room's rules, four named
+// shares of its transitions (see plausibilityRules).
 func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env.PlausibilityResponse, error) {
 	T, err := rollout(req.Observations, req.Actions)
 	if err != nil {
@@ -296,13 +292,21 @@ func (e *Env) Plausibility(_ context.Context, req env.PlausibilityRequest) (*env
 			inconsistent++
 		}
 	}
-	p := &env.PlausibilityResponse{Metrics: map[string]float64{"inconsistent": 0, "invalid": 0}}
+	p := &env.PlausibilityResponse{Shares: slices.Clone(plausibilityRules)}
 	if T > 0 {
-		f := float64(T)
-		p.OutOfBounds, p.BeyondDynamics = out/f, beyond/f
-		p.Metrics["inconsistent"], p.Metrics["invalid"] = inconsistent/f, invalid/f
+		for i, n := range []float64{out, beyond, inconsistent, invalid} {
+			p.Shares[i].Value = n / float64(T)
+		}
 	}
 	return p, nil
+}
+
+// plausibilityRules are the rules Plausibility checks, in its order.
+var plausibilityRules = []env.Share{
+	{Name: "out_of_bounds", Description: "the agent or an object is outside the room"},
+	{Name: "beyond_dynamics", Description: "the agent moves more than one cell, or an object on the floor moves"},
+	{Name: "inconsistent", Description: "the next state is not what Step gives for the action"},
+	{Name: "invalid", Description: "the next state is one no episode can reach"},
 }
 
 // finite reports the first non-finite value.

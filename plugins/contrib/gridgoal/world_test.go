@@ -234,8 +234,13 @@ func TestPlausibility(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.OutOfBounds != 0 || p.BeyondDynamics != 0 || p.Metrics["inconsistent"] != 0 || p.Metrics["invalid"] != 0 {
-			t.Fatalf("a real rollout scored %+v, want all zero", p)
+		if len(p.Shares) != 4 {
+			t.Fatalf("shares %+v, want the four rules", p.Shares)
+		}
+		for _, s := range p.Shares {
+			if s.Value != 0 {
+				t.Fatalf("a real rollout scored %+v, want all zero", p.Shares)
+			}
 		}
 	}
 	// A two-step rollout: a legal move, then a teleport out of the room.
@@ -250,8 +255,10 @@ func TestPlausibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.OutOfBounds != 0.5 || p.BeyondDynamics != 0.5 || p.Metrics["inconsistent"] != 0.5 || p.Metrics["invalid"] != 0.5 {
-		t.Errorf("teleport rollout scored %+v %v, want 0.5 everywhere", *p, p.Metrics)
+	for _, name := range []string{"out_of_bounds", "beyond_dynamics", "inconsistent", "invalid"} {
+		if v, ok := p.Share(name); !ok || v != 0.5 {
+			t.Errorf("teleport rollout scored %s = %g (present %v), want 0.5", name, v, ok)
+		}
 	}
 }
 
