@@ -12,6 +12,15 @@
 // that need it. Cancelling the context stops running stages, which are
 // recorded as interrupted, and removes their partial files.
 //
+// The runner is split along three seams. A Worker runs one stage from its
+// description (experiments.StageDescription, stored as
+// WORKDIR/stages/KEY.json) through the executors over the plugin
+// interfaces, and writes its artifact and a report; it never opens the
+// database. Runner.Run is the scheduler: it knows the stage DAG, hands the
+// ready stages to a Dispatcher and records what each worker reports. The
+// Dispatcher decides where workers run: LocalDispatcher in this process,
+// package experiments/runner/slurm as `kalm stage exec` batch jobs.
+//
 // The runner reaches plugins through the Launcher interface; Registry adapts
 // a registry.Registry to it and to experiments.Catalog.
 package runner

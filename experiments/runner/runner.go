@@ -12,9 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/kalm-go/kalm/experiments"
 	"github.com/kalm-go/kalm/results"
@@ -70,6 +68,9 @@ type Runner struct {
 	Display Display
 	// Executors overrides the executor of a stage kind (tests, benchmarks).
 	Executors map[experiments.StageKind]Executor
+	// Dispatcher runs the stages; nil runs them in this process, Workers
+	// at a time, with Launcher and Executors.
+	Dispatcher Dispatcher
 	// KalmVersion and Host are recorded with the experiment.
 	KalmVersion, Host string
 }
@@ -185,86 +186,16 @@ func (r *Runner) Run(ctx context.Context, plan *experiments.Plan) (*Summary, err
 		}
 	}
 
-	ready := func(st *experiments.Stage) (ok, blocked bool) {
-		for _, in := range st.Inputs {
-			switch state[in] {
-			case results.Done:
-			case results.Failed, results.Interrupted, blockedStatus:
-				return false, true
-			default:
-				return false, false
-			}
-		}
-		return true, false
+	disp := r.Dispatcher
+	if disp == nil {
+		disp = &LocalDispatcher{Workers: workers, Worker: &Worker{WorkDir: work, Launcher: r.Launcher, Executors: r.Executors,
+			Progress: func(st *experiments.Stage, step, total int, m map[string]float64) {
+				if r.Display != nil {
+					r.Display.Progress(plan.Stage(st.Key), step, total, m)
+				}
+			}}}
 	}
-	next := func() *experiments.Stage {
-		for _, st := range plan.Stages {
-			if state[st.Key] != results.Pending {
-				continue
-			}
-			ok, blocked := ready(st)
-			if blocked {
-				state[st.Key] = blockedStatus
-				sum.Blocked++
-				continue
-			}
-			if ok {
-				return st
-			}
-		}
-		return nil
-	}
-	type result struct {
-		st  *experiments.Stage
-		err error
-	}
-	jobs := make(chan *experiments.Stage)
-	done := make(chan result)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for st := range jobs {
-				done <- result{st, r.execute(ctx, work, plan, st)}
-			}
-		}()
-	}
-	running := 0
-	for {
-		var st *experiments.Stage
-		if ctx.Err() == nil {
-			st = next()
-		}
-		if st == nil && running == 0 {
-			break
-		}
-		var send chan *experiments.Stage
-		if st != nil && running < workers {
-			send = jobs
-		}
-		select {
-		case send <- st:
-			state[st.Key] = results.Running
-			running++
-		case res := <-done:
-			running--
-			switch {
-			case res.err == nil:
-				state[res.st.Key] = results.Done
-				sum.Ran++
-			case errors.Is(res.err, ErrInterrupted):
-				state[res.st.Key] = results.Interrupted
-				sum.Interrupted++
-			default:
-				state[res.st.Key] = results.Failed
-				sum.Failed++
-				sum.Errors = append(sum.Errors, fmt.Sprintf("%s %s: %v", res.st.Kind, short(res.st.Key), res.err))
-			}
-		}
-	}
-	close(jobs)
-	wg.Wait()
+	r.schedule(ctx, work, plan, disp, state, sum)
 
 	for _, c := range plan.Cells {
 		ok := true
@@ -456,136 +387,6 @@ func Facts() map[string]string {
 		}
 	}
 	return f
-}
-
-// execute runs one stage: temp dir, executor, outcome file, rename, record.
-func (r *Runner) execute(ctx context.Context, work string, plan *experiments.Plan, st *experiments.Stage) error {
-	bg := context.WithoutCancel(ctx)
-	exec := r.Executors[st.Kind]
-	if exec == nil {
-		exec = builtin[st.Kind]
-	}
-	if exec == nil {
-		return r.fail(bg, st, fmt.Errorf("no executor for %s stages", st.Kind), nil)
-	}
-	if err := r.Store.StartStage(bg, st.Key, owner()); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Join(work, "tmp"), string(st.Kind)+"-"+short(st.Key)+"-")
-	if err != nil {
-		return r.fail(bg, st, fmt.Errorf("work directory: %w", err), nil)
-	}
-	defer os.RemoveAll(tmp)
-	inputs := map[string]string{}
-	for _, in := range st.Inputs {
-		inputs[in] = artifactDir(work, plan.Stage(in))
-	}
-	var (
-		mu      sync.Mutex
-		handles []*Handle
-	)
-	job := &Job{
-		Stage:  st,
-		Dir:    tmp,
-		State:  partialDir(work, st),
-		Inputs: inputs,
-		Launch: func(ctx context.Context, p experiments.PluginRef) (*Handle, error) {
-			if r.Launcher == nil {
-				return nil, fmt.Errorf("no plugin launcher to start %s plugin %s", p.Kind, p.Name)
-			}
-			var (
-				h   *Handle
-				err error
-			)
-			if tl, ok := r.Launcher.(ThreadLauncher); ok && p.Threads > 0 {
-				h, err = tl.LaunchThreads(ctx, p.Kind, p.Name, p.Threads)
-			} else {
-				h, err = r.Launcher.Launch(ctx, p.Kind, p.Name)
-			}
-			if err != nil {
-				return nil, err
-			}
-			mu.Lock()
-			handles = append(handles, h)
-			mu.Unlock()
-			return h, nil
-		},
-		Progress: func(step, total int, metrics map[string]float64) {
-			if r.Display != nil {
-				r.Display.Progress(st, step, total, metrics)
-			}
-		},
-	}
-	logTail := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		var lines []string
-		for _, h := range handles {
-			if h.Logs != nil {
-				for _, l := range h.Logs() {
-					lines = append(lines, h.Name+": "+l)
-				}
-			}
-		}
-		if len(lines) > 20 {
-			lines = lines[len(lines)-20:]
-		}
-		return lines
-	}
-	closeAll := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, h := range handles {
-			if h.Close != nil {
-				h.Close()
-			}
-		}
-		handles = nil
-	}
-	if r.Display != nil {
-		r.Display.Start(st)
-	}
-	start := time.Now()
-	out, err := runExecutor(ctx, exec, job)
-	tail := logTail()
-	closeAll()
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			if r.Display != nil {
-				r.Display.Finish(st, ErrInterrupted, time.Since(start))
-			}
-			if ferr := r.Store.FailStage(bg, st.Key, results.Interrupted, "interrupted: "+err.Error(), strings.Join(tail, "\n")); ferr != nil {
-				return ferr
-			}
-			return ErrInterrupted
-		}
-		return r.fail(bg, st, err, tail)
-	}
-	if out == nil {
-		out = &Output{}
-	}
-	outcome := outcomeJSON{Metrics: out.Metrics, Evaluations: out.Evaluations}
-	if err := writeJSON(filepath.Join(tmp, outcomeFile), outcome); err != nil {
-		return r.fail(bg, st, fmt.Errorf("write %s: %w", outcomeFile, err), tail)
-	}
-	final := artifactDir(work, st)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return r.fail(bg, st, err, tail)
-	}
-	os.RemoveAll(final) // a stale artifact whose record was lost
-	if err := os.Rename(tmp, final); err != nil {
-		return r.fail(bg, st, fmt.Errorf("publish artifact: %w", err), tail)
-	}
-	if err := r.adopt(bg, work, st, final, time.Since(start).Seconds()); err != nil {
-		return err
-	}
-	if r.Display != nil {
-		r.Display.Finish(st, nil, time.Since(start))
-	}
-	return nil
 }
 
 // runExecutor turns an executor's panic into an error for its stage.
