@@ -13,6 +13,7 @@ import (
 	"github.com/kalm-go/kalm/plugins/clevr"
 	"github.com/kalm-go/kalm/plugins/cql"
 	"github.com/kalm-go/kalm/plugins/iql"
+	"github.com/kalm-go/kalm/plugins/openai"
 	"github.com/kalm-go/kalm/plugins/td3bc"
 	"github.com/kalm-go/kalm/plugins/tinylm"
 )
@@ -36,6 +37,7 @@ func builtins() map[string]builtin {
 		"iql":    {algo: func() algo.Algo { return offline.NewPlugin(iql.Factory) }},
 		"td3bc":  {algo: func() algo.Algo { return offline.NewPlugin(td3bc.Factory) }},
 		"tinylm": {lm: func() lm.LM { return tinylm.New() }},
+		"openai": {lm: func() lm.LM { return openai.New() }},
 	}
 	maps.Copy(b, mujocoBuiltins()) // tabletop, in a build with the mujoco tag
 	return b

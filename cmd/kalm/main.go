@@ -54,6 +54,8 @@ func commands() []command {
 			"kalm stage exec --workdir /shared/kalm 3f2a9c01d4e7...", nil},
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin,
 			"kalm plugin serve clevr", nil},
+		{"serve-lm", "[flags] CHECKPOINT", "serve a grounded tinylm through the OpenAI HTTP API (chat completions, embeddings, models)", cmdServeLM,
+			"kalm serve-lm -addr 127.0.0.1:8080 .kalm/artifacts/ground/3f2a9c01d4e7", h},
 		{"dataset", "SUBCOMMAND ...", "import, export and summarise datasets", cmdDataset,
 			"kalm dataset import ../shared/data/kalm-clevr-toy.json toy\nkalm dataset inspect toy", nil},
 		{"render", "[flags]", "draw an environment state as PNG, or an episode as GIF", cmdRender,

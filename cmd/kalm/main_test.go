@@ -131,7 +131,7 @@ func TestCommands(t *testing.T) {
 		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
 		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "8 cells, 22 stages"}, nil},
 		{"validate with lm", []string{"validate", "paper-clevr"}, 0, []string{"valid"}, nil},
-		{"validate needs lm", []string{"validate", "paper-clevr", "--set", "lm.plugin=openai"}, 1, nil, []string{"openai", "not"}},
+		{"validate needs lm", []string{"validate", "paper-clevr", "--set", "lm.plugin=nosuchlm"}, 1, nil, []string{"nosuchlm", "not"}},
 		{"validate offline", []string{"validate", "-offline", "paper-clevr", "--set", "lm.plugin=nosuchlm"}, 0, []string{"shipped:paper-clevr.yaml: valid without its plugins", "cells"}, nil},
 		{"validate offline bad", []string{"validate", "-offline", "quick", "--set", "train.steps=-1"}, 1, nil, []string{"train.steps: -1 is out of range"}},
 		{"validate hyper", []string{"validate", "quick", "--set", "hyper.bc.learning_rat=0.1"}, 1, nil, []string{"learning_rat"}},
