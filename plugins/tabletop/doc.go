@@ -2,16 +2,19 @@
 // physics: kalm's own MJCF scene simulated by MuJoCo 2.2 through
 // plugins/internal/mujoco. A mocap-driven two-finger gripper (as Meta-World
 // drives its Sawyer hand) works on a puck to push, a block to pick and place,
-// a button to press, a drawer and a sliding window with handles, and a wall
-// that blocks.
+// a button to press, a drawer and a sliding window with handles, a door on a
+// hinge with a handle, and a wall that blocks.
 //
 // Actions are continuous, 4-d, in [−1, 1]: the hand target's Δx, Δy, Δz
 // (× MaxDelta = 2 cm a step) and the grip (−1 open, +1 closed); an episode
 // lasts at most 100 steps and ends on success. The state is the paper's
 // entity-slot layout (kalm-paper.md §1.2) for this scene: hand (3), finger
-// opening (1), target (3), then six slots of position and quaternion (puck,
-// block, button, drawer handle, window handle, wall), zero when the task does
-// not use the entity: 49 numbers.
+// opening (1), target (3), then seven slots of position and quaternion (puck,
+// block, button, drawer handle, window handle, wall, door handle with the
+// door's turn), zero when the task does not use the entity: 56 numbers. No
+// task uses the door yet: it is in the scene, the state, the physics tests,
+// the plausibility checks and the pictures, waiting for door-open and
+// door-close tasks and their expert.
 //
 // Goal levels follow the paper's Meta-World split: six training tasks
 // (reach, push, pick-place, button-press, drawer-open, window-open), the same

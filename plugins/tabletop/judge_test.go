@@ -1,6 +1,7 @@
 package tabletop
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -127,6 +128,38 @@ func TestPlausibility(t *testing.T) {
 				t.Fatalf("Plausibility = %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestDoorPlausibility: a door swinging a little is plausible; past its
+// stop it is an impossible pose, and a hinge that moves or a handle that
+// jumps breaks the dynamics.
+func TestDoorPlausibility(t *testing.T) {
+	task, _ := TaskNamed("reach")
+	s := Scene(task, rand.New(rand.NewPCG(5, 6)))
+	hinge := [3]float64{0.2, 0.45, 0}
+	door := func(hinge [3]float64, a float64) func(State) {
+		return func(s State) { s.SetPos(Door, doorHandle(hinge, a), doorQuat(a)) }
+	}
+	door(hinge, 0.5)(s)
+	for _, c := range []struct {
+		name string
+		edit func(State)
+		want Shares
+	}{
+		{"swing", door(hinge, 0.6), Shares{}},
+		{"past the stop", door(hinge, DoorMaxAngle+0.3), Shares{ImplausiblePose: 1, BeyondDynamics: 1}},
+		{"tilted", func(s State) { s.SetPos(Door, s.Pos(Door), [4]float64{0.9, 0.3, 0, -0.3}) }, Shares{ImplausiblePose: 1, BeyondDynamics: 1}},
+		{"hinge moves", door([3]float64{0.22, 0.45, 0}, 0.5), Shares{BeyondDynamics: 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Plausibility(path(s, c.edit)); got != c.want {
+				t.Fatalf("Plausibility = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+	if a := State(path(s)).DoorAngle(); math.Abs(a-0.5) > 1e-6 {
+		t.Errorf("DoorAngle = %g, want 0.5", a)
 	}
 }
 

@@ -16,7 +16,7 @@ type engine struct {
 	// qpos/qvel addresses
 	handQ, handV, fingerQ [3]int // hand x, y, z; fingers l, r (only [0:2])
 	freeQ, freeV          [2]int // puck, block
-	jointQ                [3]int // button, drawer, window
+	jointQ                [4]int // button, drawer, window, door
 	mocap                 map[string]int
 	hand                  int // body index
 	fingerL, fingerR      int // actuator indices
@@ -49,7 +49,8 @@ func newEngine() (*engine, error) {
 	e.jointQ[0], _ = joint("button")
 	e.jointQ[1], _ = joint("drawer")
 	e.jointQ[2], _ = joint("window")
-	for _, n := range []string{"hand_target", "button_box", "cabinet", "window_frame", "wall"} {
+	e.jointQ[3], _ = joint("door")
+	for _, n := range []string{"hand_target", "button_box", "cabinet", "window_frame", "door_frame", "wall"} {
 		if err != nil {
 			break
 		}
@@ -118,7 +119,7 @@ func (w *world) set(s State) error {
 	}
 	fix := func(ent Entity, k int, body string, base [3]float64, joint float64) {
 		if !s.Active(ent) {
-			w.setMocap(body, parked(2+k))
+			w.setMocap(body, parked(2+k+k/3)) // the door (k = 3) waits beyond the wall
 			q[e.jointQ[k]] = 0
 			return
 		}
@@ -131,6 +132,7 @@ func (w *world) set(s State) error {
 	fix(Drawer, 1, "cabinet", [3]float64{dr[0], CabinetY, 0}, s.DrawerOpening())
 	wi := s.Pos(Window)
 	fix(Window, 2, "window_frame", [3]float64{WindowX, wi[1] - WindowHandleY, 0}, s.WindowOpening())
+	fix(Door, 3, "door_frame", s.DoorHinge(), s.DoorAngle())
 	if s.Active(Wall) {
 		w.setMocap("wall", s.Pos(Wall))
 		o := s.Quat(Wall)
@@ -206,6 +208,12 @@ func (w *world) observe(s State, active [NumEntities]bool) {
 		s.SetPos(Window, [3]float64{WindowX + q[e.jointQ[2]], b[1] + WindowHandleY, WindowHandleZ}, [4]float64{})
 	} else {
 		s.Clear(Window)
+	}
+	if active[Door] {
+		a := q[e.jointQ[3]]
+		s.SetPos(Door, doorHandle(base("door_frame"), a), doorQuat(a))
+	} else {
+		s.Clear(Door)
 	}
 	if active[Wall] {
 		i := 4 * e.mocap["wall"]

@@ -4,6 +4,7 @@ package tabletop
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kalm-go/kalm/framework/dataset"
 	"github.com/kalm-go/kalm/framework/env"
+	"github.com/kalm-go/kalm/plugins/internal/mujoco"
 )
 
 func goalOf(name string) dataset.Goal {
@@ -150,6 +152,71 @@ func TestTravelLimits(t *testing.T) {
 	t.Logf("drawer and window stop within 6 mm of their travel %.3f (MuJoCo's soft limits)", DrawerTravel)
 }
 
+// TestDoorSwings pushes the shut door open from behind, then flings it at
+// both of its stops: it must swing, and stay within its hinge's range.
+func TestDoorSwings(t *testing.T) {
+	const tol = 0.03 // radians past a stop: MuJoCo's soft limits
+	hinge := [3]float64{0, 0.4, 0}
+	s := scene([3]float64{0.13, 0.45, 0.08})
+	s.SetPos(Door, doorHandle(hinge, 0), doorQuat(0))
+	s.set(4, [3]float64{0.13, HandYMin, 0.08})
+	states := drive(t, "reach", s, func(State) []float32 { return []float32{0, -1, 0, -1} })
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, st := range states {
+		a := st.DoorAngle()
+		lo, hi = math.Min(lo, a), math.Max(hi, a)
+		if d := dist(st.DoorHinge(), hinge); d > 1e-4 {
+			t.Fatalf("the door's hinge moved by %.5f", d)
+		}
+	}
+	if hi < 1 {
+		t.Fatalf("pushed from behind, the door swung only to %.3f rad", hi)
+	}
+	if lo < -tol || hi > DoorMaxAngle+tol {
+		t.Fatalf("the door swung over %.4f..%.4f rad, outside its hinge's range 0..%.4f", lo, hi, DoorMaxAngle)
+	}
+	t.Logf("pushed: the door swung to %.4f rad (stop at %.4f)", hi, DoorMaxAngle)
+
+	// Flung at 20 rad/s towards each stop, with the hand out of the way.
+	eng, err := newEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := eng.newWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, speed float64 }{{1.2, 20}, {0.4, -20}} {
+		s := scene([3]float64{-0.3, 0, 0.2})
+		s.SetPos(Door, doorHandle(hinge, c.from), doorQuat(c.from))
+		if err := w.set(s); err != nil {
+			t.Fatal(err)
+		}
+		w.d.QVel()[eng.m.JointQVel(mustID(t, eng, "door"))] = c.speed
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for range 10 * Substeps { // every timestep, not every env step: catch the overshoot
+			if err := w.d.Step(1); err != nil {
+				t.Fatal(err)
+			}
+			a := w.d.QPos()[eng.jointQ[3]]
+			lo, hi = math.Min(lo, a), math.Max(hi, a)
+		}
+		if lo < -tol || hi > DoorMaxAngle+tol {
+			t.Errorf("flung from %.1f rad at %g rad/s, the door reached %.4f..%.4f rad, outside 0..%.4f", c.from, c.speed, lo, hi, DoorMaxAngle)
+		}
+		t.Logf("flung from %.1f rad at %g rad/s: %.4f..%.4f rad", c.from, c.speed, lo, hi)
+	}
+}
+
+func mustID(t *testing.T, e *engine, joint string) int {
+	t.Helper()
+	id, err := e.m.ID(mujoco.Joint, joint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // TestBadInput: NaN and out-of-range actions, short states and unknown tasks
 // are errors naming the fault, and the env keeps working after them.
 func TestBadInput(t *testing.T) {
@@ -172,7 +239,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: Step = %v, want an error containing %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := e.Reset(ctx, env.ResetRequest{Goals: g, Observations: make([]float32, ObsDim-1)}); err == nil || !strings.Contains(err.Error(), "48 observation values, want 1 × 49") {
+	if _, err := e.Reset(ctx, env.ResetRequest{Goals: g, Observations: make([]float32, ObsDim-1)}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d observation values, want 1 × %d", ObsDim-1, ObsDim)) {
 		t.Errorf("Reset with a short state = %v", err)
 	}
 	if _, err := e.Reset(ctx, env.ResetRequest{Goals: []dataset.Goal{goalOf("juggle")}}); err == nil || !strings.Contains(err.Error(), `task "juggle"`) {

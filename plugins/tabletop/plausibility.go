@@ -12,7 +12,8 @@ type Shares struct {
 	// OutOfWorkbench: the hand or an entity beyond the table top's edges or below it.
 	OutOfWorkbench float64
 	// ImplausiblePose: an orientation that is not a unit quaternion, a
-	// tilted fixture, a drawer, window or button beyond its travel, or
+	// tilted fixture, a drawer, window or button beyond its travel, a door
+	// turned about another axis than z or beyond its hinge's range, or
 	// fingers opened beyond their range.
 	ImplausiblePose float64
 	// BeyondDynamics: the hand moving faster than its actions allow, an
@@ -58,7 +59,10 @@ func badPose(s State) bool {
 		if math.Abs(n-1) > 0.01 {
 			return true
 		}
-		if e >= Button && math.Abs(math.Abs(q[0])-1) > 0.01 { // fixtures never tilt
+		if e >= Button && e != Door && math.Abs(math.Abs(q[0])-1) > 0.01 { // fixtures never tilt
+			return true
+		}
+		if e == Door && (math.Abs(q[1]) > 0.01 || math.Abs(q[2]) > 0.01) { // the door only turns about z
 			return true
 		}
 	}
@@ -67,6 +71,10 @@ func badPose(s State) bool {
 		return true
 	}
 	if s.Active(Drawer) && (s.DrawerOpening() < -slack || s.DrawerOpening() > DrawerTravel+slack || math.Abs(s.Pos(Drawer)[2]-DrawerHandleZ) > slack) {
+		return true
+	}
+	const angleSlack = 0.05 // radians, the door's soft limits
+	if s.Active(Door) && (s.DoorAngle() < -angleSlack || s.DoorAngle() > DoorMaxAngle+angleSlack || math.Abs(s.Pos(Door)[2]-DoorHandleZ) > slack) {
 		return true
 	}
 	if s.Active(Window) && (s.WindowOpening() < -slack || s.WindowOpening() > WindowTravel+slack || math.Abs(s.Pos(Window)[2]-WindowHandleZ) > slack) {
@@ -103,6 +111,10 @@ func beyond(prev, s State) bool {
 				return true
 			}
 		}
+	}
+	// The door: its hinge stays put, its handle moves no faster than an object.
+	if s.Active(Door) != prev.Active(Door) || s.Active(Door) && (dist(prev.DoorHinge(), s.DoorHinge()) > fixtureTol || dist(prev.Pos(Door), s.Pos(Door)) > objectStepMax) {
+		return true
 	}
 	return math.Abs(prev.DrawerOpening()-s.DrawerOpening()) > objectStepMax && s.Active(Drawer) ||
 		math.Abs(prev.WindowOpening()-s.WindowOpening()) > objectStepMax && s.Active(Window)

@@ -171,6 +171,18 @@ func Image(s State, caption string, width int) (*image.RGBA, error) {
 		side.box(w[0]-0.08, w[0]+0.08, 0.015, 0.185, paneColor)
 		side.box(w[0]-0.01, w[0]+0.01, w[2]-0.026, w[2]+0.026, handleColor)
 	}
+	if s.Active(Door) {
+		hinge, a, h := s.DoorHinge(), s.DoorAngle(), s.Pos(Door)
+		c, sn := math.Cos(a), math.Sin(a)
+		top.box(hinge[0]-0.023, hinge[0]-0.007, hinge[1]-0.008, hinge[1]+0.008, frameColor)
+		for d := 0.0; d <= 0.18; d += 0.004 { // the panel, a turned line of discs
+			top.disc(hinge[0]+d*c, hinge[1]-d*sn, 0.006, drawerColor)
+		}
+		top.disc(h[0], h[1], HandleRadius, handleColor)
+		side.box(hinge[0]-0.023, hinge[0]-0.007, 0, 0.2, frameColor)
+		side.box(math.Min(hinge[0], hinge[0]+0.18*c), math.Max(hinge[0], hinge[0]+0.18*c), 0.01, 0.19, drawerColor)
+		side.box(h[0]-0.01, h[0]+0.01, h[2]-0.026, h[2]+0.026, handleColor)
+	}
 	if s.Active(Button) {
 		b := s.Pos(Button)
 		top.box(b[0]-0.04, b[0]+0.04, b[1]-0.04, b[1]+0.04, housingColor)

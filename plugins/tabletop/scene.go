@@ -2,7 +2,7 @@ package tabletop
 
 // The scene. Units are metres; the table top is the plane z = 0, x points
 // right and y away from the robot. Every fixture (button, drawer cabinet,
-// window frame, wall) hangs from a mocap body, so a reset can place it, or
+// window frame, door frame, wall) hangs from a mocap body, so a reset can place it, or
 // park it far from the table when the task does not use it; the puck and
 // the block have free joints and are parked on the floor below.
 //
@@ -11,6 +11,8 @@ package tabletop
 // hand_target, which each action moves; two fingers slide along x under
 // position actuators. The hand's origin is the fingertips' midpoint, the
 // point the observation reports.
+
+import "math"
 
 // Geometry the physics, the experts, the judges and the renderer share.
 const (
@@ -59,6 +61,15 @@ const (
 	WindowHandleY = -0.035
 	WindowHandleZ = 0.07
 	WindowTravel  = 0.16
+
+	// Door: a panel on a vertical hinge at its frame's post; it swings
+	// towards the robot (−y) by its angle, from 0 (shut, the panel along +x
+	// from the hinge) to DoorMaxAngle. Its handle post sits DoorHandleX along
+	// the panel and DoorHandleY in front of it, at height DoorHandleZ.
+	DoorMaxAngle = math.Pi / 2
+	DoorHandleX  = 0.15
+	DoorHandleY  = -0.035
+	DoorHandleZ  = 0.1
 
 	// Wall: a box this size (half extents) standing on the table.
 	WallHalfX, WallHalfY, WallHalfZ = 0.1, 0.01, 0.06
@@ -139,6 +150,16 @@ const MJCF = `<mujoco model="kalm-tabletop">
       </body>
     </body>
 
+    <body name="door_frame" mocap="true" pos="9 3 -0.8">
+      <geom name="door_post" type="box" pos="-0.015 0 0.1" size="0.008 0.008 0.1" rgba=".5 .5 .55 1"/>
+      <body name="door" pos="0 0 0.1">
+        <joint name="door" type="hinge" axis="0 0 -1" limited="true" range="0 1.5707963" damping="0.05" solreflimit="0.005 1"/>
+        <geom name="door" type="box" pos="0.09 0 0" size="0.09 0.005 0.09" mass="0.3" rgba=".55 .4 .3 1"/>
+        <geom name="door_arm" type="box" pos="0.15 -0.02 0" size="0.005 0.015 0.006" mass="0.01" rgba=".2 .2 .2 1"/>
+        <geom name="door_handle" type="cylinder" pos="0.15 -0.035 0" size="0.012 0.026" mass="0.01" rgba=".2 .2 .2 1"/>
+      </body>
+    </body>
+
     <body name="wall" mocap="true" pos="8 3 -0.8">
       <geom name="wall" type="box" size="0.1 0.01 0.06" rgba=".8 .8 .75 1"/>
     </body>
@@ -147,6 +168,7 @@ const MJCF = `<mujoco model="kalm-tabletop">
     <exclude body1="button_box" body2="button"/>
     <exclude body1="cabinet" body2="drawer"/>
     <exclude body1="window_frame" body2="window"/>
+    <exclude body1="door_frame" body2="door"/>
     <exclude body1="finger_l" body2="finger_r"/>
   </contact>
   <equality>

@@ -16,10 +16,11 @@ const (
 	Drawer
 	Window
 	Wall
+	Door
 	NumEntities
 )
 
-var entityNames = [NumEntities]string{"puck", "block", "button", "drawer", "window", "wall"}
+var entityNames = [NumEntities]string{"puck", "block", "button", "drawer", "window", "wall", "door"}
 
 func (e Entity) String() string {
 	if e >= 0 && e < NumEntities {
@@ -33,12 +34,13 @@ func (e Entity) String() string {
 //	[0:3]   hand position (the fingertips' midpoint)
 //	[3]     finger opening (distance between the fingers' inner faces)
 //	[4:7]   target location
-//	[7+7k : 14+7k] entity k (puck, block, button, drawer, window, wall):
+//	[7+7k : 14+7k] entity k (puck, block, button, drawer, window, wall, door):
 //	        position (3) then orientation quaternion (w, x, y, z);
 //	        all zero when the task does not use the entity.
 //
-// The button's position is its cap's centre, the drawer's and the window's
-// their handle post's centre, the wall's its centre.
+// The button's position is its cap's centre, the drawer's, the window's and
+// the door's their handle post's centre, the wall's its centre; the door's
+// orientation is its panel's, a turn about −z by its angle.
 const (
 	SlotSize = 7
 	ObsDim   = 7 + SlotSize*int(NumEntities)
@@ -110,6 +112,28 @@ func (s State) DrawerOpening() float64 { return CabinetY + HandleOffsetY - float
 
 // WindowOpening is how far the window is slid open, from its handle.
 func (s State) WindowOpening() float64 { return s.Pos(Window)[0] - WindowX }
+
+// DoorAngle is how far the door has swung open, in radians, from its orientation.
+func (s State) DoorAngle() float64 {
+	q := s.Quat(Door)
+	return 2 * math.Atan2(-q[3], q[0])
+}
+
+// doorQuat is the door's orientation at angle a.
+func doorQuat(a float64) [4]float64 { return [4]float64{math.Cos(a / 2), 0, 0, -math.Sin(a / 2)} }
+
+// doorHandle is where the handle post of a door hinged at base stands at angle a.
+func doorHandle(base [3]float64, a float64) [3]float64 {
+	c, sn := math.Cos(a), math.Sin(a)
+	return [3]float64{base[0] + DoorHandleX*c + DoorHandleY*sn, base[1] - DoorHandleX*sn + DoorHandleY*c, DoorHandleZ}
+}
+
+// DoorHinge is the foot of the door's hinge, from its handle and angle.
+func (s State) DoorHinge() [3]float64 {
+	a, h := s.DoorAngle(), s.Pos(Door)
+	o := doorHandle([3]float64{}, a)
+	return [3]float64{h[0] - o[0], h[1] - o[1], 0}
+}
 
 // ButtonPress is how far the button is pressed down.
 func (s State) ButtonPress() float64 { return ButtonRestZ - s.Pos(Button)[2] }
