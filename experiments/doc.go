@@ -14,7 +14,7 @@
 // imagine → train → evaluate) whose keys hash everything that determines
 // them, so that cells share stages; package experiments/runner executes it.
 //
-// The shipped experiments (quick, paper-clevr, algo-sensitivity,
-// data-scaling, real-vs-imagined) are embedded in the binary; Open finds a
+// The shipped experiments (quick, paper-clevr, paper-tabletop,
+// algo-sensitivity, data-scaling, real-vs-imagined) are embedded in the binary; Open finds a
 // file or a shipped name.
 package experiments

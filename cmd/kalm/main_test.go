@@ -128,7 +128,7 @@ func TestCommands(t *testing.T) {
 		{"import", []string{"dataset", "import", toy, ds}, 0, []string{"imported 80 episodes (898 steps)"}, nil},
 		{"import again", []string{"dataset", "import", toy, ds}, 1, nil, []string{"already exists"}},
 		{"inspect", []string{"dataset", "inspect", ds}, 0, []string{"discrete, 40 actions", "898", "100.0%"}, nil},
-		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
+		{"run list", []string{"run", "--list"}, 0, []string{"quick", "paper-clevr", "paper-tabletop", "algo-sensitivity", "data-scaling", "real-vs-imagined"}, nil},
 		{"validate", []string{"validate", "quick"}, 0, []string{"valid", "8 cells, 22 stages"}, nil},
 		{"validate with lm", []string{"validate", "paper-clevr"}, 0, []string{"valid"}, nil},
 		{"validate needs lm", []string{"validate", "paper-clevr", "--set", "lm.plugin=nosuchlm"}, 1, nil, []string{"nosuchlm", "not"}},
