@@ -10,7 +10,7 @@ import (
 
 func TestShippedExperimentsLoad(t *testing.T) {
 	list := Shipped()
-	want := []string{"algo-sensitivity", "data-scaling", "paper-clevr", "paper-tabletop", "quick", "real-vs-imagined"}
+	want := []string{"algo-sensitivity", "data-scaling", "lm-compare", "paper-clevr", "paper-tabletop", "quick", "real-vs-imagined"}
 	if len(list) != len(want) {
 		t.Fatalf("shipped = %v, want %v", list, want)
 	}

@@ -55,7 +55,7 @@ func commands() []command {
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin,
 			"kalm plugin serve clevr", nil},
 		{"serve-lm", "[flags] CHECKPOINT", "serve a grounded tinylm through the OpenAI HTTP API (chat completions, embeddings, models)", cmdServeLM,
-			"kalm serve-lm -addr 127.0.0.1:8080 .kalm/artifacts/ground/3f2a9c01d4e7", h},
+			"kalm serve-lm afdd8a071b23   # a tinylm ground stage's key (kalm plan lm-compare shows them)\nkalm serve-lm -addr 127.0.0.1:0 -api-key-env MY_KEY model.ckpt", h},
 		{"dataset", "SUBCOMMAND ...", "import, export and summarise datasets", cmdDataset,
 			"kalm dataset import ../shared/data/kalm-clevr-toy.json toy\nkalm dataset inspect toy", nil},
 		{"render", "[flags]", "draw an environment state as PNG, or an episode as GIF", cmdRender,

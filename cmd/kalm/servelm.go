@@ -20,7 +20,9 @@ import (
 
 // cmdServeLM serves a tinylm checkpoint through the OpenAI HTTP API.
 func cmdServeLM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("serve-lm", "[flags] CHECKPOINT|GROUND-STAGE-DIR", stdout)
+	fs := flags("serve-lm", "[flags] CHECKPOINT|GROUND-STAGE-DIR|GROUND-STAGE-KEY", stdout)
+	var wf workFlags
+	wf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	model := fs.String("model", "tinylm", "the model id the API serves")
 	keyEnv := fs.String("api-key-env", "", "environment variable holding the key clients must send (default: no key)")
@@ -30,9 +32,9 @@ func cmdServeLM(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(pos) != 1 {
-		return badUsage(fs, "want one tinylm checkpoint, or a ground stage's artifact directory (.kalm/artifacts/ground/KEY)")
+		return badUsage(fs, "want one tinylm checkpoint, a ground stage's artifact directory, or its key (kalm plan shows the keys; a unique prefix will do)")
 	}
-	ckpt, err := servedCheckpoint(pos[0])
+	ckpt, err := servedCheckpoint(pos[0], wf.work)
 	if err != nil {
 		return err
 	}
@@ -68,9 +70,18 @@ func cmdServeLM(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// servedCheckpoint is the checkpoint a path names: the file itself, or the
-// checkpoint of a ground stage's artifact directory.
-func servedCheckpoint(path string) (string, error) {
+// servedCheckpoint is the checkpoint ref names: the file itself, the
+// checkpoint of a ground stage's artifact directory, or of the ground stage
+// whose key ref is (or starts) in the work directory.
+func servedCheckpoint(ref, work string) (string, error) {
+	path := ref
+	if _, err := os.Stat(ref); err != nil {
+		dirs, _ := filepath.Glob(filepath.Join(work, "artifacts", "ground", ref+"*"))
+		if len(dirs) != 1 {
+			return "", fmt.Errorf("%s is no file, and %d ground stages of work directory %s have a key starting with it", ref, len(dirs), work)
+		}
+		path = dirs[0]
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", err

@@ -167,7 +167,7 @@ func (l *Library) system() string {
 
 // instructions precede a task's query line.
 var instructions = map[string]string{
-	openaiapi.TaskGenerate: "Imagine the rollout that pursues the goal from the state: exactly the given number of steps, each the action taken and the state it leads to.",
+	openaiapi.TaskGenerate: "Imagine the rollout that pursues the goal from the state: the given number of steps (fewer only if you cannot go on), each the action taken and the state it leads to.",
 	openaiapi.TaskExplain:  "Say in words the goal this rollout pursues.",
 	openaiapi.TaskPredict:  "Predict the state that taking the action in the state leads to.",
 	openaiapi.TaskAct:      "Choose the next action towards the goal, given the states so far and the actions taken between them.",

@@ -303,6 +303,16 @@ func play(ctx context.Context, req lm.GenerateRequest, lib *Library, lo int, rep
 	}
 	steps := 0
 	for t := 0; t < req.MaxSteps && len(active) > 0; t++ {
+		// A reply's rollout ends with its last step.
+		keep := active[:0]
+		for _, k := range active {
+			if t < len(replies[k].Steps) {
+				keep = append(keep, k)
+			}
+		}
+		if active = keep; len(active) == 0 {
+			break
+		}
 		st := lm.GenerateStep{Step: t + 1}
 		for _, k := range active {
 			s := replies[k].Steps[t]
@@ -327,7 +337,7 @@ func play(ctx context.Context, req lm.GenerateRequest, lib *Library, lo int, rep
 		if len(v.Done) != len(active) {
 			return nil, 0, fmt.Errorf("openai: generate: the judge returned %d verdicts for %d rollouts", len(v.Done), len(active))
 		}
-		keep := active[:0]
+		keep = active[:0]
 		for j, k := range active {
 			if !v.Done[j] {
 				keep = append(keep, k)

@@ -23,7 +23,7 @@
 // the history and the current state, one more than its actions. The replies
 // ([GenerateReply], [ExplainReply], [PredictReply], [ActReply]):
 //
-//	{"steps":[{"action":[2],"state":[2,3]}, ...]}   exactly "steps" of them
+//	{"steps":[{"action":[2],"state":[2,3]}, ...]}   1 to "steps" of them
 //	{"goal":"go to cell 3"}
 //	{"state":[2,3]}
 //	{"action":[2]}

@@ -124,12 +124,13 @@ func (s Spec) ActionSchema() *Schema {
 }
 
 // ReplySchema is the schema of the reply to a query of the task; steps is
-// the length of a generated rollout.
+// the most steps of a generated rollout (a model may stop early, as tinylm
+// does when its context is full).
 func (s Spec) ReplySchema(task string, steps int) *Schema {
 	switch task {
 	case TaskGenerate:
 		return Object(map[string]*Schema{"steps": Array(Object(map[string]*Schema{
-			"action": s.ActionSchema(), "state": s.StateSchema()}), steps, steps)})
+			"action": s.ActionSchema(), "state": s.StateSchema()}), 1, steps)})
 	case TaskExplain:
 		return Object(map[string]*Schema{"goal": String(1, max(s.MaxText, 1))})
 	case TaskPredict:
