@@ -219,7 +219,14 @@ func Parse(name string, data []byte, opts Options) (*Experiment, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	e.Resolved, err = canonicalJSON(raw)
+	// Where the stages run is no part of what the experiment is.
+	hashed := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if k != "executor" {
+			hashed[k] = v
+		}
+	}
+	e.Resolved, err = canonicalJSON(hashed)
 	if err != nil {
 		return nil, err
 	}

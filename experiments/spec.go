@@ -30,6 +30,10 @@ type Spec struct {
 	Seeds int `koanf:"seeds"`
 
 	Grid GridSpec `koanf:"grid"`
+
+	// Executor says where the stages run (executor.go); it is left out of
+	// the experiment's Hash.
+	Executor ExecutorSpec `koanf:"executor"`
 }
 
 // EnvSpec names the environment plugin and its configuration.
@@ -175,11 +179,12 @@ func Defaults() Spec {
 			Ground: GroundSpec{Steps: 1000, Tasks: []string{"goal-to-rollout", "rollout-to-goal", "dynamics", "consequence"}},
 			Assess: AssessSpec{Episodes: 100},
 		},
-		Imagine: ImagineSpec{Rollouts: 100, Keep: KeepAll},
-		Algo:    "bc",
-		Train:   TrainSpec{Steps: 2000, ImaginedRatio: 0, CheckpointEvery: 500, GoalInput: GoalFromEnv},
-		Eval:    EvalSpec{Episodes: 50, Checkpoints: 1},
-		Seeds:   1,
+		Imagine:  ImagineSpec{Rollouts: 100, Keep: KeepAll},
+		Algo:     "bc",
+		Train:    TrainSpec{Steps: 2000, ImaginedRatio: 0, CheckpointEvery: 500, GoalInput: GoalFromEnv},
+		Eval:     EvalSpec{Episodes: 50, Checkpoints: 1},
+		Seeds:    1,
+		Executor: ExecutorSpec{Kind: ExecLocal, Slurm: SlurmSpec{Retries: 2, Poll: 5}},
 	}
 }
 

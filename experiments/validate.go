@@ -16,6 +16,7 @@ import (
 func (e *Experiment) validate(errs *FieldErrors) {
 	s := &e.Spec
 	at := e.src.at
+	e.validateExecutor(errs)
 	need := func(ok bool, path string, v any, msg, allowed string) {
 		if !ok {
 			errs.add(at(path), path, v, msg, allowed)

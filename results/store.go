@@ -268,6 +268,10 @@ CREATE TABLE meta (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 ) STRICT`,
+	// 4: the batch job that runs or ran a stage (a Slurm job id) and the
+	// state the host last saw of it, for kalm ls.
+	`ALTER TABLE stages ADD COLUMN job TEXT NOT NULL DEFAULT '';
+ALTER TABLE stages ADD COLUMN job_state TEXT NOT NULL DEFAULT ''`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

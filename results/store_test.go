@@ -219,7 +219,7 @@ func TestMigratesOlderSchema(t *testing.T) {
 	}
 	fill(t, s)
 	// Turn it into a version-1 database, as the first kalm wrote it.
-	if _, err := s.DB().Exec("ALTER TABLE stages DROP COLUMN owner; ALTER TABLE experiments DROP COLUMN overrides; DROP TABLE meta; PRAGMA user_version = 1"); err != nil {
+	if _, err := s.DB().Exec("ALTER TABLE stages DROP COLUMN owner; ALTER TABLE stages DROP COLUMN job; ALTER TABLE stages DROP COLUMN job_state; ALTER TABLE experiments DROP COLUMN overrides; DROP TABLE meta; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -204,6 +204,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	list := fs.Bool("list", false, "list the shipped experiments and exit")
 	workers := fs.Int("j", 1, "stages run at once")
 	retry := fs.Bool("retry-failed", false, "run again the stages that failed in an earlier run")
+	executor := fs.String("executor", "", "where the stages run: local or slurm (default: the file's executor.kind, else local)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -238,8 +239,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer store.Close()
 	host, _ := os.Hostname()
+	disp, err := pf.dispatcher(e, *executor, wf.work, stderr)
+	if err != nil {
+		return badUsage(fs, "%v", err)
+	}
 	r := &runner.Runner{Store: store, WorkDir: wf.work, Launcher: cat, Workers: *workers, RetryFailed: *retry,
-		Display: runner.NewDisplay(stdout), KalmVersion: version(), Host: host}
+		Display: runner.NewDisplay(stdout), KalmVersion: version(), Host: host, Dispatcher: disp}
 	sum, runErr := r.Run(ctx, plan)
 	if sum != nil {
 		fmt.Fprintf(stdout, "\n%s: %d stages: %d ran, %d reused, %d failed, %d blocked, %d interrupted; cells: %d done, %d failed\n",

@@ -50,6 +50,8 @@ func commands() []command {
 			"kalm artifacts rm 3f2a9c01d4e7   # a stage key from kalm plan (a unique prefix will do)\nkalm artifacts gc -n            # what gc would remove", nil},
 		{"plugins", "[flags] [NAME]", "list the plugins found; with NAME, one plugin and its hyper-parameters", cmdPlugins,
 			"kalm plugins\nkalm plugins cql", h},
+		{"sync", "[flags]", "record what batch jobs (kalm run --executor slurm) finished while no kalm run waited", cmdSync,
+			"kalm sync --workdir /shared/kalm", []string{"-h"}},
 		{"stage", "exec [flags] KEY", "run one stage from its description in the work directory (what a Slurm job runs; not for people)", cmdStage,
 			"kalm stage exec --workdir /shared/kalm 3f2a9c01d4e7...", nil},
 		{"plugin", "serve NAME", "serve a built-in plugin (the registry starts this; not for people)", cmdPlugin,

@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 	if len(os.Args) >= 3 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// ... and, for the Slurm tests, the worker a job runs and a host to kill.
+	if len(os.Args) >= 2 && (os.Args[1] == "stage" || os.Getenv("KALM_TEST_MAIN") != "") {
+		main()
+	}
 	os.Exit(m.Run())
 }
 

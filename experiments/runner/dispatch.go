@@ -34,6 +34,12 @@ type Dispatcher interface {
 	Next(ctx context.Context) (*Task, *Report)
 }
 
+// Watched is implemented by dispatchers whose tasks change while in flight
+// (a queued job starts running): the scheduler records each change.
+type Watched interface {
+	Watch(changed func(*Task))
+}
+
 // Blocked is the status of a report a dispatcher gives a task it stopped
 // because one of its inputs failed.
 const Blocked = "blocked"

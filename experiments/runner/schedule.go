@@ -18,6 +18,14 @@ import (
 func (r *Runner) schedule(ctx context.Context, work string, plan *experiments.Plan, disp Dispatcher, state map[string]results.Status, sum *Summary) {
 	bg := context.WithoutCancel(ctx)
 	slots, chain := disp.Capacity()
+	job := func(t *Task) {
+		if t.Job != "" {
+			r.Store.SetStageJob(bg, t.Stage.Key, t.Job, t.State)
+		}
+	}
+	if w, ok := disp.(Watched); ok {
+		w.Watch(job)
+	}
 	inflight := map[string]*Task{}
 	started := map[string]time.Time{}
 	var pending []*experiments.Stage

@@ -89,6 +89,16 @@ func List(ctx context.Context, w io.Writer, s *results.Store, opts ListOptions) 
 			}
 			fmt.Fprintln(w)
 		}
+		jobs, err := s.StageJobs(ctx, x.ID)
+		if err != nil {
+			return err
+		}
+		if len(jobs) > 0 {
+			fmt.Fprintf(w, "\n%s %s: batch jobs (the state kalm last saw):\n", x.Name, x.ID)
+			for _, j := range jobs {
+				fmt.Fprintf(w, "  %-8s %.12s  %-11s job %-8s %s\n", j.Kind, j.Key, j.Status, j.Job, j.JobState)
+			}
+		}
 	}
 	return nil
 }
