@@ -356,9 +356,10 @@ const explainBatch = 64
 // transitions, collected here with a seed stream of their own, and the
 // explanation accuracy of Explain on the training rollouts and on the
 // imagined rollouts of each novel level that the judge called a success,
-// each explanation read back by the env's goal parser and compared with the
-// rollout's goal. Generation match rates and plausibility shares are the
-// imagine stages' own metrics.
+// each explanation read back by the env's goal parser, compared with the
+// rollout's goal and judged by the env on the rollout (does the rollout
+// reach the explained goal). Generation match rates and plausibility shares
+// are the imagine stages' own metrics.
 func assessStage(ctx context.Context, job *Job) (*Output, error) {
 	cfg := job.Stage.Config.(experiments.AssessConfig)
 	ckpt, err := groundedCheckpoint(job.Inputs[cfg.Ground])
@@ -434,7 +435,7 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 		if len(p.Goals) != len(texts) || len(p.Errors) != len(texts) {
 			return fmt.Errorf("assess: env %s parsed %d texts into %d goals and %d errors", envRef.Name, len(texts), len(p.Goals), len(p.Errors))
 		}
-		parsed, right := 0, 0
+		parsed, right, holds := 0, 0, 0
 		for i, ep := range eps {
 			if p.Errors[i] != "" {
 				continue
@@ -443,9 +444,25 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 			if sameGoal(p.Goals[i], ep.Goal) {
 				right++
 			}
+			// Whether the rollout reaches the explained goal, by the env's
+			// judge: an explanation can be true without naming the label
+			// (CLEVR's "A left of B" holds exactly where "B right of A"
+			// does). A goal the judge refuses does not hold.
+			g := p.Goals[i]
+			if g.Level == "" {
+				g.Level = ep.Goal.Level
+			}
+			r, err := e.Judge(ctx, env.JudgeRequest{Goal: g, Observations: ep.Observations, Actions: ep.Actions})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err == nil && r.Success {
+				holds++
+			}
 		}
 		add("explain/"+level+"/parsed", float64(parsed)/float64(len(eps)))
 		add("explain/"+level+"/accuracy", float64(right)/float64(len(eps)))
+		add("explain/"+level+"/holds", float64(holds)/float64(len(eps)))
 		return nil
 	}
 	// The training rollouts grounded on.

@@ -102,6 +102,11 @@ func GroundingRows(gs []results.Grounding) []GroundingRow {
 			n := count(g.Metrics, "explain/"+l+"/rollouts")
 			row("explanation accuracy (%)", l, 100*get(g.Metrics, "explain/"+l+"/accuracy"), n, paperExplain)
 		}
+		// How many explanations the env's judge says the rollout reaches: true
+		// of the rollout, whether or not they name its label.
+		for _, l := range append(levels, novel...) {
+			row("explanation holds (%)", l, 100*get(g.Metrics, "explain/"+l+"/holds"), count(g.Metrics, "explain/"+l+"/rollouts"), "")
+		}
 		// How many explanations name a goal at all: accuracy's ceiling.
 		for _, l := range append(levels, novel...) {
 			row("explanation parsed (%)", l, 100*get(g.Metrics, "explain/"+l+"/parsed"), count(g.Metrics, "explain/"+l+"/rollouts"), "")

@@ -47,8 +47,8 @@ func groundingFixture(t *testing.T) *results.Store {
 		"im-h": {{Step: 100, Name: "judged_success", Value: 0.18}, {Step: 100, Name: "plausibility/out_of_bounds", Value: 0.11},
 			{Step: 100, Name: "plausibility/beyond_dynamics", Value: 0.02}},
 		"assess-1": {{Name: "dynamics/median_l2", Value: 0.0173}, {Name: "dynamics/mean_l2", Value: 0.0291}, {Name: "dynamics/transitions", Value: 2417},
-			{Name: "explain/train/rollouts", Value: 100}, {Name: "explain/train/parsed", Value: 0.99}, {Name: "explain/train/accuracy", Value: 0.93},
-			{Name: "explain/rephrase/rollouts", Value: 71}, {Name: "explain/rephrase/parsed", Value: 1}, {Name: "explain/rephrase/accuracy", Value: 0.887},
+			{Name: "explain/train/rollouts", Value: 100}, {Name: "explain/train/parsed", Value: 0.99}, {Name: "explain/train/accuracy", Value: 0.93}, {Name: "explain/train/holds", Value: 0.97},
+			{Name: "explain/rephrase/rollouts", Value: 71}, {Name: "explain/rephrase/parsed", Value: 1}, {Name: "explain/rephrase/accuracy", Value: 0.887}, {Name: "explain/rephrase/holds", Value: 0.9},
 			{Name: "explain/unseen-hard/rollouts", Value: 0}},
 		"ground-1": nil,
 	}
