@@ -406,13 +406,29 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 	if err := lib.Spec.Actions.Check(req.Actions); err != nil {
 		return nil, fmt.Errorf("openai: predict: %w", err)
 	}
-	out := &lm.PredictResponse{Observations: make([]float32, n*od)}
-	err = parallel(ctx, n, lib.Config.Concurrency, func(ctx context.Context, i int) error {
-		q := openaiapi.Query{Task: openaiapi.TaskPredict, State: req.Observations[i*od : (i+1)*od], Action: req.Actions[i*ad : (i+1)*ad]}
-		r, err := ask(ctx, c, lib, fmt.Sprintf("predict, transition %d of %d", i, n), q, 0, itemSeed(0, i),
-			func(r *openaiapi.PredictReply) error { return lib.Spec.CheckState(r.State) })
+	obs, err := askRows(ctx, c, lib, n, od, func(i int) (string, openaiapi.Query, float64, int64) {
+		return fmt.Sprintf("predict, transition %d of %d", i, n),
+			openaiapi.Query{Task: openaiapi.TaskPredict, State: req.Observations[i*od : (i+1)*od], Action: req.Actions[i*ad : (i+1)*ad]},
+			0, itemSeed(0, i)
+	}, func(r *openaiapi.PredictReply) ([]float32, error) { return r.State, lib.Spec.CheckState(r.State) })
+	if err != nil {
+		return nil, err
+	}
+	return &lm.PredictResponse{Observations: obs}, nil
+}
+
+// askRows asks n queries concurrently, query(i) giving each one's name,
+// query, temperature and seed, and gathers the row of dim values row takes
+// from each accepted reply (row's error asks again).
+func askRows[T any](ctx context.Context, c *client, lib *Library, n, dim int, query func(i int) (string, openaiapi.Query, float64, int64),
+	row func(*T) ([]float32, error)) ([]float32, error) {
+	out := make([]float32, n*dim)
+	err := parallel(ctx, n, lib.Config.Concurrency, func(ctx context.Context, i int) error {
+		what, q, temp, seed := query(i)
+		r, err := ask(ctx, c, lib, what, q, temp, seed, func(r *T) error { _, err := row(r); return err })
 		if err == nil {
-			copy(out.Observations[i*od:], r.State)
+			v, _ := row(r)
+			copy(out[i*dim:], v)
 		}
 		return err
 	})
@@ -468,19 +484,13 @@ func (l *LM) Act(ctx context.Context, req lm.ActRequest) (*lm.ActResponse, error
 		qs[i] = q
 		off += k
 	}
-	out := &lm.ActResponse{Actions: make([]float32, n*ad)}
-	err = parallel(ctx, n, lib.Config.Concurrency, func(ctx context.Context, i int) error {
-		r, err := ask(ctx, c, lib, fmt.Sprintf("act, goal %d of %d (%q)", i, n, req.Goals[i]), qs[i], req.Temperature, itemSeed(req.Seed, i),
-			func(r *openaiapi.ActReply) error { return lib.Spec.CheckAction(r.Action) })
-		if err == nil {
-			copy(out.Actions[i*ad:], r.Action)
-		}
-		return err
-	})
+	acts, err := askRows(ctx, c, lib, n, ad, func(i int) (string, openaiapi.Query, float64, int64) {
+		return fmt.Sprintf("act, goal %d of %d (%q)", i, n, req.Goals[i]), qs[i], req.Temperature, itemSeed(req.Seed, i)
+	}, func(r *openaiapi.ActReply) ([]float32, error) { return r.Action, lib.Spec.CheckAction(r.Action) })
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &lm.ActResponse{Actions: acts}, nil
 }
 
 // encodeBatch is the number of texts per /v1/embeddings request.

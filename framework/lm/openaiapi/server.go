@@ -370,16 +370,21 @@ func (s *Server) runPredict(batch []*pending) {
 		if err != nil {
 			return nil, lmError("predict", err)
 		}
-		if len(r.Observations)%len(b) != 0 {
-			return nil, fmt.Errorf("predict: the backend returned %d values for %d transitions", len(r.Observations), len(b))
-		}
-		od := len(r.Observations) / len(b)
-		out := make([]any, len(b))
-		for i := range b {
-			out[i] = PredictReply{State: r.Observations[i*od : (i+1)*od]}
-		}
-		return out, nil
+		return split("predict", r.Observations, len(b), func(v []float32) any { return PredictReply{State: v} })
 	})
+}
+
+// split cuts a backend's flat reply into n equal rows, one reply each.
+func split(task string, v []float32, n int, reply func([]float32) any) ([]any, error) {
+	if len(v)%n != 0 {
+		return nil, fmt.Errorf("%s: the backend returned %d values for %d queries", task, len(v), n)
+	}
+	dim := len(v) / n
+	out := make([]any, n)
+	for i := range out {
+		out[i] = reply(v[i*dim : (i+1)*dim])
+	}
+	return out, nil
 }
 
 func (s *Server) runAct(batch []*pending) {
@@ -404,15 +409,7 @@ func (s *Server) runAct(batch []*pending) {
 		if err != nil {
 			return nil, lmError("act", err)
 		}
-		if len(r.Actions)%len(b) != 0 {
-			return nil, fmt.Errorf("act: the backend returned %d values for %d goals", len(r.Actions), len(b))
-		}
-		ad := len(r.Actions) / len(b)
-		out := make([]any, len(b))
-		for i := range b {
-			out[i] = ActReply{Action: r.Actions[i*ad : (i+1)*ad]}
-		}
-		return out, nil
+		return split("act", r.Actions, len(b), func(v []float32) any { return ActReply{Action: v} })
 	})
 }
 
