@@ -219,13 +219,15 @@ type bucket struct {
 	cap   float64
 	have  float64
 	since time.Time
+	now   func() time.Time                   // time.Now; a test's clock
+	after func(time.Duration) <-chan time.Time // time.After
 }
 
 func newBucket(perMinute float64) *bucket {
 	if perMinute <= 0 {
 		return nil
 	}
-	return &bucket{rate: perMinute / 60, cap: perMinute, have: perMinute, since: time.Now()}
+	return &bucket{rate: perMinute / 60, cap: perMinute, have: perMinute, since: time.Now(), now: time.Now, after: time.After}
 }
 
 // take waits until n can be taken (n above the capacity takes it all).
@@ -236,7 +238,7 @@ func (b *bucket) take(ctx context.Context, n float64) error {
 	n = min(n, b.cap)
 	for {
 		b.mu.Lock()
-		now := time.Now()
+		now := b.now()
 		b.have = min(b.cap, b.have+now.Sub(b.since).Seconds()*b.rate)
 		b.since = now
 		if b.have >= n {
@@ -247,7 +249,7 @@ func (b *bucket) take(ctx context.Context, n float64) error {
 		wait := time.Duration((n - b.have) / b.rate * float64(time.Second))
 		b.mu.Unlock()
 		select {
-		case <-time.After(wait):
+		case <-b.after(wait):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
