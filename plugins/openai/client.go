@@ -219,7 +219,7 @@ type bucket struct {
 	cap   float64
 	have  float64
 	since time.Time
-	now   func() time.Time                   // time.Now; a test's clock
+	now   func() time.Time                     // time.Now; a test's clock
 	after func(time.Duration) <-chan time.Time // time.After
 }
 
