@@ -36,6 +36,10 @@ type Config struct {
 	Backoff           float64 `json:"backoff"`             // seconds before the first retry, doubling
 	Repairs           int     `json:"repairs"`             // more attempts on a reply that fails validation
 	MaxTokens         int     `json:"max_tokens"`          // per reply (0: a bound from the reply's schema)
+	// Bounds sends the schema's bounds (action range, state and rollout
+	// lengths); false sends its shape only, for servers whose strict mode
+	// refuses them. Replies are checked against the bounds either way.
+	Bounds *bool `json:"schema_bounds"`
 
 	Shots   int `json:"shots"`   // few-shot examples per prompt, at most
 	Budget  int `json:"budget"`  // the examples' tokens per prompt, at most (a token is estimated as 4 bytes)
@@ -69,6 +73,7 @@ func Schema() algo.Schema {
 		{Name: "backoff", Type: algo.TypeFloat, Default: d.Backoff, Help: "seconds before the first retry, doubling each time"},
 		{Name: "repairs", Type: algo.TypeInt, Default: d.Repairs, Help: "more attempts after a reply that breaks the env's spec, with the error in the prompt"},
 		{Name: "max_tokens", Type: algo.TypeInt, Default: d.MaxTokens, Help: "reply tokens at most (0: bounded from the reply's schema)"},
+		{Name: "schema_bounds", Type: algo.TypeBool, Default: true, Help: "send the reply schema's bounds (false: its shape only, for servers whose strict mode refuses minItems, minimum, ...; replies are checked against the bounds either way)"},
 		{Name: "shots", Type: algo.TypeInt, Default: d.Shots, Help: "few-shot examples per prompt"},
 		{Name: "budget", Type: algo.TypeInt, Default: d.Budget, Help: "estimated tokens of the few-shot examples per prompt"},
 		{Name: "pool", Type: algo.TypeInt, Default: d.Pool, Help: "training rollouts kept in the prompt library"},

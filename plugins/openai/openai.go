@@ -106,6 +106,9 @@ func ask[T any](ctx context.Context, c *client, lib *Library, what string, q ope
 	msgs := lib.messages(q)
 	req := openaiapi.ChatRequest{Model: lib.Config.Model, Temperature: temp, Seed: &seed, MaxTokens: lib.maxTokens(&q),
 		ResponseFormat: lib.Spec.Format(q.Task, steps)}
+	if b := lib.Config.Bounds; b != nil && !*b {
+		req.ResponseFormat.JSONSchema.Schema = schema.Shape()
+	}
 	for attempt := 0; ; attempt++ {
 		req.Messages = msgs
 		size := 0

@@ -70,6 +70,23 @@ func bounded(typ string, lo, hi float64) *Schema {
 // String is a schema of a string of min..max characters.
 func String(min, max int) *Schema { return &Schema{Type: "string", MinLength: &min, MaxLength: &max} }
 
+// Shape is the schema without its bounds (lengths, item counts, ranges):
+// the subset every server's strict mode accepts (OpenAI's strict mode has
+// refused numeric and length constraints). Validate still checks the bounds.
+func (s *Schema) Shape() *Schema {
+	if s == nil {
+		return nil
+	}
+	out := &Schema{Type: s.Type, Required: s.Required, AdditionalProperties: s.AdditionalProperties, Items: s.Items.Shape()}
+	if s.Properties != nil {
+		out.Properties = map[string]*Schema{}
+		for k, p := range s.Properties {
+			out.Properties[k] = p.Shape()
+		}
+	}
+	return out
+}
+
 // Validate checks the JSON document data against the schema and names the
 // first place that breaks it, as a JSON path ($.steps[3].state).
 func (s *Schema) Validate(data []byte) error {

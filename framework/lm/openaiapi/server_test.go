@@ -230,3 +230,25 @@ func ExampleSpec_Format() {
 	// {"type":"json_schema","json_schema":{"name":"kalm_generate","strict":true,"schema":{"type":"object","properties":{"steps":{"type":"array","items":{"type":"object","properties":{"action":{"type":"array","items":{"type":"integer","minimum":0,"maximum":2},"minItems":1,"maxItems":1},"state":{"type":"array","items":{"type":"number"},"minItems":2,"maxItems":2}},"required":["action","state"],"additionalProperties":false},"minItems":1,"maxItems":8}},"required":["steps"],"additionalProperties":false}}}
 	// {"task":"generate","goal":"go to cell 3","state":[1,3],"steps":8}
 }
+
+// TestSchemaShape: the shape keeps types, properties and required keys and
+// drops every bound.
+func TestSchemaShape(t *testing.T) {
+	full := spec.ReplySchema(openaiapi.TaskGenerate, 2)
+	b, _ := json.Marshal(full.Shape())
+	for _, bound := range []string{"minItems", "maxItems", "minimum", "maximum", "minLength"} {
+		if strings.Contains(string(b), bound) {
+			t.Errorf("the shape keeps %s: %s", bound, b)
+		}
+	}
+	long := `{"steps":[{"action":[7],"state":[1,2,3]}]}`
+	if err := full.Shape().Validate([]byte(long)); err != nil {
+		t.Errorf("the shape refuses a reply of the right shape: %v", err)
+	}
+	if err := full.Validate([]byte(long)); err == nil {
+		t.Errorf("the full schema accepts an out-of-range reply")
+	}
+	if err := full.Shape().Validate([]byte(`{"steps":[{"action":[7]}]}`)); err == nil {
+		t.Errorf("the shape accepts a step without a state")
+	}
+}
