@@ -198,3 +198,40 @@ func TestKeyFromConfigRefused(t *testing.T) {
 		t.Fatalf("ParseConfig with a typo: %v", err)
 	}
 }
+
+// TestGroundRefusals: a model the server does not list, and a server that
+// fails the held-out check, are errors naming them.
+func TestGroundRefusals(t *testing.T) {
+	s := serve(t, dataset.Discrete)
+	f := &faulty{fault: func(n int) string { return map[bool]string{true: "500"}[n >= 2] }, next: s.srv}
+	hs := httptest.NewServer(f)
+	defer hs.Close()
+	t.Setenv("OPENAI_API_KEY", secret)
+	t.Setenv("KALM_OPENAI_API_KEY", "")
+	for _, c := range []struct {
+		name string
+		cfg  map[string]any
+		has  []string
+	}{
+		{"unknown model", s.config(map[string]any{"base_url": hs.URL + "/v1", "model": "gpt-9"}), []string{`model "gpt-9" is not among the models`, "tinylm-walk"}},
+		{"failing check", s.config(map[string]any{"base_url": hs.URL + "/v1", "retries": 1, "concurrency": 1}), []string{"ground check, step 2 (explain)", "500 Internal Server Error", "after 2 attempts"}},
+		{"no server", s.config(map[string]any{"base_url": "http://127.0.0.1:1/v1", "retries": 0}), []string{"list models", "is the server running at http://127.0.0.1:1/v1?"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f.n = 0
+			_, err := New().Ground(t.Context(), lm.GroundRequest{Datasets: []string{s.data}, Tasks: lm.Tasks, Config: c.cfg, Steps: 4,
+				OutDir: filepath.Join(t.TempDir(), "library"), Seed: 1}, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, h := range c.has {
+				if !strings.Contains(err.Error(), h) {
+					t.Errorf("the error does not say %q: %v", h, err)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error shows the key: %v", err)
+			}
+		})
+	}
+}

@@ -111,8 +111,7 @@ func TestConformanceSubprocess(t *testing.T) {
 		client lm.LM
 		err    error
 	)
-	s := serve(t, dataset.Discrete)
-	lmtest.Suite{Config: s.config(nil), Steps: 12, Spaces: []dataset.Kind{dataset.Discrete}, New: func(tb testing.TB) lm.LM {
+	newLM := func(tb testing.TB) lm.LM {
 		once.Do(func() {
 			var in *registry.Instance
 			in, err = reg.Launch(t.Context(), "openai", plugin.LM)
@@ -124,5 +123,8 @@ func TestConformanceSubprocess(t *testing.T) {
 			tb.Fatalf("launch: %v", err)
 		}
 		return client
-	}}.Run(t)
+	}
+	for _, k := range []dataset.Kind{dataset.Discrete, dataset.Continuous} {
+		lmtest.Suite{Config: serve(t, k).config(nil), Steps: 12, Spaces: []dataset.Kind{k}, New: newLM}.Run(t)
+	}
 }
