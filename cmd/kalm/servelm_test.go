@@ -130,3 +130,31 @@ func TestServeLMEndToEnd(t *testing.T) {
 		t.Errorf("kalm printed the API key")
 	}
 }
+
+// TestServeLMRefusals: what serve-lm cannot serve is an error naming it.
+func TestServeLMRefusals(t *testing.T) {
+	work := t.TempDir()
+	garbage := filepath.Join(work, "garbage.tinylm")
+	os.WriteFile(garbage, []byte("not a checkpoint"), 0o644)
+	t.Setenv("KALM_TEST_UNSET_KEY", "")
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		has  string
+	}{
+		{"no checkpoint", []string{"serve-lm"}, 2, "want one tinylm checkpoint"},
+		{"unknown key", []string{"serve-lm", "-workdir", work, "abc123"}, 1, "abc123 is no file, and 0 ground stages of work directory"},
+		{"garbage", []string{"serve-lm", garbage}, 1, "garbage.tinylm"},
+		{"directory without a stage", []string{"serve-lm", work}, 1, "not a ground stage's artifact"},
+		{"key variable unset", []string{"serve-lm", "-api-key-env", "KALM_TEST_UNSET_KEY", garbage}, 1, "-api-key-env KALM_TEST_UNSET_KEY: the variable is not set"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), c.args, &stdout, &stderr)
+			if code != c.code || !strings.Contains(stderr.String(), c.has) {
+				t.Errorf("kalm %s: exit %d, %q; want exit %d and %q", strings.Join(c.args, " "), code, stderr.String(), c.code, c.has)
+			}
+		})
+	}
+}
