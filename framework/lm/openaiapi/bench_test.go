@@ -16,24 +16,30 @@ import (
 	"github.com/kalm-go/kalm/framework/lm/openaiapi"
 )
 
-// quickSize is the tinylm of the shipped quick experiment (dim 64, 2 layers).
-var quickSize = map[string]any{"dim": 64, "layers": 2, "heads": 4, "vocab": 80, "prior": "none", "warmup": 5, "eval_every": 10, "batch": 8, "dyn_batch": 16}
+// quickSize is the tinylm of the shipped quick experiment (dim 64, 2
+// layers); wideSize is four times as wide and twice as deep.
+var (
+	quickSize = map[string]any{"dim": 64, "layers": 2, "heads": 4, "vocab": 80, "prior": "none", "warmup": 5, "eval_every": 10, "batch": 8, "dyn_batch": 16}
+	wideSize  = map[string]any{"dim": 256, "layers": 4, "heads": 4, "vocab": 80, "prior": "none", "warmup": 5, "eval_every": 10, "batch": 8, "dyn_batch": 16}
+)
 
 // BenchmarkServe measures the server over loopback HTTP with concurrent
 // clients, each sending its next request when the last is answered:
 // predict queries with batching (a batch of up to 64) and without (1), and
-// generate queries of 8 steps (never batched). It reports requests/s and
-// the median and 99th-percentile latency.
+// generate queries of 8 steps (never batched), on a tinylm of quick's size;
+// and predict queries on a wider one. It reports requests/s and the median
+// and 99th-percentile latency.
 //
 //	go test -run '^$' -bench Serve -benchtime 2000x ./framework/lm/openaiapi
 func BenchmarkServe(b *testing.B) {
-	m, ckpt := grounded(b, "quick", quickSize)
 	for _, c := range []struct {
+		size  string
 		task  string
 		batch int
-	}{{"predict", 64}, {"predict", 1}, {"generate", 64}} {
+	}{{"quick", "predict", 64}, {"quick", "predict", 1}, {"quick", "generate", 64}, {"wide", "predict", 64}, {"wide", "predict", 1}} {
+		m, ckpt := grounded(b, c.size, map[string]map[string]any{"quick": quickSize, "wide": wideSize}[c.size])
 		for _, clients := range []int{1, 8, 64} {
-			b.Run(fmt.Sprintf("%s/batch=%d/clients=%d", c.task, c.batch, clients), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s/batch=%d/clients=%d", c.size, c.task, c.batch, clients), func(b *testing.B) {
 				hs, _ := serveModel(b, m, ckpt, "", c.batch)
 				hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 				body := func(i int) []byte {
