@@ -111,9 +111,12 @@ func (e *Experiment) validateExecutor(errs *FieldErrors) {
 	if s.Poll <= 0 {
 		errs.add(at("executor.slurm.poll"), "executor.slurm.poll", s.Poll, "is out of range", "> 0 seconds")
 	}
-	for _, k := range append([]string{"default"}, kindNames()...) {
-		r := s.Resources(StageKind(k))
-		p := "executor.slurm." + k
+	for _, k := range []struct {
+		name string
+		r    *SlurmResources
+	}{{"default", &s.Default}, {"collect", &s.Collect}, {"ground", &s.Ground}, {"imagine", &s.Imagine}, {"assess", &s.Assess},
+		{"encode", &s.Encode}, {"train", &s.Train}, {"evaluate", &s.Evaluate}} {
+		r, p := k.r, "executor.slurm."+k.name
 		if r.CPUs < 0 {
 			errs.add(at(p+".cpus"), p+".cpus", r.CPUs, "is out of range", "≥ 0 (0: the cluster's default)")
 		}
@@ -127,12 +130,4 @@ func (e *Experiment) validateExecutor(errs *FieldErrors) {
 			}
 		}
 	}
-}
-
-func kindNames() []string {
-	var out []string
-	for _, k := range StageKinds {
-		out = append(out, string(k))
-	}
-	return out
 }

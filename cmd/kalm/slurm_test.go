@@ -22,14 +22,28 @@ import (
 // missing cluster fails it.
 func slurmCluster(t *testing.T) {
 	t.Helper()
-	out, err := exec.Command("sinfo", "--noheader", "--format=%T").CombinedOutput()
-	if s := string(out); err == nil && (strings.Contains(s, "idle") || strings.Contains(s, "mix") || strings.Contains(s, "alloc")) {
+	if _, err := clusterUp(); err == nil {
 		return
+	} else if os.Getenv("KALM_TEST_SLURM") != "" {
+		t.Fatalf("KALM_TEST_SLURM is set but no Slurm cluster answers (start one with .ci/slurm-up): %v", err)
+	} else {
+		t.Skipf("no Slurm cluster (%v); .ci/slurm-up starts one", err)
 	}
-	if os.Getenv("KALM_TEST_SLURM") != "" {
-		t.Fatalf("KALM_TEST_SLURM is set but no Slurm cluster answers (start one with .ci/slurm-up): %v %s", err, out)
+}
+
+// clusterUp asks sinfo for a node that takes jobs.
+func clusterUp() (string, error) {
+	out, err := exec.Command("sinfo", "--noheader", "--format=%T").CombinedOutput()
+	s := string(bytes.TrimSpace(out))
+	if err != nil {
+		return s, fmt.Errorf("sinfo: %w: %s", err, s)
 	}
-	t.Skipf("no Slurm cluster (sinfo: %v %s); .ci/slurm-up starts one", err, bytes.TrimSpace(out))
+	for _, st := range []string{"idle", "mix", "alloc"} {
+		if strings.Contains(s, st) {
+			return s, nil
+		}
+	}
+	return s, fmt.Errorf("sinfo: no node takes jobs: %s", s)
 }
 
 // slurmGrid is quick's offline-RL chain, small, with training long enough

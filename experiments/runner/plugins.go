@@ -159,3 +159,13 @@ func (r *Registry) CheckEnvConfig(ctx context.Context, name string, config map[s
 	_, err = c.Configure(ctx, env.ConfigureRequest{Config: config})
 	return err
 }
+
+// Version implements the worker's check that a plugin is the version its
+// stage was planned with (a cluster node may have another installed).
+func (r *Registry) Version(ctx context.Context, name string) (string, error) {
+	p, err := r.Reg.Find(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return p.Version, nil
+}

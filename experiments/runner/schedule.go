@@ -18,9 +18,21 @@ import (
 func (r *Runner) schedule(ctx context.Context, work string, plan *experiments.Plan, disp Dispatcher, state map[string]results.Status, sum *Summary) {
 	bg := context.WithoutCancel(ctx)
 	slots, chain := disp.Capacity()
+	// A dispatcher that chains queues stages long before they run: the
+	// display shows them from when they start running.
+	shown := map[string]bool{}
+	show := func(st *experiments.Stage) {
+		if r.Display != nil && !shown[st.Key] {
+			shown[st.Key] = true
+			r.Display.Start(st)
+		}
+	}
 	job := func(t *Task) {
 		if t.Job != "" {
 			r.Store.SetStageJob(bg, t.Stage.Key, t.Job, t.State)
+		}
+		if t.State == "RUNNING" {
+			show(t.Stage)
 		}
 	}
 	if w, ok := disp.(Watched); ok {
@@ -73,8 +85,8 @@ func (r *Runner) schedule(ctx context.Context, work string, plan *experiments.Pl
 			failed(st, err, nil)
 			return
 		}
-		if r.Display != nil {
-			r.Display.Start(st)
+		if !chain {
+			show(st)
 		}
 		started[st.Key] = time.Now()
 		if err := disp.Dispatch(ctx, t); err != nil {
@@ -87,6 +99,7 @@ func (r *Runner) schedule(ctx context.Context, work string, plan *experiments.Pl
 	finish := func(t *Task, rep *Report) {
 		st := t.Stage
 		took := time.Since(started[st.Key])
+		show(st)
 		switch rep.Status {
 		case ReportDone:
 			if err := r.adopt(bg, work, st, artifactDir(work, st), rep.Seconds); err != nil {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +35,11 @@ type Worker struct {
 	// Display, when set, shows the stage's start, progress and end (the
 	// log of `kalm stage exec`).
 	Display Display
+}
+
+// versioner is a Launcher that tells which version of a plugin it starts.
+type versioner interface {
+	Version(ctx context.Context, name string) (string, error)
 }
 
 // Report is how a stage attempt ended, as a worker writes it to
@@ -82,7 +88,8 @@ func WriteDescription(work string, plan *experiments.Plan, st *experiments.Stage
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(DescriptionPath(work, st.Key), d)
+	// Not synced: a run writes it again before it dispatches the stage.
+	return writeFileAtomic(DescriptionPath(work, st.Key), d, false)
 }
 
 // ReadDescription reads a stored stage description and rebuilds the stage.
@@ -99,13 +106,24 @@ func ReadDescription(work, key string) (*experiments.Stage, *experiments.StageDe
 }
 
 // writeFileAtomic writes v as JSON to path through a temporary file and a
-// rename, creating path's directory.
-func writeFileAtomic(path string, v any) error {
+// rename, creating path's directory; with sync, the file is on disk before
+// the rename.
+func writeFileAtomic(path string, v any, sync bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := writeJSON(tmp, v); err != nil {
+	write := writeJSON
+	if !sync {
+		write = func(path string, v any) error {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(path, b, 0o644)
+		}
+	}
+	if err := write(tmp, v); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -138,7 +156,7 @@ func (w *Worker) Exec(ctx context.Context, key string) (*Report, error) {
 	}
 	host, _ := os.Hostname()
 	rep.Host = host
-	if err := writeFileAtomic(ReportPath(w.WorkDir, key), rep); err != nil {
+	if err := writeFileAtomic(ReportPath(w.WorkDir, key), rep, true); err != nil {
 		return rep, fmt.Errorf("stage %s: write its report: %w", key, err)
 	}
 	return rep, nil
@@ -159,6 +177,20 @@ func (w *Worker) exec(ctx context.Context, st *experiments.Stage, d *experiments
 	}
 	if exec == nil {
 		return failed(fmt.Errorf("no executor for %s stages", st.Kind), nil)
+	}
+	// A stage's key names its plugins' versions: a node whose plugins
+	// differ from the host's must not record their results under it.
+	if v, ok := w.Launcher.(versioner); ok {
+		for _, p := range st.Plugins {
+			got, err := v.Version(ctx, p.Name)
+			if err != nil {
+				return failed(err, nil)
+			}
+			if got != p.Version {
+				host, _ := os.Hostname()
+				return failed(fmt.Errorf("plugin %s is version %s on %s, but the stage was planned with version %s: install the same plugins wherever stages run", p.Name, got, host, p.Version), nil)
+			}
+		}
 	}
 	tmpRoot := w.TmpDir
 	if tmpRoot == "" {
