@@ -107,6 +107,26 @@ func groupName(c []Param) string {
 	return strings.Join(parts, " ")
 }
 
+// withoutSecrets is c with the values of secret-looking lm.config keys
+// (secretNames) replaced, for an error that must not repeat them.
+func withoutSecrets(c []Param) []Param {
+	out := make([]Param, len(c))
+	for i, p := range c {
+		out[i] = p
+		if m, ok := p.Value.(map[string]any); ok && p.Key == "lm.config" {
+			r := map[string]any{}
+			for k, v := range m {
+				if secretNames[strings.ToLower(k)] {
+					v = "…"
+				}
+				r[k] = v
+			}
+			out[i].Value = r
+		}
+	}
+	return out
+}
+
 func valueString(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -141,7 +161,7 @@ func (e *Experiment) Cells() ([]Cell, error) {
 		}
 		spec.Grid = GridSpec{}
 		cellExp := &Experiment{Spec: spec, src: e.src.forCell(e.Axes())}
-		cellErrs := &FieldErrors{Source: e.Source + " cell " + groupName(c)}
+		cellErrs := &FieldErrors{Source: e.Source + " cell " + groupName(withoutSecrets(c))}
 		cellExp.validate(cellErrs)
 		if err := cellErrs.err(); err != nil {
 			return nil, err

@@ -109,6 +109,12 @@ func TestBadInput(t *testing.T) {
 			[]string{"exp.yaml:2: trian", "unknown key; did you mean \"train\"?", "allowed: name, description, env"}},
 		{"unknown nested key", "name: x\ntrain:\n  stpes: 5\n", nil, nil,
 			[]string{"exp.yaml:3: train.stpes", "did you mean \"steps\"?"}},
+		{"secret in lm.config", "name: x\nlm:\n  plugin: openai\n  config:\n    api_key: sk-s3cr3t\n", nil, nil,
+			[]string{"exp.yaml:5: lm.config.api_key", "looks like a secret", "OPENAI_API_KEY"}},
+		{"secret from --set", "name: x\nlm:\n  plugin: openai\n", []string{"lm.config.token=sk-s3cr3t"}, nil,
+			[]string{"--set lm.config.token=…: lm.config.token", "looks like a secret"}},
+		{"secret in a grid cell", "name: x\nlm:\n  plugin: openai\ngrid:\n  axes:\n    - key: lm.config\n      values: [{model: m, api_key: sk-s3cr3t}]\n", nil, nil,
+			[]string{`cell lm.config={"api_key":"…","model":"m"}`, "lm.config.api_key", "looks like a secret"}},
 		{"unknown key from --set", "name: x\n", []string{"eval.episode=3"}, nil,
 			[]string{"--set eval.episode=3: eval.episode", "did you mean \"episodes\"?"}},
 		{"unknown key from env", "name: x\n", nil, []string{"KALM_TRAIN__STEPZ=3"},
@@ -166,6 +172,9 @@ func TestBadInput(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not contain %q:\n%v", w, err)
 				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("the error repeats a secret:\n%v", err)
 			}
 		})
 	}

@@ -49,6 +49,20 @@ func (e *Experiment) validate(errs *FieldErrors) {
 			"needs the LM's goal encodings, but lm.plugin is empty", GoalFromEnv+" without an LM")
 	}
 	need(s.LM.Threads >= 0, "lm.threads", s.LM.Threads, "is out of range", "≥ 0 (0 = the registry's --threads)")
+	// A secret in lm.config would be recorded with its stage (the stage key,
+	// the database); an API key comes from the environment. Neither the value
+	// nor the --set that carries it is repeated.
+	for k := range s.LM.Config {
+		if secretNames[strings.ToLower(k)] {
+			p := "lm.config." + k
+			where := at(p)
+			if strings.HasPrefix(where, "--set ") {
+				where = "--set " + p + "=…"
+			}
+			errs.add(where, p, "(not shown)", "looks like a secret, which would be recorded with the stage",
+				"the key in the environment: OPENAI_API_KEY, or the variable lm.config.api_key_env names")
+		}
+	}
 	need(s.Train.GoalInput == GoalFromEnv || s.Train.GoalInput == GoalFromLM, "train.goal_input", s.Train.GoalInput,
 		"is not a goal input", GoalFromEnv+", "+GoalFromLM)
 	need(s.Algo != "", "algo", s.Algo, "must name an algo plugin", "")
@@ -230,3 +244,6 @@ func setPath(m map[string]any, path string, v any) map[string]any {
 	cur[segs[len(segs)-1]] = v
 	return m
 }
+
+// secretNames are lm.config keys refused as secrets.
+var secretNames = map[string]bool{"api_key": true, "apikey": true, "key": true, "token": true, "access_token": true, "secret": true, "password": true}
