@@ -244,8 +244,11 @@ func (l *LM) Generate(ctx context.Context, req lm.GenerateRequest, judge lm.Judg
 	}
 	defer w.Abort()
 	batch := lib.Config.GenBatch
-	if v, ok := req.Config["gen_batch"].(float64); ok && v >= 1 {
-		batch = int(v)
+	switch v := req.Config["gen_batch"].(type) { // lm.config, as JSON (float64) or YAML (int) gave it
+	case float64:
+		batch = max(int(v), 1)
+	case int:
+		batch = max(v, 1)
 	}
 	start := time.Now()
 	steps := 0
