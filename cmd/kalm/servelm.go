@@ -58,15 +58,18 @@ func cmdServeLM(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "serving %s as model %q on http://%s/v1\n", ckpt, *model, ln.Addr())
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		hs.Shutdown(sctx)
+		hs.Shutdown(sctx) // waits for the requests being answered
 	}()
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	<-stopped
 	return nil
 }
 

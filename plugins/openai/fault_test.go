@@ -48,10 +48,10 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.n++
-	n := f.n
+	n, fault := f.n, f.fault
 	f.at = append(f.at, time.Now())
 	f.mu.Unlock()
-	switch f.fault(n) {
+	switch fault(n) {
 	case "timeout":
 		select {
 		case <-r.Context().Done():
@@ -83,6 +83,20 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// set starts a new count of requests with fault.
+func (f *faulty) set(fault func(n int) string) {
+	f.mu.Lock()
+	f.n, f.at, f.fault = 0, nil, fault
+	f.mu.Unlock()
+}
+
+// seen returns the requests counted since set and when they came.
+func (f *faulty) seen() (int, []time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n, append([]time.Time(nil), f.at...)
+}
+
 // faultFixture grounds the backend through a fault-free server and returns
 // the library and a server whose faults the test sets.
 func faultFixture(t *testing.T) (*LM, string, *faulty) {
@@ -94,7 +108,7 @@ func faultFixture(t *testing.T) (*LM, string, *faulty) {
 	t.Setenv("OPENAI_API_KEY", secret)
 	t.Setenv("KALM_OPENAI_API_KEY", "")
 	m := New()
-	cfg := s.config(map[string]any{"base_url": hs.URL + "/v1", "timeout": 0.5, "retries": 2, "repairs": 1, "concurrency": 1})
+	cfg := s.config(map[string]any{"base_url": hs.URL + "/v1", "timeout": 1.5, "retries": 2, "repairs": 1, "concurrency": 1})
 	res, err := m.Ground(t.Context(), lm.GroundRequest{Datasets: []string{s.data}, Tasks: lm.Tasks, Config: cfg, Steps: 3,
 		OutDir: filepath.Join(t.TempDir(), "library"), Seed: 1}, nil)
 	if err != nil {
@@ -121,7 +135,7 @@ func TestFaults(t *testing.T) {
 	}{
 		{"timeout then ok", func(n int) string { return map[bool]string{true: "timeout"}[n == 1] }, true, 2, nil},
 		{"timeouts", func(int) string { return "timeout" }, false, 3,
-			[]string{"predict, transition 0 of 1", "/v1/chat/completions", "no reply within the timeout of 0.5s", "after 3 attempts"}},
+			[]string{"predict, transition 0 of 1", "/v1/chat/completions", "no reply within the timeout of 1.5s", "after 3 attempts"}},
 		{"429 then ok", func(n int) string { return map[bool]string{true: "429"}[n == 1] }, true, 2, nil},
 		{"500 then ok", func(n int) string { return map[bool]string{true: "500"}[n <= 2] }, true, 3, nil},
 		{"500s", func(int) string { return "500" }, false, 3, []string{"predict, transition 0 of 1", "500 Internal Server Error", "after 3 attempts", "the model crashed"}},
@@ -133,18 +147,17 @@ func TestFaults(t *testing.T) {
 			[]string{"predict, transition 0 of 1", "401 Unauthorized", "refused the API key from $OPENAI_API_KEY", "Incorrect API key provided: [key]"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.n, f.at, f.fault = 0, nil, c.fault
-			f.mu.Unlock()
+			f.set(c.fault)
 			err := predictOne(t.Context(), m, ckpt)
+			n, at := f.seen()
 			if c.ok && err != nil {
 				t.Fatalf("no recovery: %v", err)
 			}
 			if !c.ok && err == nil {
 				t.Fatalf("no error")
 			}
-			if f.n != c.calls {
-				t.Errorf("the server saw %d requests, want %d", f.n, c.calls)
+			if n != c.calls {
+				t.Errorf("the server saw %d requests, want %d", n, c.calls)
 			}
 			if err != nil {
 				t.Logf("error: %v", err)
@@ -157,8 +170,8 @@ func TestFaults(t *testing.T) {
 					t.Errorf("the error shows the key: %v", err)
 				}
 			}
-			if c.name == "429 then ok" && len(f.at) == 2 && f.at[1].Sub(f.at[0]) < 900*time.Millisecond {
-				t.Errorf("retried %v after a 429 with Retry-After: 1", f.at[1].Sub(f.at[0]))
+			if c.name == "429 then ok" && len(at) == 2 && at[1].Sub(at[0]) < 900*time.Millisecond {
+				t.Errorf("retried %v after a 429 with Retry-After: 1", at[1].Sub(at[0]))
 			}
 		})
 	}
@@ -168,7 +181,7 @@ func TestFaults(t *testing.T) {
 // complete or partial, where the imagine stage would look.
 func TestGenerateFailsCleanly(t *testing.T) {
 	m, ckpt, f := faultFixture(t)
-	f.n, f.fault = 0, func(n int) string { return map[bool]string{true: "500"}[n > 3] }
+	f.set(func(n int) string { return map[bool]string{true: "500"}[n > 3] })
 	dir := t.TempDir()
 	out := filepath.Join(dir, "imagined")
 	var goals []dataset.Goal
@@ -203,7 +216,8 @@ func TestKeyFromConfigRefused(t *testing.T) {
 // fails the held-out check, are errors naming them.
 func TestGroundRefusals(t *testing.T) {
 	s := serve(t, dataset.Discrete)
-	f := &faulty{fault: func(n int) string { return map[bool]string{true: "500"}[n >= 2] }, next: s.srv}
+	fault := func(n int) string { return map[bool]string{true: "500"}[n >= 2] }
+	f := &faulty{fault: fault, next: s.srv}
 	hs := httptest.NewServer(f)
 	defer hs.Close()
 	t.Setenv("OPENAI_API_KEY", secret)
@@ -218,7 +232,7 @@ func TestGroundRefusals(t *testing.T) {
 		{"no server", s.config(map[string]any{"base_url": "http://127.0.0.1:1/v1", "retries": 0}), []string{"list models", "is the server running at http://127.0.0.1:1/v1?"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f.n = 0
+			f.set(fault)
 			_, err := New().Ground(t.Context(), lm.GroundRequest{Datasets: []string{s.data}, Tasks: lm.Tasks, Config: c.cfg, Steps: 4,
 				OutDir: filepath.Join(t.TempDir(), "library"), Seed: 1}, nil)
 			if err == nil {

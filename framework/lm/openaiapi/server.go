@@ -34,7 +34,8 @@ type Server struct {
 	predict chan *pending
 	act     chan *pending
 	wg      sync.WaitGroup
-	closed  atomic.Bool
+	mu      sync.RWMutex // held to read closed and send on the queues; Close takes it to close them
+	closed  bool
 	seq     atomic.Uint64
 }
 
@@ -67,11 +68,14 @@ func NewServer(cfg ServerConfig) *Server {
 
 // Close stops the batching goroutines; requests after it fail.
 func (s *Server) Close() {
-	if s.closed.CompareAndSwap(false, true) {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
 		close(s.predict)
 		close(s.act)
-		s.wg.Wait()
 	}
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 // apiError is an error reply.
@@ -298,12 +302,16 @@ type result struct {
 }
 
 func (s *Server) enqueue(ctx context.Context, ch chan *pending, p *pending) (any, error) {
-	if s.closed.Load() {
-		return nil, errors.New("the server is shutting down")
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", msg: "the server is shutting down"}
 	}
 	select {
 	case ch <- p:
+		s.mu.RUnlock()
 	case <-ctx.Done():
+		s.mu.RUnlock()
 		return nil, ctx.Err()
 	}
 	select {
