@@ -268,18 +268,18 @@ func (l *Library) nearestByGoal(goal string) []int {
 }
 
 // pick keeps examples in order while they fit the budget and the number of
-// shots; an example too large for the budget is skipped.
+// shots; an example too large for the budget, or one already picked (the
+// data repeat themselves), is skipped.
 func (l *Library) pick(n int, build func(k int) (example, bool)) []example {
 	var out []example
+	seen := map[string]bool{}
 	used := 0
 	for k := 0; k < n && len(out) < l.Config.Shots; k++ {
 		ex, ok := build(k)
-		if !ok {
+		if !ok || seen[ex.query] || used+ex.tokens() > l.Config.Budget {
 			continue
 		}
-		if used+ex.tokens() > l.Config.Budget {
-			continue
-		}
+		seen[ex.query] = true
 		used += ex.tokens()
 		out = append(out, ex)
 	}
