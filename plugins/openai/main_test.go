@@ -29,7 +29,11 @@ func TestMain(m *testing.M) {
 		lm.Serve(New(), lm.WithArgs(os.Args[4:]), lm.WithVersion("test"))
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, s := range servedBy {
+		os.RemoveAll(filepath.Dir(s.data))
+	}
+	os.Exit(code)
 }
 
 // tiny is a tinylm small enough to ground on the suite's walk in a second.

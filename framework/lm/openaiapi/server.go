@@ -10,6 +10,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,12 +53,22 @@ type ServerConfig struct {
 	MaxBatch int
 	// Log, when set, gets one line per refused or failed request (never a key).
 	Log *log.Logger
+	// Scratch is where a generate query's rollout is written by the backend
+	// and read back (lm.LM.Generate writes a dataset); default /dev/shm
+	// where it is a directory (a memory filesystem: a query's files cost
+	// nothing there), else the system's temporary directory.
+	Scratch string
 }
 
 // NewServer returns a server of cfg.LM on cfg.Checkpoint.
 func NewServer(cfg ServerConfig) *Server {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 64
+	}
+	if cfg.Scratch == "" {
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			cfg.Scratch = "/dev/shm"
+		}
 	}
 	s := &Server{cfg: cfg, created: time.Now().Unix(), predict: make(chan *pending), act: make(chan *pending)}
 	s.wg.Add(2)
@@ -238,7 +249,10 @@ func (s *Server) generate(ctx context.Context, p *pending) (any, error) {
 	if q.Steps < 1 {
 		return nil, badRequest("generate: steps %d, want at least 1", q.Steps)
 	}
-	tmp, err := os.MkdirTemp("", "kalm-serve-lm-")
+	tmp, err := os.MkdirTemp(s.cfg.Scratch, "kalm-serve-lm-")
+	if err != nil && s.cfg.Scratch != "" {
+		tmp, err = os.MkdirTemp("", "kalm-serve-lm-") // /dev/shm may be read-only or full
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +265,7 @@ func (s *Server) generate(ctx context.Context, p *pending) (any, error) {
 		return &lm.Verdict{Done: make([]bool, len(st.Index))}, nil
 	}
 	_, err = s.cfg.LM.Generate(ctx, lm.GenerateRequest{Checkpoint: s.cfg.Checkpoint, Goals: []dataset.Goal{{Text: q.Goal}},
-		Observations: q.State, MaxSteps: q.Steps, Temperature: p.temp, Seed: p.seed, Out: tmp + "/out"}, judge)
+		Observations: q.State, MaxSteps: q.Steps, Temperature: p.temp, Seed: p.seed, Out: filepath.Join(tmp, "out")}, judge)
 	if err != nil {
 		return nil, lmError("generate", err)
 	}

@@ -20,10 +20,20 @@ import (
 	"github.com/kalm-go/kalm/plugins/tinylm"
 )
 
+// TestMain removes the models grounded for the tests and benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range groundDirs {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 var (
-	groundMu sync.Mutex
-	groundBy = map[string]string{} // checkpoints by model size
-	groundLM = tinylm.New()
+	groundDirs []string
+	groundMu   sync.Mutex
+	groundBy   = map[string]string{} // checkpoints by model size
+	groundLM   = tinylm.New()
 )
 
 // grounded is a tinylm of the given size grounded briefly on the
@@ -40,6 +50,7 @@ func grounded(tb testing.TB, size string, cfg map[string]any) (*tinylm.LM, strin
 	if err != nil {
 		tb.Fatal(err)
 	}
+	groundDirs = append(groundDirs, dir)
 	data := filepath.Join(dir, "walk")
 	if err := lmtest.WriteDataset(data, lmtest.SpaceOf(dataset.Discrete), 36, 1, 0); err != nil {
 		tb.Fatal(err)
