@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/kalm-go/kalm/framework/plugin"
 )
@@ -88,24 +89,10 @@ func (d *StageDescription) Stage() (*Stage, error) {
 	if err := dec.Decode(cfg); err != nil {
 		return nil, fmt.Errorf("stage %s: %s config: %w", d.Key, d.Kind, err)
 	}
-	st := &Stage{Key: d.Key, Kind: d.Kind, Seed: d.Seed}
-	switch c := cfg.(type) {
-	case *CollectConfig:
+	if c, ok := cfg.(*CollectConfig); ok {
 		c.Path = d.DataPath
-		st.Config = *c
-	case *GroundConfig:
-		st.Config = *c
-	case *ImagineConfig:
-		st.Config = *c
-	case *AssessConfig:
-		st.Config = *c
-	case *EncodeConfig:
-		st.Config = *c
-	case *TrainConfig:
-		st.Config = *c
-	case *EvalConfig:
-		st.Config = *c
 	}
+	st := &Stage{Key: d.Key, Kind: d.Kind, Seed: d.Seed, Config: reflect.ValueOf(cfg).Elem().Interface()}
 	for _, r := range d.Plugins {
 		st.Plugins = append(st.Plugins, PluginRef(r))
 	}

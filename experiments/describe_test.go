@@ -55,7 +55,7 @@ func TestStageDescriptionRoundTrip(t *testing.T) {
 }
 
 func TestStageDescriptionRefused(t *testing.T) {
-	p := mustPlanQuick(t)
+	p := mustPlan(t, "quick")
 	d, err := p.Describe(p.Stages[len(p.Stages)-1])
 	if err != nil {
 		t.Fatal(err)
@@ -82,25 +82,10 @@ func TestStageDescriptionRefused(t *testing.T) {
 	}
 }
 
-func mustPlanQuick(t *testing.T) *Plan {
-	t.Helper()
-	e, err := Open("quick", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := e.Plan(context.Background(), fakeCatalog{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// mustJSON is a stage as JSON, with CollectConfig.Path, which JSON leaves out.
 func mustJSON(t *testing.T, st *Stage) string {
 	t.Helper()
-	b, err := json.Marshal(struct {
-		*Stage
-		Path string
-	}{st, ""})
+	b, err := json.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}

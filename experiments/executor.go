@@ -59,26 +59,28 @@ type SlurmResources struct {
 	Extra []string `koanf:"extra"`
 }
 
+// kinds pairs each entry of the spec with its name: "default", then the
+// stage kinds.
+func (s *SlurmSpec) kinds() []struct {
+	name string
+	r    *SlurmResources
+} {
+	return []struct {
+		name string
+		r    *SlurmResources
+	}{{"default", &s.Default}, {string(Collect), &s.Collect}, {string(Ground), &s.Ground}, {string(Imagine), &s.Imagine},
+		{string(Assess), &s.Assess}, {string(Encode), &s.Encode}, {string(Train), &s.Train}, {string(Evaluate), &s.Evaluate}}
+}
+
 // Resources returns the resources of a kind's jobs: Default with the
 // kind's own fields over it.
 func (s *SlurmSpec) Resources(kind StageKind) SlurmResources {
 	r := s.Default
 	var k SlurmResources
-	switch kind {
-	case Collect:
-		k = s.Collect
-	case Ground:
-		k = s.Ground
-	case Imagine:
-		k = s.Imagine
-	case Assess:
-		k = s.Assess
-	case Encode:
-		k = s.Encode
-	case Train:
-		k = s.Train
-	case Evaluate:
-		k = s.Evaluate
+	for _, e := range s.kinds()[1:] {
+		if e.name == string(kind) {
+			k = *e.r
+		}
 	}
 	if k.CPUs > 0 {
 		r.CPUs = k.CPUs
@@ -111,11 +113,7 @@ func (e *Experiment) validateExecutor(errs *FieldErrors) {
 	if s.Poll <= 0 {
 		errs.add(at("executor.slurm.poll"), "executor.slurm.poll", s.Poll, "is out of range", "> 0 seconds")
 	}
-	for _, k := range []struct {
-		name string
-		r    *SlurmResources
-	}{{"default", &s.Default}, {"collect", &s.Collect}, {"ground", &s.Ground}, {"imagine", &s.Imagine}, {"assess", &s.Assess},
-		{"encode", &s.Encode}, {"train", &s.Train}, {"evaluate", &s.Evaluate}} {
+	for _, k := range s.kinds() {
 		r, p := k.r, "executor.slurm."+k.name
 		if r.CPUs < 0 {
 			errs.add(at(p+".cpus"), p+".cpus", r.CPUs, "is out of range", "≥ 0 (0: the cluster's default)")

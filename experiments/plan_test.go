@@ -102,9 +102,10 @@ func TestPlanHyperDefaultsHashEqually(t *testing.T) {
 	}
 }
 
+// mustPlan plans a file or a shipped experiment.
 func mustPlan(t *testing.T, file string) *Plan {
 	t.Helper()
-	e, err := Load(file, Options{})
+	e, err := Open(file, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func testAssess(t *testing.T, policy string) {
 	want := map[string]float64{
 		"dynamics/median_l2": 0, "dynamics/mean_l2": 0,
 		"explain/near/rollouts": 20, "explain/near/accuracy": float64(succ) / 20, "explain/near/parsed": float64(succ) / 20,
-		"explain/near/holds": float64(succ) / 20,
+		"explain/near/holds":   float64(succ) / 20,
 		"explain/far/rollouts": 12, "explain/far/accuracy": 1, "explain/far/parsed": 1, "explain/far/holds": 1,
 	}
 	for k, v := range want {

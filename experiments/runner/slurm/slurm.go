@@ -92,11 +92,13 @@ func (d *Dispatcher) changed(t *runner.Task) {
 // Dispatch implements runner.Dispatcher.
 func (d *Dispatcher) Dispatch(ctx context.Context, t *runner.Task) error {
 	if d.tasks == nil {
-		d.tasks = map[*runner.Task]*entry{}
+		// Without the queue, jobs of an earlier run could be submitted
+		// twice: every stage fails until squeue answers.
 		q, err := d.Client.Queue(ctx, d.prefix())
 		if err != nil {
 			return fmt.Errorf("slurm: %w", err)
 		}
+		d.tasks = map[*runner.Task]*entry{}
 		d.queue = map[string]Queued{}
 		for _, j := range q {
 			d.queue[j.Name] = j
