@@ -156,7 +156,9 @@ func (w *Worker) Exec(ctx context.Context, key string) (*Report, error) {
 	}
 	host, _ := os.Hostname()
 	rep.Host = host
-	if err := writeFileAtomic(ReportPath(w.WorkDir, key), rep, true); err != nil {
+	// Not synced: the published artifact is what counts; a report lost to
+	// a crash only makes a Slurm job look unfinished, and it runs again.
+	if err := writeFileAtomic(ReportPath(w.WorkDir, key), rep, false); err != nil {
 		return rep, fmt.Errorf("stage %s: write its report: %w", key, err)
 	}
 	return rep, nil

@@ -24,6 +24,7 @@ type fakeSlurm struct {
 	after     map[string][]string // SetAfter calls
 	cancelled []string
 	ended     map[string]string // id → state once it left the queue
+	submits   func(n int)       // called after each submission (may be nil)
 }
 
 func (f *fakeSlurm) Submit(_ context.Context, j Job) (string, error) {
@@ -33,6 +34,9 @@ func (f *fakeSlurm) Submit(_ context.Context, j Job) (string, error) {
 	id := strconv.Itoa(100 + f.next)
 	f.submitted = append(f.submitted, j)
 	f.queue = append(f.queue, Queued{ID: id, Name: j.Name, State: "PENDING"})
+	if f.submits != nil {
+		f.submits(len(f.submitted))
+	}
 	return id, nil
 }
 
