@@ -25,22 +25,12 @@ func TestPositionsAreNotMarkov(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 99))
 	p := ExpertParams{Noise: 0.05, RandomShare: 0.2}
 	var first, later []float64
-	before, after, fresh := make([]float32, 10), make([]float32, 10), make([]float32, 10)
+	fresh := make([]float32, 10)
 	pos := make([]float64, 10)
 	for ep := 0; ep < 300; ep++ {
-		task, err := SampleTask(LevelTrain, cfg.NumBalls, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		init, err := SampleScene(&cfg, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st State
-		e.sim.SetPositions(&st, init, true)
-		for k := 0; k < cfg.MaxSteps; k++ {
-			obsOf(&st, 5, before)
-			a := e.Act(&st, &task, p, rng)
+		task, init := sampleEpisode(t, cfg, LevelTrain, rng)
+		k := 0
+		playExpert(t, e, &task, init, p, rng, func(before, after []float32, a int) {
 			for i, v := range before {
 				pos[i] = float64(v)
 			}
@@ -48,13 +38,9 @@ func TestPositionsAreNotMarkov(t *testing.T) {
 			if err := e.sim.SetPositions(&reset, pos, true); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.sim.Step(&st, a); err != nil {
-				t.Fatal(err)
-			}
 			if err := e.sim.Step(&reset, a); err != nil {
 				t.Fatal(err)
 			}
-			obsOf(&st, 5, after)
 			obsOf(&reset, 5, fresh)
 			var s float64
 			for i := range after {
@@ -66,10 +52,8 @@ func TestPositionsAreNotMarkov(t *testing.T) {
 			} else {
 				later = append(later, math.Sqrt(s))
 			}
-			if e.judge.Transition(&task, before, after, a) {
-				break
-			}
-		}
+			k++
+		})
 	}
 	sort.Float64s(first)
 	sort.Float64s(later)

@@ -20,35 +20,17 @@ func TestLabelOrientation(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(0, 99))
 	p := ExpertParams{Noise: 0.05, RandomShare: 0.2}
-	before, after := make([]float32, 10), make([]float32, 10)
 	succ, other := 0, 0
 	for ep := 0; ep < 1000; ep++ {
-		task, err := SampleTask(LevelTrain, cfg.NumBalls, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
+		task, init := sampleEpisode(t, cfg, LevelTrain, rng)
 		if task.Kind != KindRelation {
 			t.Fatalf("training goal %+v: want a single relation", task)
 		}
-		init, err := SampleScene(&cfg, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st State
-		e.sim.SetPositions(&st, init, true)
-		for k := 0; k < cfg.MaxSteps; k++ {
-			obsOf(&st, 5, before)
-			a := e.Act(&st, &task, p, rng)
-			if err := e.sim.Step(&st, a); err != nil {
-				t.Fatal(err)
-			}
-			obsOf(&st, 5, after)
-			if e.judge.Transition(&task, before, after, a) {
-				succ++
-				if a/NumDirections != task.Relations[0].Src {
-					other++
-				}
-				break
+		last := -1
+		if ok, _ := playExpert(t, e, &task, init, p, rng, func(_, _ []float32, a int) { last = a }); ok {
+			succ++
+			if last/NumDirections != task.Relations[0].Src {
+				other++
 			}
 		}
 	}

@@ -16,36 +16,57 @@ func runExpert(t testing.TB, cfg Config, level string, n int, p ExpertParams, se
 	rng := rand.New(rand.NewPCG(seed, 99))
 	succ, steps := 0, 0
 	for ep := 0; ep < n; ep++ {
-		task, err := SampleTask(level, cfg.NumBalls, rng)
-		if err != nil {
-			t.Fatal(err)
+		task, init := sampleEpisode(t, cfg, level, rng)
+		ok, k := playExpert(t, e, &task, init, p, rng, nil)
+		if ok {
+			succ++
 		}
-		init, err := SampleScene(&cfg, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st State
-		e.sim.SetPositions(&st, init, true)
-		before := make([]float32, 10)
-		after := make([]float32, 10)
-		for k := 0; k < cfg.MaxSteps; k++ {
-			obsOf(&st, 5, before)
-			a := e.Act(&st, &task, p, rng)
-			if err := e.sim.Step(&st, a); err != nil {
-				t.Fatal(err)
-			}
-			steps++
-			obsOf(&st, 5, after)
-			if e.judge.Transition(&task, before, after, a) {
-				succ++
-				break
-			}
-			if task.Kind == KindMove || task.Kind == KindStill {
-				break
-			}
-		}
+		steps += k
 	}
 	return float64(succ) / float64(n), float64(steps) / float64(n)
+}
+
+// sampleEpisode draws a goal of level and a fresh scene.
+func sampleEpisode(t testing.TB, cfg Config, level string, rng *rand.Rand) (Task, []float64) {
+	t.Helper()
+	task, err := SampleTask(level, cfg.NumBalls, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := SampleScene(&cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task, init
+}
+
+// playExpert plays one episode of task from the scene init with the expert,
+// calling step (if not nil) after every transition, until the goal is
+// reached, a one-step goal's step is taken or the horizon. It returns
+// whether the goal was reached and the number of steps.
+func playExpert(t testing.TB, e *Expert, task *Task, init []float64, p ExpertParams, rng *rand.Rand, step func(before, after []float32, a int)) (bool, int) {
+	t.Helper()
+	var st State
+	e.sim.SetPositions(&st, init, true)
+	before, after := make([]float32, 10), make([]float32, 10)
+	for k := 0; k < e.sim.cfg.MaxSteps; k++ {
+		obsOf(&st, 5, before)
+		a := e.Act(&st, task, p, rng)
+		if err := e.sim.Step(&st, a); err != nil {
+			t.Fatal(err)
+		}
+		obsOf(&st, 5, after)
+		if step != nil {
+			step(before, after, a)
+		}
+		if e.judge.Transition(task, before, after, a) {
+			return true, k + 1
+		}
+		if task.Kind == KindMove || task.Kind == KindStill {
+			return false, k + 1
+		}
+	}
+	return false, e.sim.cfg.MaxSteps
 }
 
 func TestExpertSolvesTrainingGoals(t *testing.T) {
