@@ -602,7 +602,7 @@ func (s Suite) checkBadInput(t tester) {
 		})
 	})
 	t.Run("Plausibility/WrongLength", func(t tester) {
-		p := scorer(t, e)
+		p := capability[env.PlausibilityScorer](t, e)
 		call := func() (*env.PlausibilityResponse, error) {
 			return p.Plausibility(t.Context(), env.PlausibilityRequest{Observations: ep[:2*od-1], Actions: act})
 		}
@@ -616,7 +616,7 @@ func (s Suite) checkBadInput(t tester) {
 		})
 	})
 	t.Run("Render/WrongLength", func(t tester) {
-		r := renderer(t, e)
+		r := capability[env.Renderer](t, e)
 		call := func() (*env.RenderResponse, error) {
 			return r.Render(t.Context(), env.RenderRequest{Observation: obs[:od-1]})
 		}
@@ -626,24 +626,15 @@ func (s Suite) checkBadInput(t tester) {
 	})
 }
 
-// scorer returns e as a PlausibilityScorer, or skips the check where e is none.
-func scorer(t tester, e env.Env) env.PlausibilityScorer {
+// capability returns e as the optional capability C, or skips the check
+// where e lacks it.
+func capability[C any](t tester, e env.Env) C {
 	t.Helper()
-	p, ok := e.(env.PlausibilityScorer)
+	c, ok := any(e).(C)
 	if !ok {
-		t.Skip("the env scores no plausibility (it does not implement env.PlausibilityScorer)")
+		t.Skipf("the env lacks the optional capability %T", (*C)(nil))
 	}
-	return p
-}
-
-// renderer returns e as a Renderer, or skips the check where e is none.
-func renderer(t tester, e env.Env) env.Renderer {
-	t.Helper()
-	r, ok := e.(env.Renderer)
-	if !ok {
-		t.Skip("the env does not render (it does not implement env.Renderer)")
-	}
-	return r
+	return c
 }
 
 // skipAbsent skips the check when err says a plugin's env lacks the
@@ -670,7 +661,7 @@ func shareName(name string) bool {
 
 func (s Suite) checkPlausibility(t tester) {
 	e, sp := s.setup(t)
-	p := scorer(t, e)
+	p := capability[env.PlausibilityScorer](t, e)
 	var rules []string // the share names of the first response
 	for _, policy := range sp.Policies {
 		t.Run(policy, func(t tester) {
@@ -716,7 +707,7 @@ func (s Suite) checkPlausibility(t tester) {
 
 func (s Suite) checkRender(t tester) {
 	e, sp := s.setup(t)
-	rd := renderer(t, e)
+	rd := capability[env.Renderer](t, e)
 	gs := goals(t, e, sp.Levels[0], 2, s.Seed)
 	obs := reset(t, e, s.Seed, gs, nil)
 	for _, width := range []int{0, 96} {
