@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kalm-go/kalm/experiments/runner"
+	"github.com/kalm-go/kalm/experiments/runner/slurm"
 )
 
 // slurmCluster skips the test when no Slurm cluster answers, unless
@@ -68,20 +69,27 @@ func outcomes(t *testing.T, work string) string {
 	return b.String()
 }
 
-func squeue(t *testing.T) string {
+// squeue lists the jobs of work's runs (other tests may share the cluster).
+func squeue(t *testing.T, work string) string {
 	out, _ := exec.Command("squeue", "--noheader", "--me", "--format=%i %j %T").CombinedOutput()
-	return string(out)
+	var mine []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && strings.HasPrefix(f[1], slurm.JobPrefix(work)) {
+			mine = append(mine, l)
+		}
+	}
+	return strings.Join(mine, "\n")
 }
 
 // waitFor polls cond every 100 ms for up to a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, work, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatalf("waited a minute for %s; squeue:\n%s", what, squeue(t))
+	t.Fatalf("waited a minute for %s; squeue:\n%s", what, squeue(t, work))
 }
 
 // lastCheckpoint is the step of the last checkpoint a train stage's
@@ -121,7 +129,7 @@ func TestSlurm(t *testing.T) {
 		go func() { done <- run(ctx, append(slurmGrid(work), "--executor", "slurm"), &stdout, &stderr) }()
 		var key string
 		var step int
-		waitFor(t, "a training job's checkpoint", func() bool { key, step = lastCheckpoint(work); return step > 0 })
+		waitFor(t, work, "a training job's checkpoint", func() bool { key, step = lastCheckpoint(work); return step > 0 })
 		job := query(t, work, fmt.Sprintf(`SELECT job FROM stages WHERE key='%s'`, key))
 		if job == "" {
 			t.Fatalf("stage %s has no job recorded", key)
@@ -169,7 +177,10 @@ func TestSlurm(t *testing.T) {
 		if err := host.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a running training job", func() bool { return strings.Contains(squeue(t), "-train-") && strings.Contains(squeue(t), "RUNNING") })
+		waitFor(t, work, "a running training job", func() bool {
+			q := squeue(t, work)
+			return strings.Contains(q, "-train-") && strings.Contains(q, "RUNNING")
+		})
 		host.Process.Signal(syscall.SIGKILL)
 		host.Wait()
 		var stdout, stderr bytes.Buffer
@@ -193,12 +204,12 @@ func TestSlurm(t *testing.T) {
 		done := make(chan int)
 		var stdout, stderr bytes.Buffer
 		go func() { done <- run(cctx, append(slurmGrid(work), "--executor", "slurm"), &stdout, &stderr) }()
-		waitFor(t, "queued evaluate jobs", func() bool { return strings.Contains(squeue(t), "-evaluate-") })
+		waitFor(t, work, "queued evaluate jobs", func() bool { return strings.Contains(squeue(t, work), "-evaluate-") })
 		cancel()
 		if code := <-done; code != 130 {
 			t.Fatalf("exit %d, want 130\n%s\n%s", code, &stdout, &stderr)
 		}
-		if q := squeue(t); strings.Contains(q, "kalm-") {
+		if q := squeue(t, work); q != "" {
 			t.Fatalf("jobs left after Ctrl-C:\n%s", q)
 		}
 		if n := query(t, work, `SELECT count(*) FROM stages WHERE status='running'`); n != "0" {

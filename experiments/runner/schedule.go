@@ -134,6 +134,10 @@ func (r *Runner) schedule(ctx context.Context, work string, plan *experiments.Pl
 				if state[st.Key] != results.Pending {
 					continue
 				}
+				if ctx.Err() != nil {
+					keep = append(keep, st)
+					continue
+				}
 				if slots > 0 && len(inflight) >= slots {
 					keep = append(keep, st)
 					continue

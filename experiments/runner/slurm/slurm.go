@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -40,6 +41,7 @@ type Dispatcher struct {
 	Log io.Writer
 
 	tasks   map[*runner.Task]*entry
+	order   []*runner.Task    // tasks in dispatch order
 	queue   map[string]Queued // by job name, from the first Dispatch
 	ended   []ending
 	stopped bool
@@ -49,7 +51,15 @@ type Dispatcher struct {
 type entry struct {
 	attempts int
 	done     bool
+	// completed is when the host first saw the job gone as COMPLETED
+	// without its files: a shared filesystem may show them late.
+	completed time.Time
 }
+
+// lag is how long the host waits for the files of a job that completed
+// to appear on the shared filesystem (NFS caches attributes for up to a
+// minute) before it takes the job for one that ended unfinished.
+const lag = time.Minute
 
 type ending struct {
 	t   *runner.Task
@@ -59,11 +69,13 @@ type ending struct {
 // Prefix starts the name of every job kalm submits.
 const Prefix = "kalm-"
 
-// prefix starts the names of the jobs of this work directory.
-func (d *Dispatcher) prefix() string {
-	sum := sha256.Sum256([]byte(d.WorkDir))
+// JobPrefix starts the names of the jobs of a work directory (absolute).
+func JobPrefix(work string) string {
+	sum := sha256.Sum256([]byte(work))
 	return Prefix + hex.EncodeToString(sum[:4]) + "-"
 }
+
+func (d *Dispatcher) prefix() string { return JobPrefix(d.WorkDir) }
 
 // JobName is the name of a stage's job, by which a later run on the same
 // work directory finds it: kalm-WORKDIRHASH-KIND-KEY.
@@ -106,6 +118,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, t *runner.Task) error {
 	}
 	e := &entry{}
 	d.tasks[t] = e
+	d.order = append(d.order, t)
 	if j, ok := d.queue[d.JobName(t.Stage)]; ok {
 		t.Job, t.State = j.ID, j.State
 		d.logf("adopted job %s (%s) of %s %.12s", j.ID, j.State, t.Stage.Kind, t.Stage.Key)
@@ -114,6 +127,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, t *runner.Task) error {
 	}
 	if err := d.submit(ctx, t, e); err != nil {
 		delete(d.tasks, t)
+		d.order = d.order[:len(d.order)-1]
 		return err
 	}
 	return nil
@@ -147,12 +161,15 @@ func (d *Dispatcher) submit(ctx context.Context, t *runner.Task, e *entry) error
 	}
 	cmd := append(append([]string{kalm, "stage", "exec"}, d.Args...), "--workdir", d.WorkDir,
 		"--tmpdir", filepath.Join(d.WorkDir, "jobtmp"), st.Key)
-	id, err := d.Client.Submit(ctx, Job{Name: d.JobName(st), Command: cmd, After: d.after(t),
+	// An sbatch killed after the controller took the job would leave a
+	// job whose id kalm never learnt: let it finish.
+	id, err := d.Client.Submit(context.WithoutCancel(ctx), Job{Name: d.JobName(st), Command: cmd, After: d.after(t),
 		Output: filepath.Join(logs, fmt.Sprintf("%s-%.12s-%%j.log", st.Kind, st.Key)), Flags: Flags(d.Spec.Resources(st.Kind))})
 	if err != nil {
 		return fmt.Errorf("slurm: %w", err)
 	}
 	e.attempts++
+	e.completed = time.Time{}
 	t.Job, t.State = id, "PENDING"
 	d.logf("submitted %s %.12s as job %s", st.Kind, st.Key, id)
 	d.changed(t)
@@ -215,8 +232,8 @@ func (d *Dispatcher) Next(ctx context.Context) (*runner.Task, *runner.Report) {
 // inflight lists the tasks not ended.
 func (d *Dispatcher) inflight() []*runner.Task {
 	var ts []*runner.Task
-	for t, e := range d.tasks {
-		if !e.done {
+	for _, t := range d.order {
+		if !d.tasks[t].done {
 			ts = append(ts, t)
 		}
 	}
@@ -235,6 +252,15 @@ func (d *Dispatcher) stop(ctx context.Context, poll time.Duration) {
 	var ids []string
 	for _, t := range d.inflight() {
 		ids = append(ids, t.Job)
+	}
+	// Every job of this work directory is this run's (the directory is
+	// locked), also one whose submission was cut short.
+	if q, err := d.Client.Queue(ctx, d.prefix()); err == nil {
+		for _, j := range q {
+			if !slices.Contains(ids, j.ID) {
+				ids = append(ids, j.ID)
+			}
+		}
 	}
 	if len(ids) > 0 {
 		d.logf("cancelling %d jobs", len(ids))
@@ -308,20 +334,30 @@ func (d *Dispatcher) poll(ctx context.Context) bool {
 			}
 			continue
 		}
-		any = true
-		d.left(ctx, t)
+		if d.left(ctx, t) {
+			any = true
+		}
 	}
 	return any
 }
 
 // left handles a job that left the queue: done, failed (and its dependents
-// blocked), or submitted again.
-func (d *Dispatcher) left(ctx context.Context, t *runner.Task) {
+// blocked), or submitted again. It reports false while it waits for the
+// files of a job that completed.
+func (d *Dispatcher) left(ctx context.Context, t *runner.Task) bool {
 	e := d.tasks[t]
 	rep := d.report(t)
 	state := d.Client.State(ctx, t.Job)
 	if state == "" {
 		state = "ENDED"
+	}
+	if state == "COMPLETED" && rep.Status == "" {
+		if e.completed.IsZero() {
+			e.completed = time.Now()
+		}
+		if time.Since(e.completed) < lag {
+			return false
+		}
 	}
 	old := t.Job
 	t.State = state
@@ -330,13 +366,13 @@ func (d *Dispatcher) left(ctx context.Context, t *runner.Task) {
 		t.State = "COMPLETED"
 		d.changed(t)
 		d.end(t, rep)
-		return
+		return true
 	case rep.Status == runner.ReportFailed && (state == "FAILED" || state == "COMPLETED" || state == "ENDED"):
 		// The stage itself failed: running it again gives the same error.
 		d.changed(t)
 		d.end(t, rep)
 		d.block(ctx, t)
-		return
+		return true
 	}
 	if e.attempts > d.Spec.Retries {
 		d.changed(t)
@@ -346,12 +382,12 @@ func (d *Dispatcher) left(ctx context.Context, t *runner.Task) {
 		}
 		d.end(t, &runner.Report{Status: runner.ReportFailed, Error: msg, LogTail: rep.LogTail})
 		d.block(ctx, t)
-		return
+		return true
 	}
 	if err := d.submit(ctx, t, e); err != nil {
 		d.end(t, &runner.Report{Status: runner.ReportFailed, Error: err.Error()})
 		d.block(ctx, t)
-		return
+		return true
 	}
 	d.logf("job %s of %s %.12s ended %s without finishing; job %s continues it from its checkpoint (retry %d of %d)",
 		old, t.Stage.Kind, t.Stage.Key, state, t.Job, e.attempts-1, d.Spec.Retries)
@@ -365,6 +401,7 @@ func (d *Dispatcher) left(ctx context.Context, t *runner.Task) {
 			}
 		}
 	}
+	return true
 }
 
 // block cancels the jobs that need t's stage, which failed.

@@ -224,3 +224,20 @@ func TestAdoptAndCancel(t *testing.T) {
 		t.Fatalf("queue %v, cancelled %v after Ctrl-C", q, f.cancelled)
 	}
 }
+
+// A job that completed before its files show on the shared filesystem is
+// waited for, not submitted again.
+func TestCompletedFilesLate(t *testing.T) {
+	work := t.TempDir()
+	d, f, a, _ := chain(work, 0)
+	dispatch(t, d, a)
+	f.leave(a.Job, "COMPLETED")
+	if d.poll(context.Background()); len(d.ended) != 0 || len(f.submitted) != 1 {
+		t.Fatalf("ended %d, submitted %d: the job was not waited for", len(d.ended), len(f.submitted))
+	}
+	f.queue = append(f.queue, Queued{ID: a.Job, Name: d.JobName(a.Stage), State: "COMPLETING"}) // gone again below
+	finish(t, f, work, a, runner.ReportDone)
+	if got, rep := d.Next(context.Background()); got != a || rep.Status != runner.ReportDone {
+		t.Fatalf("Next: %+v", rep)
+	}
+}
