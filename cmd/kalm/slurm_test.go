@@ -34,7 +34,10 @@ func slurmCluster(t *testing.T) {
 
 // clusterUp asks sinfo for a node that takes jobs.
 func clusterUp() (string, error) {
-	out, err := exec.Command("sinfo", "--noheader", "--format=%T").CombinedOutput()
+	// sinfo retries for a minute when it finds no configuration.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "sinfo", "--noheader", "--format=%T").CombinedOutput()
 	s := string(bytes.TrimSpace(out))
 	if err != nil {
 		return s, fmt.Errorf("sinfo: %w: %s", err, s)
