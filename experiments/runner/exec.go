@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -479,11 +478,7 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	n, succ, kept := 0, 0, 0
 	plaus := map[string]float64{} // sums of the per-rollout shares by name (paper Tables 4–5)
 	scorer, _ := e.(env.PlausibilityScorer)
-	for {
-		ep, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for ep, err := range r.All() {
 		if err != nil {
 			return nil, err
 		}

@@ -280,11 +280,7 @@ func encodeStage(ctx context.Context, job *Job) (*Output, error) {
 		return nil, err
 	}
 	var texts []string
-	for {
-		ep, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for ep, err := range r.All() {
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -318,11 +314,7 @@ func encodeStage(ctx context.Context, job *Job) (*Output, error) {
 	}
 	defer w.Abort()
 	n := 0
-	for {
-		ep, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for ep, err := range r.All() {
 		if err != nil {
 			return nil, err
 		}

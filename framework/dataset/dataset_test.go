@@ -231,3 +231,51 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 }
+
+// TestAll: Reader.All yields the episodes Next reads, in order; a reading
+// error comes once, with a nil episode, and ends the sequence; a loop may
+// stop early.
+func TestAll(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ds")
+	eps := []*Episode{testEpisode(3, 0), testEpisode(1, 5), testEpisode(5, 9)}
+	writeTest(t, dir, eps...)
+	read := func(stopAfter int) (got []*Episode, errs []error) {
+		r, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for e, err := range r.All() {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			got = append(got, e)
+			if len(got) == stopAfter {
+				break
+			}
+		}
+		return got, errs
+	}
+	got, errs := read(-1)
+	if len(got) != 3 || len(errs) != 0 || got[1].Goal.Text != eps[1].Goal.Text || !equal(got[2].Observations, eps[2].Observations) {
+		t.Fatalf("All read %d episodes and errors %v, want the 3 written", len(got), errs)
+	}
+	if got, _ := read(1); len(got) != 1 {
+		t.Fatalf("a loop that stops after one episode got %d", len(got))
+	}
+	// Cut episodes.jsonl after its second line: the third episode fails.
+	path := filepath.Join(dir, episodesFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(path, []byte(lines[0]+lines[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, errs = read(-1)
+	if len(got) != 2 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "episode 2") {
+		t.Fatalf("truncated dataset: %d episodes and errors %v, want 2 and one error naming episode 2", len(got), errs)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -92,6 +93,19 @@ func Open(dir string) (*Reader, error) {
 
 // Meta returns the dataset's metadata.
 func (r *Reader) Meta() Meta { return r.meta }
+
+// All returns the remaining episodes in order, as Next reads them: a
+// reading error is yielded once, with a nil episode, and ends the sequence.
+func (r *Reader) All() iter.Seq2[*Episode, error] {
+	return func(yield func(*Episode, error) bool) {
+		for {
+			ep, err := r.Next()
+			if errors.Is(err, io.EOF) || !yield(ep, err) || err != nil {
+				return
+			}
+		}
+	}
+}
 
 // Next returns the next episode, or io.EOF after the last one.
 func (r *Reader) Next() (*Episode, error) {

@@ -3,7 +3,6 @@ package dataset
 import (
 	"errors"
 	"fmt"
-	"io"
 )
 
 // Steps is a dataset as D4RL- and d3rlpy-style flat arrays: one row per
@@ -196,11 +195,7 @@ func ReadSteps(dir string) (*Steps, Meta, error) {
 	defer r.Close()
 	m := r.Meta()
 	s := &Steps{ObsDim: m.ObsDim, ActionDim: m.ActionSpace.Dim, GoalDim: m.GoalDim, Timeouts: []bool{}, NextObservations: []float32{}}
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for e, err := range r.All() {
 		if err != nil {
 			return nil, m, err
 		}

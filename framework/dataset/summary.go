@@ -1,8 +1,6 @@
 package dataset
 
 import (
-	"errors"
-	"io"
 	"math"
 	"sort"
 )
@@ -86,11 +84,7 @@ func Summarize(dir string) (*Summary, error) {
 	var length, ret accumulator
 	texts := map[string]bool{}
 	succ := 0
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for e, err := range r.All() {
 		if err != nil {
 			return nil, err
 		}

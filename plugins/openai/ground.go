@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -135,11 +134,7 @@ func build(req lm.GroundRequest, cfg Config) (*Library, error) {
 			return nil, fmt.Errorf("openai: ground: dataset %s has obs dim %d and actions %+v, dataset %s %d and %+v",
 				dir, m.ObsDim, m.ActionSpace, req.Datasets[0], meta.ObsDim, meta.ActionSpace)
 		}
-		for {
-			ep, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for ep, err := range r.All() {
 			if err != nil {
 				r.Close()
 				return nil, fmt.Errorf("openai: ground: %w", err)

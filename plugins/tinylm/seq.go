@@ -3,7 +3,6 @@ package tinylm
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 
@@ -97,11 +96,7 @@ func loadEpisodes(paths []string) (dataset.Meta, []*dataset.Episode, error) {
 			return meta, nil, fmt.Errorf("tinylm: ground: dataset %s is env %q (obs_dim %d, actions %v), but %s is env %q (obs_dim %d, actions %v)",
 				p, m.Env, m.ObsDim, m.ActionSpace, paths[0], meta.Env, meta.ObsDim, meta.ActionSpace)
 		}
-		for {
-			ep, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for ep, err := range r.All() {
 			if err != nil {
 				r.Close()
 				return meta, nil, fmt.Errorf("tinylm: ground: %s: %w", p, err)

@@ -2,9 +2,7 @@ package lmtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -472,11 +470,7 @@ func generated(t tester, sp dataset.Space, out string, req lm.GenerateRequest, r
 		t.Errorf("Generate's response says %d episodes, the dataset holds %d", res.Meta.Episodes, meta.Episodes)
 	}
 	var eps []*dataset.Episode
-	for {
-		ep, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for ep, err := range r.All() {
 		if err != nil {
 			t.Fatalf("reading the generated dataset: %v", err)
 		}
