@@ -158,11 +158,16 @@ func BenchmarkGenerate(b *testing.B) {
 		seqs[i] = i
 	}
 	var d *decoder
+	last := make([][]float32, rows) // each row's state, which the state head changes
+	var bases []float32
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		d = d.reuse(m, rows) // as the plugin does between calls
 		h := d.prefill(prompts)
+		for r := range rows {
+			last[r] = prompts[r][len(prompts[r])-1].vec
+		}
 		for t := 0; t < steps; t++ {
 			logits := head(m.ActOut, h)
 			in := make([]input, rows)
@@ -170,9 +175,14 @@ func BenchmarkGenerate(b *testing.B) {
 				in[r] = input{kind: kindAction, id: int32(pick(logits.Row(r), 0, nil))}
 			}
 			hs := d.feed(seqs, in)
-			y := head(m.ObsOut, hs)
+			bases = bases[:0]
+			for r := range rows {
+				bases = append(bases, last[r]...)
+			}
+			y := m.stateOut(hs, bases)
 			for r := range rows {
 				in[r] = input{kind: kindState, vec: y.Row(r)}
+				last[r] = y.Row(r)
 			}
 			hf := d.feed(seqs, in)
 			h = nn.Mat{Rows: hf.Rows, Cols: hf.Cols, Data: append(h.Data[:0], hf.Data...)}

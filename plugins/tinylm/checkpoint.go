@@ -22,7 +22,10 @@ import (
 // a training checkpoint the AdamW moments and the best parameters so far.
 const (
 	magic         = "KALM-TINYLM\n"
-	FormatVersion = 1
+	FormatVersion = 2
+	// oldestFormat is the oldest version this tinylm still reads: version
+	// 1 is version 2 without state slots (its shape has none).
+	oldestFormat = 1
 )
 
 // header is a checkpoint's JSON header.
@@ -129,9 +132,9 @@ func readHeader(path string) (*header, *bufio.Reader, *os.File, error) {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("tinylm: checkpoint %s: header: %w", path, err)
 	}
-	if fv.Format != FormatVersion {
+	if fv.Format < oldestFormat || fv.Format > FormatVersion {
 		f.Close()
-		return nil, nil, nil, fmt.Errorf("tinylm: checkpoint %s has format version %d, this tinylm reads version %d", path, fv.Format, FormatVersion)
+		return nil, nil, nil, fmt.Errorf("tinylm: checkpoint %s has format version %d, this tinylm reads versions %d to %d", path, fv.Format, oldestFormat, FormatVersion)
 	}
 	h := &header{}
 	if err := json.Unmarshal(js, h); err != nil {

@@ -43,6 +43,13 @@ type Config struct {
 	GenBatch int `json:"gen_batch"`
 	// MaxExplain bounds an explanation's tokens.
 	MaxExplain int `json:"max_explain"`
+	// StateSlots splits the state into that many equal entity slots (e.g.
+	// CLEVR's five balls of (x, y)) and predicts next states with an
+	// interaction network over them, its weights shared by the slots
+	// (0: a linear state head over the whole state).
+	StateSlots int `json:"state_slots"`
+	// SlotHidden is the interaction network's width (0: 2·dim).
+	SlotHidden int `json:"slot_hidden"`
 }
 
 // DefaultConfig is the configuration grounding uses unless told otherwise.
@@ -76,6 +83,8 @@ func Schema() algo.Schema {
 		{Name: "threads", Type: algo.TypeInt, Default: d.Threads, Help: "goroutines grounding uses (0: all the plugin is given)"},
 		{Name: "gen_batch", Type: algo.TypeInt, Default: d.GenBatch, Help: "rollouts generated together"},
 		{Name: "max_explain", Type: algo.TypeInt, Default: d.MaxExplain, Help: "longest explanation in tokens"},
+		{Name: "state_slots", Type: algo.TypeInt, Default: d.StateSlots, Help: "split the state into this many equal entity slots and predict next states with an interaction network over them, weights shared by the slots (0: a linear state head)"},
+		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
 	}}
 }
 
@@ -136,6 +145,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config dim %d, heads %d: want dim a positive multiple of heads", c.Dim, c.Heads)
 	case c.Layers < 1 || c.Batch < 1 || c.DynBatch < 1 || c.Vocab < 8 || c.GenBatch < 1:
 		return c, fmt.Errorf("tinylm: config layers %d, batch %d, dyn_batch %d, vocab %d, gen_batch %d: want layers, batch, dyn_batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.DynBatch, c.Vocab, c.GenBatch)
+	case c.StateSlots == 1:
+		return c, fmt.Errorf("tinylm: config state_slots 1: want 0 (no slots) or at least 2")
 	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:
 		return c, fmt.Errorf("tinylm: config lr %g, val_fraction %g, eval_every %d: want lr > 0, val_fraction < 0.9, eval_every ≥ 1", c.LR, c.ValFraction, c.EvalEvery)
 	}
@@ -193,6 +204,10 @@ func setInt(c *Config, k string, v int) {
 		c.GenBatch = v
 	case "max_explain":
 		c.MaxExplain = v
+	case "state_slots":
+		c.StateSlots = v
+	case "slot_hidden":
+		c.SlotHidden = v
 	}
 }
 

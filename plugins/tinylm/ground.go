@@ -120,6 +120,15 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	}
 	norm := computeNorm(eps, od)
 	shape := Shape{Vocab: v.size(), ObsDim: od, Dim: cfg.Dim, Layers: cfg.Layers, Heads: cfg.Heads, Discrete: meta.ActionSpace.Kind == dataset.Discrete}
+	if cfg.StateSlots > 0 {
+		if od%cfg.StateSlots != 0 {
+			return nil, fmt.Errorf("tinylm: ground: config state_slots %d does not divide the %d numbers of env %s's observation into equal slots", cfg.StateSlots, od, meta.Env)
+		}
+		shape.Slots, shape.SlotHidden = cfg.StateSlots, cfg.SlotHidden
+		if shape.SlotHidden == 0 {
+			shape.SlotHidden = 2 * cfg.Dim
+		}
+	}
 	if shape.Discrete {
 		shape.Actions = meta.ActionSpace.N
 	} else {

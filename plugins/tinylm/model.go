@@ -27,6 +27,11 @@ type Shape struct {
 	Layers   int  `json:"layers"`   // transformer blocks
 	Heads    int  `json:"heads"`    // attention heads
 	Discrete bool `json:"discrete"` // discrete action space
+	// Slots splits the state into that many equal entity slots, read by an
+	// interaction network ([nn.Interaction]) as the state head; 0: a
+	// linear state head over the whole state.
+	Slots      int `json:"slots,omitempty"`
+	SlotHidden int `json:"slot_hidden,omitempty"` // the interaction network's width
 }
 
 func (s Shape) check() error {
@@ -37,6 +42,8 @@ func (s Shape) check() error {
 		return fmt.Errorf("tinylm: model shape %+v: no actions", s)
 	case s.Dim < 1 || s.Heads < 1 || s.Dim%s.Heads != 0:
 		return fmt.Errorf("tinylm: dim %d and heads %d: want dim a positive multiple of heads", s.Dim, s.Heads)
+	case s.Slots == 1 || s.Slots < 0 || (s.Slots > 1 && (s.ObsDim%s.Slots != 0 || s.SlotHidden < 1)):
+		return fmt.Errorf("tinylm: state_slots %d (slot width %d) for observations of %d numbers: want 0, or at least 2 slots that divide them equally and a positive width", s.Slots, s.SlotHidden, s.ObsDim)
 	}
 	return nil
 }
@@ -58,7 +65,10 @@ type Model struct {
 	Blocks []*nn.Block
 	LNF    *nn.LayerNorm
 	TokOut *nn.Linear // Dim → Vocab
-	ObsOut *nn.Linear // Dim → ObsDim
+	ObsOut *nn.Linear // Dim → ObsDim (without slots)
+	// SlotOut is the state head with slots: an interaction network over
+	// the last state's slots, conditioned on the hidden state.
+	SlotOut *nn.Interaction
 	ActOut *nn.Linear // Dim → Actions or ActDim
 
 	params []*nn.Param
@@ -106,13 +116,24 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	}
 	m.LNF = nn.NewLayerNorm("ln_f", d)
 	m.TokOut = nn.NewLinear(rng, "tok_out", d, s.Vocab, nn.Identity)
-	m.ObsOut = nn.NewLinear(rng, "obs_out", d, s.ObsDim, nn.Identity)
+	if s.Slots > 1 {
+		in, err := nn.NewInteraction(rng, "slot_out.", s.Slots, s.ObsDim/s.Slots, d, s.SlotHidden, s.ObsDim/s.Slots)
+		if err != nil {
+			return nil, err
+		}
+		m.SlotOut = in
+	} else {
+		m.ObsOut = nn.NewLinear(rng, "obs_out", d, s.ObsDim, nn.Identity)
+	}
 	actOut := s.Actions
 	if !s.Discrete {
 		actOut = s.ActDim
 	}
 	m.ActOut = nn.NewLinear(rng, "act_out", d, actOut, nn.Identity)
 	for _, l := range []*nn.Linear{m.TokOut, m.ObsOut, m.ActOut} {
+		if l == nil {
+			continue
+		}
 		nn.Normal(rng, l.W.Value, 0.02)
 		clear(l.B.Value)
 	}
@@ -128,7 +149,11 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	}
 	m.params = append(m.params, m.LNF.Params()...)
 	m.params = append(m.params, m.TokOut.Params()...)
-	m.params = append(m.params, m.ObsOut.Params()...)
+	if m.SlotOut != nil {
+		m.params = append(m.params, m.SlotOut.Params()...)
+	} else {
+		m.params = append(m.params, m.ObsOut.Params()...)
+	}
 	m.params = append(m.params, m.ActOut.Params()...)
 	return m, nil
 }
@@ -170,6 +195,7 @@ type Batch struct {
 	TokY   []int32
 	ObsRow []int32   // state targets
 	ObsY   []float32 // [len(ObsRow), ObsDim]
+	ObsB   []float32 // [len(ObsRow), ObsDim] the normalised state each target changes (the slot head reads it)
 	ActRow []int32   // action targets
 	ActY   []int32   // discrete
 	ActYC  []float32 // continuous [len(ActRow), ActDim]
@@ -178,7 +204,7 @@ type Batch struct {
 func (b *Batch) reset(bsz, t int) {
 	n := bsz * t
 	*b = Batch{B: bsz, T: t, Lens: b.Lens[:0], Kind: growI8(b.Kind, n), Tok: growI32(b.Tok, n), Obs: b.Obs[:0], Act: b.Act[:0],
-		TokRow: b.TokRow[:0], TokY: b.TokY[:0], ObsRow: b.ObsRow[:0], ObsY: b.ObsY[:0], ActRow: b.ActRow[:0], ActY: b.ActY[:0], ActYC: b.ActYC[:0]}
+		TokRow: b.TokRow[:0], TokY: b.TokY[:0], ObsRow: b.ObsRow[:0], ObsY: b.ObsY[:0], ObsB: b.ObsB[:0], ActRow: b.ActRow[:0], ActY: b.ActY[:0], ActYC: b.ActYC[:0]}
 	for i := range b.Kind {
 		b.Kind[i] = kindPad
 	}
@@ -350,9 +376,13 @@ func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
 	}
 	l.NText, l.NState, l.NAct = len(b.TokRow), len(b.ObsRow), len(b.ActRow)
 	l.Text = head(m.TokOut, b.TokRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.TokY, g, 1) }, 1)
-	l.State = head(m.ObsOut, b.ObsRow, func(out, g nn.Mat) float64 {
-		return nn.MSE(out.Data, b.ObsY, g.Data, 1)
-	}, 0.5)
+	if m.SlotOut != nil {
+		l.State = m.slotHead(h, b, dh, scale, train)
+	} else {
+		l.State = head(m.ObsOut, b.ObsRow, func(out, g nn.Mat) float64 {
+			return nn.MSE(out.Data, b.ObsY, g.Data, 1)
+		}, 0.5)
+	}
 	if m.Shape.Discrete {
 		l.Action = head(m.ActOut, b.ActRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.ActY, g, 1) }, 0.5)
 	} else {
@@ -367,6 +397,44 @@ func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
 	}
 	m.embedBackward(b, g.Data)
 	return l
+}
+
+// slotHead is Step's state loss through the interaction network: the rows
+// of h that predict a state, with the states they change.
+func (m *Model) slotHead(h nn.Mat, b *Batch, dh []float32, scale float32, train bool) float64 {
+	rows := b.ObsRow
+	if len(rows) == 0 {
+		return 0
+	}
+	d := h.Cols
+	in := nn.NewMat(len(rows), d)
+	for i, r := range rows {
+		copy(in.Row(i), h.Row(int(r)))
+	}
+	out := m.SlotOut.Forward(in, nn.View(b.ObsB, len(rows), m.Shape.ObsDim))
+	grad := nn.NewMat(out.Rows, out.Cols)
+	v := nn.MSE(out.Data, b.ObsY, grad.Data, 1)
+	if train {
+		for i := range grad.Data {
+			grad.Data[i] *= 0.5 * scale
+		}
+		gin := m.SlotOut.Backward(grad)
+		for i, r := range rows {
+			addTo(dh[int(r)*d:(int(r)+1)*d], gin.Row(i))
+		}
+	}
+	return v
+}
+
+// stateOut is the state head on hidden states h ([rows, Dim]) that predict
+// the states after base (normalised inputs, [rows, ObsDim]): the change of
+// each, scaled as Norm.out reads it (a fresh matrix).
+func (m *Model) stateOut(h nn.Mat, base []float32) nn.Mat {
+	if m.SlotOut == nil {
+		return head(m.ObsOut, h)
+	}
+	out := m.SlotOut.Forward(h, nn.View(base, h.Rows, m.Shape.ObsDim))
+	return nn.Mat{Rows: out.Rows, Cols: out.Cols, Data: append([]float32(nil), out.Data...)}
 }
 
 // Hidden runs the model on a batch without gradients and returns the final

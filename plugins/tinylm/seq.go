@@ -194,6 +194,7 @@ type seq struct {
 	tokY  []int32
 	obsAt []int32
 	obsY  []float32
+	obsB  []float32
 	actAt []int32
 	actY  []int32
 	actYC []float32
@@ -201,7 +202,7 @@ type seq struct {
 
 func (s *seq) reset() {
 	*s = seq{kind: s.kind[:0], tok: s.tok[:0], obs: s.obs[:0], act: s.act[:0], tokAt: s.tokAt[:0], tokY: s.tokY[:0],
-		obsAt: s.obsAt[:0], obsY: s.obsY[:0], actAt: s.actAt[:0], actY: s.actY[:0], actYC: s.actYC[:0]}
+		obsAt: s.obsAt[:0], obsY: s.obsY[:0], obsB: s.obsB[:0], actAt: s.actAt[:0], actY: s.actY[:0], actYC: s.actYC[:0]}
 }
 
 func (s *seq) len() int { return len(s.kind) }
@@ -233,6 +234,8 @@ func (b *builder) predictState(s *seq, next, base []float32) {
 	n := len(s.obsY)
 	s.obsY = append(s.obsY, make([]float32, b.od)...)
 	b.norm.target(s.obsY[n:], next, base)
+	s.obsB = append(s.obsB, make([]float32, b.od)...)
+	b.norm.in(s.obsB[n:], base)
 }
 
 func (b *builder) predictAction(s *seq, a []float32) {
@@ -354,6 +357,7 @@ func (b *builder) lay(out *Batch, seqs []seq) {
 			out.ObsRow = append(out.ObsRow, base+p)
 		}
 		out.ObsY = append(out.ObsY, s.obsY...)
+		out.ObsB = append(out.ObsB, s.obsB...)
 		for _, p := range s.actAt {
 			out.ActRow = append(out.ActRow, base+p)
 		}

@@ -276,7 +276,12 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 			in[i] = m.actionInput(a)
 		}
 		hs := d.feed(active, in)
-		out := head(m.model.ObsOut, hs)
+		bases := make([]float32, 0, len(active)*od)
+		for _, r := range active {
+			ep := eps[r]
+			bases = append(bases, m.stateInput(ep.Observations[len(ep.Observations)-od:]).vec...)
+		}
+		out := m.model.stateOut(hs, bases)
 		next := make([]float32, len(active)*od)
 		idx := make([]int32, len(active))
 		for i, r := range active {
@@ -436,7 +441,11 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 				m.actionInput(req.Actions[r*ad:(r+1)*ad]))
 		}
 		d := m.decoder(len(prompts))
-		y := head(m.model.ObsOut, d.prefill(prompts))
+		bases := make([]float32, 0, len(prompts)*od)
+		for _, p := range prompts {
+			bases = append(bases, p[2].vec...)
+		}
+		y := m.model.stateOut(d.prefill(prompts), bases)
 		for i := range prompts {
 			r := lo + i
 			m.norm.out(out.Observations[r*od:(r+1)*od], y.Row(i), req.Observations[r*od:(r+1)*od])

@@ -3,6 +3,7 @@ package tinylm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -36,8 +37,16 @@ func groundToy(t *testing.T, steps int, cfg map[string]any) (*LM, string) {
 // TestOverfit: on a corpus whose rollouts are exact functions of the goal,
 // the grounded model generates them exactly, explains them with one of the
 // goal's phrasings and predicts the dynamics.
+// With state_slots the state head is the interaction network (two slots of
+// one number each here).
 func TestOverfit(t *testing.T) {
-	l, ck := groundToy(t, 400, map[string]any{"eval_every": 100, "patience": 0})
+	for _, slots := range []int{0, 2} {
+		t.Run(fmt.Sprintf("state_slots=%d", slots), func(t *testing.T) { overfit(t, slots) })
+	}
+}
+
+func overfit(t *testing.T, slots int) {
+	l, ck := groundToy(t, 400, map[string]any{"eval_every": 100, "patience": 0, "state_slots": slots})
 	dirs := []string{"left", "right", "up", "down"}
 	move := [][2]float32{{-0.1, 0}, {0.1, 0}, {0, 0.1}, {0, -0.1}}
 	var goals []dataset.Goal
@@ -161,9 +170,22 @@ func TestDecodeMatchesFullForward(t *testing.T) {
 
 // TestGradients checks Model.Step's gradients of the summed losses against
 // central differences, for every parameter tensor.
+// With state slots the state head is an interaction network, whose many
+// ReLUs a step of 1e-2 would cross: there the step is 1e-3.
 func TestGradients(t *testing.T) {
+	for _, slots := range []int{0, 2} {
+		t.Run(fmt.Sprintf("slots=%d", slots), func(t *testing.T) { gradients(t, slots) })
+	}
+}
+
+func gradients(t *testing.T, slots int) {
 	rng := rand.New(rand.NewPCG(4, 2))
-	m, err := NewModel(Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 16, Dim: 8, Layers: 1, Heads: 2}, rng)
+	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 16, Dim: 8, Layers: 1, Heads: 2}
+	h := 1e-2
+	if slots > 0 {
+		shape.Slots, shape.SlotHidden, h = slots, 6, 1e-3
+	}
+	m, err := NewModel(shape, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +218,9 @@ func TestGradients(t *testing.T) {
 				for k := 0; k < 3; k++ {
 					i := rng.IntN(len(p.Value))
 					old := p.Value[i]
-					const h = 1e-2
-					p.Value[i] = old + h
+					p.Value[i] = old + float32(h)
 					up := loss()
-					p.Value[i] = old - h
+					p.Value[i] = old - float32(h)
 					down := loss()
 					p.Value[i] = old
 					num := (up - down) / (2 * h)
@@ -304,9 +325,19 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(t.TempDir(), "v9.tinylm")
-	os.WriteFile(other, []byte(strings.Replace(string(b), `"format":1`, `"format":9`, 1)), 0o644)
+	current := fmt.Sprintf(`"format":%d`, FormatVersion)
+	if !strings.Contains(string(b), current) {
+		t.Fatalf("the checkpoint's header has no %s", current)
+	}
+	os.WriteFile(other, []byte(strings.Replace(string(b), current, `"format":9`, 1)), 0o644)
 	if _, err := load(other); err == nil || !strings.Contains(err.Error(), "format version 9") {
 		t.Errorf("format 9: %v", err)
+	}
+	// Version 1 (no state slots, the same layout) is still read.
+	v1 := filepath.Join(t.TempDir(), "v1.tinylm")
+	os.WriteFile(v1, []byte(strings.Replace(string(b), current, `"format":1`, 1)), 0o644)
+	if _, err := load(v1); err != nil {
+		t.Errorf("format 1: %v", err)
 	}
 	junk := filepath.Join(t.TempDir(), "junk")
 	os.WriteFile(junk, []byte("hello"), 0o644)
