@@ -433,8 +433,90 @@ func (t *trainer) run(ctx context.Context, dir string, every int, progress func(
 		}
 		final["best_step"] = float64(t.state.BestStep)
 	}
+	if len(t.c.val) > 0 {
+		final["val/state_l2_one_step"], final["val/state_l2_in_context"] = t.stateErrors()
+	}
 	final["params"] = float64(t.model.NumParams())
 	return final, nil
+}
+
+// stateErrors measures the model's next states on the validation episodes'
+// real transitions, as the median L2 distance to the real next state: one
+// step at a time (BOS DYN s a, what Predict answers) and in context (every
+// state of the goal → rollout sequence, after the goal and the real history,
+// which shows the velocities one state cannot).
+func (t *trainer) stateErrors() (oneStep, inContext float64) {
+	od, ad := t.b.od, t.b.ad
+	median := func(fill func(s *seq, ep *episode) bool) float64 {
+		var errs []float64
+		var b Batch
+		const chunk = 64
+		seqs := make([]seq, 0, chunk)
+		flush := func() {
+			if len(seqs) == 0 {
+				return
+			}
+			t.b.lay(&b, seqs)
+			y := t.model.predictStates(&b)
+			for i := range y.Rows {
+				var e float64
+				for k, v := range y.Row(i) {
+					x := float64((v - b.ObsY[i*od+k]) * t.b.norm.Delta[k])
+					e += x * x
+				}
+				errs = append(errs, math.Sqrt(e))
+			}
+			seqs = seqs[:0]
+		}
+		for _, i := range t.c.val {
+			ep := &t.c.eps[i]
+			for {
+				seqs = append(seqs, seq{})
+				more := fill(&seqs[len(seqs)-1], ep)
+				if len(seqs) == chunk {
+					flush()
+				}
+				if !more {
+					break
+				}
+			}
+		}
+		flush()
+		return medianOf(errs)
+	}
+	// One sequence per transition for the one-step measure.
+	step := 0
+	oneStep = median(func(s *seq, ep *episode) bool {
+		T := ep.steps(ad)
+		if T == 0 {
+			return false
+		}
+		t.b.dynamics(s, ep.obs[step*od:(step+1)*od], ep.act[step*ad:(step+1)*ad], ep.obs[(step+1)*od:(step+2)*od])
+		step++
+		if step == T {
+			step = 0
+			return false
+		}
+		return true
+	})
+	inContext = median(func(s *seq, ep *episode) bool {
+		t.b.goalToRollout(s, ep, ep.texts[0])
+		return false
+	})
+	return oneStep, inContext
+}
+
+// medianOf returns the median of v (sorting it), NaN when it is empty.
+func medianOf(v []float64) float64 {
+	n := len(v)
+	if n == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // ground is Ground's body.

@@ -437,6 +437,18 @@ func (m *Model) stateOut(h nn.Mat, base []float32) nn.Mat {
 	return nn.Mat{Rows: out.Rows, Cols: out.Cols, Data: append([]float32(nil), out.Data...)}
 }
 
+// predictStates runs the model on a batch without gradients and returns its
+// state head's outputs for the batch's state targets, [len(ObsRow), ObsDim]
+// (normalised changes, as ObsY holds them).
+func (m *Model) predictStates(b *Batch) nn.Mat {
+	h := m.trunk(b)
+	in := nn.NewMat(len(b.ObsRow), h.Cols)
+	for i, r := range b.ObsRow {
+		copy(in.Row(i), h.Row(int(r)))
+	}
+	return m.stateOut(in, b.ObsB)
+}
+
 // Hidden runs the model on a batch without gradients and returns the final
 // LayerNorm's output, [B·T, Dim], owned by the model.
 func (m *Model) Hidden(b *Batch) nn.Mat { return m.trunk(b) }

@@ -103,6 +103,17 @@ func overfit(t *testing.T, slots int) {
 			break
 		}
 	}
+	// Grounding measured the same on its validation episodes, one step at a
+	// time and in context.
+	ld, err := load(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"val/state_l2_one_step", "val/state_l2_in_context"} {
+		if v, ok := ld.h.Metrics[k]; !ok || !(v < 0.02) {
+			t.Errorf("metric %s = %v (recorded: %v), want below 0.02", k, v, ok)
+		}
+	}
 }
 
 // TestDecodeMatchesFullForward: the incremental decoder's hidden states are
