@@ -20,6 +20,8 @@ type Grounding struct {
 	Metrics map[string]float64
 	// Imagine maps each novel level to its imagine stage's metrics, by name.
 	Imagine map[string]map[string]float64
+	// GroundMetrics are the ground stage's metrics, by name (the last step's).
+	GroundMetrics map[string]float64
 }
 
 // Grounding returns the grounding records of an experiment, one per assess
@@ -55,6 +57,9 @@ func (s *Store) Grounding(ctx context.Context, expID string) ([]Grounding, error
 	}
 	for i := range out {
 		if out[i].Metrics, err = s.lastMetrics(ctx, out[i].Assess); err != nil {
+			return nil, err
+		}
+		if out[i].GroundMetrics, err = s.lastMetrics(ctx, out[i].Ground); err != nil {
 			return nil, err
 		}
 		out[i].Imagine = map[string]map[string]float64{}

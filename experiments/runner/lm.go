@@ -156,6 +156,16 @@ func groundStage(ctx context.Context, job *Job) (*Output, error) {
 		}
 		break
 	}
+	// The backend's final measures that no progress line carried (tinylm:
+	// the next-state errors on its validation episodes, the parameter
+	// count), at the last step.
+	final := map[string]float64{}
+	for k, v := range res.Metrics {
+		if _, ok := metrics.last[k]; !ok {
+			final[k] = v
+		}
+	}
+	metrics.add(cfg.Steps, cfg.Steps, final)
 	rel, err := filepath.Rel(job.State, res.Checkpoint)
 	if err != nil || !filepath.IsLocal(rel) || !strings.HasPrefix(rel, modelDir+string(filepath.Separator)) {
 		return nil, fmt.Errorf("lm %s wrote checkpoint %s outside its output directory %s", name, res.Checkpoint, out)

@@ -82,6 +82,13 @@ func GroundingRows(gs []results.Grounding) []GroundingRow {
 		transitions := count(g.Metrics, "dynamics/transitions")
 		row("dynamics error, median L2", "held-out", get(g.Metrics, "dynamics/median_l2"), transitions, "")
 		row("dynamics error, mean L2", "held-out", get(g.Metrics, "dynamics/mean_l2"), transitions, "")
+		// The LM's own measure on its validation episodes, where it reports
+		// one (tinylm): one step at a time, and every state of a goal →
+		// rollout sequence after the real history, which shows velocities.
+		if v, ok := g.GroundMetrics["val/state_l2_in_context"]; ok {
+			row("dynamics error, median L2", "validation, one step", get(g.GroundMetrics, "val/state_l2_one_step"), -1, "")
+			row("dynamics error, median L2", "validation, in context", v, -1, "")
+		}
 		// The training level is the one explained that was not imagined.
 		var levels []string
 		for name := range g.Metrics {

@@ -50,7 +50,7 @@ func groundingFixture(t *testing.T) *results.Store {
 			{Name: "explain/train/rollouts", Value: 100}, {Name: "explain/train/parsed", Value: 0.99}, {Name: "explain/train/accuracy", Value: 0.93}, {Name: "explain/train/holds", Value: 0.97},
 			{Name: "explain/rephrase/rollouts", Value: 71}, {Name: "explain/rephrase/parsed", Value: 1}, {Name: "explain/rephrase/accuracy", Value: 0.887}, {Name: "explain/rephrase/holds", Value: 0.9},
 			{Name: "explain/unseen-hard/rollouts", Value: 0}},
-		"ground-1": nil,
+		"ground-1": {{Step: 4000, Name: "val/loss", Value: 3.2}, {Step: 4000, Name: "val/state_l2_one_step", Value: 0.041}, {Step: 4000, Name: "val/state_l2_in_context", Value: 0.032}},
 	}
 	for _, key := range []string{"ground-1", "im-r", "im-h", "assess-1"} {
 		s.StartStage(ctx, key, "test:1")
