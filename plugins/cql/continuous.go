@@ -38,6 +38,11 @@ type Continuous struct {
 	// BackupEntropy subtracts α·log π(a'|s') from it (CORL
 	// cql_max_target_backup, backup_entropy).
 	MaxBackup, BackupEntropy bool
+	// BCSteps is how many first updates train the actor by maximum
+	// likelihood of the data's actions, α·log π(ã|s) − log π(a|s), instead
+	// of the critics' value (CORL bc_steps; the CQL authors'
+	// policy_eval_start). The critics learn throughout.
+	BCSteps int
 	// Normal and Uniform fill buf with N(0,1) and U(−1,1) draws; tests may
 	// replace them.
 	Normal, Uniform func(buf []float32)
@@ -55,6 +60,8 @@ type Continuous struct {
 	dq, ga []float32
 	qp     []float32 // a critic's Q(s, a) on the data rows
 	dbase  []float32
+	bcm    []float32 // with BCSteps: d(−log π(a|s))/d mean, / n
+	bcls   []float32 // and d/d log-std
 	m      []float64
 }
 
@@ -76,9 +83,12 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 	l := &Continuous{CQLAlpha: float32(h.Float("alpha")), Gamma: float32(h.Float("discount")), Tau: float32(h.Float("tau")),
 		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6),
 		Lagrange: h.Bool("lagrange"), Gap: float32(h.Float("target_action_gap")),
-		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy")}
+		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy"), BCSteps: h.Int("bc_steps")}
 	if l.N < 1 {
 		return nil, fmt.Errorf("cql: n_actions = %d, want ≥ 1", l.N)
+	}
+	if l.BCSteps < 0 {
+		return nil, fmt.Errorf("cql: bc_steps = %d, want ≥ 0", l.BCSteps)
 	}
 	if l.Temp <= 0 {
 		return nil, fmt.Errorf("cql: temperature = %v, want > 0", h.Float("temperature"))
@@ -275,43 +285,54 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 		l.y[i] = b.Rew[i] + (1-b.Done[i])*l.Gamma*v
 	}
 
-	// Policy and temperature: L = mean(α·log π − min(C1, C2)(s, ã)).
+	// Policy and temperature: L = mean(α·log π − min(C1, C2)(s, ã)), or
+	// during the first BCSteps updates mean(α·log π(ã|s) − log π(a|s)).
 	l.draw(out, n, func(r int) int { return r }, &l.pol, false)
-	for i := range n {
-		copy(l.xt[i*w:], b.Obs[i*in:(i+1)*in])
-		copy(l.xt[i*w+in:], l.pol.a[i*a:(i+1)*a])
-	}
-	xp := nn.View(l.xt, n, w)
-	l.q1n = nn.Grow(l.q1n, n)
-	copy(l.q1n, l.C1.Forward(xp).Data)
-	q2n := l.C2.Forward(xp)
-	l.dq = nn.Grow(l.dq, 2*n)
-	d1, d2 := l.dq[:n], l.dq[n:2*n]
 	var polLoss, lpMean float64
 	inv := 1 / float32(n)
-	for i := range n {
-		q := min(l.q1n[i], q2n.Data[i])
-		polLoss += float64(alpha*l.pol.logp[i] - q)
-		lpMean += float64(l.pol.logp[i])
-		d1[i], d2[i] = 0, 0
-		if l.q1n[i] <= q2n.Data[i] {
-			d1[i] = -inv
-		} else {
-			d2[i] = -inv
-		}
-	}
 	l.ga = nn.Grow(l.ga, n*a)
-	g2 := l.C2.Backward(nn.View(d2, n, 1), false, true)
-	for i := range n {
-		copy(l.ga[i*a:(i+1)*a], g2.Data[i*w+in:(i+1)*w])
-	}
-	g1 := l.C1.Backward(nn.View(d1, n, 1), false, true)
-	for i := range n {
-		for j := range a {
-			l.ga[i*a+j] += g1.Data[i*w+in+j]
+	if l.AOpt.T < l.BCSteps {
+		for i := range n {
+			polLoss += float64(alpha * l.pol.logp[i])
+			lpMean += float64(l.pol.logp[i])
 		}
+		clear(l.ga)
+		polLoss -= l.dataLogProb(out, b, inv)
+		l.actorBackward(alpha*inv, true)
+	} else {
+		for i := range n {
+			copy(l.xt[i*w:], b.Obs[i*in:(i+1)*in])
+			copy(l.xt[i*w+in:], l.pol.a[i*a:(i+1)*a])
+		}
+		xp := nn.View(l.xt, n, w)
+		l.q1n = nn.Grow(l.q1n, n)
+		copy(l.q1n, l.C1.Forward(xp).Data)
+		q2n := l.C2.Forward(xp)
+		l.dq = nn.Grow(l.dq, 2*n)
+		d1, d2 := l.dq[:n], l.dq[n:2*n]
+		for i := range n {
+			q := min(l.q1n[i], q2n.Data[i])
+			polLoss += float64(alpha*l.pol.logp[i] - q)
+			lpMean += float64(l.pol.logp[i])
+			d1[i], d2[i] = 0, 0
+			if l.q1n[i] <= q2n.Data[i] {
+				d1[i] = -inv
+			} else {
+				d2[i] = -inv
+			}
+		}
+		g2 := l.C2.Backward(nn.View(d2, n, 1), false, true)
+		for i := range n {
+			copy(l.ga[i*a:(i+1)*a], g2.Data[i*w+in:(i+1)*w])
+		}
+		g1 := l.C1.Backward(nn.View(d1, n, 1), false, true)
+		for i := range n {
+			for j := range a {
+				l.ga[i*a+j] += g1.Data[i*w+in+j]
+			}
+		}
+		l.actorBackward(alpha*inv, false)
 	}
-	l.actorBackward(alpha * inv)
 	l.LogAlpha.Grad[0] = -float32(lpMean/float64(n)) - l.TargetEnt
 	l.AOpt.Step()
 	l.AlphaOp.Step()
@@ -381,9 +402,38 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 	return l.m
 }
 
+// dataLogProb returns Σ log π(a|s) over the batch for the data's
+// actions a, with the actor's output out (rows [s; s′]) and the policy
+// sample's clamped log-stds, and stores the gradient of −inv·Σ log π(a|s) in
+// the mean and log-std in l.bcm and l.bcls. Actions at ±1 are read as
+// atanh of 1 ∓ 1e-6, as the CQL authors' rlkit atanh clamps 1 ± a at 1e-6.
+func (l *Continuous) dataLogProb(out nn.Mat, b *offline.Batch, inv float32) float64 {
+	s, n, a := &l.pol, b.N, l.a
+	l.bcm = nn.Grow(l.bcm, n*a)
+	l.bcls = nn.Grow(l.bcls, n*a)
+	const halfLog2Pi = 0.9189385332046727
+	var sum float64
+	for i := range n {
+		row := out.Row(i)
+		for j := range a {
+			k := i*a + j
+			x := float64(b.Act[k])
+			u := 0.5 * math.Log(max(1+x, 1e-6)/max(1-x, 1e-6))
+			std := float64(s.std[k])
+			z := (u - float64(row[j])) / std
+			au := math.Abs(u)
+			sum += -0.5*z*z - float64(s.ls[k]) - halfLog2Pi - 2*(math.Ln2-au-math.Log1p(math.Exp(-2*au)))
+			l.bcm[k] = float32(-z/std) * inv
+			l.bcls[k] = float32(1-z*z) * inv
+		}
+	}
+	return sum
+}
+
 // actorBackward back-propagates the policy loss given dL/dã in l.ga and the
-// entropy weight k = α/n of each log π(ã|s).
-func (l *Continuous) actorBackward(k float32) {
+// entropy weight k = α/n of each log π(ã|s); with bc, plus the gradient of
+// −log π(a|s) that dataLogProb stored.
+func (l *Continuous) actorBackward(k float32, bc bool) {
 	s := &l.pol
 	n, a := len(s.logp), l.a
 	l.dbase = nn.Grow(l.dbase, n*2*a)
@@ -398,6 +448,10 @@ func (l *Continuous) actorBackward(k float32) {
 			// d log π/du = 2·tanh(u); d log π/d logstd (direct) = −1.
 			dmean := gu + k*2*t
 			dls := gu*du + k*(-1+2*t*du)
+			if bc {
+				dmean += l.bcm[idx]
+				dls += l.bcls[idx]
+			}
 			l.dbase[i*2*a+j] = dmean
 			if s.inside[idx] {
 				l.dbase[i*2*a+a+j] = dls * l.LogStdMult.Value[0]

@@ -1,0 +1,105 @@
+package cql
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/nn"
+)
+
+// TestDataLogProbGradient checks the BC warm-up's gradient of
+// −(1/n)·Σ log π(a|s) in the actor's mean and log-std outputs against
+// central differences of dataLogProb, for actions inside (−1, 1) and at the
+// bounds (read as atanh of 1 ∓ 1e-6).
+func TestDataLogProbGradient(t *testing.T) {
+	l, err := newContinuousFor(t, map[string]any{"hidden": 8, "bc_steps": 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	b := offline.NewBatch(n, 3, 2)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range b.Obs {
+		b.Obs[i] = float32(rng.NormFloat64())
+	}
+	copy(b.Act, []float32{0.3, -0.7, 1, -1, 0.95, 0, -0.2, 0.999})
+	out := nn.View(make([]float32, n*4), n, 4)
+	for i := range out.Data {
+		out.Data[i] = float32(0.5 * rng.NormFloat64())
+	}
+	eval := func() float64 {
+		l.draw(out, n, func(r int) int { return r }, &l.pol, true)
+		return l.dataLogProb(out, b, 1.0/n)
+	}
+	eval()
+	gm, gls := append([]float32(nil), l.bcm...), append([]float32(nil), l.bcls...)
+	for i := range n {
+		for j := range 2 {
+			for _, c := range []struct {
+				name string
+				col  int
+				want float32
+			}{{"mean", j, gm[i*2+j]}, {"log-std", 2 + j, gls[i*2+j]}} {
+				const eps = 1e-2
+				k := i*4 + c.col
+				x := out.Data[k]
+				out.Data[k] = x + eps
+				up := eval()
+				out.Data[k] = x - eps
+				down := eval()
+				out.Data[k] = x
+				num := -(up - down) / (2 * eps) / n
+				if d := math.Abs(num - float64(c.want)); d > 2e-3*math.Max(1, math.Abs(num)) {
+					t.Errorf("row %d action %d (a = %v): d/d %s = %.5g, central difference %.5g", i, j, b.Act[i*2+j], c.name, c.want, num)
+				}
+			}
+		}
+	}
+}
+
+// TestBCSteps: for its first bc_steps updates the actor imitates the data
+// (its deterministic action moves to the batch's actions, which no critic
+// has rated yet); it counts updates through the actor's Adam step, which a
+// checkpoint restores.
+func TestBCSteps(t *testing.T) {
+	l, err := newContinuousFor(t, map[string]any{"hidden": 32, "bc_steps": 300, "actor_lr": 3e-3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	b := offline.NewBatch(n, 3, 2)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range n {
+		for k := range 3 {
+			b.Obs[i*3+k] = float32(rng.NormFloat64())
+			b.NextObs[i*3+k] = float32(rng.NormFloat64())
+		}
+		// The data: a fixed function of the state, saturated where it is large.
+		b.Act[i*2] = float32(math.Max(-1, math.Min(1, float64(b.Obs[i*3]))))
+		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
+	}
+	mse := func() float64 {
+		act := make([]float32, n*2)
+		l.Act(nn.View(b.Obs, n, 3), true, nil, act)
+		var e float64
+		for k := range act {
+			d := float64(act[k] - b.Act[k])
+			e += d * d
+		}
+		return e / float64(len(act))
+	}
+	before := mse()
+	for range 300 {
+		l.Update(b)
+	}
+	after := mse()
+	t.Logf("squared error of the deterministic action against the data: %.4f before, %.4f after 300 BC updates", before, after)
+	if !(after < 0.1*before) {
+		t.Errorf("after 300 BC updates the action's squared error is %.4f, want under a tenth of %.4f", after, before)
+	}
+	if l.AOpt.T != 300 {
+		t.Errorf("actor Adam steps = %d, want 300", l.AOpt.T)
+	}
+}
