@@ -11,16 +11,13 @@
 // entity-slot layout (kalm-paper.md §1.2) for this scene: hand (3), finger
 // opening (1), target (3), then seven slots of position and quaternion (puck,
 // block, button, drawer handle, window handle, wall, door handle with the
-// door's turn), zero when the task does not use the entity: 56 numbers. No
-// task uses the door yet: it is in the scene, the state, the physics tests,
-// the plausibility checks and the pictures, waiting for door-open and
-// door-close tasks and their expert.
+// door's turn), zero when the task does not use the entity: 56 numbers.
 //
-// Goal levels follow the paper's Meta-World split: six training tasks
-// (reach, push, pick-place, button-press, drawer-open, window-open), the same
-// in a disjoint rephrase wording, five unseen-easy tasks (the skills with a
-// wall in the way, and the opposite skills: drawer-close, window-close) and
-// four unseen-hard two-stage compositions. Judges read nothing but states, so
+// Goal levels follow the paper's Meta-World split: seven training tasks
+// (reach, push, pick-place, button-press, drawer-open, window-open,
+// door-open), the same in a disjoint rephrase wording, six unseen-easy tasks
+// (the skills with a wall in the way, and the opposite skills: drawer-close,
+// window-close, door-close) and four unseen-hard two-stage compositions. Judges read nothing but states, so
 // they label imagined rollouts as well as real ones; rewards are shaped (10 ×
 // the drop of a stage potential, +10 on success). Scripted experts, the
 // paper's four plausibility shares (Table 5) and rendering to PNG and GIF

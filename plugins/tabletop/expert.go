@@ -75,6 +75,30 @@ func press(s State) []float32 {
 	return toward(h, [3]float64{b[0], b[1], ButtonRestZ + 0.01 - ButtonTravel - 0.004}, 1)
 }
 
+// shut pushes the open door closed with the closed hand low against the
+// panel's front, 8 cm from the hinge: a grip on the handle of a turned door
+// would put the square hand's fingers and palm into the panel.
+func shut(s State) []float32 {
+	const r, z, clear = 0.08, 0.03, 0.075 // along the panel, hand height, off its front
+	h, hinge, a := s.Hand(), s.DoorHinge(), s.DoorAngle()
+	at := func(a, off float64) [3]float64 { // r along the panel at angle a, off in front of it
+		c, sn := math.Cos(a), math.Sin(a)
+		return [3]float64{hinge[0] + r*c - off*sn, hinge[1] - r*sn - off*c, z}
+	}
+	p := at(a, clear)
+	if dist2(h, p) > 0.02 && !(h[2] < z+0.02 && dist2(h, p) < 0.05) {
+		hover := DoorHandleZ + 0.04
+		if h[2] < hover-0.02 && dist2(h, p) > 0.05 {
+			return toward(h, [3]float64{h[0], h[1], hover}, 1) // rise before travelling
+		}
+		return toward(h, [3]float64{p[0], p[1], math.Max(h[2], hover)}, 1)
+	}
+	if h[2] > z+0.01 {
+		return toward(h, p, 1) // descend in front of the panel
+	}
+	return toward(h, at(a-0.12, clear-0.03), 1) // push along the closing arc, gently (the door is light)
+}
+
 // Expert is the scripted policy's action for task t in state s: it works on
 // the first stage that does not hold now.
 func Expert(t Task, s State) []float32 {
@@ -106,6 +130,11 @@ func Expert(t Task, s State) []float32 {
 			x = WindowX - 0.01
 		}
 		return carry(s, Window, [3]float64{x, w[1], w[2]})
+	case DoorOpen:
+		// Pull the handle along its arc: a point 0.3 rad ahead, past the goal.
+		return carry(s, Door, doorHandle(s.DoorHinge(), math.Min(s.DoorAngle()+0.3, DoorOpenTarget+0.1)))
+	case DoorClosed:
+		return shut(s)
 	}
 	return toward(h, h, -1)
 }

@@ -5,6 +5,7 @@ package tabletop
 import (
 	"context"
 	"flag"
+	"math"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -91,4 +92,42 @@ func entityOf(t Task, s State) [3]float64 {
 		return s.Hand()
 	}
 	return s.Pos(t.Entities[0])
+}
+
+// TestDoorExperts runs the door's two experts, pulling the handle open
+// (door-open, a training task) and pushing the panel shut (door-close, its
+// unseen-easy opposite), on 40 episodes each at zero noise: each must succeed
+// in at least 90 % of them, and no transition of theirs may break a
+// plausibility check (the door is light: a careless hand flings it faster
+// than beyond_dynamics allows, or spreads the fingers past their range).
+func TestDoorExperts(t *testing.T) {
+	e := New()
+	for _, name := range []string{"door-open", "door-close"} {
+		task, err := TaskNamed(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 40
+		wins, eps := rollout(t, e, task, n, 1, map[string]float64{"noise": 0})
+		var bad Shares
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, ep := range eps {
+			sh := Plausibility(ep)
+			bad.FloatInAir += sh.FloatInAir
+			bad.OutOfWorkbench += sh.OutOfWorkbench
+			bad.ImplausiblePose += sh.ImplausiblePose
+			bad.BeyondDynamics += sh.BeyondDynamics
+			for i := range len(ep) / ObsDim {
+				a := State(ep[i*ObsDim : (i+1)*ObsDim]).DoorAngle()
+				lo, hi = math.Min(lo, a), math.Max(hi, a)
+			}
+		}
+		t.Logf("%s: expert success %.0f %% (%d/%d), door angles %.3f..%.3f rad", name, 100*float64(wins)/n, wins, n, lo, hi)
+		if wins < n*9/10 {
+			t.Errorf("%s: expert success %d/%d, want ≥ 90 %%", name, wins, n)
+		}
+		if bad != (Shares{}) {
+			t.Errorf("%s: the expert's episodes break plausibility checks (summed shares %+v)", name, bad)
+		}
+	}
 }

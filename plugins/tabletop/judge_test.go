@@ -72,6 +72,21 @@ func TestJudge(t *testing.T) {
 		cases = append(cases, tc{"window-close: shut", task, path(s, moveTo(Window, [3]float64{WindowX + 0.01, w[1], w[2]})), true, 1})
 	}
 	{
+		task, s := scene("door-open")
+		hinge := s.DoorHinge()
+		swing := func(a float64) func(State) {
+			return func(s State) { s.SetPos(Door, doorHandle(hinge, a), doorQuat(a)) }
+		}
+		cases = append(cases,
+			tc{"door-open: 0.55 rad", task, path(s, swing(0.3), swing(0.55)), false, 2},
+			tc{"door-open: 0.65 rad", task, path(s, swing(0.3), swing(0.65)), true, 2})
+		task, s = scene("door-close")
+		hinge = s.DoorHinge()
+		cases = append(cases,
+			tc{"door-close: 0.15 rad", task, path(s, swing(0.15)), false, 1},
+			tc{"door-close: shut", task, path(s, swing(0.4), swing(0.05)), true, 2})
+	}
+	{
 		task, s := scene("pick-place-then-press")
 		tg, b := s.Target(), s.Pos(Button)
 		press := moveTo(Button, [3]float64{b[0], b[1], ButtonRestZ - 0.015})

@@ -93,6 +93,19 @@ var phrasings = map[string]map[string][]string{
 			"Move the see-through panel sideways until the frame gapes.", "Please get that pane out of the way to the right.",
 		},
 	},
+	"door-open": {
+		LevelTrain: {
+			"Open the door.", "Pull the door open.", "Swing the door open.", "Open the door by its handle.",
+			"Grab the door handle and pull it open.", "Pull the door towards you.", "Swing the door towards the robot.",
+			"Open the hinged door.", "Pull the handle to open the door.", "Swing open the door.",
+		},
+		LevelRephrase: {
+			"Could you let me through by drawing that hinged panel back?", "I'd like the doorway uncovered, please.",
+			"Tug the knob so the panel turns on its hinge.", "The entrance is blocked; rotate the panel out of the way for me.",
+			"Kindly crack the hinged slab ajar.", "Would you haul the panel round until the frame gapes?",
+			"Heave on the knob so the slab pivots our way.", "Please get that hinged panel turned outwards.",
+		},
+	},
 	"reach-wall": {LevelEasy: {
 		"Reach the target on the other side of the wall.", "Move the gripper over the wall to the target.",
 		"Get the hand to the goal behind the wall.", "Reach over the wall to the goal position.",
@@ -120,6 +133,11 @@ var phrasings = map[string]map[string][]string{
 		"Close the window.", "Slide the window shut.", "Push the window to the left to close it.", "Shut the sliding window.",
 		"Slide the window closed.", "Move the window pane back to close it.", "Close the window by its handle.",
 		"Slide the glass window shut.",
+	}},
+	"door-close": {LevelEasy: {
+		"Close the door.", "Push the door shut.", "Swing the door closed.", "Shut the door.",
+		"Push the open door back into its frame.", "Close the door by its handle.", "Swing the door shut.",
+		"Push the door closed.",
 	}},
 	"pick-place-then-press": {LevelHard: {
 		"Pick up the block and place it at the target, then press the button.",

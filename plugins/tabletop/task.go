@@ -30,6 +30,8 @@ const (
 	DrawerClosed                   // the drawer pushed in to within ClosedMax
 	WindowOpen                     // the window slid open by OpenMin
 	WindowClosed                   // the window slid shut to within ClosedMax
+	DoorOpen                       // the door swung open by DoorOpenMin
+	DoorClosed                     // the door swung shut to within DoorClosedMax
 )
 
 // Success thresholds.
@@ -41,6 +43,12 @@ const (
 	ClosedMax = 0.02
 	// Openings the tasks start from or aim at.
 	OpenTarget = 0.12
+	// The door's angles (radians): open from DoorOpenMin, shut below
+	// DoorClosedMax; door-close starts from DoorOpenTarget, where door-open's
+	// target marks the handle.
+	DoorOpenMin    = 0.6
+	DoorClosedMax  = 0.1
+	DoorOpenTarget = 0.8
 )
 
 // Task is one task: the entities it uses and the conditions it asks for, in order.
@@ -51,7 +59,7 @@ type Task struct {
 	Entities []Entity
 }
 
-// Tasks lists every task: 6 training, 5 unseen-easy, 4 unseen-hard.
+// Tasks lists every task: 7 training, 6 unseen-easy, 4 unseen-hard.
 var Tasks = []Task{
 	{"reach", LevelTrain, []Condition{HandAt}, nil},
 	{"push", LevelTrain, []Condition{PuckAt}, []Entity{Puck}},
@@ -59,12 +67,14 @@ var Tasks = []Task{
 	{"button-press", LevelTrain, []Condition{ButtonPressed}, []Entity{Button}},
 	{"drawer-open", LevelTrain, []Condition{DrawerOpen}, []Entity{Drawer}},
 	{"window-open", LevelTrain, []Condition{WindowOpen}, []Entity{Window}},
+	{"door-open", LevelTrain, []Condition{DoorOpen}, []Entity{Door}},
 
 	{"reach-wall", LevelEasy, []Condition{HandAt}, []Entity{Wall}},
 	{"push-wall", LevelEasy, []Condition{PuckAt}, []Entity{Puck, Wall}},
 	{"pick-place-wall", LevelEasy, []Condition{BlockAt}, []Entity{Block, Wall}},
 	{"drawer-close", LevelEasy, []Condition{DrawerClosed}, []Entity{Drawer}},
 	{"window-close", LevelEasy, []Condition{WindowClosed}, []Entity{Window}},
+	{"door-close", LevelEasy, []Condition{DoorClosed}, []Entity{Door}},
 
 	{"pick-place-then-press", LevelHard, []Condition{BlockAt, ButtonPressed}, []Entity{Block, Button}},
 	{"drawer-open-then-push", LevelHard, []Condition{DrawerOpen, PuckAt}, []Entity{Puck, Drawer}},
@@ -129,6 +139,10 @@ func Holds(c Condition, s State) bool {
 		return s.Active(Window) && s.WindowOpening() >= OpenMin
 	case WindowClosed:
 		return s.Active(Window) && s.WindowOpening() <= ClosedMax
+	case DoorOpen:
+		return s.Active(Door) && s.DoorAngle() >= DoorOpenMin
+	case DoorClosed:
+		return s.Active(Door) && s.DoorAngle() <= DoorClosedMax
 	}
 	return false
 }
@@ -155,6 +169,10 @@ func progress(c Condition, s State) float64 {
 		return grasp(Window, math.Max(0, OpenMin-s.WindowOpening()))
 	case WindowClosed:
 		return grasp(Window, math.Max(0, s.WindowOpening()-ClosedMax))
+	case DoorOpen: // the handle's arc still to go, in metres
+		return grasp(Door, DoorHandleX*math.Max(0, DoorOpenMin-s.DoorAngle()))
+	case DoorClosed:
+		return grasp(Door, DoorHandleX*math.Max(0, s.DoorAngle()-DoorClosedMax))
 	}
 	return 0
 }
@@ -235,6 +253,14 @@ func Scene(t Task, rng *rand.Rand) State {
 		}
 		s.SetPos(Window, [3]float64{WindowX + open, u(0.42, 0.56) + WindowHandleY, WindowHandleZ}, [4]float64{})
 	}
+	if t.Uses(Door) {
+		hinge := [3]float64{u(-0.22, 0), u(0.38, 0.5), 0}
+		a := 0.0
+		if slices.Contains(t.Stages, DoorClosed) {
+			a = DoorOpenTarget
+		}
+		s.SetPos(Door, doorHandle(hinge, a), doorQuat(a))
+	}
 	// The target: where the free object goes, else where the first stage wants something.
 	switch stage := t.Stages[0]; {
 	case t.Uses(Puck) || t.Uses(Block):
@@ -261,6 +287,10 @@ func Scene(t Task, rng *rand.Rand) State {
 		if t.Stages[0] == DrawerClosed {
 			target[1] = CabinetY + HandleOffsetY
 		}
+	case stage == DoorOpen:
+		target = doorHandle(s.DoorHinge(), DoorOpenTarget)
+	case stage == DoorClosed:
+		target = doorHandle(s.DoorHinge(), 0)
 	case stage == WindowOpen || stage == WindowClosed:
 		w := s.Pos(Window)
 		target = [3]float64{WindowX + OpenTarget, w[1], w[2]}
