@@ -23,6 +23,9 @@ import (
 // `TEST plugin serve NAME`, it serves that built-in plugin, so these tests
 // exercise the same subprocess path `kalm run` takes.
 func TestMain(m *testing.M) {
+	if serveBlind(os.Args[1:]) { // an env without render, as a third-party plugin
+		os.Exit(0)
+	}
 	if len(os.Args) >= 3 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
