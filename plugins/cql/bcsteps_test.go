@@ -103,3 +103,51 @@ func TestBCSteps(t *testing.T) {
 		t.Errorf("actor Adam steps = %d, want 300", l.AOpt.T)
 	}
 }
+
+// TestDeterministicBackup: with deterministic_backup the target is
+// r + γ(1−d)·min(C1ₜ, C2ₜ)(s', tanh(mean(s'))), from the actor and target
+// critics before the update, whatever the normal draws are.
+func TestDeterministicBackup(t *testing.T) {
+	l, err := newContinuousFor(t, map[string]any{"hidden": 16, "deterministic_backup": true, "n_actions": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	b := offline.NewBatch(n, 3, 2)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range b.Obs {
+		b.Obs[i], b.NextObs[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	for i := range b.Act {
+		b.Act[i] = float32(2*rng.Float64() - 1)
+	}
+	for i := range n {
+		b.Rew[i] = float32(rng.NormFloat64())
+	}
+	b.Done[2] = 1
+	l.Normal = func(buf []float32) { // far from zero: a sample would show
+		for i := range buf {
+			buf[i] = 3
+		}
+	}
+	out := l.Actor.Forward(nn.View(b.NextObs, n, 3))
+	x := make([]float32, n*5)
+	for i := range n {
+		copy(x[i*5:], b.NextObs[i*3:(i+1)*3])
+		for j := range 2 {
+			x[i*5+3+j] = float32(math.Tanh(float64(out.Row(i)[j])))
+		}
+	}
+	q1 := append([]float32(nil), l.C1t.Forward(nn.View(x, n, 5)).Data...)
+	q2 := l.C2t.Forward(nn.View(x, n, 5)).Data
+	want := make([]float64, n)
+	for i := range n {
+		want[i] = float64(b.Rew[i]) + (1-float64(b.Done[i]))*0.99*float64(min(q1[i], q2[i]))
+	}
+	l.Update(b)
+	for i := range n {
+		if d := math.Abs(float64(l.y[i]) - want[i]); d > 1e-5 {
+			t.Errorf("target %d = %v, want %v (r + γ(1−d)·min Q of tanh(mean(s')))", i, l.y[i], want[i])
+		}
+	}
+}

@@ -38,6 +38,10 @@ type Continuous struct {
 	// BackupEntropy subtracts α·log π(a'|s') from it (CORL
 	// cql_max_target_backup, backup_entropy).
 	MaxBackup, BackupEntropy bool
+	// DeterministicBackup takes a' = tanh(mean(s')) for the target instead
+	// of a sample (d3rlpy's default, soft_q_backup=False, which the KALM
+	// paper's Meta-World CQL runs).
+	DeterministicBackup bool
 	// BCSteps is how many first updates train the actor by maximum
 	// likelihood of the data's actions, α·log π(ã|s) − log π(a|s), instead
 	// of the critics' value (CORL bc_steps; the CQL authors'
@@ -83,9 +87,13 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 	l := &Continuous{CQLAlpha: float32(h.Float("alpha")), Gamma: float32(h.Float("discount")), Tau: float32(h.Float("tau")),
 		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6),
 		Lagrange: h.Bool("lagrange"), Gap: float32(h.Float("target_action_gap")),
-		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy"), BCSteps: h.Int("bc_steps")}
+		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy"), BCSteps: h.Int("bc_steps"),
+		DeterministicBackup: h.Bool("deterministic_backup")}
 	if l.N < 1 {
 		return nil, fmt.Errorf("cql: n_actions = %d, want ≥ 1", l.N)
+	}
+	if l.DeterministicBackup && (l.MaxBackup || l.BackupEntropy) {
+		return nil, fmt.Errorf("cql: deterministic_backup with max_target_backup or backup_entropy: both need sampled a' ~ π(s'), want at most one of them")
 	}
 	if l.BCSteps < 0 {
 		return nil, fmt.Errorf("cql: bc_steps = %d, want ≥ 0", l.BCSteps)
@@ -172,6 +180,15 @@ func (l *Continuous) sample(obs nn.Mat, s *sampler, deterministic bool) {
 // log-std from row src(r) of the actor's output out, so a state repeated
 // for several samples needs one actor row.
 func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, deterministic bool) {
+	det := 0
+	if deterministic {
+		det = n
+	}
+	l.drawFrom(out, n, det, src, s)
+}
+
+// drawFrom is draw with the first det rows deterministic (tanh of the mean).
+func (l *Continuous) drawFrom(out nn.Mat, n, det int, src func(int) int, s *sampler) {
 	a := l.a
 	g := func(p *[]float32) { *p = nn.Grow(*p, n*a) }
 	g(&s.eps)
@@ -186,11 +203,10 @@ func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, dete
 		s.inside = make([]bool, n*a)
 	}
 	s.inside = s.inside[:n*a]
-	if deterministic {
-		clear(s.eps)
-	} else {
+	if det < n {
 		l.Normal(s.eps)
 	}
+	clear(s.eps[:det*a])
 	mult, off := l.LogStdMult.Value[0], l.LogStdOff.Value[0]
 	const halfLog2Pi = 0.9189385332046727
 	// Element by element where it is cheap; the exponentials, tanh and
@@ -249,7 +265,11 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 	l.nT = nT
 	rows := nT + 2*n*N
 	out := l.Actor.Forward(b.BothObsMat(&l.both))
-	l.draw(out, rows, func(r int) int {
+	det := 0
+	if l.DeterministicBackup {
+		det = nT
+	}
+	l.drawFrom(out, rows, det, func(r int) int {
 		switch {
 		case r < nT:
 			return n + r/k
@@ -257,7 +277,7 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 			return (r - nT) / N
 		}
 		return n + (r-nT-n*N)/N
-	}, &l.smp, false)
+	}, &l.smp)
 	alpha := float32(math.Exp(float64(l.LogAlpha.Value[0])))
 
 	// Target: y = r + γ(1−d)·(max_j min(C1ₜ, C2ₜ)(s', a'_j) [− α·log π(a'|s')]).

@@ -29,6 +29,7 @@ var Factory = offline.Factory{
 		{Name: "target_action_gap", Type: algo.TypeFloat, Default: 0.8, Help: "continuous, with lagrange: the gap α' aims for (CORL cql_target_action_gap, 0.8 in its antmaze configs; d3rlpy calls it alpha_threshold, default 10)"},
 		{Name: "alpha_prime_lr", Type: algo.TypeFloat, Default: 0.0, Help: "continuous, with lagrange: Adam learning rate of log α' (initialised to 1 as CORL); 0 means critic_lr, as CORL"},
 		{Name: "max_target_backup", Type: algo.TypeBool, Default: false, Help: "continuous: target uses the max over n_actions samples a' ~ π(s') of min(Q1', Q2') (CORL cql_max_target_backup, from JaxCQL)"},
+		{Name: "deterministic_backup", Type: algo.TypeBool, Default: false, Help: "continuous: the target's a' is tanh(mean(s')), not a sample (d3rlpy's default soft_q_backup=False, which the KALM paper's Meta-World CQL runs)"},
 		{Name: "bc_steps", Type: algo.TypeInt, Default: 0, Help: "continuous: the first bc_steps updates train the actor by maximum likelihood of the data's actions (CORL bc_steps; the CQL authors' policy_eval_start, 40000 of 1M steps); the critics learn throughout"},
 		{Name: "backup_entropy", Type: algo.TypeBool, Default: false, Help: "continuous: subtract α·log π(a'|s') from the target value (CORL backup_entropy, default false)"},
 	},
