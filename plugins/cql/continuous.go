@@ -17,7 +17,7 @@ type Continuous struct {
 	Actor         *nn.MLP   // s → [mean, raw log-std]
 	LogStdMult    *nn.Param // scalar, init 1
 	LogStdOff     *nn.Param // scalar, init −1
-	LogAlpha      *nn.Param // entropy temperature, init 0
+	LogAlpha      *nn.Param // log of the entropy temperature, init log initial_temperature (0)
 	C1, C2        *nn.MLP
 	C1t, C2t      *nn.MLP
 	AOpt, AlphaOp *nn.Adam
@@ -119,7 +119,11 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 	l.C2t = nn.NewMLP(rng, "c2_t/net.", h.Dims(in+a, 1), nn.ReLU, nn.Identity)
 	nn.CopyParams(l.C1t.Params(), l.C1.Params())
 	nn.CopyParams(l.C2t.Params(), l.C2.Params())
-	l.LogAlpha = scalar("log_alpha", 0)
+	t0 := h.Float("initial_temperature")
+	if t0 <= 0 {
+		return nil, fmt.Errorf("cql: initial_temperature = %v, want > 0", t0)
+	}
+	l.LogAlpha = scalar("log_alpha", float32(math.Log(t0)))
 	l.AOpt = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.Actor.Flat(), l.LogStdMult, l.LogStdOff)
 	l.AlphaOp = nn.NewAdam(nn.DefaultAdam(h.Float("actor_lr")), l.LogAlpha)
 	l.COpt = nn.NewAdam(nn.DefaultAdam(h.Float("critic_lr")), l.C1.Flat(), l.C2.Flat())

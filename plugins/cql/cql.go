@@ -24,6 +24,7 @@ var Factory = offline.Factory{
 		{Name: "tau", Type: algo.TypeFloat, Default: 0.005, Help: "continuous: Polyak rate of the target critics"},
 		{Name: "n_actions", Type: algo.TypeInt, Default: 10, Help: "continuous: sampled actions per kind (uniform, π(s), π(s')) in the logsumexp"},
 		{Name: "temperature", Type: algo.TypeFloat, Default: 1.0, Help: "continuous: CQL logsumexp temperature"},
+		{Name: "initial_temperature", Type: algo.TypeFloat, Default: 1.0, Help: "continuous: the SAC entropy temperature α at the start, tuned from there (CORL: 1; d3rlpy initial_temperature, 1)"},
 		{Name: "target_entropy", Type: algo.TypeFloat, Default: 0.0, Help: "continuous: SAC target entropy; 0 means −|A|"},
 		{Name: "lagrange", Type: algo.TypeBool, Default: false, Help: "continuous: tune the conservative weight α' by dual gradient descent so the gap logsumexp − Q(s,a) approaches target_action_gap (CORL cql_lagrange; d3rlpy alpha_threshold)"},
 		{Name: "target_action_gap", Type: algo.TypeFloat, Default: 0.8, Help: "continuous, with lagrange: the gap α' aims for (CORL cql_target_action_gap, 0.8 in its antmaze configs; d3rlpy calls it alpha_threshold, default 10)"},

@@ -34,6 +34,7 @@ func TestContinuousOptionsRejected(t *testing.T) {
 		{map[string]any{"alpha_prime_lr": -1e-4}, []string{"alpha_prime_lr", "-0.0001", "≥ 0"}},
 		{map[string]any{"n_actions": 0}, []string{"n_actions", "0", "≥ 1"}},
 		{map[string]any{"temperature": 0.0}, []string{"temperature", "0", "> 0"}},
+		{map[string]any{"initial_temperature": 0.0}, []string{"initial_temperature", "0", "> 0"}},
 		{map[string]any{"bc_steps": -1}, []string{"bc_steps", "-1", "≥ 0"}},
 		{map[string]any{"deterministic_backup": true, "max_target_backup": true}, []string{"deterministic_backup", "max_target_backup", "at most one"}},
 		{map[string]any{"deterministic_backup": true, "backup_entropy": true}, []string{"deterministic_backup", "backup_entropy", "at most one"}},
