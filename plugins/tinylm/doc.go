@@ -17,7 +17,12 @@
 //	dynamics:        BOS DYN s a           (a's position predicts s′)
 //	consequence:     BOS CON s0 goal SEP   (SEP's position predicts sT)
 //
-// with the goal drawn from the episode's phrasings each time. The loss is
+// With state_slots K the state is K equal entity slots and the state head
+// is an interaction network over them ([nn.Interaction]), conditioned on the
+// hidden state and reading the last state's slots, its weights shared by
+// the slots.
+//
+// The goal is drawn from the episode's phrasings each time. The loss is
 // text + 0.5·state + 0.5·action, as the paper's. Goal texts are tokenized by
 // a byte-pair encoding learned from the dataset's goal texts (package bpe),
 // saved in the checkpoint. A language prior (package wordnet) maps words the
