@@ -615,7 +615,7 @@ func (p *Plan) add(pc *PlannedCell, st *Stage) *Stage {
 // (the executors in experiments/runner: seeds drawn, files written,
 // metrics computed). Bump a kind's number when that changes, so that old
 // artifacts are not reused for the new meaning.
-var StageFormats = map[StageKind]int{Collect: 1, Ground: 1, Imagine: 1, Train: 1, Evaluate: 2, Encode: 1, Assess: 1}
+var StageFormats = map[StageKind]int{Collect: 1, Ground: 1, Imagine: 1, Train: 1, Evaluate: 2, Encode: 1, Assess: 2}
 
 // StageKey hashes everything that determines a stage's result.
 func StageKey(st *Stage) string {

@@ -350,6 +350,10 @@ func encodeStage(ctx context.Context, job *Job) (*Output, error) {
 // predictBatch is the number of transitions per Predict call.
 const predictBatch = 4096
 
+// heldOutSuffix names the level of the held-out rollouts explained: the
+// training level's goals, in rollouts grounding never saw.
+const heldOutSuffix = "-heldout"
+
 // explainBatch is the number of rollouts per Explain call.
 const explainBatch = 64
 
@@ -399,6 +403,12 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assess: lm %s: %w", lmRef.Name, err)
 	}
+	// The same rollouts are explained below: rollouts of training goals
+	// the LM never saw, where a memorised explanation cannot help.
+	heldEps, err := readEpisodes(held, cfg.Episodes, nil)
+	if err != nil {
+		return nil, fmt.Errorf("assess: reading held-out rollouts: %w", err)
+	}
 	if err := os.RemoveAll(held); err != nil {
 		return nil, err
 	}
@@ -437,7 +447,7 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 		if len(p.Goals) != len(texts) || len(p.Errors) != len(texts) {
 			return fmt.Errorf("assess: env %s parsed %d texts into %d goals and %d errors", envRef.Name, len(texts), len(p.Goals), len(p.Errors))
 		}
-		parsed, right, holds := 0, 0, 0
+		parsed, right, holds, agrees := 0, 0, 0, 0
 		for i, ep := range eps {
 			if p.Errors[i] != "" {
 				continue
@@ -458,13 +468,27 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if err == nil && r.Success {
-				holds++
+			if err != nil || !r.Success {
+				continue
+			}
+			holds++
+			// Whether the explained goal is the label's equal on this
+			// rollout: the judge ends the rollout at the same step for both
+			// (true of "B right of A" for the label "A left of B", which
+			// hold in the same states; not of a relation that held all
+			// along).
+			lr, err := e.Judge(ctx, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err == nil && lr.Success && r.Steps == lr.Steps && slices.Equal(r.Terminals, lr.Terminals) {
+				agrees++
 			}
 		}
 		add("explain/"+level+"/parsed", float64(parsed)/float64(len(eps)))
 		add("explain/"+level+"/accuracy", float64(right)/float64(len(eps)))
 		add("explain/"+level+"/holds", float64(holds)/float64(len(eps)))
+		add("explain/"+level+"/agrees", float64(agrees)/float64(len(eps)))
 		return nil
 	}
 	// The training rollouts grounded on.
@@ -477,6 +501,9 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 		level = train[0].Goal.Level
 	}
 	if err := explain(level, train); err != nil {
+		return nil, err
+	}
+	if err := explain(level+heldOutSuffix, heldEps); err != nil {
 		return nil, err
 	}
 	job.Progress(2, total, nil)

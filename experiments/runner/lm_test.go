@@ -180,8 +180,9 @@ func testAssess(t *testing.T, policy string) {
 	want := map[string]float64{
 		"dynamics/median_l2": 0, "dynamics/mean_l2": 0,
 		"explain/near/rollouts": 20, "explain/near/accuracy": float64(succ) / 20, "explain/near/parsed": float64(succ) / 20,
-		"explain/near/holds":   float64(succ) / 20,
-		"explain/far/rollouts": 12, "explain/far/accuracy": 1, "explain/far/parsed": 1, "explain/far/holds": 1,
+		"explain/near/holds": float64(succ) / 20, "explain/near/agrees": float64(succ) / 20,
+		"explain/far/rollouts": 12, "explain/far/accuracy": 1, "explain/far/parsed": 1, "explain/far/holds": 1, "explain/far/agrees": 1,
+		"explain/near-heldout/rollouts": 20,
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {

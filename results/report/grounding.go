@@ -114,6 +114,14 @@ func GroundingRows(gs []results.Grounding) []GroundingRow {
 		for _, l := range append(levels, novel...) {
 			row("explanation holds (%)", l, 100*get(g.Metrics, "explain/"+l+"/holds"), count(g.Metrics, "explain/"+l+"/rollouts"), "")
 		}
+		// How many explanations the judge ends the rollout on at the same
+		// step as its label: the label's equal on the rollout, in whatever
+		// words ("B right of A" for "A left of B").
+		for _, l := range append(levels, novel...) {
+			if _, ok := g.Metrics["explain/"+l+"/agrees"]; ok {
+				row("explanation agrees (%)", l, 100*get(g.Metrics, "explain/"+l+"/agrees"), count(g.Metrics, "explain/"+l+"/rollouts"), "")
+			}
+		}
 		// How many explanations name a goal at all: accuracy's ceiling.
 		for _, l := range append(levels, novel...) {
 			row("explanation parsed (%)", l, 100*get(g.Metrics, "explain/"+l+"/parsed"), count(g.Metrics, "explain/"+l+"/rollouts"), "")
