@@ -156,7 +156,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	slices.Sort(c.val)
 	slices.Sort(c.train)
 	t := &trainer{cfg: cfg, tasks: tasks, c: c, model: model, rng: rng, pcg: pcg, steps: req.Steps}
-	t.b = builder{v: v, norm: &norm, shape: shape, od: od, ad: ad}
+	t.b = builder{v: v, norm: &norm, shape: shape, od: od, ad: ad, backward: cfg.backward()}
 	ts := make([]string, len(tasks))
 	for i, x := range tasks {
 		ts[i] = string(x)

@@ -181,6 +181,8 @@ type builder struct {
 	norm   *Norm
 	shape  Shape
 	od, ad int
+	// backward: the explanation task reads rollouts from the end.
+	backward bool
 }
 
 // seq collects one sequence's positions before they are laid into a Batch.
@@ -275,12 +277,23 @@ func (b *builder) goalToRollout(s *seq, ep *episode, text []int32) {
 	}
 }
 
-// rolloutPrompt: BOS R2G s0 a0 … sT SEP, the rollout cut to leave room for text.
+// rolloutPrompt: BOS R2G s0 a0 … sT SEP, or backward BOS R2G sT aT−1 … s0
+// SEP, the rollout cut to leave room for text (backward: its start cut).
 func (b *builder) rolloutPrompt(s *seq, obs, act []float32, room int) {
 	s.text(bpe.BOS)
 	s.text(b.v.extra(tokR2G))
 	od, ad := b.od, b.ad
-	T := min(len(act)/ad, b.maxSteps(s.len(), room+1))
+	n := len(act) / ad
+	T := min(n, b.maxSteps(s.len(), room+1))
+	if b.backward {
+		b.state(s, obs[n*od:(n+1)*od])
+		for t := n - 1; t >= n-T; t-- {
+			b.action(s, act[t*ad:(t+1)*ad])
+			b.state(s, obs[t*od:(t+1)*od])
+		}
+		s.text(b.v.extra(tokSEP))
+		return
+	}
 	b.state(s, obs[:od])
 	for t := 0; t < T; t++ {
 		b.action(s, act[t*ad:(t+1)*ad])

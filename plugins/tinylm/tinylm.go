@@ -328,7 +328,8 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 	return eps, steps, nil
 }
 
-// Explain describes rollouts: BOS R2G s0 a0 … sT SEP, then greedy text.
+// Explain describes rollouts: BOS R2G s0 a0 … sT SEP (or backward, as
+// grounded), then greedy text.
 func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainResponse, error) {
 	m, err := l.lock(req.Checkpoint)
 	if err != nil {
@@ -399,12 +400,21 @@ func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainRes
 }
 
 // rolloutPrompt is BOS R2G s0 a0 … sT SEP, the rollout's tail cut to leave
-// room for room tokens of text.
+// room for room tokens of text, or, read backward (explain_order),
+// BOS R2G sT aT−1 sT−1 … SEP, its start cut.
 func (m *model) rolloutPrompt(obs, act []float32, room int) []input {
 	od, ad := m.od, m.ad
 	T := len(act) / ad
 	T = min(T, max(0, (m.model.Shape.Context-room-5)/2))
 	p := textInputs(bpe.BOS, m.v.extra(tokR2G))
+	if m.h.Config.backward() {
+		n := len(act) / ad
+		p = append(p, m.stateInput(obs[n*od:(n+1)*od]))
+		for t := n - 1; t >= n-T; t-- {
+			p = append(p, m.actionInput(act[t*ad:(t+1)*ad]), m.stateInput(obs[t*od:(t+1)*od]))
+		}
+		return append(p, input{kind: kindText, id: m.v.extra(tokSEP)})
+	}
 	p = append(p, m.stateInput(obs[:od]))
 	for t := 0; t < T; t++ {
 		p = append(p, m.actionInput(act[t*ad:(t+1)*ad]), m.stateInput(obs[(t+1)*od:(t+2)*od]))

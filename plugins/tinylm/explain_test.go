@@ -1,0 +1,88 @@
+package tinylm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/kalm-go/kalm/plugins/tinylm/bpe"
+)
+
+// TestRolloutPrompt: the explanation task's rollout prompt is the same in
+// grounding (builder) and in Explain (model), and read backward it keeps
+// the rollout's end, where the goal is reached, at the same positions
+// whatever the rollout's length and when the context cuts the rollout
+// (the forward order cuts the end: a rollout of 8 steps in a context of
+// 16 lost its last 4 states, the ones that say which goal it reached).
+func TestRolloutPrompt(t *testing.T) {
+	tok, err := bpe.Train([]string{"go left", "go right"}, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const od = 2
+	norm := Norm{Mean: []float32{0, 0}, Std: []float32{1, 1}, Delta: []float32{1, 1}}
+	for _, tc := range []struct {
+		order       string
+		steps, ctx  int
+		first, last int // the rollout states (by step) at the prompt's first and last state slot
+		states      int // state slots in the prompt
+	}{
+		{order: OrderBackward, steps: 3, ctx: 40, first: 3, last: 0, states: 4},
+		{order: OrderBackward, steps: 8, ctx: 16, first: 8, last: 4, states: 5},
+		{order: OrderForward, steps: 3, ctx: 40, first: 0, last: 3, states: 4},
+		{order: OrderForward, steps: 8, ctx: 16, first: 0, last: 4, states: 5},
+	} {
+		t.Run(fmt.Sprintf("%s/%d-steps/context-%d", tc.order, tc.steps, tc.ctx), func(t *testing.T) {
+			shape := Shape{Vocab: tok.Size() + numExtra, ObsDim: od, Actions: 4, Discrete: true, Context: tc.ctx, Dim: 8, Layers: 1, Heads: 1}
+			nm, err := NewModel(shape, rand.New(rand.NewPCG(1, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := DefaultConfig()
+			cfg.ExplainOrder = tc.order
+			v := newVocab(tok)
+			m := &model{loaded: &loaded{h: &header{Shape: shape, Config: cfg}, model: nm, v: v, norm: &norm, od: od, ad: 1}}
+			b := builder{v: v, norm: &norm, shape: shape, od: od, ad: 1, backward: cfg.backward()}
+			// State k is (k, −k); action k is k mod 4.
+			var obs, act []float32
+			for k := 0; k <= tc.steps; k++ {
+				obs = append(obs, float32(k), -float32(k))
+				if k < tc.steps {
+					act = append(act, float32(k%4))
+				}
+			}
+			const room = 3 // tokens of text the prompt leaves room for
+			var s seq
+			b.rolloutPrompt(&s, obs, act, room+1) // as rolloutToGoal for a text of room tokens
+			p := m.rolloutPrompt(obs, act, room)
+			if len(p) != s.len() {
+				t.Fatalf("Explain's prompt has %d positions, grounding's %d", len(p), s.len())
+			}
+			var states []int
+			for i, in := range p {
+				if in.kind != s.kind[i] {
+					t.Fatalf("position %d: Explain has kind %d, grounding %d", i, in.kind, s.kind[i])
+				}
+				switch in.kind {
+				case kindState:
+					got := s.obs[int(s.tok[i])*od : (int(s.tok[i])+1)*od]
+					if !slices.Equal(in.vec, got) {
+						t.Fatalf("position %d: Explain's state %v, grounding's %v", i, in.vec, got)
+					}
+					states = append(states, int(in.vec[0]))
+				default:
+					if in.id != s.tok[i] {
+						t.Fatalf("position %d: Explain's id %d, grounding's %d", i, in.id, s.tok[i])
+					}
+				}
+			}
+			if len(p)+room > tc.ctx {
+				t.Errorf("prompt of %d positions leaves no room for %d tokens in a context of %d", len(p), room, tc.ctx)
+			}
+			if len(states) != tc.states || states[0] != tc.first || states[len(states)-1] != tc.last {
+				t.Errorf("the prompt's states are steps %v, want %d states from step %d to step %d", states, tc.states, tc.first, tc.last)
+			}
+		})
+	}
+}
