@@ -97,9 +97,20 @@ func benchBatches(rng *rand.Rand) (*builder, map[lm.Task]*Batch) {
 // BenchmarkGroundStep is one grounding optimiser step (forward and backward
 // of the four task micro-batches, gradient clipping, AdamW) on one
 // goroutine; it reports tokens/s (every non-pad position) and GFLOP/s.
-func BenchmarkGroundStep(b *testing.B) {
+func BenchmarkGroundStep(b *testing.B) { benchGroundStep(b, benchShape) }
+
+// BenchmarkGroundStepSlots is BenchmarkGroundStep with state_slots 5 (the
+// state head an interaction network over five slots of two numbers, width
+// 2·dim): what quick's setting costs.
+func BenchmarkGroundStepSlots(b *testing.B) {
+	s := benchShape
+	s.Slots, s.SlotHidden = 5, 2*s.Dim
+	benchGroundStep(b, s)
+}
+
+func benchGroundStep(b *testing.B, shape Shape) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	m, err := NewModel(benchShape, rng)
+	m, err := NewModel(shape, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
