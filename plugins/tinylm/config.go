@@ -51,9 +51,11 @@ type Config struct {
 	// SlotHidden is the interaction network's width (0: 2·dim).
 	SlotHidden int `json:"slot_hidden"`
 	// ExplainOrder is the order the explanation task reads a rollout in:
-	// "backward" (s_T a_T−1 s_T−1 … s0: the end, where the goal is
-	// reached, at the same positions in every rollout and never cut) or
-	// "forward" (s0 a0 … s_T; a checkpoint without the setting).
+	// "forward" (s0 a0 … s_T; the default, and a checkpoint without the
+	// setting) or "backward" (s_T a_T−1 s_T−1 … s0: the end, where the
+	// goal is reached, at the same positions in every rollout and kept
+	// when the context cuts the rollout). On quick neither is better
+	// beyond the noise (plugins/tinylm/README.md).
 	ExplainOrder string `json:"explain_order,omitempty"`
 }
 
@@ -70,7 +72,7 @@ func (c Config) backward() bool { return c.ExplainOrder == OrderBackward }
 func DefaultConfig() Config {
 	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, DynBatch: 96, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
 		ValFraction: 0.1, EvalEvery: 200, Patience: 10, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40,
-		ExplainOrder: OrderBackward}
+		ExplainOrder: OrderForward}
 }
 
 // Schema describes the settings as the algorithms' hyper-parameters are.
@@ -101,7 +103,7 @@ func Schema() algo.Schema {
 		{Name: "state_slots", Type: algo.TypeInt, Default: d.StateSlots, Help: "split the state into this many equal entity slots and predict next states with an interaction network over them, weights shared by the slots (0: a linear state head)"},
 		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
-			Help: "order the explanation task reads a rollout in: backward puts its end, where the goal is reached, first"},
+			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
 	}}
 }
 
