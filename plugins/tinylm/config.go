@@ -57,6 +57,8 @@ type Config struct {
 	// when the context cuts the rollout). On quick neither is better
 	// beyond the noise (plugins/tinylm/README.md).
 	ExplainOrder string `json:"explain_order,omitempty"`
+	// Dropout is the blocks' residual dropout while grounding (0: none).
+	Dropout float64 `json:"dropout,omitempty"`
 }
 
 // Explain orders.
@@ -102,6 +104,7 @@ func Schema() algo.Schema {
 		{Name: "max_explain", Type: algo.TypeInt, Default: d.MaxExplain, Help: "longest explanation in tokens"},
 		{Name: "state_slots", Type: algo.TypeInt, Default: d.StateSlots, Help: "split the state into this many equal entity slots and predict next states with an interaction network over them, weights shared by the slots (0: a linear state head)"},
 		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
+		{Name: "dropout", Type: algo.TypeFloat, Default: d.Dropout, Help: "residual dropout of the transformer blocks while grounding (0: none)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
 			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
 	}}
@@ -168,6 +171,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config layers %d, batch %d, dyn_batch %d, vocab %d, gen_batch %d: want layers, batch, dyn_batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.DynBatch, c.Vocab, c.GenBatch)
 	case c.StateSlots == 1:
 		return c, fmt.Errorf("tinylm: config state_slots 1: want 0 (no slots) or at least 2")
+	case c.Dropout >= 1:
+		return c, fmt.Errorf("tinylm: config dropout %g: want a probability below 1", c.Dropout)
 	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:
 		return c, fmt.Errorf("tinylm: config lr %g, val_fraction %g, eval_every %d: want lr > 0, val_fraction < 0.9, eval_every ≥ 1", c.LR, c.ValFraction, c.EvalEvery)
 	}
@@ -244,5 +249,7 @@ func setFloat(c *Config, k string, v float64) {
 		c.Clip = v
 	case "val_fraction":
 		c.ValFraction = v
+	case "dropout":
+		c.Dropout = v
 	}
 }

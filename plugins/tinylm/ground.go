@@ -50,6 +50,9 @@ type worker struct {
 	model *Model
 	seqs  []seq
 	batch Batch // the task's micro-batch, its buffers reused step after step
+	// drop are the streams of the replica's dropout masks, reseeded every
+	// step from the trainer's stream (so a resumed run draws the same).
+	drop []*rand.PCG
 }
 
 // runKey identifies what a run was asked for, so a resumed run continues
@@ -190,6 +193,18 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 		r.share(model)
 		t.work = append(t.work, &worker{model: r})
 	}
+	if cfg.Dropout > 0 {
+		for _, w := range t.work {
+			for _, b := range w.model.Blocks {
+				for _, d := range []*nn.Dropout{&b.Drop1, &b.Drop2} {
+					pcg := rand.NewPCG(0, 0)
+					d.P, d.Rng = cfg.Dropout, rand.New(pcg)
+					w.drop = append(w.drop, pcg)
+				}
+				b.SetTrain(true)
+			}
+		}
+	}
 	return t, nil
 }
 
@@ -285,6 +300,14 @@ func (t *trainer) step(s int) (map[lm.Task]Losses, error) {
 		t.b.sample(&w.batch, w.seqs, t.c, t.c.train, task, t.rng)
 		jobs[i] = job{task, &w.batch}
 	}
+	if len(t.work[0].drop) > 0 {
+		seed := t.rng.Uint64()
+		for i := range jobs {
+			for k, pcg := range t.work[i].drop {
+				pcg.Seed(seed, uint64(i<<16|k))
+			}
+		}
+	}
 	res := make([]Losses, len(jobs))
 	if t.threads <= 1 {
 		for i, j := range jobs {
@@ -348,7 +371,10 @@ func (t *trainer) validate() (map[string]float64, float64) {
 		if !ok {
 			continue
 		}
+		train := t.cfg.Dropout > 0
+		t.model.setTrain(false)
 		l := t.model.Step(b, 0, false)
+		t.model.setTrain(train)
 		m["val/"+taskNames[task]] = l.Total()
 		total += l.Total()
 	}
@@ -433,6 +459,7 @@ func (t *trainer) run(ctx context.Context, dir string, every int, progress func(
 		}
 		final["best_step"] = float64(t.state.BestStep)
 	}
+	t.model.setTrain(false) // grounding is over: no more dropout
 	if len(t.c.val) > 0 {
 		final["val/state_l2_one_step"], final["val/state_l2_in_context"] = t.stateErrors()
 	}

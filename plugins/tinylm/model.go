@@ -449,6 +449,13 @@ func (m *Model) predictStates(b *Batch) nn.Mat {
 	return m.stateOut(in, b.ObsB)
 }
 
+// setTrain switches the blocks' dropout on (grounding) or off.
+func (m *Model) setTrain(train bool) {
+	for _, b := range m.Blocks {
+		b.SetTrain(train)
+	}
+}
+
 // Hidden runs the model on a batch without gradients and returns the final
 // LayerNorm's output, [B·T, Dim], owned by the model.
 func (m *Model) Hidden(b *Batch) nn.Mat { return m.trunk(b) }

@@ -365,12 +365,19 @@ func TestCheckpointRoundTrip(t *testing.T) {
 // TestResumeExact: grounding cancelled after a checkpoint and resumed from
 // it ends with the weights an uninterrupted run has, bit for bit.
 func TestResumeExact(t *testing.T) {
+	for _, dropout := range []float64{0, 0.1} {
+		t.Run(fmt.Sprintf("dropout-%g", dropout), func(t *testing.T) { testResumeExact(t, dropout) })
+	}
+}
+
+func testResumeExact(t *testing.T, dropout float64) {
 	data := toyData(t, 60, 3, 2)
 	cfg := map[string]any{}
 	for k, v := range small {
 		cfg[k] = v
 	}
 	cfg["patience"] = 0
+	cfg["dropout"] = dropout
 	req := lm.GroundRequest{Datasets: []string{data}, Steps: 40, Seed: 5, Config: cfg, CheckpointEvery: 10}
 	l := New()
 	req.OutDir = t.TempDir()
@@ -404,14 +411,26 @@ func TestResumeExact(t *testing.T) {
 	}
 }
 
-// TestThreadsAgree: the gradient sum does not depend on the thread count.
+// TestThreadsAgree: the gradient sum does not depend on the thread count,
+// with dropout too (each task's masks have their own stream); dropout
+// changes the weights.
 func TestThreadsAgree(t *testing.T) {
-	_, a := groundToy(t, 15, map[string]any{"threads": 1})
-	_, b := groundToy(t, 15, map[string]any{"threads": 2})
-	x, _ := os.ReadFile(a)
-	y, _ := os.ReadFile(b)
-	// The headers differ in the threads setting only; the weights agree.
-	if len(x) != len(y) || string(x[len(x)-4096:]) != string(y[len(y)-4096:]) {
-		t.Fatal("grounding with 1 and 2 threads gave different weights")
+	weights := func(path string) string {
+		b, _ := os.ReadFile(path)
+		return string(b[len(b)-4096:])
+	}
+	var first string
+	for _, dropout := range []float64{0, 0.1} {
+		_, a := groundToy(t, 15, map[string]any{"threads": 1, "dropout": dropout})
+		_, b := groundToy(t, 15, map[string]any{"threads": 2, "dropout": dropout})
+		// The headers differ in the threads setting only; the weights agree.
+		if weights(a) != weights(b) {
+			t.Fatalf("dropout %g: grounding with 1 and 2 threads gave different weights", dropout)
+		}
+		if dropout == 0 {
+			first = weights(a)
+		} else if weights(a) == first {
+			t.Fatal("dropout 0.1 gave the weights of dropout 0")
+		}
 	}
 }
