@@ -112,13 +112,7 @@ func TestDynamicsLearnability(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		forward = func(s, a nn.Mat) nn.Mat {
-			y := in.Forward(a, s)
-			if sd == 2 {
-				return y
-			}
-			return y
-		}
+		forward = func(s, a nn.Mat) nn.Mat { return in.Forward(a, s) }
 		backward = func(g nn.Mat) { in.Backward(g) }
 		params = in.Params()
 	default:
