@@ -42,7 +42,8 @@ type PluginInfo struct {
 	Path     string
 	// Env is the environment's spec (env plugins only).
 	Env *env.Spec
-	// Schema is the algorithm's hyper-parameter schema (algo plugins only).
+	// Schema is the algorithm's hyper-parameter schema or the LM backend's
+	// settings (algo and lm plugins).
 	Schema *algo.Schema
 }
 
@@ -519,8 +520,12 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 	if lmInfo != nil {
 		lmRef := ref(lmInfo)
 		lmRef.Threads = s.LM.Threads
+		// The backend's defaults enter the keys, as an algorithm's do: a
+		// default that changes between releases grounds anew instead of
+		// reusing a model grounded under the old one.
+		lmConfig := resolveHyper(lmInfo, s.LM.Config)
 		ground = p.add(pc, &Stage{Kind: Ground, Plugins: []PluginRef{lmRef}, Seed: uint64(s.LM.Seed), Inputs: []string{collect.Key},
-			Config: GroundConfig{LMConfig: orEmpty(s.LM.Config), Steps: s.LM.Ground.Steps, Tasks: s.LM.Ground.Tasks, Dataset: collect.Key,
+			Config: GroundConfig{LMConfig: lmConfig, Steps: s.LM.Ground.Steps, Tasks: s.LM.Ground.Tasks, Dataset: collect.Key,
 				CheckpointEvery: s.LM.Ground.CheckpointEvery}})
 		var levels []string
 		if r := s.Train.ImaginedRatio; r > 0 {
@@ -534,7 +539,7 @@ func (p *Plan) addCell(pc *PlannedCell, envInfo, algoInfo, lmInfo *PluginInfo) {
 		for _, l := range levels {
 			im := p.add(pc, &Stage{Kind: Imagine, Plugins: []PluginRef{lmRef, ref(envInfo)}, Seed: uint64(s.LM.Seed),
 				Inputs: []string{ground.Key, collect.Key},
-				Config: ImagineConfig{EnvConfig: envConfig(s.Env.Config), LMConfig: orEmpty(s.LM.Config), Level: l, Rollouts: s.Imagine.Rollouts,
+				Config: ImagineConfig{EnvConfig: envConfig(s.Env.Config), LMConfig: lmConfig, Level: l, Rollouts: s.Imagine.Rollouts,
 					Ground: ground.Key, Dataset: collect.Key, Temperature: s.Imagine.Temperature, Keep: keepKey(s.Imagine.Keep)}})
 			pc.Imagine = append(pc.Imagine, im.Key)
 			imagined[l] = im.Key

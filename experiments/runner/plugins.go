@@ -137,6 +137,21 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 			return info, fmt.Errorf("plugin %s: schema: %w", name, err)
 		}
 		info.Schema = schema
+	case plugin.LM:
+		h, err := r.Launch(ctx, kind, name)
+		if err != nil {
+			return info, err
+		}
+		// A backend that declares no settings keeps lm.config as given.
+		if sc, ok := h.LM.(lm.Schemer); ok {
+			schema, err := sc.Schema(ctx, lm.SchemaRequest{})
+			if err != nil && !errors.Is(err, lm.ErrNoSchema) {
+				h.Close()
+				return info, fmt.Errorf("plugin %s: schema: %w", name, err)
+			}
+			info.Schema = schema
+		}
+		h.Close()
 	}
 	r.mu.Lock()
 	r.cache[id] = info
