@@ -69,7 +69,7 @@ type Model struct {
 	// SlotOut is the state head with slots: an interaction network over
 	// the last state's slots, conditioned on the hidden state.
 	SlotOut *nn.Interaction
-	ActOut *nn.Linear // Dim → Actions or ActDim
+	ActOut  *nn.Linear // Dim → Actions or ActDim
 
 	params []*nn.Param
 
