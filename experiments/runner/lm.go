@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -399,15 +398,15 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assess: collecting held-out rollouts: %w", err)
 	}
-	errs, err := dynamicsErrors(ctx, m, ckpt, held)
-	if err != nil {
-		return nil, fmt.Errorf("assess: lm %s: %w", lmRef.Name, err)
-	}
-	// The same rollouts are explained below: rollouts of training goals
-	// the LM never saw, where a memorised explanation cannot help.
+	// The held-out rollouts are explained below too: rollouts of training
+	// goals the LM never saw, where a memorised explanation cannot help.
 	heldEps, err := readEpisodes(held, cfg.Episodes, nil)
 	if err != nil {
 		return nil, fmt.Errorf("assess: reading held-out rollouts: %w", err)
+	}
+	errs, err := dynamicsErrors(ctx, m, ckpt, heldEps)
+	if err != nil {
+		return nil, fmt.Errorf("assess: lm %s: %w", lmRef.Name, err)
 	}
 	if err := os.RemoveAll(held); err != nil {
 		return nil, err
@@ -522,31 +521,37 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 }
 
 // dynamicsErrors returns the L2 distance between the LM's predicted and
-// the real next observation of every transition of the dataset at dir.
-func dynamicsErrors(ctx context.Context, m lm.LM, ckpt, dir string) ([]float64, error) {
-	d, err := dataset.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	od, ad := d.Meta.ObsDim, d.Meta.ActionSpace.Dim
-	errs := make([]float64, 0, d.Len())
-	for start := 0; start < d.Len(); start += predictBatch {
-		end := min(start+predictBatch, d.Len())
-		obs := make([]float32, 0, (end-start)*od)
-		for i := start; i < end; i++ {
-			r := int(d.ObsRow[i])
-			obs = append(obs, d.Obs[r*od:(r+1)*od]...)
+// the real next observation of every transition of eps.
+func dynamicsErrors(ctx context.Context, m lm.LM, ckpt string, eps []*dataset.Episode) ([]float64, error) {
+	var obs, next, acts []float32
+	od, ad := 0, 0
+	for _, ep := range eps {
+		T := ep.Len()
+		if T == 0 {
+			continue
 		}
-		r, err := m.Predict(ctx, lm.PredictRequest{Checkpoint: ckpt, Observations: obs, Actions: d.Actions[start*ad : end*ad]})
+		od, ad = len(ep.Observations)/(T+1), len(ep.Actions)/T
+		obs = append(obs, ep.Observations[:T*od]...)
+		next = append(next, ep.Observations[od:]...)
+		acts = append(acts, ep.Actions...)
+	}
+	if od == 0 {
+		return nil, nil
+	}
+	n := len(obs) / od
+	errs := make([]float64, 0, n)
+	for start := 0; start < n; start += predictBatch {
+		end := min(start+predictBatch, n)
+		in := obs[start*od : end*od]
+		r, err := m.Predict(ctx, lm.PredictRequest{Checkpoint: ckpt, Observations: in, Actions: acts[start*ad : end*ad]})
 		if err != nil {
 			return nil, fmt.Errorf("predict: %w", err)
 		}
-		if len(r.Observations) != len(obs) {
-			return nil, fmt.Errorf("predict of %d transitions returned %d values, want %d", end-start, len(r.Observations), len(obs))
+		if len(r.Observations) != len(in) {
+			return nil, fmt.Errorf("predict of %d transitions returned %d values, want %d", end-start, len(r.Observations), len(in))
 		}
 		for i := start; i < end; i++ {
-			next := int(d.ObsRow[i]) + 1
-			real, pred := d.Obs[next*od:(next+1)*od], r.Observations[(i-start)*od:(i-start+1)*od]
+			real, pred := next[i*od:(i+1)*od], r.Observations[(i-start)*od:(i-start+1)*od]
 			var s float64
 			for k := range real {
 				x := float64(pred[k] - real[k])
@@ -585,16 +590,17 @@ func readEpisodes(dir string, n int, keep func(*dataset.Episode) bool) ([]*datas
 	}
 	defer r.Close()
 	var eps []*dataset.Episode
-	for len(eps) < n {
-		ep, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	if n <= 0 {
+		return eps, nil
+	}
+	for ep, err := range r.All() {
 		if err != nil {
 			return nil, err
 		}
 		if keep == nil || keep(ep) {
-			eps = append(eps, ep)
+			if eps = append(eps, ep); len(eps) == n {
+				break
+			}
 		}
 	}
 	return eps, nil
