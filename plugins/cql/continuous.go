@@ -191,6 +191,9 @@ func (l *Continuous) draw(out nn.Mat, n int, src func(int) int, s *sampler, dete
 	l.drawFrom(out, n, det, src, s)
 }
 
+// halfLog2Pi is ½·log 2π, the Gaussian log-density's constant.
+const halfLog2Pi = 0.9189385332046727
+
 // drawFrom is draw with the first det rows deterministic (tanh of the mean).
 func (l *Continuous) drawFrom(out nn.Mat, n, det int, src func(int) int, s *sampler) {
 	a := l.a
@@ -212,7 +215,6 @@ func (l *Continuous) drawFrom(out nn.Mat, n, det int, src func(int) int, s *samp
 	}
 	clear(s.eps[:det*a])
 	mult, off := l.LogStdMult.Value[0], l.LogStdOff.Value[0]
-	const halfLog2Pi = 0.9189385332046727
 	// Element by element where it is cheap; the exponentials, tanh and
 	// log1p in passes over all samples (nn.ExpTo and friends, bit for bit
 	// the scalar functions).
@@ -435,7 +437,6 @@ func (l *Continuous) dataLogProb(out nn.Mat, b *offline.Batch, inv float32) floa
 	s, n, a := &l.pol, b.N, l.a
 	l.bcm = nn.Grow(l.bcm, n*a)
 	l.bcls = nn.Grow(l.bcls, n*a)
-	const halfLog2Pi = 0.9189385332046727
 	var sum float64
 	for i := range n {
 		row := out.Row(i)
