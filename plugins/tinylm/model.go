@@ -352,22 +352,20 @@ func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
 		clear(dh)
 	}
 	var l Losses
-	head := func(lin *nn.Linear, rows []int32, loss func(out nn.Mat, grad nn.Mat) float64, weight float32) float64 {
+	// head runs an output layer on the rows of h it supervises and, when
+	// training, back-propagates its loss's gradient, weighted, into dh.
+	head := func(layer outLayer, rows []int32, loss func(out nn.Mat, grad nn.Mat) float64, weight float32) float64 {
 		if len(rows) == 0 {
 			return 0
 		}
-		in := nn.NewMat(len(rows), d)
-		for i, r := range rows {
-			copy(in.Row(i), h.Row(int(r)))
-		}
-		out := lin.Forward(in)
+		out := layer.forward(gatherRows(h, rows))
 		grad := nn.NewMat(out.Rows, out.Cols)
 		v := loss(out, grad)
 		if train {
 			for i := range grad.Data {
 				grad.Data[i] *= weight * scale
 			}
-			gin := lin.Backward(grad, true, true)
+			gin := layer.backward(grad)
 			for i, r := range rows {
 				addTo(dh[int(r)*d:(int(r)+1)*d], gin.Row(i))
 			}
@@ -375,18 +373,13 @@ func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
 		return v
 	}
 	l.NText, l.NState, l.NAct = len(b.TokRow), len(b.ObsRow), len(b.ActRow)
-	l.Text = head(m.TokOut, b.TokRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.TokY, g, 1) }, 1)
-	if m.SlotOut != nil {
-		l.State = m.slotHead(h, b, dh, scale, train)
-	} else {
-		l.State = head(m.ObsOut, b.ObsRow, func(out, g nn.Mat) float64 {
-			return nn.MSE(out.Data, b.ObsY, g.Data, 1)
-		}, 0.5)
-	}
+	l.Text = head(linearOut(m.TokOut), b.TokRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.TokY, g, 1) }, 1)
+	l.State = head(m.stateLayer(b), b.ObsRow, func(out, g nn.Mat) float64 { return nn.MSE(out.Data, b.ObsY, g.Data, 1) }, 0.5)
+	act := linearOut(m.ActOut)
 	if m.Shape.Discrete {
-		l.Action = head(m.ActOut, b.ActRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.ActY, g, 1) }, 0.5)
+		l.Action = head(act, b.ActRow, func(out, g nn.Mat) float64 { return nn.CrossEntropy(out, b.ActY, g, 1) }, 0.5)
 	} else {
-		l.Action = head(m.ActOut, b.ActRow, func(out, g nn.Mat) float64 { return nn.MSE(out.Data, b.ActYC, g.Data, 1) }, 0.5)
+		l.Action = head(act, b.ActRow, func(out, g nn.Mat) float64 { return nn.MSE(out.Data, b.ActYC, g.Data, 1) }, 0.5)
 	}
 	if !train {
 		return l
@@ -399,31 +392,34 @@ func (m *Model) Step(b *Batch, scale float32, train bool) Losses {
 	return l
 }
 
-// slotHead is Step's state loss through the interaction network: the rows
-// of h that predict a state, with the states they change.
-func (m *Model) slotHead(h nn.Mat, b *Batch, dh []float32, scale float32, train bool) float64 {
-	rows := b.ObsRow
-	if len(rows) == 0 {
-		return 0
+// outLayer is an output head as Step trains it: its forward pass on the
+// gathered hidden states, and its backward pass from the loss's gradient to
+// theirs.
+type outLayer struct {
+	forward, backward func(nn.Mat) nn.Mat
+}
+
+func linearOut(l *nn.Linear) outLayer {
+	return outLayer{forward: l.Forward, backward: func(g nn.Mat) nn.Mat { return l.Backward(g, true, true) }}
+}
+
+// stateLayer is the state head for batch b: the linear head, or with slots
+// the interaction network over the states each target changes.
+func (m *Model) stateLayer(b *Batch) outLayer {
+	if m.SlotOut == nil {
+		return linearOut(m.ObsOut)
 	}
-	d := h.Cols
-	in := nn.NewMat(len(rows), d)
+	base := nn.View(b.ObsB, len(b.ObsRow), m.Shape.ObsDim)
+	return outLayer{forward: func(in nn.Mat) nn.Mat { return m.SlotOut.Forward(in, base) }, backward: m.SlotOut.Backward}
+}
+
+// gatherRows copies the rows of h a head reads into a fresh matrix.
+func gatherRows(h nn.Mat, rows []int32) nn.Mat {
+	in := nn.NewMat(len(rows), h.Cols)
 	for i, r := range rows {
 		copy(in.Row(i), h.Row(int(r)))
 	}
-	out := m.SlotOut.Forward(in, nn.View(b.ObsB, len(rows), m.Shape.ObsDim))
-	grad := nn.NewMat(out.Rows, out.Cols)
-	v := nn.MSE(out.Data, b.ObsY, grad.Data, 1)
-	if train {
-		for i := range grad.Data {
-			grad.Data[i] *= 0.5 * scale
-		}
-		gin := m.SlotOut.Backward(grad)
-		for i, r := range rows {
-			addTo(dh[int(r)*d:(int(r)+1)*d], gin.Row(i))
-		}
-	}
-	return v
+	return in
 }
 
 // stateOut is the state head on hidden states h ([rows, Dim]) that predict
@@ -441,12 +437,7 @@ func (m *Model) stateOut(h nn.Mat, base []float32) nn.Mat {
 // state head's outputs for the batch's state targets, [len(ObsRow), ObsDim]
 // (normalised changes, as ObsY holds them).
 func (m *Model) predictStates(b *Batch) nn.Mat {
-	h := m.trunk(b)
-	in := nn.NewMat(len(b.ObsRow), h.Cols)
-	for i, r := range b.ObsRow {
-		copy(in.Row(i), h.Row(int(r)))
-	}
-	return m.stateOut(in, b.ObsB)
+	return m.stateOut(gatherRows(m.trunk(b), b.ObsRow), b.ObsB)
 }
 
 // setTrain switches the blocks' dropout on (grounding) or off.
