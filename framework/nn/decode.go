@@ -52,25 +52,14 @@ func (b *Block) Step(x Mat, seqs []int, c *KVCache) Mat {
 			base := (s*nh + h) * c.Cap * hd
 			copy(c.K[base+t*hd:base+(t+1)*hd], row[d+h*hd:d+(h+1)*hd])
 			copy(c.V[base+t*hd:base+(t+1)*hd], row[2*d+h*hd:2*d+(h+1)*hd])
-			q := row[h*hd : (h+1)*hd]
+			// Scores against the t+1 cached keys, softmax, then the
+			// probabilities times the cached values.
 			sc := c.sc[:t+1]
-			for j := range sc {
-				k := c.K[base+j*hd : base+(j+1)*hd]
-				var dot float32
-				for e, qv := range q {
-					dot += qv * k[e]
-				}
-				sc[j] = dot * scale
-			}
+			dotsKernel(sc, c.K[base:base+(t+1)*hd], row[h*hd:(h+1)*hd], scale)
 			Softmax(sc, sc)
 			out := c.ctx[i*d+h*hd : i*d+(h+1)*hd]
 			clear(out)
-			for j, p := range sc {
-				v := c.V[base+j*hd : base+(j+1)*hd]
-				for e := range out {
-					out[e] += p * v[e]
-				}
-			}
+			gemvTKernel(out, sc, 1, c.V[base:base+(t+1)*hd], hd, t+1, 1)
 		}
 		c.Len[s] = t + 1
 	}

@@ -9,15 +9,23 @@ import (
 // TestBlockStepMatchesForward decodes sequences of different lengths one
 // position at a time, the sequences advancing out of step, and compares every
 // output with a full forward pass over the padded batch.
+// Head widths 4 (portable loops), 32 (the vector kernels' 32-column path)
+// and 24 (8-column path), with sequences of up to 19 keys (eight at a time
+// and a tail).
 func TestBlockStepMatchesForward(t *testing.T) {
+	for _, tc := range []struct{ dim, heads, T int }{{16, 4, 7}, {64, 2, 19}, {48, 2, 11}} {
+		testBlockStep(t, tc.dim, tc.heads, tc.T)
+	}
+}
+
+func testBlockStep(t *testing.T, dim, heads, T int) {
 	rng := rand.New(rand.NewPCG(3, 9))
-	const dim, heads, T = 16, 4, 7
 	blk, err := NewBlock(rng, "", dim, heads, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	blk.InitGPT2(rng, 2)
-	lens := []int{7, 4, 6}
+	lens := []int{T, T - 3, T - 1}
 	x := randMat(rng, len(lens)*T, dim)
 	full := blk.Forward(x, T, lens)
 	want := append([]float32(nil), full.Data...)
@@ -42,7 +50,7 @@ func TestBlockStepMatchesForward(t *testing.T) {
 			w := want[(s*T+p)*dim : (s*T+p+1)*dim]
 			for j, v := range y.Row(i) {
 				if d := math.Abs(float64(v - w[j])); d > 1e-5 {
-					t.Fatalf("sequence %d position %d dim %d: step %g, forward %g", s, p, j, v, w[j])
+					t.Fatalf("dim %d heads %d: sequence %d position %d dim %d: step %g, forward %g", dim, heads, s, p, j, v, w[j])
 				}
 			}
 		}

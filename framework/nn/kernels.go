@@ -52,6 +52,13 @@ func dotGo(x, y []float32) float32 {
 	return s
 }
 
+func dotsGo(dst, a, x []float32, scale float32) {
+	k := len(x)
+	for j := range dst {
+		dst[j] = scale * dotGo(x, a[j*k:(j+1)*k])
+	}
+}
+
 func axpyGo(a float32, x, y []float32) {
 	x = x[:len(y)]
 	for i, v := range x {

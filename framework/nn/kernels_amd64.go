@@ -146,6 +146,21 @@ func gemvTKernel(c, a []float32, lda int, b []float32, ldb, k int, alpha float32
 }
 
 //go:noescape
+func dotsAVX2(dst, a, x *float32, n, k int, scale float32)
+
+// dotsKernel sets dst[j] = scale·(a[j·k : j·k+k]·x) for j < len(dst),
+// k = len(x): one query's scores against rows of cached keys.
+func dotsKernel(dst, a, x []float32, scale float32) {
+	n, k := len(dst), len(x)
+	if !useAVX2 || k < 8 || k%8 != 0 || n == 0 {
+		dotsGo(dst, a, x, scale)
+		return
+	}
+	_ = a[n*k-1]
+	dotsAVX2(&dst[0], &a[0], &x[0], n, k, scale)
+}
+
+//go:noescape
 func maxAVX2(x *float32, n int) (m float32, nan bool)
 
 // Max returns the largest element of x (len ≥ 1), NaN if any is NaN.

@@ -402,7 +402,9 @@ smdone:
 //
 // c[j] += (alpha·a[r·lda])·b[r·ldb + j] by FMA for r = 0, 1, …, k−1 in
 // order and j < n (a multiple of 8): the m = 1 product αᵀ·B of a value
-// head's weight gradient, with c held in registers 64 columns at a time.
+// head's weight gradient, or decoding attention's probabilities times the
+// cached values, with c held in registers 64 (then 32, then 8) columns at a
+// time.
 // Strides are in elements.
 TEXT ·gemvTAVX2(SB), NOSPLIT, $0-60
 	MOVQ         c+0(FP), DI
@@ -418,7 +420,7 @@ TEXT ·gemvTAVX2(SB), NOSPLIT, $0-60
 
 gt64:
 	CMPQ    CX, $64
-	JLT     gt8
+	JLT     gt32
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS 64(DI), Y2
@@ -463,6 +465,42 @@ gt64end:
 	ADDQ    $256, DX
 	SUBQ    $64, CX
 	JMP     gt64
+
+gt32:
+	CMPQ    CX, $32
+	JLT     gt8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    SI, R11
+	MOVQ    DX, R12
+	MOVQ    R10, R13
+
+gt32row:
+	TESTQ        R13, R13
+	JE           gt32end
+	VMOVSS       (R11), X8
+	VMULSS       X15, X8, X8
+	VBROADCASTSS X8, Y8
+	VFMADD231PS  (R12), Y8, Y0
+	VFMADD231PS  32(R12), Y8, Y1
+	VFMADD231PS  64(R12), Y8, Y2
+	VFMADD231PS  96(R12), Y8, Y3
+	ADDQ         R8, R11
+	ADDQ         R9, R12
+	DECQ         R13
+	JMP          gt32row
+
+gt32end:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $128, DX
+	SUBQ    $32, CX
+	JMP     gt32
 
 gt8:
 	CMPQ    CX, $8
@@ -1046,5 +1084,100 @@ t32loop:
 	JMP          t32loop
 
 t32done:
+	VZEROUPPER
+	RET
+
+// func dotsAVX2(dst, a, x *float32, n, k int, scale float32)
+//
+// dst[j] = scale·(a[j·k : j·k+k]·x) for j < n, k a multiple of 8 (≥ 8):
+// decoding attention's scores of one query against n cached keys. Eight
+// rows at a time share each load of x; their eight sums are reduced
+// together by a tree of horizontal adds.
+TEXT ·dotsAVX2(SB), NOSPLIT, $0-44
+	MOVQ         dst+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	MOVQ         k+32(FP), R11
+	VBROADCASTSS scale+40(FP), Y15
+	MOVQ         R11, R8
+	SHLQ         $2, R8           // one row in bytes
+	LEAQ         (R8)(R8*2), R9   // three rows
+	MOVQ         R8, R10
+	SHLQ         $2, R10          // four rows
+
+dots8:
+	CMPQ   CX, $8
+	JLT    dots1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, AX
+	LEAQ   (SI)(R10*1), BX
+	MOVQ   DX, R12
+	MOVQ   R11, R13
+
+dots8k:
+	VMOVUPS     (R12), Y8
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS (AX)(R8*1), Y8, Y1
+	VFMADD231PS (AX)(R8*2), Y8, Y2
+	VFMADD231PS (AX)(R9*1), Y8, Y3
+	VFMADD231PS (BX), Y8, Y4
+	VFMADD231PS (BX)(R8*1), Y8, Y5
+	VFMADD231PS (BX)(R8*2), Y8, Y6
+	VFMADD231PS (BX)(R9*1), Y8, Y7
+	ADDQ        $32, AX
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	SUBQ        $8, R13
+	JNE         dots8k
+
+	VHADDPS    Y1, Y0, Y0
+	VHADDPS    Y3, Y2, Y2
+	VHADDPS    Y5, Y4, Y4
+	VHADDPS    Y7, Y6, Y6
+	VHADDPS    Y2, Y0, Y0        // rows 0–3, low and high halves
+	VHADDPS    Y6, Y4, Y4        // rows 4–7
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	VMULPS     Y15, Y1, Y1
+	VMOVUPS    Y1, (DI)
+	ADDQ       $32, DI
+	LEAQ       (SI)(R10*2), SI
+	SUBQ       $8, CX
+	JMP        dots8
+
+dots1:
+	TESTQ  CX, CX
+	JE     dotsdone
+	VXORPS Y0, Y0, Y0
+	MOVQ   DX, R12
+	MOVQ   R11, R13
+
+dots1k:
+	VMOVUPS     (R12), Y8
+	VFMADD231PS (SI), Y8, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, R12
+	SUBQ        $8, R13
+	JNE         dots1k
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMULSS       X15, X0, X0
+	VMOVSS       X0, (DI)
+	ADDQ         $4, DI
+	DECQ         CX
+	JMP          dots1
+
+dotsdone:
 	VZEROUPPER
 	RET

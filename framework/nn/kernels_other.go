@@ -9,6 +9,8 @@ func addToKernel(dst, src []float32)                 { addToGo(dst, src) }
 func dotKernel(x, y []float32) float32               { return dotGo(x, y) }
 func axpyKernel(a float32, x, y []float32)           { axpyGo(a, x, y) }
 
+func dotsKernel(dst, a, x []float32, scale float32) { dotsGo(dst, a, x, scale) }
+
 func expSum(dst, src []float32, shift float32) float32 {
 	var s float32
 	dst = dst[:len(src)]

@@ -249,3 +249,41 @@ func TestLayerNormRows(t *testing.T) {
 		near("dx", dx1, dx2, 1e-4)
 	}
 }
+
+// TestDotsGemvT checks decoding attention's kernels against the portable
+// loops: scores of a query against n rows of keys (eight rows at a time and
+// the tail), and probabilities times values on widths that take the 64-, 32-
+// and 8-column paths and the scalar tail.
+func TestDotsGemvT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	r := func(n int) []float32 { x := make([]float32, n); Normal(rng, x, 1); return x }
+	for _, k := range []int{4, 8, 16, 32, 40, 64} {
+		for _, n := range []int{1, 7, 8, 9, 17, 56} {
+			a, x := r(n*k), r(k)
+			got, want := make([]float32, n), make([]float32, n)
+			dotsKernel(got, a, x, 0.3)
+			dotsGo(want, a, x, 0.3)
+			for j := range got {
+				if d := math.Abs(float64(got[j] - want[j])); d > 1e-5*float64(k) {
+					t.Fatalf("dots k=%d n=%d [%d]: %v vs portable %v", k, n, j, got[j], want[j])
+				}
+			}
+		}
+	}
+	for _, n := range []int{8, 16, 32, 36, 40, 64, 104} {
+		for _, k := range []int{1, 5, 56} {
+			p, v := r(k), r(k*n)
+			got, want := r(n), make([]float32, n)
+			copy(want, got)
+			gemvTKernel(got, p, 1, v, n, k, 1)
+			for kk := range k {
+				axpyGo(p[kk], v[kk*n:(kk+1)*n], want)
+			}
+			for j := range got {
+				if d := math.Abs(float64(got[j] - want[j])); d > 1e-5*float64(k) {
+					t.Fatalf("gemvT n=%d k=%d [%d]: %v vs portable %v", n, k, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
