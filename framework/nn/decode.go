@@ -6,24 +6,64 @@ import "math"
 // decoding: for each of Rows sequences, up to Cap positions of every head.
 // Len[s] is the number of positions sequence s has consumed; sequences
 // advance independently, so a batch can hold prompts of different lengths.
+//
+// Storage grows with the longest sequence, as a slice does, up to Cap: a
+// cache sized for the model's context but used for short generations
+// allocates, zeroes and spreads over memory only what they reach.
 type KVCache struct {
 	Rows, Cap, Heads, HeadDim int
-	K, V                      []float32 // [Rows, Heads, Cap, HeadDim]
+	Stride                    int       // positions allocated per sequence and head (≤ Cap)
+	K, V                      []float32 // [Rows, Heads, Stride, HeadDim]
 	Len                       []int
 
 	ctx, sc, h, y []float32
 }
 
+// kvFirst is a new cache's Stride (at most its capacity).
+const kvFirst = 64
+
 // NewKVCache allocates a cache for rows sequences of up to capacity tokens.
 func (b *Block) NewKVCache(rows, capacity int) *KVCache {
 	nh := b.Attn.Heads
-	hd := b.Dim / nh
-	n := rows * nh * capacity * hd
-	return &KVCache{Rows: rows, Cap: capacity, Heads: nh, HeadDim: hd, K: make([]float32, n), V: make([]float32, n), Len: make([]int, rows)}
+	c := &KVCache{Rows: rows, Cap: capacity, Heads: nh, HeadDim: b.Dim / nh, Len: make([]int, rows)}
+	c.grow(min(capacity, kvFirst))
+	return c
+}
+
+// grow reallocates K and V for stride positions per sequence and head,
+// keeping what they hold.
+func (c *KVCache) grow(stride int) {
+	n := c.Rows * c.Heads * stride * c.HeadDim
+	k, v := make([]float32, n), make([]float32, n)
+	if old := c.Stride * c.HeadDim; old > 0 {
+		nw := stride * c.HeadDim
+		for b := range c.Rows * c.Heads {
+			copy(k[b*nw:b*nw+old], c.K[b*old:(b+1)*old])
+			copy(v[b*nw:b*nw+old], c.V[b*old:(b+1)*old])
+		}
+	}
+	c.K, c.V, c.Stride = k, v, stride
 }
 
 // Reset empties the cache.
 func (c *KVCache) Reset() { clear(c.Len) }
+
+// Hold packs the block's weights once for a run of Step calls (see
+// [Linear.Hold]); they must not change until Release.
+func (b *Block) Hold() {
+	for _, l := range b.linears() {
+		l.Hold()
+	}
+}
+
+// Release ends Hold.
+func (b *Block) Release() {
+	for _, l := range b.linears() {
+		l.Release()
+	}
+}
+
+func (b *Block) linears() [4]*Linear { return [4]*Linear{b.Attn.QKV, b.Attn.Proj, b.FC, b.Proj} }
 
 // Step runs the block on one new position of each sequence in seqs: row i
 // of x ([len(seqs), Dim]) is the next input of sequence seqs[i], which
@@ -44,12 +84,15 @@ func (b *Block) Step(x Mat, seqs []int, c *KVCache) Mat {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	for i, s := range seqs {
 		t := c.Len[s]
-		if t >= c.Cap {
-			panic("nn: KVCache full")
+		if t >= c.Stride {
+			if t >= c.Cap {
+				panic("nn: KVCache full")
+			}
+			c.grow(min(c.Cap, 2*c.Stride))
 		}
 		row := qkv.Data[i*3*d : (i+1)*3*d]
 		for h := range nh {
-			base := (s*nh + h) * c.Cap * hd
+			base := (s*nh + h) * c.Stride * hd
 			copy(c.K[base+t*hd:base+(t+1)*hd], row[d+h*hd:d+(h+1)*hd])
 			copy(c.V[base+t*hd:base+(t+1)*hd], row[2*d+h*hd:2*d+(h+1)*hd])
 			// Scores against the t+1 cached keys, softmax, then the

@@ -11,9 +11,9 @@ import (
 // output with a full forward pass over the padded batch.
 // Head widths 4 (portable loops), 32 (the vector kernels' 32-column path)
 // and 24 (8-column path), with sequences of up to 19 keys (eight at a time
-// and a tail).
+// and a tail), and 150 positions (the cache grows twice, 64 → 128 → 150).
 func TestBlockStepMatchesForward(t *testing.T) {
-	for _, tc := range []struct{ dim, heads, T int }{{16, 4, 7}, {64, 2, 19}, {48, 2, 11}} {
+	for _, tc := range []struct{ dim, heads, T int }{{16, 4, 7}, {64, 2, 19}, {48, 2, 11}, {16, 2, 150}} {
 		testBlockStep(t, tc.dim, tc.heads, tc.T)
 	}
 }
@@ -59,5 +59,53 @@ func testBlockStep(t *testing.T, dim, heads, T int) {
 		if c.Len[s] != L {
 			t.Fatalf("sequence %d consumed %d positions, want %d", s, c.Len[s], L)
 		}
+	}
+}
+
+// TestBlockHoldSameBits: a held block (weights packed once) steps to the
+// same bits as one packing per call, and Release reads changed weights.
+func TestBlockHoldSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	const dim, heads, rows, T = 64, 2, 13, 5
+	blk, err := NewBlock(rng, "", dim, heads, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randMat(rng, rows*T, dim)
+	seqs := make([]int, rows)
+	for i := range seqs {
+		seqs[i] = i
+	}
+	run := func() []float32 {
+		c := blk.NewKVCache(rows, T)
+		var out []float32
+		for p := range T {
+			in := make([]float32, 0, rows*dim)
+			for s := range rows {
+				in = append(in, x.Row(s*T+p)...)
+			}
+			out = append(out, blk.Step(View(in, rows, dim), seqs, c).Data...)
+		}
+		return out
+	}
+	want := run()
+	blk.Hold()
+	got := run()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("held [%d]: %v, unheld %v", i, got[i], want[i])
+		}
+	}
+	blk.Release()
+	blk.FC.W.Value[0] += 1
+	if changed := run(); func() bool {
+		for i := range want {
+			if changed[i] != want[i] {
+				return false
+			}
+		}
+		return true
+	}() {
+		t.Fatal("after Release, a changed weight changes nothing")
 	}
 }

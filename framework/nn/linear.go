@@ -85,6 +85,15 @@ func (l *Linear) hold() {
 	l.held = true
 }
 
+// Hold packs W once for a run of Forward (and Backward) calls, which would
+// otherwise pack it on every call: a model decoding many positions with the
+// same weights. The results are the same bit for bit. W must not change
+// until Release. It does nothing on the BLAS backends.
+func (l *Linear) Hold() { l.hold() }
+
+// Release ends Hold: later calls read W afresh.
+func (l *Linear) Release() { l.held = false }
+
 // forwardPacked returns W packed for Forward while the layer is held or
 // tracking, and nil otherwise.
 func (l *Linear) forwardPacked() []float32 {

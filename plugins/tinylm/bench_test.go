@@ -150,6 +150,7 @@ func BenchmarkGenerate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	m.hold() // as the plugin's loaded models
 	const rows, steps = 128, 20
 	prompts := make([][]input, rows)
 	for i := range prompts {

@@ -40,6 +40,24 @@ func (d *decoder) reuse(m *Model, rows int) *decoder {
 
 func (d *decoder) pos(s int) int { return d.caches[0].Len[s] }
 
+// hold packs every layer decoding multiplies by once (see nn.Linear.Hold):
+// a loaded model's weights never change, and otherwise each of a
+// generation's positions would pack them again. Bit for bit the same.
+func (m *Model) hold() {
+	for _, b := range m.Blocks {
+		b.Hold()
+	}
+	for _, l := range []*nn.Linear{m.ObsIn, m.ActIn, m.TokOut, m.ObsOut, m.ActOut} {
+		if l != nil {
+			l.Hold()
+		}
+	}
+	if m.SlotOut != nil {
+		m.SlotOut.Edge.Hold()
+		m.SlotOut.Node.Hold()
+	}
+}
+
 // input is one position's content: a token or action id, or a state
 // (normalised) or continuous action vector.
 type input struct {

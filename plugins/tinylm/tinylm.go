@@ -91,6 +91,7 @@ func (l *LM) open(path string) (*model, error) {
 		return nil, err
 	}
 	m := &model{loaded: ld}
+	ld.model.hold() // a loaded model only decodes: its weights never change
 	if ld.h.Config.Prior == "wordnet" {
 		db, err := wordnet.Open(ld.h.Config.WordNetDir)
 		if err != nil {
