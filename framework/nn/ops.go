@@ -17,18 +17,22 @@ func LogSumExp(x []float32) float32 {
 }
 
 // Softmax writes softmax(x) into y (which may alias x).
-func Softmax(y, x []float32) { SoftmaxLSE(y, x) }
+func Softmax(y, x []float32) { softmax(y, x) }
 
 // SoftmaxLSE writes softmax(x) into y (which may alias x) and returns
 // log Σ exp(x_i), with one exponential per element.
 func SoftmaxLSE(y, x []float32) float32 {
-	m := Max(x)
-	s := expSum(y, x, m)
-	inv := 1 / s
-	for i := range y {
-		y[i] *= inv
-	}
+	m, s := softmax(y, x)
 	return m + float32(math.Log(float64(s)))
+}
+
+// softmax is Softmax returning max x and Σ exp(x_i − max x).
+func softmax(y, x []float32) (m, s float32) {
+	m = Max(x)
+	s = expSum(y, x, m)
+	y = y[:len(x)]
+	scaleMaskKernel(y, y, 1/s, nil)
+	return m, s
 }
 
 // SoftmaxRows applies Softmax to every row of x into y.
