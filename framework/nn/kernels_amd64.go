@@ -4,6 +4,7 @@ package nn
 
 import (
 	"math"
+	"os"
 
 	"golang.org/x/sys/cpu"
 )
@@ -213,12 +214,24 @@ func geluKernel(y, t, x []float32) {
 	n := len(x)
 	y, t = y[:n], t[:n]
 	b := 0
-	if useAVX2 && n >= 8 {
-		b = n &^ 7
-		geluAVX2(&y[0], &t[0], &x[0], b)
+	if useAVX512 && n >= 16 {
+		b = n &^ 15
+		geluAVX512(&y[0], &t[0], &x[0], b)
+	}
+	if useAVX2 && n-b >= 8 {
+		e := b + (n-b)&^7
+		geluAVX2(&y[b], &t[b], &x[b], e-b)
+		b = e
 	}
 	geluGo(y[b:], t[b:], x[b:])
 }
+
+//go:noescape
+func geluAVX512(y, t, x *float32, n int)
+
+// useAVX512 selects the 16-lane forms of kernels that give the same bits
+// as their AVX2 forms (KALM_NO_AVX512 turns them off with the GEMM's).
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && os.Getenv("KALM_NO_AVX512") == ""
 
 // geluBackKernel multiplies d by GELU's derivative at x (t = tanh(u) from
 // the forward pass).

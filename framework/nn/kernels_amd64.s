@@ -1181,3 +1181,104 @@ dots1k:
 dotsdone:
 	VZEROUPPER
 	RET
+
+// ZTANHCONSTS, ZFHORNER, ZEXP16 and ZTANH16 are TANHCONSTS, FHORNER, EXP8
+// and TANH8 on 16 lanes of AVX-512 registers, instruction for instruction
+// (floor by VRNDSCALEPS, bitwise logic by the integer forms, the blend by
+// a mask register), so every lane's result is the same bits.
+#define ZTANHCONSTS \
+	VBROADCASTSS expc<>+0(SB), Z3; \
+	VBROADCASTSS expc<>+4(SB), Z4; \
+	VBROADCASTSS expc<>+8(SB), Z5; \
+	VBROADCASTSS expc<>+12(SB), Z6; \
+	VBROADCASTSS expc<>+16(SB), Z7; \
+	VBROADCASTSS expc<>+20(SB), Z8; \
+	VBROADCASTSS expc<>+48(SB), Z9; \
+	VPBROADCASTD expc<>+52(SB), Z10; \
+	VBROADCASTSS tanhc<>+20(SB), Z14; \
+	VPBROADCASTD tanhc<>+24(SB), Z15
+
+#define ZFHORNER(c, x, acc) \
+	VBROADCASTSS c, Z11; \
+	VFMADD213PS  Z11, x, acc
+
+#define ZEXP16 \
+	VMINPS       Z0, Z3, Z0; \
+	VMAXPS       Z0, Z4, Z0; \
+	VMOVAPS      Z6, Z1; \
+	VFMADD231PS  Z5, Z0, Z1; \
+	VRNDSCALEPS  $1, Z1, Z1; \
+	VFNMADD231PS Z7, Z1, Z0; \
+	VFNMADD231PS Z8, Z1, Z0; \
+	VBROADCASTSS expc<>+24(SB), Z2; \
+	ZFHORNER(expc<>+28(SB), Z0, Z2); \
+	ZFHORNER(expc<>+32(SB), Z0, Z2); \
+	ZFHORNER(expc<>+36(SB), Z0, Z2); \
+	ZFHORNER(expc<>+40(SB), Z0, Z2); \
+	ZFHORNER(expc<>+44(SB), Z0, Z2); \
+	VMULPS       Z0, Z0, Z12; \
+	VMULPS       Z12, Z2, Z2; \
+	VADDPS       Z0, Z2, Z2; \
+	VADDPS       Z9, Z2, Z2; \
+	VCVTTPS2DQ   Z1, Z1; \
+	VPADDD       Z10, Z1, Z1; \
+	VPSLLD       $23, Z1, Z1; \
+	VMULPS       Z1, Z2, Z2
+
+#define ZTANH16 \
+	VADDPS       Z13, Z13, Z0; \
+	ZEXP16; \
+	VADDPS       Z9, Z2, Z2; \
+	VBROADCASTSS tanhc<>+28(SB), Z11; \
+	VDIVPS       Z2, Z11, Z2; \
+	VSUBPS       Z2, Z9, Z2; \
+	VMULPS       Z13, Z13, Z12; \
+	VBROADCASTSS tanhc<>+0(SB), Z0; \
+	ZFHORNER(tanhc<>+4(SB), Z12, Z0); \
+	ZFHORNER(tanhc<>+8(SB), Z12, Z0); \
+	ZFHORNER(tanhc<>+12(SB), Z12, Z0); \
+	ZFHORNER(tanhc<>+16(SB), Z12, Z0); \
+	VMULPS       Z12, Z0, Z0; \
+	VFMADD213PS  Z13, Z13, Z0; \
+	VPANDD       Z15, Z0, Z0; \
+	VPANDND      Z13, Z15, Z12; \
+	VPORD        Z12, Z0, Z0; \
+	VPANDD       Z15, Z13, Z1; \
+	VCMPPS       $1, Z14, Z1, K1; \
+	VMOVAPS      Z0, K1, Z2
+
+// func geluAVX512(y, t, x *float32, n int)
+//
+// geluAVX2 on 16 lanes at a time (n a multiple of 16): the same bits.
+TEXT ·geluAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ t+8(FP), R8
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	ZTANHCONSTS
+	XORQ BX, BX
+
+gzloop:
+	CMPQ         BX, CX
+	JGE          gzdone
+	VMOVUPS      (SI)(BX*4), Z13
+	VMULPS       Z13, Z13, Z0
+	VMULPS       Z13, Z0, Z0
+	VBROADCASTSS geluc<>+4(SB), Z1
+	VFMADD213PS  Z13, Z1, Z0
+	VBROADCASTSS geluc<>+0(SB), Z1
+	VMULPS       Z1, Z0, Z13
+	ZTANH16
+	VMOVUPS      Z2, (R8)(BX*4)
+	VMOVUPS      (SI)(BX*4), Z13
+	VADDPS       Z9, Z2, Z2
+	VBROADCASTSS geluc<>+8(SB), Z1
+	VMULPS       Z1, Z13, Z0
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (DI)(BX*4)
+	ADDQ         $16, BX
+	JMP          gzloop
+
+gzdone:
+	VZEROUPPER
+	RET
