@@ -109,14 +109,12 @@ func (b *Block) Step(x Mat, seqs []int, c *KVCache) Mat {
 	a := b.Attn.Proj.Forward(View(c.ctx, n, d))
 	c.h = Grow(c.h, n*d)
 	h := c.h[:n*d]
-	for i, v := range x.Data {
-		h[i] = v + a.Data[i]
-	}
+	copy(h, x.Data)
+	addToKernel(h, a.Data)
 	m := b.Proj.Forward(b.Act.Forward(b.FC.Forward(b.LN2.Forward(View(h, n, d)))))
 	c.y = Grow(c.y, n*d)
 	y := c.y[:n*d]
-	for i, v := range h {
-		y[i] = v + m.Data[i]
-	}
+	copy(y, h)
+	addToKernel(y, m.Data)
 	return View(y, n, d)
 }
