@@ -96,13 +96,15 @@ func (b *Block) Step(x Mat, seqs []int, c *KVCache) Mat {
 			copy(c.K[base+t*hd:base+(t+1)*hd], row[d+h*hd:d+(h+1)*hd])
 			copy(c.V[base+t*hd:base+(t+1)*hd], row[2*d+h*hd:2*d+(h+1)*hd])
 			// Scores against the t+1 cached keys, softmax, then the
-			// probabilities times the cached values.
+			// probabilities times the cached values. Softmax's division
+			// by the sum is the kernel's alpha: each probability is the
+			// same product, rounded once, without a pass of its own.
 			sc := c.sc[:t+1]
 			dotsKernel(sc, c.K[base:base+(t+1)*hd], row[h*hd:(h+1)*hd], scale)
-			Softmax(sc, sc)
+			sum := expSum(sc, sc, Max(sc))
 			out := c.ctx[i*d+h*hd : i*d+(h+1)*hd]
 			clear(out)
-			gemvTKernel(out, sc, 1, c.V[base:base+(t+1)*hd], hd, t+1, 1)
+			gemvTKernel(out, sc, 1, c.V[base:base+(t+1)*hd], hd, t+1, 1/sum)
 		}
 		c.Len[s] = t + 1
 	}
