@@ -505,3 +505,18 @@ func TestInteractionGradients(t *testing.T) {
 		t.Error("an interaction network over one slot was accepted")
 	}
 }
+
+func TestPairsGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	p, err := NewPairs(rng, "pairs.", 3, 2, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := randMat(rng, 4, 6)
+	checkGradStep(t, gradCase{"pairs", nil, p.Params(),
+		func() Mat { return p.Forward(state) },
+		func(dy Mat) Mat { p.Backward(dy); return Mat{} }}, 1e-3)
+	if _, err := NewPairs(rng, "bad.", 1, 2, 4, 2); err == nil {
+		t.Error("a pair encoder over one slot was accepted")
+	}
+}

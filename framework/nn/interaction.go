@@ -63,38 +63,7 @@ func (n *Interaction) Forward(ctx, state Mat) Mat {
 	ne := rows * k * (k - 1)
 	n.ein = Grow(n.ein, ne*ew)
 	ein := n.ein[:ne*ew]
-	e := 0
-	for r := range rows {
-		s := state.Row(r)
-		var c []float32
-		if cd > 0 {
-			c = ctx.Row(r)
-		}
-		for i := range k {
-			si := s[i*sd : (i+1)*sd]
-			for j := range k {
-				if j == i {
-					continue
-				}
-				sj := s[j*sd : (j+1)*sd]
-				row := ein[e*ew : (e+1)*ew]
-				copy(row, c)
-				o := cd
-				copy(row[o:], si)
-				o += sd
-				copy(row[o:], sj)
-				o += sd
-				for x := range sd {
-					row[o+x] = sj[x] - si[x]
-				}
-				o += sd
-				clear(row[o : o+2*k])
-				row[o+i] = 1
-				row[o+k+j] = 1
-				e++
-			}
-		}
-	}
+	pairInputs(ein, ctx, cd, state, k, sd)
 	eo := n.Edge.Forward(View(ein, ne, ew))
 	nw := n.nodeIn()
 	h := n.Edge.Out()
@@ -166,4 +135,47 @@ func (n *Interaction) Backward(dy Mat) Mat {
 		}
 	}
 	return View(dctx, rows, cd)
+}
+
+// pairInputs writes the input row of every ordered pair of slots (i, j),
+// i ≠ j, of every state row, in the order (0,1), (0,2), …, (K−1,K−2):
+//
+//	[ctx, sᵢ, sⱼ, sⱼ − sᵢ, onehot(i), onehot(j)]
+//
+// (ctx left out when cd is 0). dst holds rows·K·(K−1) rows of
+// cd + 3·slot + 2·K numbers.
+func pairInputs(dst []float32, ctx Mat, cd int, state Mat, k, slot int) {
+	w := cd + 3*slot + 2*k
+	e := 0
+	for r := range state.Rows {
+		s := state.Row(r)
+		var c []float32
+		if cd > 0 {
+			c = ctx.Row(r)
+		}
+		for i := range k {
+			si := s[i*slot : (i+1)*slot]
+			for j := range k {
+				if j == i {
+					continue
+				}
+				sj := s[j*slot : (j+1)*slot]
+				row := dst[e*w : (e+1)*w]
+				copy(row, c)
+				o := cd
+				copy(row[o:], si)
+				o += slot
+				copy(row[o:], sj)
+				o += slot
+				for x := range slot {
+					row[o+x] = sj[x] - si[x]
+				}
+				o += slot
+				clear(row[o : o+2*k])
+				row[o+i] = 1
+				row[o+k+j] = 1
+				e++
+			}
+		}
+	}
 }
