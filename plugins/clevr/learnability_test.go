@@ -166,6 +166,7 @@ func TestDynamicsLearnability(t *testing.T) {
 var (
 	explainEpisodes = flag.Int("learn.explain", 0, "TestExplanationLearnability: rollouts of the noisy expert to learn from (0: skip the test)")
 	explainSource   = flag.Bool("learn.source_only", false, "TestExplanationLearnability: the expert pushes only the label's source ball")
+	explainModel    = flag.String("learn.explain_model", "mlp", "TestExplanationLearnability: mlp (the rollout's numbers → 80 relations) or interaction (an interaction network over the five balls whose ball i scores the relations with i as their source)")
 )
 
 // TestExplanationLearnability asks how much of a rollout's label a plain
@@ -202,7 +203,7 @@ func TestExplanationLearnability(t *testing.T) {
 	type example struct {
 		x     []float32
 		label Relation
-		last  []float32 // s_T
+		obs   []float32 // s₀ … s_T
 	}
 	index := func(r Relation) int { return (r.Src*nb+r.Dst)*NumRelations + r.Dir }
 	relation := func(i int) Relation {
@@ -240,15 +241,151 @@ func TestExplanationLearnability(t *testing.T) {
 				x[3*od+int(ep.Actions[0])] = 1
 				x[3*od+na+int(ep.Actions[T-1])] = 1
 			}
-			out = append(out, example{x: x, label: task.Relations[0], last: ep.Observations[T*od:]})
+			out = append(out, example{x: x, label: task.Relations[0], obs: ep.Observations})
 		}
 		return out
 	}
 	train, held := collect(*explainEpisodes, 0), collect(500, 99)
 	rng := rand.New(rand.NewPCG(1, 2))
 	in := 3*od + 2*na
-	mlp := nn.NewMLP(rng, "", []int{in, 256, 256, nb * nb * NumRelations}, nn.ReLU, nn.Identity)
-	opt := nn.NewAdam(nn.DefaultAdam(1e-3), mlp.Params()...)
+	var forward func(x nn.Mat) nn.Mat
+	var backward func(g nn.Mat)
+	var weights []*nn.Param
+	switch *explainModel {
+	case "mlp":
+		mlp := nn.NewMLP(rng, "", []int{in, 256, 256, nb * nb * NumRelations}, nn.ReLU, nn.Identity)
+		forward = mlp.Forward
+		backward = func(g nn.Mat) { mlp.Backward(g, true, false) }
+		weights = mlp.Params()
+	case "interaction":
+		// Ball i's slot is its (x, y) in s₀, s_T−1 and s_T; the actions are
+		// the context; its outputs score (dst, dir) with i as the source,
+		// which is the relation index's layout.
+		net, err := nn.NewInteraction(rng, "", nb, 6, 2*na, 128, nb*NumRelations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var slots, ctx nn.Mat
+		forward = func(x nn.Mat) nn.Mat {
+			if slots.Rows != x.Rows {
+				slots, ctx = nn.NewMat(x.Rows, nb*6), nn.NewMat(x.Rows, 2*na)
+			}
+			for r := range x.Rows {
+				xr, sr := x.Row(r), slots.Row(r)
+				for b := range nb {
+					for k := range 3 {
+						sr[b*6+2*k] = xr[k*od+2*b]
+						sr[b*6+2*k+1] = xr[k*od+2*b+1]
+					}
+				}
+				copy(ctx.Row(r), xr[3*od:])
+			}
+			return net.Forward(ctx, slots)
+		}
+		backward = func(g nn.Mat) { net.Backward(g) }
+		weights = net.Params()
+	case "pairs":
+		// One MLP shared by every ordered pair of balls (i, j) scores the
+		// four relations (i, j, dir) from both balls' (x, y) in s₀, s_T−1
+		// and s_T, their differences, their indices and the actions.
+		const pw = 3*6 + 2*5 + 2*40
+		mlp := nn.NewMLP(rng, "", []int{pw, 128, 128, NumRelations}, nn.ReLU, nn.Identity)
+		var pin nn.Mat
+		var out nn.Mat
+		forward = func(x nn.Mat) nn.Mat {
+			pairs := x.Rows * nb * (nb - 1)
+			if pin.Rows != pairs {
+				pin, out = nn.NewMat(pairs, pw), nn.NewMat(x.Rows, nb*nb*NumRelations)
+			}
+			e := 0
+			for r := range x.Rows {
+				xr := x.Row(r)
+				for a := range nb {
+					for b := range nb {
+						if a == b {
+							continue
+						}
+						row := pin.Row(e)
+						clear(row)
+						for k := range 3 {
+							for c := range 2 {
+								va, vb := xr[k*od+2*a+c], xr[k*od+2*b+c]
+								row[6*k+c], row[6*k+2+c], row[6*k+4+c] = va, vb, va-vb
+							}
+						}
+						row[18+a], row[23+b] = 1, 1
+						copy(row[28:], xr[3*od:])
+						e++
+					}
+				}
+			}
+			y := mlp.Forward(pin)
+			e = 0
+			for r := range x.Rows {
+				o := out.Row(r)
+				for a := range nb {
+					for b := range nb {
+						dst := o[(a*nb+b)*NumRelations : (a*nb+b+1)*NumRelations]
+						if a == b {
+							for k := range dst {
+								dst[k] = -30
+							}
+							continue
+						}
+						copy(dst, y.Row(e))
+						e++
+					}
+				}
+			}
+			return out
+		}
+		backward = func(g nn.Mat) {
+			dy := nn.NewMat(g.Rows*nb*(nb-1), NumRelations)
+			e := 0
+			for r := range g.Rows {
+				for a := range nb {
+					for b := range nb {
+						if a != b {
+							copy(dy.Row(e), g.Row(r)[(a*nb+b)*NumRelations:])
+							e++
+						}
+					}
+				}
+			}
+			mlp.Backward(dy, true, false)
+		}
+		weights = mlp.Params()
+	case "concat":
+		// The pair features of the states alone (nn.Pairs over each ball's
+		// (x, y) in s₀, s_T−1 and s_T), concatenated, each pair in its own
+		// place, then an MLP: what a linear projection into a
+		// transformer's state token can hand on.
+		pe, err := nn.NewPairs(rng, "", nb, 6, 128, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := nn.NewMLP(rng, "head.", []int{pe.Width(), 256, nb * nb * NumRelations}, nn.ReLU, nn.Identity)
+		var slots nn.Mat
+		forward = func(x nn.Mat) nn.Mat {
+			if slots.Rows != x.Rows {
+				slots = nn.NewMat(x.Rows, nb*6)
+			}
+			for r := range x.Rows {
+				xr, sr := x.Row(r), slots.Row(r)
+				for b := range nb {
+					for k := range 3 {
+						sr[b*6+2*k], sr[b*6+2*k+1] = xr[k*od+2*b], xr[k*od+2*b+1]
+					}
+				}
+			}
+			return head.Forward(pe.Forward(slots))
+		}
+		backward = func(g nn.Mat) { pe.Backward(head.Backward(g, true, true)) }
+		weights = append(pe.Params(), head.Params()...)
+	default:
+		t.Fatalf("-learn.explain_model %q: want mlp, interaction, pairs or concat", *explainModel)
+	}
+	opt := nn.NewAdam(nn.DefaultAdam(1e-3), weights...)
 	const batch, steps = 128, 3000
 	x := nn.NewMat(batch, in)
 	y := make([]int32, batch)
@@ -258,16 +395,26 @@ func TestExplanationLearnability(t *testing.T) {
 			copy(x.Row(b), ex.x)
 			y[b] = int32(index(ex.label))
 		}
-		nn.ZeroGrad(mlp.Params()...)
-		out := mlp.Forward(x)
+		nn.ZeroGrad(weights...)
+		out := forward(x)
 		g := nn.NewMat(out.Rows, out.Cols)
 		nn.CrossEntropy(out, y, g, 1)
-		mlp.Backward(g, true, false)
+		backward(g)
 		opt.Step()
 	}
-	score := func(exs []example) (exact, mirror, holds float64) {
+	// ends is the first state at which relation r holds in a rollout (-1:
+	// never): the step the judge ends the rollout at for goal r.
+	ends := func(obs []float32, r Relation) int {
+		for k := 0; k*od < len(obs); k++ {
+			if j.RelationHolds(obs[k*od:(k+1)*od], r) {
+				return k
+			}
+		}
+		return -1
+	}
+	score := func(exs []example) (exact, mirror, holds, agrees float64) {
 		for _, ex := range exs {
-			out := mlp.Forward(nn.View(append([]float32(nil), ex.x...), 1, in)).Row(0)
+			out := forward(nn.View(append([]float32(nil), ex.x...), 1, in)).Row(0)
 			best := -1
 			for i, v := range out {
 				if r := relation(i); r.Src != r.Dst && (best < 0 || v > out[best]) {
@@ -281,17 +428,20 @@ func TestExplanationLearnability(t *testing.T) {
 			if p == l || (p.Src == l.Dst && p.Dst == l.Src && p.Dir == (l.Dir+2)%NumRelations) {
 				mirror++
 			}
-			if j.RelationHolds(ex.last, p) {
+			if j.RelationHolds(ex.obs[len(ex.obs)-od:], p) {
 				holds++
+			}
+			if ends(ex.obs, p) == ends(ex.obs, l) {
+				agrees++
 			}
 		}
 		n := float64(len(exs))
-		return 100 * exact / n, 100 * mirror / n, 100 * holds / n
+		return 100 * exact / n, 100 * mirror / n, 100 * holds / n, 100 * agrees / n
 	}
-	te, tm, th := score(train)
-	he, hm, hh := score(held)
-	t.Logf("%d rollouts (source_only %v), %d steps: exact label %.1f %% / up to orientation %.1f %% / holds at the end %.1f %% on the training rollouts; held out %.1f / %.1f / %.1f %%",
-		len(train), *explainSource, steps, te, tm, th, he, hm, hh)
+	te, tm, th, ta := score(train)
+	he, hm, hh, ha := score(held)
+	t.Logf("%s, %d rollouts (source_only %v), %d steps: exact label %.1f %% / up to orientation %.1f %% / holds at the end %.1f %% / agrees %.1f %% on the training rollouts; held out %.1f / %.1f / %.1f / %.1f %%",
+		*explainModel, len(train), *explainSource, steps, te, tm, th, ta, he, hm, hh, ha)
 	if hm < 10 {
 		t.Errorf("held out, the label up to orientation in %.1f %% of rollouts: hardly better than a guess among the 40 unordered relations", hm)
 	}
