@@ -22,9 +22,10 @@ import (
 // a training checkpoint the AdamW moments and the best parameters so far.
 const (
 	magic         = "KALM-TINYLM\n"
-	FormatVersion = 2
+	FormatVersion = 3
 	// oldestFormat is the oldest version this tinylm still reads: version
-	// 1 is version 2 without state slots (its shape has none).
+	// 2 is version 3 without pair tokens, version 1 also without state
+	// slots (their shapes have none).
 	oldestFormat = 1
 )
 

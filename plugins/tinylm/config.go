@@ -50,6 +50,14 @@ type Config struct {
 	StateSlots int `json:"state_slots"`
 	// SlotHidden is the interaction network's width (0: 2·dim).
 	SlotHidden int `json:"slot_hidden"`
+	// StatePairs, with StateSlots, ends the rollout-to-goal prompt with
+	// one token for every ordered pair of slots, made from both slots in
+	// the rollout's last two states by one MLP shared by the pairs (that
+	// many features, projected to the model's width) plus the pair's
+	// embedding: a relation between two entities that the rollout's last
+	// step made true is one function learnt for every pair, and attention
+	// can point at the pair (0: no pair tokens).
+	StatePairs int `json:"state_pairs,omitempty"`
 	// ExplainOrder is the order the explanation task reads a rollout in:
 	// "forward" (s0 a0 … s_T; the default, and a checkpoint without the
 	// setting) or "backward" (s_T a_T−1 s_T−1 … s0: the end, where the
@@ -57,6 +65,13 @@ type Config struct {
 	// when the context cuts the rollout). On quick neither is better
 	// beyond the noise (plugins/tinylm/README.md).
 	ExplainOrder string `json:"explain_order,omitempty"`
+	// ExplainReads is what of a rollout the explanation task reads:
+	// "rollout" (its states and actions, as the paper; the default, and a
+	// checkpoint without the setting) or "states" (its states alone: the
+	// actions, which name the pushed ball and direction, let a small model
+	// name a goal from them and remember the rollouts it grounds on
+	// instead of reading the states; plugins/tinylm/README.md).
+	ExplainReads string `json:"explain_reads,omitempty"`
 	// Dropout is the blocks' residual dropout while grounding (0: none).
 	Dropout float64 `json:"dropout,omitempty"`
 }
@@ -67,14 +82,26 @@ const (
 	OrderForward  = "forward"
 )
 
+// What the explanation task reads.
+const (
+	ReadsRollout = "rollout"
+	ReadsStates  = "states"
+)
+
 // backward reports whether the explanation task reads rollouts from the end.
 func (c Config) backward() bool { return c.ExplainOrder == OrderBackward }
+
+// newBuilder makes the sequence builder of a model of shape s grounded
+// with c.
+func (c Config) newBuilder(v vocab, norm *Norm, s Shape, od, ad int) builder {
+	return builder{v: v, norm: norm, shape: s, od: od, ad: ad, backward: c.backward(), statesOnly: c.ExplainReads == ReadsStates}
+}
 
 // DefaultConfig is the configuration grounding uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{Dim: 128, Layers: 3, Heads: 4, Vocab: 384, Batch: 24, DynBatch: 96, LR: 1e-3, MinLR: 1e-4, Warmup: 100, Decay: 0.01, Clip: 1,
 		ValFraction: 0.1, EvalEvery: 200, Patience: 10, Prior: "wordnet", WordNetDir: "/usr/share/wordnet", GenBatch: 256, MaxExplain: 40,
-		ExplainOrder: OrderForward}
+		ExplainOrder: OrderForward, ExplainReads: ReadsRollout}
 }
 
 // Schema describes the settings as the algorithms' hyper-parameters are.
@@ -104,9 +131,12 @@ func Schema() algo.Schema {
 		{Name: "max_explain", Type: algo.TypeInt, Default: d.MaxExplain, Help: "longest explanation in tokens"},
 		{Name: "state_slots", Type: algo.TypeInt, Default: d.StateSlots, Help: "split the state into this many equal entity slots and predict next states with an interaction network over them, weights shared by the slots (0: a linear state head)"},
 		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
+		{Name: "state_pairs", Type: algo.TypeInt, Default: d.StatePairs, Help: "with state_slots, features per pair token: the explanation prompt ends with a token for every ordered pair of slots, read from the rollout's last two states by an MLP shared by the pairs (0: no pair tokens)"},
 		{Name: "dropout", Type: algo.TypeFloat, Default: d.Dropout, Help: "residual dropout of the transformer blocks while grounding (0: none)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
 			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
+		{Name: "explain_reads", Type: algo.TypeString, Default: d.ExplainReads, Allowed: []string{ReadsRollout, ReadsStates},
+			Help: "what of a rollout the explanation task reads: rollout (states and actions) or states (the states alone)"},
 	}}
 }
 
@@ -153,6 +183,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 				c.WordNetDir = str
 			case "explain_order":
 				c.ExplainOrder = str
+			case "explain_reads":
+				c.ExplainReads = str
 			}
 		}
 	}
@@ -171,6 +203,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config layers %d, batch %d, dyn_batch %d, vocab %d, gen_batch %d: want layers, batch, dyn_batch, gen_batch ≥ 1 and vocab ≥ 8", c.Layers, c.Batch, c.DynBatch, c.Vocab, c.GenBatch)
 	case c.StateSlots == 1:
 		return c, fmt.Errorf("tinylm: config state_slots 1: want 0 (no slots) or at least 2")
+	case c.StatePairs < 0 || (c.StatePairs > 0 && c.StateSlots < 2):
+		return c, fmt.Errorf("tinylm: config state_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.StatePairs, c.StateSlots)
 	case c.Dropout >= 1:
 		return c, fmt.Errorf("tinylm: config dropout %g: want a probability below 1", c.Dropout)
 	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:
@@ -234,6 +268,8 @@ func setInt(c *Config, k string, v int) {
 		c.StateSlots = v
 	case "slot_hidden":
 		c.SlotHidden = v
+	case "state_pairs":
+		c.StatePairs = v
 	}
 }
 

@@ -127,7 +127,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 		if od%cfg.StateSlots != 0 {
 			return nil, fmt.Errorf("tinylm: ground: config state_slots %d does not divide the %d numbers of env %s's observation into equal slots", cfg.StateSlots, od, meta.Env)
 		}
-		shape.Slots, shape.SlotHidden = cfg.StateSlots, cfg.SlotHidden
+		shape.Slots, shape.SlotHidden, shape.Pairs = cfg.StateSlots, cfg.SlotHidden, cfg.StatePairs
 		if shape.SlotHidden == 0 {
 			shape.SlotHidden = 2 * cfg.Dim
 		}
@@ -140,7 +140,8 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	shape.Context = cfg.Context
 	if shape.Context == 0 {
 		// Room for the longest rollout after a goal twice as long as any seen.
-		shape.Context = 4 + 2*maxText + 8 + 2*maxT + 1
+		// The explanation prompt adds its pair tokens.
+		shape.Context = 4 + 2*maxText + 8 + 2*maxT + 1 + shape.pairTokens()
 	}
 	seed := req.Seed
 	pcg := rand.NewPCG(seed, 0x7141)
@@ -159,7 +160,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 	slices.Sort(c.val)
 	slices.Sort(c.train)
 	t := &trainer{cfg: cfg, tasks: tasks, c: c, model: model, rng: rng, pcg: pcg, steps: req.Steps}
-	t.b = builder{v: v, norm: &norm, shape: shape, od: od, ad: ad, backward: cfg.backward()}
+	t.b = cfg.newBuilder(v, &norm, shape, od, ad)
 	ts := make([]string, len(tasks))
 	for i, x := range tasks {
 		ts[i] = string(x)

@@ -47,10 +47,13 @@ func (m *Model) hold() {
 	for _, b := range m.Blocks {
 		b.Hold()
 	}
-	for _, l := range []*nn.Linear{m.ObsIn, m.ActIn, m.TokOut, m.ObsOut, m.ActOut} {
+	for _, l := range []*nn.Linear{m.ObsIn, m.PairTok, m.ActIn, m.TokOut, m.ObsOut, m.ActOut} {
 		if l != nil {
 			l.Hold()
 		}
+	}
+	if m.PairIn != nil {
+		m.PairIn.MLP.Hold()
 	}
 	if m.SlotOut != nil {
 		m.SlotOut.Edge.Hold()
@@ -58,8 +61,9 @@ func (m *Model) hold() {
 	}
 }
 
-// input is one position's content: a token or action id, or a state
-// (normalised) or continuous action vector.
+// input is one position's content: a token or action id, a state
+// (normalised) or continuous action vector, or a pair token (id the pair,
+// vec the transition as Batch.PairObs holds it).
 type input struct {
 	kind int8
 	id   int32
@@ -76,11 +80,13 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 	x := d.x[:n*dim]
 	// States and continuous actions go through their projections together.
 	d.obs = d.obs[:0]
-	var av []float32
+	var av, pv []float32
 	for _, v := range in {
 		switch {
 		case v.kind == kindState:
 			d.obs = append(d.obs, v.vec...)
+		case v.kind == kindPair:
+			pv = append(pv, v.vec...)
 		case v.kind == kindAction && !m.Shape.Discrete:
 			av = append(av, v.vec...)
 		}
@@ -92,7 +98,8 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 	if len(av) > 0 {
 		ao = m.ActIn.Forward(nn.View(av, len(av)/m.Shape.ActDim, m.Shape.ActDim))
 	}
-	si, ai := 0, 0
+	po := m.pairsIn(pv)
+	si, ai, pi := 0, 0, 0
 	for i, s := range seqs {
 		v := in[i]
 		var src []float32
@@ -102,6 +109,14 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 		case v.kind == kindState:
 			src = so.Row(si)
 			si++
+		case v.kind == kindPair:
+			// Each pair input brings its transition: its own pair's row.
+			src = make([]float32, dim)
+			emb := m.PairEmb.Value[int(v.id)*dim : (int(v.id)+1)*dim]
+			for j, x := range po.Row(pi*m.Shape.pairTokens() + int(v.id)) {
+				src[j] = x + emb[j]
+			}
+			pi++
 		case m.Shape.Discrete:
 			src = m.ActEmb.Value[int(v.id)*dim : (int(v.id)+1)*dim]
 		default:

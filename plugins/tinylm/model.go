@@ -14,6 +14,7 @@ const (
 	kindText   = 0
 	kindState  = 1
 	kindAction = 2
+	kindPair   = 3 // a pair of state slots (Shape.Pairs)
 )
 
 // Shape is what a model's size depends on.
@@ -32,6 +33,26 @@ type Shape struct {
 	// linear state head over the whole state.
 	Slots      int `json:"slots,omitempty"`
 	SlotHidden int `json:"slot_hidden,omitempty"` // the interaction network's width
+	// Pairs, with Slots, is the width of the pair tokens' features: the
+	// explanation prompt ends with one token per ordered pair of slots
+	// ([nn.Pairs] over the rollout's last two states); 0: none.
+	Pairs int `json:"pairs,omitempty"`
+}
+
+// pairTokens is the number of pair tokens in an explanation prompt.
+func (s Shape) pairTokens() int {
+	if s.Pairs == 0 {
+		return 0
+	}
+	return s.Slots * (s.Slots - 1)
+}
+
+// kinds is the number of kinds of position the type embedding tells apart.
+func (s Shape) kinds() int {
+	if s.Pairs > 0 {
+		return 4
+	}
+	return 3
 }
 
 func (s Shape) check() error {
@@ -44,6 +65,8 @@ func (s Shape) check() error {
 		return fmt.Errorf("tinylm: dim %d and heads %d: want dim a positive multiple of heads", s.Dim, s.Heads)
 	case s.Slots == 1 || s.Slots < 0 || (s.Slots > 1 && (s.ObsDim%s.Slots != 0 || s.SlotHidden < 1)):
 		return fmt.Errorf("tinylm: state_slots %d (slot width %d) for observations of %d numbers: want 0, or at least 2 slots that divide them equally and a positive width", s.Slots, s.SlotHidden, s.ObsDim)
+	case s.Pairs < 0 || (s.Pairs > 0 && s.Slots < 2):
+		return fmt.Errorf("tinylm: state_pairs %d with state_slots %d: want 0, or a positive width with at least 2 state slots", s.Pairs, s.Slots)
 	}
 	return nil
 }
@@ -58,8 +81,13 @@ type Model struct {
 	Shape  Shape
 	WTE    *nn.Param  // [Vocab, Dim] token embedding
 	WPE    *nn.Param  // [Context, Dim] position embedding
-	Type   *nn.Param  // [3, Dim] text, state, action
+	Type   *nn.Param  // [3, Dim] text, state, action (and pair: [4, Dim])
 	ObsIn  *nn.Linear // ObsDim → Dim
+	// With Shape.Pairs a pair token's input is PairTok of the pair's
+	// features from PairIn plus the pair's row of PairEmb.
+	PairIn  *nn.Pairs
+	PairTok *nn.Linear // Pairs → Dim
+	PairEmb *nn.Param  // [pairTokens, Dim]
 	ActEmb *nn.Param  // [Actions, Dim] (discrete)
 	ActIn  *nn.Linear // ActDim → Dim (continuous)
 	Blocks []*nn.Block
@@ -76,6 +104,7 @@ type Model struct {
 	// training buffers
 	x, dx []float32
 	obsIn []float32
+	dPair []float32
 }
 
 // NewModel builds a model initialised as GPT-2 (weights N(0, 0.02²), the
@@ -95,11 +124,21 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	}
 	m.WTE = param("wte", s.Vocab, d)
 	m.WPE = param("wpe", s.Context, d)
-	m.Type = param("type", 3, d)
+	m.Type = param("type", s.kinds(), d)
 	nn.Normal(rng, m.WTE.Value, 0.02)
 	nn.Normal(rng, m.WPE.Value, 0.01)
 	nn.Normal(rng, m.Type.Value, 0.02)
 	m.ObsIn = nn.NewLinear(rng, "obs_in", s.ObsDim, d, nn.Identity)
+	if s.Pairs > 0 {
+		p, err := nn.NewPairs(rng, "pair_in.", s.Slots, 2*s.ObsDim/s.Slots, 4*s.Pairs, s.Pairs)
+		if err != nil {
+			return nil, err
+		}
+		m.PairIn = p
+		m.PairTok = nn.NewLinear(rng, "pair_tok", s.Pairs, d, nn.Identity)
+		m.PairEmb = param("pair_emb", s.pairTokens(), d)
+		nn.Normal(rng, m.PairEmb.Value, 0.02)
+	}
 	if s.Discrete {
 		m.ActEmb = param("act_emb", s.Actions, d)
 		nn.Normal(rng, m.ActEmb.Value, 0.02)
@@ -139,6 +178,11 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	}
 	m.params = []*nn.Param{m.WTE, m.WPE, m.Type}
 	m.params = append(m.params, m.ObsIn.Params()...)
+	if m.PairIn != nil {
+		m.params = append(m.params, m.PairIn.Params()...)
+		m.params = append(m.params, m.PairTok.Params()...)
+		m.params = append(m.params, m.PairEmb)
+	}
 	if s.Discrete {
 		m.params = append(m.params, m.ActEmb)
 	} else {
@@ -188,6 +232,11 @@ type Batch struct {
 	Kind []int8
 	Tok  []int32
 	Obs  []float32 // [*, ObsDim] state inputs
+	// PairObs holds the transitions pair tokens read, [*, 2·ObsDim]: every
+	// slot's value in a rollout's last state, then in the state before. A
+	// pair token's Tok is its transition's row times the pair tokens per
+	// transition plus its pair.
+	PairObs []float32
 	Act  []float32 // [*, ActDim] continuous action inputs
 
 	// Targets: the row whose output predicts each target.
@@ -203,7 +252,7 @@ type Batch struct {
 
 func (b *Batch) reset(bsz, t int) {
 	n := bsz * t
-	*b = Batch{B: bsz, T: t, Lens: b.Lens[:0], Kind: growI8(b.Kind, n), Tok: growI32(b.Tok, n), Obs: b.Obs[:0], Act: b.Act[:0],
+	*b = Batch{B: bsz, T: t, Lens: b.Lens[:0], Kind: growI8(b.Kind, n), Tok: growI32(b.Tok, n), Obs: b.Obs[:0], PairObs: b.PairObs[:0], Act: b.Act[:0],
 		TokRow: b.TokRow[:0], TokY: b.TokY[:0], ObsRow: b.ObsRow[:0], ObsY: b.ObsY[:0], ObsB: b.ObsB[:0], ActRow: b.ActRow[:0], ActY: b.ActY[:0], ActYC: b.ActYC[:0]}
 	for i := range b.Kind {
 		b.Kind[i] = kindPad
@@ -237,6 +286,7 @@ func (m *Model) embed(b *Batch, x []float32) {
 	if !m.Shape.Discrete && len(b.Act) > 0 {
 		actOut = m.ActIn.Forward(nn.View(b.Act, len(b.Act)/m.Shape.ActDim, m.Shape.ActDim))
 	}
+	pairOut := m.pairsIn(b.PairObs)
 	for r, k := range b.Kind {
 		if k == kindPad {
 			continue
@@ -259,11 +309,32 @@ func (m *Model) embed(b *Batch, x []float32) {
 			} else {
 				src = actOut.Row(int(b.Tok[r]))
 			}
+		case kindPair:
+			i := int(b.Tok[r])
+			p := i % m.Shape.pairTokens()
+			emb := m.PairEmb.Value[p*d : (p+1)*d]
+			for j, v := range pairOut.Row(i) {
+				row[j] = v + emb[j]
+			}
+			src = row
 		}
 		for j := range row {
 			row[j] = src[j] + pos[j] + typ[j]
 		}
 	}
+}
+
+// pairsIn makes the inputs of every pair token of the transitions in
+// pairObs ([n, 2·ObsDim], as Batch.PairObs), [n·pairTokens, Dim] (an empty
+// Mat for none), without the pairs' embeddings. The result is owned by
+// PairTok until its next Forward.
+func (m *Model) pairsIn(pairObs []float32) nn.Mat {
+	if len(pairObs) == 0 {
+		return nn.Mat{}
+	}
+	n := len(pairObs) / (2 * m.Shape.ObsDim)
+	f := m.PairIn.Forward(nn.View(pairObs, n, 2*m.Shape.ObsDim))
+	return m.PairTok.Forward(nn.View(f.Data, n*m.Shape.pairTokens(), m.Shape.Pairs))
 }
 
 // embedBackward scatters dL/dx into the input parameters.
@@ -278,6 +349,13 @@ func (m *Model) embedBackward(b *Batch, dx []float32) {
 		nc = len(b.Act) / m.Shape.ActDim
 	}
 	dAct := make([]float32, nc*d)
+	np := 0
+	if len(b.PairObs) > 0 {
+		np = len(b.PairObs) / (2 * m.Shape.ObsDim) * m.Shape.pairTokens()
+	}
+	m.dPair = nn.Grow(m.dPair, np*d)
+	dPair := m.dPair[:np*d]
+	clear(dPair)
 	for r, k := range b.Kind {
 		if k == kindPad {
 			continue
@@ -300,7 +378,16 @@ func (m *Model) embedBackward(b *Batch, dx []float32) {
 			} else {
 				addTo(dAct[i*d:(i+1)*d], g)
 			}
+		case kindPair:
+			i := int(b.Tok[r])
+			p := i % m.Shape.pairTokens()
+			addTo(m.PairEmb.Grad[p*d:(p+1)*d], g)
+			addTo(dPair[i*d:(i+1)*d], g)
 		}
+	}
+	if np > 0 {
+		df := m.PairTok.Backward(nn.View(dPair, np, d), true, true)
+		m.PairIn.Backward(nn.View(df.Data, np/m.Shape.pairTokens(), m.PairIn.Width()))
 	}
 	if ns > 0 {
 		m.ObsIn.Backward(nn.View(dObs, ns, d), true, false)

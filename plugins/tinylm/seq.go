@@ -181,15 +181,18 @@ type builder struct {
 	norm   *Norm
 	shape  Shape
 	od, ad int
-	// backward: the explanation task reads rollouts from the end.
-	backward bool
+	// backward: the explanation task reads rollouts from the end;
+	// statesOnly: their states alone (Config.ExplainReads).
+	backward, statesOnly bool
 }
 
 // seq collects one sequence's positions before they are laid into a Batch.
 type seq struct {
 	kind []int8
-	tok  []int32 // token id, action id, or index into obs/act
+	tok  []int32 // token id, action id, or index into obs/act (pair: into pairObs times pair tokens, plus the pair)
 	obs  []float32
+	// pairObs holds the transitions pair tokens read (see Batch.PairObs).
+	pairObs []float32
 	act  []float32
 	// targets: position → value
 	tokAt []int32
@@ -203,11 +206,33 @@ type seq struct {
 }
 
 func (s *seq) reset() {
-	*s = seq{kind: s.kind[:0], tok: s.tok[:0], obs: s.obs[:0], act: s.act[:0], tokAt: s.tokAt[:0], tokY: s.tokY[:0],
+	*s = seq{kind: s.kind[:0], tok: s.tok[:0], obs: s.obs[:0], pairObs: s.pairObs[:0], act: s.act[:0], tokAt: s.tokAt[:0], tokY: s.tokY[:0],
 		obsAt: s.obsAt[:0], obsY: s.obsY[:0], obsB: s.obsB[:0], actAt: s.actAt[:0], actY: s.actY[:0], actYC: s.actYC[:0]}
 }
 
 func (s *seq) len() int { return len(s.kind) }
+
+// inputs are the sequence's positions as the decoder takes them.
+func (s *seq) inputs(b *builder) []input {
+	od, ad := b.od, b.ad
+	np := b.shape.pairTokens()
+	out := make([]input, s.len())
+	for p, k := range s.kind {
+		id := s.tok[p]
+		switch {
+		case k == kindText || (k == kindAction && b.shape.Discrete):
+			out[p] = input{kind: k, id: id}
+		case k == kindState:
+			out[p] = input{kind: k, vec: s.obs[int(id)*od : int(id+1)*od]}
+		case k == kindAction:
+			out[p] = input{kind: k, vec: s.act[int(id)*ad : int(id+1)*ad]}
+		case k == kindPair:
+			row := int(id) / np
+			out[p] = input{kind: k, id: id % int32(np), vec: s.pairObs[row*2*od : (row+1)*2*od]}
+		}
+	}
+	return out
+}
 
 func (s *seq) text(id int32) { s.kind = append(s.kind, kindText); s.tok = append(s.tok, id) }
 
@@ -218,6 +243,38 @@ func (b *builder) state(s *seq, st []float32) {
 	n := len(s.obs)
 	s.obs = append(s.obs, make([]float32, b.od)...)
 	b.norm.in(s.obs[n:], st)
+}
+
+// pairs appends the pair tokens of the transition from prev to st: one per
+// ordered pair of state slots (Shape.Pairs; none without).
+func (b *builder) pairs(s *seq, st, prev []float32) {
+	np := b.shape.pairTokens()
+	if np == 0 {
+		return
+	}
+	row := int32(len(s.pairObs) / (2 * b.od))
+	s.pairObs = appendTransition(s.pairObs, b.norm, b.shape.Slots, st, prev)
+	for p := range np {
+		s.kind = append(s.kind, kindPair)
+		s.tok = append(s.tok, row*int32(np)+int32(p))
+	}
+}
+
+// appendTransition appends the normalised slots of st and prev as pair
+// tokens read them: every slot's value in st, then in prev.
+func appendTransition(dst []float32, norm *Norm, slots int, st, prev []float32) []float32 {
+	od := len(st)
+	w := od / slots
+	n := len(dst)
+	dst = append(dst, make([]float32, 2*od)...)
+	cur, pre := make([]float32, od), make([]float32, od)
+	norm.in(cur, st)
+	norm.in(pre, prev)
+	for i := range slots {
+		copy(dst[n+2*i*w:], cur[i*w:(i+1)*w])
+		copy(dst[n+(2*i+1)*w:], pre[i*w:(i+1)*w])
+	}
+	return dst
 }
 
 func (b *builder) action(s *seq, a []float32) {
@@ -277,28 +334,40 @@ func (b *builder) goalToRollout(s *seq, ep *episode, text []int32) {
 	}
 }
 
-// rolloutPrompt: BOS R2G s0 a0 … sT SEP, or backward BOS R2G sT aT−1 … s0
-// SEP, the rollout cut to leave room for text (backward: its start cut).
+// rolloutPrompt: BOS R2G s0 a0 … sT [pairs] SEP, or backward BOS R2G sT
+// aT−1 … s0 [pairs] SEP, the rollout cut to leave room for text (backward:
+// its start cut); [pairs] are the pair tokens of the last step
+// (Shape.Pairs).
 func (b *builder) rolloutPrompt(s *seq, obs, act []float32, room int) {
 	s.text(bpe.BOS)
 	s.text(b.v.extra(tokR2G))
 	od, ad := b.od, b.ad
 	n := len(act) / ad
-	T := min(n, b.maxSteps(s.len(), room+1))
+	T := min(n, b.maxSteps(s.len(), room+1+b.shape.pairTokens()))
+	step := func(t int) { // action t, unless the states are read alone
+		if !b.statesOnly {
+			b.action(s, act[t*ad:(t+1)*ad])
+		}
+	}
+	if b.statesOnly { // a step is one position
+		T = min(n, max(0, b.shape.Context-s.len()-room-b.shape.pairTokens()-2))
+	}
 	if b.backward {
 		b.state(s, obs[n*od:(n+1)*od])
 		for t := n - 1; t >= n-T; t-- {
-			b.action(s, act[t*ad:(t+1)*ad])
+			step(t)
 			b.state(s, obs[t*od:(t+1)*od])
 		}
-		s.text(b.v.extra(tokSEP))
-		return
+	} else {
+		b.state(s, obs[:od])
+		for t := 0; t < T; t++ {
+			step(t)
+			b.state(s, obs[(t+1)*od:(t+2)*od])
+		}
 	}
-	b.state(s, obs[:od])
-	for t := 0; t < T; t++ {
-		b.action(s, act[t*ad:(t+1)*ad])
-		b.state(s, obs[(t+1)*od:(t+2)*od])
-	}
+	// The pair tokens read the rollout's last step, even where the
+	// context cut it.
+	b.pairs(s, obs[n*od:(n+1)*od], obs[max(n-1, 0)*od:max(n, 1)*od])
 	s.text(b.v.extra(tokSEP))
 }
 
@@ -345,6 +414,7 @@ func (b *builder) lay(out *Batch, seqs []seq) {
 		base := int32(i * T)
 		out.Lens = append(out.Lens, s.len())
 		obsOff := int32(len(out.Obs) / b.od)
+		pairOff := int32(len(out.PairObs)/(2*b.od)) * int32(b.shape.pairTokens())
 		actOff := int32(0)
 		if !b.shape.Discrete {
 			actOff = int32(len(out.Act) / b.ad)
@@ -357,10 +427,13 @@ func (b *builder) lay(out *Batch, seqs []seq) {
 				id += obsOff
 			case k == kindAction && !b.shape.Discrete:
 				id += actOff
+			case k == kindPair:
+				id += pairOff
 			}
 			out.Tok[int(base)+p] = id
 		}
 		out.Obs = append(out.Obs, s.obs...)
+		out.PairObs = append(out.PairObs, s.pairObs...)
 		out.Act = append(out.Act, s.act...)
 		for j, p := range s.tokAt {
 			out.TokRow = append(out.TokRow, base+p)

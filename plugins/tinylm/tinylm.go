@@ -400,27 +400,16 @@ func (l *LM) Explain(ctx context.Context, req lm.ExplainRequest) (*lm.ExplainRes
 	return out, nil
 }
 
-// rolloutPrompt is BOS R2G s0 a0 … sT SEP, the rollout's tail cut to leave
-// room for room tokens of text, or, read backward (explain_order),
-// BOS R2G sT aT−1 sT−1 … SEP, its start cut.
+// rolloutPrompt is the explanation prompt grounding trains on
+// (builder.rolloutPrompt) for a rollout and room tokens of text: BOS R2G
+// s0 a0 … sT [pairs] SEP, the rollout's tail cut to leave room, or read
+// backward (explain_order) BOS R2G sT aT−1 sT−1 … [pairs] SEP, its start
+// cut.
 func (m *model) rolloutPrompt(obs, act []float32, room int) []input {
-	od, ad := m.od, m.ad
-	T := len(act) / ad
-	T = min(T, max(0, (m.model.Shape.Context-room-5)/2))
-	p := textInputs(bpe.BOS, m.v.extra(tokR2G))
-	if m.h.Config.backward() {
-		n := len(act) / ad
-		p = append(p, m.stateInput(obs[n*od:(n+1)*od]))
-		for t := n - 1; t >= n-T; t-- {
-			p = append(p, m.actionInput(act[t*ad:(t+1)*ad]), m.stateInput(obs[t*od:(t+1)*od]))
-		}
-		return append(p, input{kind: kindText, id: m.v.extra(tokSEP)})
-	}
-	p = append(p, m.stateInput(obs[:od]))
-	for t := 0; t < T; t++ {
-		p = append(p, m.actionInput(act[t*ad:(t+1)*ad]), m.stateInput(obs[(t+1)*od:(t+2)*od]))
-	}
-	return append(p, input{kind: kindText, id: m.v.extra(tokSEP)})
+	b := m.h.Config.newBuilder(m.v, m.norm, m.model.Shape, m.od, m.ad)
+	var s seq
+	b.rolloutPrompt(&s, obs, act, room+1) // room for the text and EOS, as rolloutToGoal
+	return s.inputs(&b)
 }
 
 // Predict predicts next observations: BOS DYN s a, the state head at a.

@@ -117,43 +117,61 @@ func overfit(t *testing.T, slots int) {
 }
 
 // TestDecodeMatchesFullForward: the incremental decoder's hidden states are
-// the full forward pass's, position by position.
+// the full forward pass's, position by position, with and without pair
+// tokens.
 func TestDecodeMatchesFullForward(t *testing.T) {
+	for _, pairs := range []int{0, 3} {
+		t.Run(fmt.Sprintf("pairs=%d", pairs), func(t *testing.T) { decodeMatchesFullForward(t, pairs) })
+	}
+}
+
+func decodeMatchesFullForward(t *testing.T, pairs int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	m, err := NewModel(Shape{Vocab: 20, ObsDim: 3, Actions: 5, Discrete: true, Context: 12, Dim: 16, Layers: 2, Heads: 2}, rng)
+	shape := Shape{Vocab: 20, ObsDim: 4, Actions: 5, Discrete: true, Context: 12, Dim: 16, Layers: 2, Heads: 2}
+	if pairs > 0 {
+		shape.Slots, shape.SlotHidden, shape.Pairs = 2, 6, pairs
+	}
+	m, err := NewModel(shape, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range m.Params() {
 		nn.Normal(rng, p.Value, 0.3)
 	}
-	// Two sequences: text, state, action, text ... of lengths 7 and 5.
+	norm := Norm{Mean: make([]float32, 4), Std: []float32{1, 1, 1, 1}, Delta: []float32{1, 1, 1, 1}}
+	bl := builder{shape: m.Shape, od: 4, ad: 1, norm: &norm}
+	// Two sequences: text, state, action (with pairs: text, state, pair,
+	// action) ... of lengths 7 and 5.
 	var b Batch
 	seqs := []seq{{}, {}}
-	var inputs [2][]input
+	cycle := []int8{kindText, kindState, kindAction}
+	if pairs > 0 {
+		cycle = []int8{kindText, kindState, kindPair, kindAction}
+	}
+	random := func() []float32 { return []float32{rng.Float32(), rng.Float32(), rng.Float32(), rng.Float32()} }
 	for s, L := range []int{7, 5} {
 		for p := 0; p < L; p++ {
-			switch p % 3 {
-			case 0:
-				id := int32(rng.IntN(20))
-				seqs[s].kind = append(seqs[s].kind, kindText)
-				seqs[s].tok = append(seqs[s].tok, id)
-				inputs[s] = append(inputs[s], input{kind: kindText, id: id})
-			case 1:
-				v := []float32{rng.Float32(), rng.Float32(), rng.Float32()}
-				seqs[s].kind = append(seqs[s].kind, kindState)
-				seqs[s].tok = append(seqs[s].tok, int32(len(seqs[s].obs)/3))
-				seqs[s].obs = append(seqs[s].obs, v...)
-				inputs[s] = append(inputs[s], input{kind: kindState, vec: v})
-			case 2:
-				id := int32(rng.IntN(5))
-				seqs[s].kind = append(seqs[s].kind, kindAction)
-				seqs[s].tok = append(seqs[s].tok, id)
-				inputs[s] = append(inputs[s], input{kind: kindAction, id: id})
+			switch cycle[p%len(cycle)] {
+			case kindText:
+				seqs[s].text(int32(rng.IntN(20)))
+			case kindState:
+				bl.state(&seqs[s], random())
+			case kindPair:
+				// One pair token of a transition, as the decoder takes it.
+				n := seqs[s].len()
+				bl.pairs(&seqs[s], random(), random())
+				keep := n + rng.IntN(shape.pairTokens())
+				seqs[s].kind = append(seqs[s].kind[:n], kindPair)
+				seqs[s].tok = append(seqs[s].tok[:n], seqs[s].tok[keep])
+			case kindAction:
+				bl.action(&seqs[s], []float32{float32(rng.IntN(5))})
 			}
 		}
 	}
-	bl := builder{shape: m.Shape, od: 3, ad: 1}
+	var inputs [2][]input
+	for s := range seqs {
+		inputs[s] = seqs[s].inputs(&bl)
+	}
 	bl.lay(&b, seqs)
 	full := m.Hidden(&b)
 	want := append([]float32(nil), full.Data...)
@@ -182,19 +200,20 @@ func TestDecodeMatchesFullForward(t *testing.T) {
 // TestGradients checks Model.Step's gradients of the summed losses against
 // central differences, for every parameter tensor.
 // With state slots the state head is an interaction network, whose many
-// ReLUs a step of 1e-2 would cross: there the step is 1e-3.
+// ReLUs a step of 1e-2 would cross: there the step is 1e-3. With pairs the
+// explanation's sequences end their rollout with pair tokens.
 func TestGradients(t *testing.T) {
-	for _, slots := range []int{0, 2} {
-		t.Run(fmt.Sprintf("slots=%d", slots), func(t *testing.T) { gradients(t, slots) })
+	for _, c := range []struct{ slots, pairs int }{{0, 0}, {2, 0}, {2, 3}} {
+		t.Run(fmt.Sprintf("slots=%d,pairs=%d", c.slots, c.pairs), func(t *testing.T) { gradients(t, c.slots, c.pairs) })
 	}
 }
 
-func gradients(t *testing.T, slots int) {
+func gradients(t *testing.T, slots, pairs int) {
 	rng := rand.New(rand.NewPCG(4, 2))
-	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 16, Dim: 8, Layers: 1, Heads: 2}
+	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 18, Dim: 8, Layers: 1, Heads: 2}
 	h := 1e-2
 	if slots > 0 {
-		shape.Slots, shape.SlotHidden, h = slots, 6, 1e-3
+		shape.Slots, shape.SlotHidden, shape.Pairs, h = slots, 6, pairs, 1e-3
 	}
 	m, err := NewModel(shape, rng)
 	if err != nil {
@@ -215,7 +234,15 @@ func gradients(t *testing.T, slots int) {
 		c.eps = append(c.eps, episode{obs: ep.Observations, act: ep.Actions, texts: [][]int32{{3, 4}, {5}}})
 		c.train = append(c.train, len(c.train))
 	}
-	for _, task := range lm.Tasks {
+	tasks := lm.Tasks
+	if pairs > 0 {
+		// Pair tokens are in the explanation's sequences only; the other
+		// tasks are the case without pairs (whose weights here differ,
+		// drawn after the pairs', and put an interaction ReLU within h
+		// of its kink).
+		tasks = []lm.Task{lm.RolloutToGoal}
+	}
+	for _, task := range tasks {
 		t.Run(string(task), func(t *testing.T) {
 			var b Batch
 			// A vocabulary-free builder: task tokens are ids 7..11.
@@ -273,6 +300,7 @@ func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand)
 			bl.state(s, ep.obs[:od])
 			bl.action(s, ep.act[:1])
 			bl.state(s, ep.obs[od:2*od])
+			bl.pairs(s, ep.obs[od:2*od], ep.obs[:od])
 			s.text(8)
 			for _, id := range text {
 				bl.predictText(s, id)
@@ -344,11 +372,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if _, err := load(other); err == nil || !strings.Contains(err.Error(), "format version 9") {
 		t.Errorf("format 9: %v", err)
 	}
-	// Version 1 (no state slots, the same layout) is still read.
-	v1 := filepath.Join(t.TempDir(), "v1.tinylm")
-	os.WriteFile(v1, []byte(strings.Replace(string(b), current, `"format":1`, 1)), 0o644)
-	if _, err := load(v1); err != nil {
-		t.Errorf("format 1: %v", err)
+	// Versions 1 and 2 (no state slots, no pair tokens, the same layout)
+	// are still read.
+	for _, v := range []int{1, 2} {
+		old := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.tinylm", v))
+		os.WriteFile(old, []byte(strings.Replace(string(b), current, fmt.Sprintf(`"format":%d`, v), 1)), 0o644)
+		if _, err := load(old); err != nil {
+			t.Errorf("format %d: %v", v, err)
+		}
 	}
 	junk := filepath.Join(t.TempDir(), "junk")
 	os.WriteFile(junk, []byte("hello"), 0o644)
