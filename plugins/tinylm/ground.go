@@ -452,7 +452,7 @@ func (t *trainer) run(ctx context.Context, dir string, every int, progress func(
 			}
 		}
 	}
-	if len(t.val) > 0 && t.state.BestStep > 0 {
+	if len(t.val) > 0 && t.state.BestStep > 0 && t.cfg.Select != SelectLast {
 		copyValues(t.model.Params(), t.best)
 		vm, _ := t.validate()
 		for k, x := range vm {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -463,5 +464,40 @@ func TestThreadsAgree(t *testing.T) {
 		} else if weights(a) == first {
 			t.Fatal("dropout 0.1 gave the weights of dropout 0")
 		}
+	}
+}
+
+// TestSelect: grounding ends with the weights of its lowest validation loss
+// (select: best), which are those of the training checkpoint at that step,
+// or with its last ones (select: last).
+func TestSelect(t *testing.T) {
+	const steps = 1200
+	ck := map[string]string{}
+	for _, sel := range []string{SelectBest, SelectLast} {
+		_, ck[sel] = groundToy(t, steps, map[string]any{"eval_every": 100, "patience": 0, "select": sel})
+	}
+	best, err := load(ck[SelectBest])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := int(best.h.Metrics["best_step"])
+	if !(bs > 0 && bs < steps) {
+		t.Fatalf("best step %v of %d: the toy grounding must turn up before its end for this test", bs, steps)
+	}
+	at, err := load(filepath.Join(filepath.Dir(ck[SelectBest]), fmt.Sprintf("ground-%07d.tinylm", bs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := load(ck[SelectLast])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range best.model.Params() {
+		if !slices.Equal(p.Value, at.model.Params()[i].Value) {
+			t.Fatalf("select best: %s differs from the training checkpoint's at the best step %d", p.Name, bs)
+		}
+	}
+	if p := last.model.Params()[0]; slices.Equal(p.Value, best.model.Params()[0].Value) {
+		t.Errorf("select last ends with the best step's %s (step %d of %d)", p.Name, bs, steps)
 	}
 }
