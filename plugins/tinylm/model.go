@@ -78,22 +78,22 @@ func (s Shape) check() error {
 // before a slot predicts it through a state head (MSE), an action head
 // (cross-entropy or MSE) or the token head.
 type Model struct {
-	Shape  Shape
-	WTE    *nn.Param  // [Vocab, Dim] token embedding
-	WPE    *nn.Param  // [Context, Dim] position embedding
-	Type   *nn.Param  // [3, Dim] text, state, action (and pair: [4, Dim])
-	ObsIn  *nn.Linear // ObsDim → Dim
+	Shape Shape
+	WTE   *nn.Param  // [Vocab, Dim] token embedding
+	WPE   *nn.Param  // [Context, Dim] position embedding
+	Type  *nn.Param  // [3, Dim] text, state, action (and pair: [4, Dim])
+	ObsIn *nn.Linear // ObsDim → Dim
 	// With Shape.Pairs a pair token's input is PairTok of the pair's
 	// features from PairIn plus the pair's row of PairEmb.
 	PairIn  *nn.Pairs
 	PairTok *nn.Linear // Pairs → Dim
 	PairEmb *nn.Param  // [pairTokens, Dim]
-	ActEmb *nn.Param  // [Actions, Dim] (discrete)
-	ActIn  *nn.Linear // ActDim → Dim (continuous)
-	Blocks []*nn.Block
-	LNF    *nn.LayerNorm
-	TokOut *nn.Linear // Dim → Vocab
-	ObsOut *nn.Linear // Dim → ObsDim (without slots)
+	ActEmb  *nn.Param  // [Actions, Dim] (discrete)
+	ActIn   *nn.Linear // ActDim → Dim (continuous)
+	Blocks  []*nn.Block
+	LNF     *nn.LayerNorm
+	TokOut  *nn.Linear // Dim → Vocab
+	ObsOut  *nn.Linear // Dim → ObsDim (without slots)
 	// SlotOut is the state head with slots: an interaction network over
 	// the last state's slots, conditioned on the hidden state.
 	SlotOut *nn.Interaction
@@ -237,7 +237,7 @@ type Batch struct {
 	// pair token's Tok is its transition's row times the pair tokens per
 	// transition plus its pair.
 	PairObs []float32
-	Act  []float32 // [*, ActDim] continuous action inputs
+	Act     []float32 // [*, ActDim] continuous action inputs
 
 	// Targets: the row whose output predicts each target.
 	TokRow []int32 // text targets

@@ -193,7 +193,7 @@ type seq struct {
 	obs  []float32
 	// pairObs holds the transitions pair tokens read (see Batch.PairObs).
 	pairObs []float32
-	act  []float32
+	act     []float32
 	// targets: position → value
 	tokAt []int32
 	tokY  []int32
