@@ -20,7 +20,9 @@
 // With state_slots K the state is K equal entity slots and the state head
 // is an interaction network over them ([nn.Interaction]), conditioned on the
 // hidden state and reading the last state's slots, its weights shared by
-// the slots.
+// the slots. With state_pairs as well, the explanation prompt ends with one
+// token per ordered pair of slots of the rollout's last step ([nn.Pairs]);
+// explain_reads: states leaves the actions out of it.
 //
 // The goal is drawn from the episode's phrasings each time. The loss is
 // text + 0.5·state + 0.5·action, as the paper's. Goal texts are tokenized by
