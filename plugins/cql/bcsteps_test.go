@@ -3,6 +3,7 @@ package cql
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/algo/offline"
@@ -149,5 +150,97 @@ func TestDeterministicBackup(t *testing.T) {
 		if d := math.Abs(float64(l.y[i]) - want[i]); d > 1e-5 {
 			t.Errorf("target %d = %v, want %v (r + γ(1−d)·min Q of tanh(mean(s')))", i, l.y[i], want[i])
 		}
+	}
+}
+
+// TestBCPullGradient checks bc_weight's gradient of
+// bc_weight·(1/n)·Σ (tanh μ − a)² in the actor's mean outputs against
+// central differences of bcPull; the log-std gets none.
+func TestBCPullGradient(t *testing.T) {
+	const w = 2.5
+	l, err := newContinuousFor(t, map[string]any{"hidden": 8, "bc_weight": w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	b := offline.NewBatch(n, 3, 2)
+	copy(b.Act, []float32{0.3, -0.7, 1, -1, 0.95, 0, -0.2, 0.999})
+	rng := rand.New(rand.NewPCG(3, 4))
+	out := nn.View(make([]float32, n*4), n, 4)
+	for i := range out.Data {
+		out.Data[i] = float32(rng.NormFloat64())
+	}
+	l.bcPull(out, b, 1.0/n)
+	gm, gls := append([]float32(nil), l.bcm...), append([]float32(nil), l.bcls...)
+	for i := range n {
+		for j := range 2 {
+			const eps = 1e-2
+			k := i*4 + j
+			x := out.Data[k]
+			out.Data[k] = x + eps
+			up := l.bcPull(out, b, 1.0/n)
+			out.Data[k] = x - eps
+			down := l.bcPull(out, b, 1.0/n)
+			out.Data[k] = x
+			num := w * (up - down) / (2 * eps)
+			if d := math.Abs(num - float64(gm[i*2+j])); d > 2e-3*math.Max(1, math.Abs(num)) {
+				t.Errorf("row %d action %d (a = %v): d/d mean = %.5g, central difference %.5g", i, j, b.Act[i*2+j], gm[i*2+j], num)
+			}
+			if gls[i*2+j] != 0 {
+				t.Errorf("row %d action %d: d/d log-std = %v, want 0", i, j, gls[i*2+j])
+			}
+		}
+	}
+}
+
+// TestBCWeight: on a batch whose critics have learnt nothing yet, the
+// actor with bc_weight moves its deterministic action towards the data's
+// actions, the actor without it does not; bc_mse is reported only with it.
+func TestBCWeight(t *testing.T) {
+	const n = 64
+	b := offline.NewBatch(n, 3, 2)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range n {
+		for k := range 3 {
+			b.Obs[i*3+k] = float32(rng.NormFloat64())
+			b.NextObs[i*3+k] = float32(rng.NormFloat64())
+		}
+		b.Act[i*2] = float32(math.Max(-1, math.Min(1, float64(b.Obs[i*3]))))
+		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
+	}
+	errAfter := func(w float64) (before, after float64, names []string) {
+		l, err := newContinuousFor(t, map[string]any{"hidden": 32, "bc_weight": w, "actor_lr": 3e-3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mse := func() float64 {
+			act := make([]float32, n*2)
+			l.Act(nn.View(b.Obs, n, 3), true, nil, act)
+			var e float64
+			for k := range act {
+				d := float64(act[k] - b.Act[k])
+				e += d * d
+			}
+			return e / float64(len(act))
+		}
+		before = mse()
+		var m []float64
+		for range 300 {
+			m = l.Update(b)
+		}
+		names = l.MetricNames()
+		if len(m) != len(names) {
+			t.Errorf("bc_weight %v: %d metrics, %d names", w, len(m), len(names))
+		}
+		return before, mse(), names
+	}
+	b0, a0, n0 := errAfter(0)
+	b1, a1, n1 := errAfter(10)
+	t.Logf("squared error of the deterministic action against the data: %.4f → %.4f without bc_weight, %.4f → %.4f with bc_weight 10", b0, a0, b1, a1)
+	if !(a1 < 0.2*b1) || !(a1 < 0.2*a0) {
+		t.Errorf("with bc_weight 10 the action's squared error went %.4f → %.4f (without: %.4f → %.4f), want under a fifth of both", b1, a1, b0, a0)
+	}
+	if slices.Contains(n0, "bc_mse") || !slices.Contains(n1, "bc_mse") {
+		t.Errorf("metric names %v without bc_weight, %v with: want bc_mse only with it", n0, n1)
 	}
 }

@@ -47,6 +47,11 @@ type Continuous struct {
 	// of the critics' value (CORL bc_steps; the CQL authors'
 	// policy_eval_start). The critics learn throughout.
 	BCSteps int
+	// BCWeight adds BCWeight·mean Σⱼ (tanh μ(s)ⱼ − aⱼ)² to the actor's loss
+	// after the BC warm-up: a pull of the deterministic action, the one
+	// evaluated, towards the data's, as TD3+BC's actor has (without its
+	// normalisation of Q). 0 leaves CORL's actor.
+	BCWeight float32
 	// Normal and Uniform fill buf with N(0,1) and U(−1,1) draws; tests may
 	// replace them.
 	Normal, Uniform func(buf []float32)
@@ -67,6 +72,7 @@ type Continuous struct {
 	bcm    []float32 // with BCSteps: d(−log π(a|s))/d mean, / n
 	bcls   []float32 // and d/d log-std
 	m      []float64
+	mBC    int // index of the bc_mse metric in m (BCWeight > 0)
 }
 
 // sampler holds one batch of reparameterised tanh-Gaussian samples.
@@ -88,7 +94,7 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 		Temp: float32(h.Float("temperature")), TargetEnt: float32(te), N: h.Int("n_actions"), a: a, in: in, m: make([]float64, 6),
 		Lagrange: h.Bool("lagrange"), Gap: float32(h.Float("target_action_gap")),
 		MaxBackup: h.Bool("max_target_backup"), BackupEntropy: h.Bool("backup_entropy"), BCSteps: h.Int("bc_steps"),
-		DeterministicBackup: h.Bool("deterministic_backup")}
+		DeterministicBackup: h.Bool("deterministic_backup"), BCWeight: float32(h.Float("bc_weight"))}
 	if l.N < 1 {
 		return nil, fmt.Errorf("cql: n_actions = %d, want ≥ 1", l.N)
 	}
@@ -97,6 +103,9 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 	}
 	if l.BCSteps < 0 {
 		return nil, fmt.Errorf("cql: bc_steps = %d, want ≥ 0", l.BCSteps)
+	}
+	if l.BCWeight < 0 || math.IsNaN(float64(l.BCWeight)) {
+		return nil, fmt.Errorf("cql: bc_weight = %v, want ≥ 0", h.Float("bc_weight"))
 	}
 	if l.Temp <= 0 {
 		return nil, fmt.Errorf("cql: temperature = %v, want > 0", h.Float("temperature"))
@@ -132,6 +141,10 @@ func newContinuous(spec offline.Spec, h offline.Hyper, rng *rand.Rand) (*Continu
 		l.APOpt = nn.NewAdam(nn.DefaultAdam(apLR), l.LogAlphaPrime)
 		l.m = make([]float64, 7)
 	}
+	if l.BCWeight > 0 {
+		l.mBC = len(l.m)
+		l.m = append(l.m, 0)
+	}
 	l.Normal = func(buf []float32) {
 		for i := range buf {
 			buf[i] = float32(rng.NormFloat64())
@@ -149,6 +162,9 @@ func (l *Continuous) MetricNames() []string {
 	names := []string{"policy_loss", "critic_loss", "alpha", "cql_gap", "q_mean", "entropy"}
 	if l.Lagrange {
 		names = append(names, "alpha_prime")
+	}
+	if l.BCWeight > 0 {
+		names = append(names, "bc_mse")
 	}
 	return names
 }
@@ -357,7 +373,11 @@ func (l *Continuous) Update(b *offline.Batch) []float64 {
 				l.ga[i*a+j] += g1.Data[i*w+in+j]
 			}
 		}
-		l.actorBackward(alpha*inv, false)
+		if l.BCWeight > 0 {
+			l.m[l.mBC] = l.bcPull(out, b, inv)
+			polLoss += float64(l.BCWeight) * l.m[l.mBC] * float64(n)
+		}
+		l.actorBackward(alpha*inv, l.BCWeight > 0)
 	}
 	l.LogAlpha.Grad[0] = -float32(lpMean/float64(n)) - l.TargetEnt
 	l.AOpt.Step()
@@ -455,9 +475,32 @@ func (l *Continuous) dataLogProb(out nn.Mat, b *offline.Batch, inv float32) floa
 	return sum
 }
 
+// bcPull returns mean Σⱼ (tanh μ(s)ⱼ − aⱼ)² over the batch, with the
+// actor's output out (rows [s; s′]), and stores the gradient of BCWeight
+// times it in the mean, in l.bcm, and zero in the log-std, in l.bcls.
+func (l *Continuous) bcPull(out nn.Mat, b *offline.Batch, inv float32) float64 {
+	n, a := b.N, l.a
+	l.bcm = nn.Grow(l.bcm, n*a)
+	l.bcls = nn.Grow(l.bcls, n*a)
+	clear(l.bcls)
+	var sum float64
+	for i := range n {
+		row := out.Row(i)
+		for j := range a {
+			k := i*a + j
+			t := float32(math.Tanh(float64(row[j])))
+			d := t - b.Act[k]
+			sum += float64(d * d)
+			l.bcm[k] = 2 * l.BCWeight * inv * d * (1 - t*t)
+		}
+	}
+	return sum / float64(n)
+}
+
 // actorBackward back-propagates the policy loss given dL/dã in l.ga and the
-// entropy weight k = α/n of each log π(ã|s); with bc, plus the gradient of
-// −log π(a|s) that dataLogProb stored.
+// entropy weight k = α/n of each log π(ã|s); with bc, plus the gradient in
+// l.bcm and l.bcls (of −log π(a|s), stored by dataLogProb, or of the pull
+// to the data's actions, by bcPull).
 func (l *Continuous) actorBackward(k float32, bc bool) {
 	s := &l.pol
 	n, a := len(s.logp), l.a

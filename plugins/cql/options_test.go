@@ -36,6 +36,7 @@ func TestContinuousOptionsRejected(t *testing.T) {
 		{map[string]any{"temperature": 0.0}, []string{"temperature", "0", "> 0"}},
 		{map[string]any{"initial_temperature": 0.0}, []string{"initial_temperature", "0", "> 0"}},
 		{map[string]any{"bc_steps": -1}, []string{"bc_steps", "-1", "≥ 0"}},
+		{map[string]any{"bc_weight": -0.5}, []string{"bc_weight", "-0.5", "≥ 0"}},
 		{map[string]any{"deterministic_backup": true, "max_target_backup": true}, []string{"deterministic_backup", "max_target_backup", "at most one"}},
 		{map[string]any{"deterministic_backup": true, "backup_entropy": true}, []string{"deterministic_backup", "backup_entropy", "at most one"}},
 	} {
