@@ -6,7 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kalm-go/kalm/framework/algo"
 	"github.com/kalm-go/kalm/framework/algo/offline"
+	"github.com/kalm-go/kalm/framework/algo/offline/offlinetest"
 	"github.com/kalm-go/kalm/framework/nn"
 )
 
@@ -242,5 +244,34 @@ func TestBCWeight(t *testing.T) {
 	}
 	if slices.Contains(n0, "bc_mse") || !slices.Contains(n1, "bc_mse") {
 		t.Errorf("metric names %v without bc_weight, %v with: want bc_mse only with it", n0, n1)
+	}
+}
+
+// TestBCWeightTradeoff: the pull that lifts CQL on the tabletop's expert
+// data (README) copies whatever collected the data: on the point task's
+// expert data bc_weight 100 still learns it, on its mixed data (half random
+// actions), where CQL without the pull beats plain BC by > 0.3
+// (TestLearnsPointOptions), bc_weight 10 and 100 fall back to within 0.15 of
+// BC. This is why bc_weight defaults to 0.
+func TestBCWeightTradeoff(t *testing.T) {
+	bcScore := bcMixedScore(t)
+	for _, tc := range []struct {
+		weight     float64
+		randomFrac float64
+	}{{100, 0}, {10, 0.5}, {100, 0.5}} {
+		steps, batch := 400, 32
+		if tc.randomFrac > 0 {
+			steps, batch = 1000, 64
+		}
+		hyper := map[string]any{"hidden": 64, "actor_lr": 3e-3, "critic_lr": 1e-3, "alpha": 1.0, "n_actions": 4, "bc_weight": tc.weight}
+		score := offlinetest.DefaultPoint.Score(t, offline.NewPlugin(Factory), tc.randomFrac, algo.TrainRequest{
+			Steps: steps, Batch: batch, Seed: 1, Hyper: hyper})
+		t.Logf("bc_weight %v, random share %v: normalised score %.3f (plain BC on the mixed data %.3f)", tc.weight, tc.randomFrac, score, bcScore)
+		switch {
+		case tc.randomFrac == 0 && score < 0.85:
+			t.Errorf("bc_weight %v on expert data: score %.3f, want ≥ 0.85", tc.weight, score)
+		case tc.randomFrac > 0 && score > bcScore+0.15:
+			t.Errorf("bc_weight %v on mixed data: score %.3f, plain BC %.3f: want within 0.15 of BC (the pull copies the random actions)", tc.weight, score, bcScore)
+		}
 	}
 }

@@ -32,7 +32,7 @@ var Factory = offline.Factory{
 		{Name: "max_target_backup", Type: algo.TypeBool, Default: false, Help: "continuous: target uses the max over n_actions samples a' ~ π(s') of min(Q1', Q2') (CORL cql_max_target_backup, from JaxCQL)"},
 		{Name: "deterministic_backup", Type: algo.TypeBool, Default: false, Help: "continuous: the target's a' is tanh(mean(s')), not a sample (d3rlpy's default soft_q_backup=False, which the KALM paper's Meta-World CQL runs)"},
 		{Name: "bc_steps", Type: algo.TypeInt, Default: 0, Help: "continuous: the first bc_steps updates train the actor by maximum likelihood of the data's actions (CORL bc_steps; the CQL authors' policy_eval_start, 40000 of 1M steps); the critics learn throughout"},
-		{Name: "bc_weight", Type: algo.TypeFloat, Default: 0.0, Help: "continuous: add bc_weight·mean Σ (tanh μ(s) − a)² to the actor's loss, a pull of its deterministic action towards the data's (TD3+BC's term; 0: none)"},
+		{Name: "bc_weight", Type: algo.TypeFloat, Default: 0.0, Help: "continuous: add bc_weight·mean Σ (tanh μ(s) − a)² to the actor's loss, a pull of its deterministic action towards the data's (TD3+BC's term; 0: none, CORL's actor). 100 closes CQL's gap to the expert on the tabletop's expert data but copies random actions in mixed data (README)"},
 		{Name: "backup_entropy", Type: algo.TypeBool, Default: false, Help: "continuous: subtract α·log π(a'|s') from the target value (CORL backup_entropy, default false)"},
 	},
 	New: New,

@@ -13,4 +13,8 @@
 // Q(s, a_data)); the actions sampled at the next state are evaluated at the
 // current state). Defaults follow d3rlpy as used by the KALM code (actor lr
 // 1e-4, critic 3e-4, conservative weight 10) with CORL's 2×256 networks.
+// bc_weight adds a pull of the actor's deterministic action towards the
+// data's (TD3+BC's term) to its loss: it closes most of CQL's gap to the
+// expert on the tabletop's expert data, and makes CQL plain BC on data with
+// random actions, so it is off by default.
 package cql
