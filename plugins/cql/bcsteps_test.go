@@ -250,15 +250,15 @@ func TestBCWeight(t *testing.T) {
 // TestBCWeightTradeoff: the pull that lifts CQL on the tabletop's expert
 // data (README) copies whatever collected the data: on the point task's
 // expert data bc_weight 100 still learns it, on its mixed data (half random
-// actions), where CQL without the pull beats plain BC by > 0.3
-// (TestLearnsPointOptions), bc_weight 10 and 100 fall back to within 0.15 of
-// BC. This is why bc_weight defaults to 0.
+// actions), where CQL without the pull beats plain BC by > 0.3, bc_weight
+// 10 and 100 fall back to within 0.15 of BC. This is why bc_weight defaults
+// to 0.
 func TestBCWeightTradeoff(t *testing.T) {
 	bcScore := bcMixedScore(t)
 	for _, tc := range []struct {
 		weight     float64
 		randomFrac float64
-	}{{100, 0}, {10, 0.5}, {100, 0.5}} {
+	}{{100, 0}, {0, 0.5}, {10, 0.5}, {100, 0.5}} {
 		steps, batch := 400, 32
 		if tc.randomFrac > 0 {
 			steps, batch = 1000, 64
@@ -270,7 +270,9 @@ func TestBCWeightTradeoff(t *testing.T) {
 		switch {
 		case tc.randomFrac == 0 && score < 0.85:
 			t.Errorf("bc_weight %v on expert data: score %.3f, want ≥ 0.85", tc.weight, score)
-		case tc.randomFrac > 0 && score > bcScore+0.15:
+		case tc.randomFrac > 0 && tc.weight == 0 && !(score > bcScore+0.3):
+			t.Errorf("bc_weight 0 on mixed data: score %.3f, plain BC %.3f: want ahead of BC by > 0.3", score, bcScore)
+		case tc.randomFrac > 0 && tc.weight > 0 && score > bcScore+0.15:
 			t.Errorf("bc_weight %v on mixed data: score %.3f, plain BC %.3f: want within 0.15 of BC (the pull copies the random actions)", tc.weight, score, bcScore)
 		}
 	}
