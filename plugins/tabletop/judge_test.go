@@ -26,6 +26,19 @@ func moveTo(e Entity, p [3]float64) func(State) {
 
 func handTo(p [3]float64) func(State) { return func(s State) { s.set(0, p) } }
 
+// nearZeroSlots writes small numbers into every empty slot, as a model's
+// prediction of zeros.
+func nearZeroSlots(s State) {
+	for e := range NumEntities {
+		if !s.Active(e) {
+			i := 7 + SlotSize*int(e)
+			for k := range SlotSize {
+				s[i+k] = 0.002 * float32(k+1)
+			}
+		}
+	}
+}
+
 // TestJudge labels hand-made state sequences, no physics involved: the
 // judge must find success exactly when the task's stages hold in order.
 func TestJudge(t *testing.T) {
@@ -137,6 +150,8 @@ func TestPlausibility(t *testing.T) {
 		{"off the table", moveTo(Block, [3]float64{0.9, b[1], b[2]}), Shares{OutOfWorkbench: 1, BeyondDynamics: 1}},
 		{"bad quaternion", func(s State) { s.SetPos(Block, b, [4]float64{0.5, 0, 0, 0}) }, Shares{ImplausiblePose: 1}},
 		{"hand jump", handTo([3]float64{0.3, 0.4, 0.2}), Shares{BeyondDynamics: 1}},
+		// A predicted state's empty slots are near zero, not zero: still empty.
+		{"near-zero empty slots", nearZeroSlots, Shares{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := Plausibility(path(s, c.edit)); got != c.want {

@@ -73,15 +73,15 @@ func (s State) Quat(e Entity) [4]float64 {
 	return [4]float64{float64(s[i]), float64(s[i+1]), float64(s[i+2]), float64(s[i+3])}
 }
 
-// Active reports whether the entity's slot is filled.
+// Active reports whether the entity's slot is filled. A filled slot holds a
+// unit quaternion and an empty one zeros, so the slot counts as filled when
+// its quaternion's norm is above ¼: a state a model predicts, whose empty
+// slots are near zero rather than zero, reads as the scene it stands for
+// (and a filled slot's quaternion far from unit length is an impossible
+// pose, not an empty slot).
 func (s State) Active(e Entity) bool {
-	i := 7 + SlotSize*int(e)
-	for _, v := range s[i : i+SlotSize] {
-		if v != 0 {
-			return true
-		}
-	}
-	return false
+	q := s.Quat(e)
+	return q[0]*q[0]+q[1]*q[1]+q[2]*q[2]+q[3]*q[3] > 1.0/16
 }
 
 func (s State) set(i int, v [3]float64) {
