@@ -72,17 +72,7 @@ func TestBCSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 64
-	b := offline.NewBatch(n, 3, 2)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range n {
-		for k := range 3 {
-			b.Obs[i*3+k] = float32(rng.NormFloat64())
-			b.NextObs[i*3+k] = float32(rng.NormFloat64())
-		}
-		// The data: a fixed function of the state, saturated where it is large.
-		b.Act[i*2] = float32(math.Max(-1, math.Min(1, float64(b.Obs[i*3]))))
-		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
-	}
+	b := imitationBatch(n)
 	mse := func() float64 {
 		act := make([]float32, n*2)
 		l.Act(nn.View(b.Obs, n, 3), true, nil, act)
@@ -200,16 +190,7 @@ func TestBCPullGradient(t *testing.T) {
 // actions, the actor without it does not; bc_mse is reported only with it.
 func TestBCWeight(t *testing.T) {
 	const n = 64
-	b := offline.NewBatch(n, 3, 2)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range n {
-		for k := range 3 {
-			b.Obs[i*3+k] = float32(rng.NormFloat64())
-			b.NextObs[i*3+k] = float32(rng.NormFloat64())
-		}
-		b.Act[i*2] = float32(math.Max(-1, math.Min(1, float64(b.Obs[i*3]))))
-		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
-	}
+	b := imitationBatch(n)
 	errAfter := func(w float64) (before, after float64, names []string) {
 		l, err := newContinuousFor(t, map[string]any{"hidden": 32, "bc_weight": w, "actor_lr": 3e-3})
 		if err != nil {
@@ -276,4 +257,21 @@ func TestBCWeightTradeoff(t *testing.T) {
 			t.Errorf("bc_weight %v on mixed data: score %.3f, plain BC %.3f: want within 0.15 of BC (the pull copies the random actions)", tc.weight, score, bcScore)
 		}
 	}
+}
+
+// imitationBatch is n transitions of 3-d states whose 2-d actions are a
+// fixed function of the state, saturated where it is large: data an actor
+// can imitate.
+func imitationBatch(n int) *offline.Batch {
+	b := offline.NewBatch(n, 3, 2)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range n {
+		for k := range 3 {
+			b.Obs[i*3+k] = float32(rng.NormFloat64())
+			b.NextObs[i*3+k] = float32(rng.NormFloat64())
+		}
+		b.Act[i*2] = float32(math.Max(-1, math.Min(1, float64(b.Obs[i*3]))))
+		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
+	}
+	return b
 }
