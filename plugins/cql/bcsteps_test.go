@@ -73,16 +73,7 @@ func TestBCSteps(t *testing.T) {
 	}
 	const n = 64
 	b := imitationBatch(n)
-	mse := func() float64 {
-		act := make([]float32, n*2)
-		l.Act(nn.View(b.Obs, n, 3), true, nil, act)
-		var e float64
-		for k := range act {
-			d := float64(act[k] - b.Act[k])
-			e += d * d
-		}
-		return e / float64(len(act))
-	}
+	mse := func() float64 { return actionMSE(l, b) }
 	before := mse()
 	for range 300 {
 		l.Update(b)
@@ -196,16 +187,7 @@ func TestBCWeight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mse := func() float64 {
-			act := make([]float32, n*2)
-			l.Act(nn.View(b.Obs, n, 3), true, nil, act)
-			var e float64
-			for k := range act {
-				d := float64(act[k] - b.Act[k])
-				e += d * d
-			}
-			return e / float64(len(act))
-		}
+		mse := func() float64 { return actionMSE(l, b) }
 		before = mse()
 		var m []float64
 		for range 300 {
@@ -274,4 +256,18 @@ func imitationBatch(n int) *offline.Batch {
 		b.Act[i*2+1] = float32(math.Tanh(float64(b.Obs[i*3+1] - b.Obs[i*3+2])))
 	}
 	return b
+}
+
+// actionMSE is the mean squared difference between the actor's
+// deterministic actions and the batch's.
+func actionMSE(l *Continuous, b *offline.Batch) float64 {
+	n := len(b.Obs) / 3
+	act := make([]float32, n*2)
+	l.Act(nn.View(b.Obs, n, 3), true, nil, act)
+	var e float64
+	for k := range act {
+		d := float64(act[k] - b.Act[k])
+		e += d * d
+	}
+	return e / float64(len(act))
 }
