@@ -4,12 +4,6 @@ package nn
 
 //go:generate go run gen_gemm512.go
 
-import (
-	"os"
-
-	"golang.org/x/sys/cpu"
-)
-
 //go:noescape
 func kern6x16(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32, bias *float32, relu int, rows bool)
 
@@ -20,7 +14,7 @@ func packN8(dst *float32, ldd int, src *float32, lds int, rows int, w8 int)
 func packT8(dst *float32, ldd int, src *float32, lds int, blocks int)
 
 func init() {
-	if useAVX2 && cpu.X86.HasAVX512F && os.Getenv("KALM_NO_AVX512") == "" {
+	if useAVX512 {
 		gemmMR, gemmNR = 12, 32
 	}
 }

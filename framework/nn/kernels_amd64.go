@@ -229,8 +229,9 @@ func geluKernel(y, t, x []float32) {
 //go:noescape
 func geluAVX512(y, t, x *float32, n int)
 
-// useAVX512 selects the 16-lane forms of kernels that give the same bits
-// as their AVX2 forms (KALM_NO_AVX512 turns them off with the GEMM's).
+// useAVX512 selects the GEMM's 12×32 AVX-512 micro-kernels and the 16-lane
+// forms of kernels that give the same bits as their AVX2 forms
+// (KALM_NO_AVX512 turns them all off).
 var useAVX512 = useAVX2 && cpu.X86.HasAVX512F && os.Getenv("KALM_NO_AVX512") == ""
 
 // geluBackKernel multiplies d by GELU's derivative at x (t = tanh(u) from
