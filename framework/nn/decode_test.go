@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -98,14 +99,7 @@ func TestBlockHoldSameBits(t *testing.T) {
 	}
 	blk.Release()
 	blk.FC.W.Value[0] += 1
-	if changed := run(); func() bool {
-		for i := range want {
-			if changed[i] != want[i] {
-				return false
-			}
-		}
-		return true
-	}() {
+	if slices.Equal(run(), want) {
 		t.Fatal("after Release, a changed weight changes nothing")
 	}
 }
