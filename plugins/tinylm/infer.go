@@ -111,11 +111,8 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 			si++
 		case v.kind == kindPair:
 			// Each pair input brings its transition: its own pair's row.
-			src = make([]float32, dim)
-			emb := m.PairEmb.Value[int(v.id)*dim : (int(v.id)+1)*dim]
-			for j, x := range po.Row(pi*m.Shape.pairTokens() + int(v.id)) {
-				src[j] = x + emb[j]
-			}
+			src = x[i*dim : (i+1)*dim]
+			m.pairInput(src, po, pi*m.Shape.pairTokens()+int(v.id))
 			pi++
 		case m.Shape.Discrete:
 			src = m.ActEmb.Value[int(v.id)*dim : (int(v.id)+1)*dim]

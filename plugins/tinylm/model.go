@@ -310,17 +310,23 @@ func (m *Model) embed(b *Batch, x []float32) {
 				src = actOut.Row(int(b.Tok[r]))
 			}
 		case kindPair:
-			i := int(b.Tok[r])
-			p := i % m.Shape.pairTokens()
-			emb := m.PairEmb.Value[p*d : (p+1)*d]
-			for j, v := range pairOut.Row(i) {
-				row[j] = v + emb[j]
-			}
+			m.pairInput(row, pairOut, int(b.Tok[r]))
 			src = row
 		}
 		for j := range row {
 			row[j] = src[j] + pos[j] + typ[j]
 		}
+	}
+}
+
+// pairInput writes pair token i's input into dst: row i of pairsIn's
+// output (i = transition·pairTokens + pair) plus the pair's embedding.
+func (m *Model) pairInput(dst []float32, pairOut nn.Mat, i int) {
+	d := m.Shape.Dim
+	p := i % m.Shape.pairTokens()
+	emb := m.PairEmb.Value[p*d : (p+1)*d]
+	for j, v := range pairOut.Row(i) {
+		dst[j] = v + emb[j]
 	}
 }
 
