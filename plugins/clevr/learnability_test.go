@@ -251,6 +251,23 @@ func TestExplanationLearnability(t *testing.T) {
 	var forward func(x nn.Mat) nn.Mat
 	var backward func(g nn.Mat)
 	var weights []*nn.Param
+	// ballSlots lays the examples x out as five slots, ball i's being its
+	// (x, y) in s₀, s_T−1 and s_T (a matrix reused while the rows match).
+	var slots nn.Mat
+	ballSlots := func(x nn.Mat) nn.Mat {
+		if slots.Rows != x.Rows {
+			slots = nn.NewMat(x.Rows, nb*6)
+		}
+		for r := range x.Rows {
+			xr, sr := x.Row(r), slots.Row(r)
+			for b := range nb {
+				for k := range 3 {
+					sr[b*6+2*k], sr[b*6+2*k+1] = xr[k*od+2*b], xr[k*od+2*b+1]
+				}
+			}
+		}
+		return slots
+	}
 	switch *explainModel {
 	case "mlp":
 		mlp := nn.NewMLP(rng, "", []int{in, 256, 256, nb * nb * NumRelations}, nn.ReLU, nn.Identity)
@@ -265,22 +282,15 @@ func TestExplanationLearnability(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var slots, ctx nn.Mat
+		var ctx nn.Mat
 		forward = func(x nn.Mat) nn.Mat {
-			if slots.Rows != x.Rows {
-				slots, ctx = nn.NewMat(x.Rows, nb*6), nn.NewMat(x.Rows, 2*na)
+			if ctx.Rows != x.Rows {
+				ctx = nn.NewMat(x.Rows, 2*na)
 			}
 			for r := range x.Rows {
-				xr, sr := x.Row(r), slots.Row(r)
-				for b := range nb {
-					for k := range 3 {
-						sr[b*6+2*k] = xr[k*od+2*b]
-						sr[b*6+2*k+1] = xr[k*od+2*b+1]
-					}
-				}
-				copy(ctx.Row(r), xr[3*od:])
+				copy(ctx.Row(r), x.Row(r)[3*od:])
 			}
-			return net.Forward(ctx, slots)
+			return net.Forward(ctx, ballSlots(x))
 		}
 		backward = func(g nn.Mat) { net.Backward(g) }
 		weights = net.Params()
@@ -365,21 +375,7 @@ func TestExplanationLearnability(t *testing.T) {
 			t.Fatal(err)
 		}
 		head := nn.NewMLP(rng, "head.", []int{pe.Width(), 256, nb * nb * NumRelations}, nn.ReLU, nn.Identity)
-		var slots nn.Mat
-		forward = func(x nn.Mat) nn.Mat {
-			if slots.Rows != x.Rows {
-				slots = nn.NewMat(x.Rows, nb*6)
-			}
-			for r := range x.Rows {
-				xr, sr := x.Row(r), slots.Row(r)
-				for b := range nb {
-					for k := range 3 {
-						sr[b*6+2*k], sr[b*6+2*k+1] = xr[k*od+2*b], xr[k*od+2*b+1]
-					}
-				}
-			}
-			return head.Forward(pe.Forward(slots))
-		}
+		forward = func(x nn.Mat) nn.Mat { return head.Forward(pe.Forward(ballSlots(x))) }
 		backward = func(g nn.Mat) { pe.Backward(head.Backward(g, true, true)) }
 		weights = append(pe.Params(), head.Params()...)
 	default:
