@@ -143,15 +143,15 @@ func (r *Registry) Describe(ctx context.Context, kind plugin.Kind, name string) 
 			return info, err
 		}
 		// A backend that declares no settings keeps lm.config as given.
+		var schema *algo.Schema
 		if sc, ok := h.LM.(lm.Schemer); ok {
-			schema, err := sc.Schema(ctx, lm.SchemaRequest{})
-			if err != nil && !errors.Is(err, lm.ErrNoSchema) {
-				h.Close()
-				return info, fmt.Errorf("plugin %s: schema: %w", name, err)
-			}
-			info.Schema = schema
+			schema, err = sc.Schema(ctx, lm.SchemaRequest{})
 		}
 		h.Close()
+		if err != nil && !errors.Is(err, lm.ErrNoSchema) {
+			return info, fmt.Errorf("plugin %s: schema: %w", name, err)
+		}
+		info.Schema = schema
 	}
 	r.mu.Lock()
 	r.cache[id] = info
