@@ -17,8 +17,9 @@ import (
 //
 // What not every environment can do is an optional capability, a small
 // interface the host checks for: [Configurer] (settings), [Parser] (goal
-// texts back into goals), [Renderer] (pictures) and [PlausibilityScorer]
-// (physical plausibility of imagined rollouts).
+// texts back into goals), [Renderer] (pictures), [PlausibilityScorer]
+// (physical plausibility of imagined rollouts) and [BatchJudger] (many
+// rollouts judged in one call).
 type Env interface {
 	// Spec describes the environment.
 	Spec(ctx context.Context, req SpecRequest) (*Spec, error)
@@ -166,6 +167,25 @@ type JudgeResponse struct {
 	// Steps is the number of leading transitions the episode would have
 	// lasted in the real environment (up to the first terminal).
 	Steps int
+}
+
+// BatchJudger is implemented by environments that judge a batch of rollouts
+// at once faster than one Judge call each. It is never needed: [JudgeBatch]
+// and a plugin's server judge a batch by calling Judge on each rollout in
+// turn where the env lacks it. Result i must equal Judge of rollout i, and an
+// error about one rollout must be a [*RolloutError] naming its index.
+type BatchJudger interface {
+	JudgeBatch(ctx context.Context, req JudgeBatchRequest) (*JudgeBatchResponse, error)
+}
+
+// JudgeBatchRequest holds rollouts to label, each as Judge takes it.
+type JudgeBatchRequest struct {
+	Rollouts []JudgeRequest
+}
+
+// JudgeBatchResponse labels each rollout of a batch: Results[i] is rollout i's.
+type JudgeBatchResponse struct {
+	Results []JudgeResponse
 }
 
 // BehaveRequest asks a behaviour policy for one action per observation.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -40,6 +41,9 @@ func (p *Plugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.C
 // process and passes configuration to it.
 type Client struct {
 	c pb.EnvClient
+	// noBatch is set once the plugin answered JudgeBatch with
+	// Unimplemented (a binary built before it): Judge each rollout instead.
+	noBatch atomic.Bool
 }
 
 var (
@@ -48,6 +52,7 @@ var (
 	_ Parser             = (*Client)(nil)
 	_ Renderer           = (*Client)(nil)
 	_ PlausibilityScorer = (*Client)(nil)
+	_ BatchJudger        = (*Client)(nil)
 )
 
 // The errors a Client's optional methods return (wrapped) when the plugin's
@@ -114,11 +119,48 @@ func (c *Client) Step(ctx context.Context, req StepRequest) (*StepResponse, erro
 }
 
 func (c *Client) Judge(ctx context.Context, req JudgeRequest) (*JudgeResponse, error) {
-	r, err := c.c.Judge(ctx, &pb.JudgeRequest{Goal: pb.FromGoal(req.Goal), Observations: req.Observations, Actions: req.Actions})
+	r, err := c.c.Judge(ctx, judgeToPB(req))
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
-	return &JudgeResponse{Rewards: r.Rewards, Terminals: r.Terminals, Success: r.Success, Steps: int(r.Steps)}, nil
+	j := verdictFromPB(r)
+	return &j, nil
+}
+
+// JudgeBatch judges every rollout in one RPC. Against a plugin built before
+// the RPC existed it falls back to one Judge call per rollout.
+func (c *Client) JudgeBatch(ctx context.Context, req JudgeBatchRequest) (*JudgeBatchResponse, error) {
+	if c.noBatch.Load() {
+		return judgeEach(ctx, c, req)
+	}
+	in := &pb.JudgeBatchRequest{Rollouts: make([]*pb.JudgeRequest, len(req.Rollouts))}
+	for i, ro := range req.Rollouts {
+		in.Rollouts[i] = judgeToPB(ro)
+	}
+	r, err := c.c.JudgeBatch(ctx, in)
+	if status.Code(err) == codes.Unimplemented {
+		c.noBatch.Store(true)
+		return judgeEach(ctx, c, req)
+	}
+	if err != nil {
+		return nil, plugin.Error(err)
+	}
+	if f := r.Failed; f != nil {
+		return nil, &RolloutError{Index: int(f.Index), Err: &plugin.RemoteError{Code: codes.Unknown.String(), Msg: f.Message}}
+	}
+	out := &JudgeBatchResponse{Results: make([]JudgeResponse, len(r.Results))}
+	for i, j := range r.Results {
+		out.Results[i] = verdictFromPB(j)
+	}
+	return out, nil
+}
+
+func judgeToPB(req JudgeRequest) *pb.JudgeRequest {
+	return &pb.JudgeRequest{Goal: pb.FromGoal(req.Goal), Observations: req.Observations, Actions: req.Actions}
+}
+
+func verdictFromPB(r *pb.JudgeResponse) JudgeResponse {
+	return JudgeResponse{Rewards: r.Rewards, Terminals: r.Terminals, Success: r.Success, Steps: int(r.Steps)}
 }
 
 func (c *Client) Behave(ctx context.Context, req BehaveRequest) (*BehaveResponse, error) {
@@ -238,11 +280,43 @@ func (s *server) Step(ctx context.Context, r *pb.StepRequest) (*pb.StepResponse,
 }
 
 func (s *server) Judge(ctx context.Context, r *pb.JudgeRequest) (*pb.JudgeResponse, error) {
-	out, err := s.impl.Judge(ctx, JudgeRequest{Goal: pb.ToGoal(r.Goal), Observations: r.Observations, Actions: r.Actions})
+	out, err := s.impl.Judge(ctx, judgeFromPB(r))
 	if err != nil {
 		return nil, plugin.Status(err)
 	}
-	return &pb.JudgeResponse{Rewards: out.Rewards, Terminals: out.Terminals, Success: out.Success, Steps: int32(out.Steps)}, nil
+	return verdictToPB(out), nil
+}
+
+// JudgeBatch serves every env: by its own BatchJudger where it has one,
+// otherwise by its Judge on each rollout in turn.
+func (s *server) JudgeBatch(ctx context.Context, r *pb.JudgeBatchRequest) (*pb.JudgeBatchResponse, error) {
+	req := JudgeBatchRequest{Rollouts: make([]JudgeRequest, len(r.Rollouts))}
+	for i, ro := range r.Rollouts {
+		req.Rollouts[i] = judgeFromPB(ro)
+	}
+	out, err := JudgeBatch(ctx, s.impl, req)
+	var re *RolloutError
+	switch {
+	case errors.As(err, &re) && ctx.Err() == nil:
+		// One rollout was at fault: say which in the response, as a status
+		// would lose the index on its way through the host's interceptors.
+		return &pb.JudgeBatchResponse{Failed: &pb.RolloutError{Index: int32(re.Index), Message: re.Err.Error()}}, nil
+	case err != nil:
+		return nil, plugin.Status(err)
+	}
+	res := make([]*pb.JudgeResponse, len(out.Results))
+	for i := range out.Results {
+		res[i] = verdictToPB(&out.Results[i])
+	}
+	return &pb.JudgeBatchResponse{Results: res}, nil
+}
+
+func judgeFromPB(r *pb.JudgeRequest) JudgeRequest {
+	return JudgeRequest{Goal: pb.ToGoal(r.Goal), Observations: r.Observations, Actions: r.Actions}
+}
+
+func verdictToPB(j *JudgeResponse) *pb.JudgeResponse {
+	return &pb.JudgeResponse{Rewards: j.Rewards, Terminals: j.Terminals, Success: j.Success, Steps: int32(j.Steps)}
 }
 
 func (s *server) Behave(ctx context.Context, r *pb.BehaveRequest) (*pb.BehaveResponse, error) {

@@ -54,5 +54,8 @@ func Describe(ctx context.Context, e Env) (string, []string, error) {
 	if _, ok := e.(PlausibilityScorer); ok {
 		caps = append(caps, "plausibility")
 	}
+	if _, ok := e.(BatchJudger); ok {
+		caps = append(caps, "judge-batch")
+	}
 	return s.Name, caps, nil
 }

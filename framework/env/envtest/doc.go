@@ -27,6 +27,11 @@
 //     repeats its last observation with reward 0.
 //   - Judge: for rollouts of every behaviour policy, Judge gives the rewards,
 //     terminals, success and length that Step gave.
+//   - JudgeBatch: env.JudgeBatch (the env's own env.BatchJudger, one RPC
+//     for a plugin client, else Judge per rollout) gives each rollout of a
+//     batch mixing policies, successes and failures, lengths and goals what
+//     Judge gives it alone, in order; an empty batch has no results; a batch
+//     with one malformed rollout is an *env.RolloutError naming its index.
 //   - Behave: every policy returns valid actions of the right shape,
 //     deterministically under a seed; an unknown policy is an error.
 //   - BadInput: out-of-range, non-integer, NaN and infinite actions, action

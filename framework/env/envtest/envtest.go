@@ -76,6 +76,7 @@ func (s Suite) run(t tester) {
 		{"ResetObservations", s.checkResetObservations},
 		{"Episodes", s.checkEpisodes},
 		{"Judge", s.checkJudge},
+		{"JudgeBatch", s.checkJudgeBatch},
 		{"Behave", s.checkBehave},
 		{"BadInput", s.checkBadInput},
 		{"Plausibility", s.checkPlausibility},
@@ -493,6 +494,87 @@ func (s Suite) checkJudge(t tester) {
 			}
 		})
 	}
+}
+
+// sameVerdict reports whether two labellings of a rollout agree exactly.
+func sameVerdict(a, b *env.JudgeResponse) bool {
+	return slices.Equal(a.Rewards, b.Rewards) && slices.Equal(a.Terminals, b.Terminals) && a.Success == b.Success && a.Steps == b.Steps
+}
+
+// checkJudgeBatch checks env.JudgeBatch (the env's own batch method, one
+// RPC for a plugin client, else Judge per rollout) against Judge of each
+// rollout alone, on a batch that mixes policies, successes and failures,
+// lengths and goals; and that an empty batch has no results and a batch
+// with one malformed rollout is an error naming its index.
+func (s Suite) checkJudgeBatch(t tester) {
+	e, sp := s.setup(t)
+	od, ad := sp.ObsDim, sp.ActionSpace.Dim
+	var batch []env.JudgeRequest
+	for _, policy := range sp.Policies {
+		eps := s.rollouts(t, e, sp, policy, s.Seed+2)
+		for i, ep := range eps {
+			batch = append(batch, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
+			if T := ep.Len(); T >= 2 { // its first half: shorter, and mostly short of the goal
+				k := T / 2
+				batch = append(batch, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations[:(k+1)*od], Actions: ep.Actions[:k*ad]})
+			}
+			if g := eps[(i+1)%len(eps)].Goal; g.Text != ep.Goal.Text { // the rollout under another goal
+				batch = append(batch, env.JudgeRequest{Goal: g, Observations: ep.Observations, Actions: ep.Actions})
+			}
+		}
+	}
+	want := make([]*env.JudgeResponse, len(batch))
+	for i, r := range batch {
+		j, err := suite.Call(func() (*env.JudgeResponse, error) { return e.Judge(t.Context(), r) })
+		if err != nil || j == nil {
+			t.Fatalf("rollout %d (%q, %d actions): Judge: %v", i, r.Goal.Text, len(r.Actions)/ad, err)
+		}
+		want[i] = j
+	}
+	t.Run("Mixed", func(t tester) {
+		got, err := suite.Call(func() (*env.JudgeBatchResponse, error) {
+			return env.JudgeBatch(t.Context(), e, env.JudgeBatchRequest{Rollouts: batch})
+		})
+		if err != nil {
+			t.Fatalf("JudgeBatch of %d rollouts: %v", len(batch), err)
+		}
+		for i := range batch {
+			if g := &got.Results[i]; !sameVerdict(g, want[i]) {
+				t.Errorf("rollout %d of %d (%q, %d actions): JudgeBatch gave %+v, Judge %+v", i, len(batch), batch[i].Goal.Text, len(batch[i].Actions)/ad, *g, *want[i])
+			}
+		}
+	})
+	t.Run("Empty", func(t tester) {
+		got, err := suite.Call(func() (*env.JudgeBatchResponse, error) {
+			return env.JudgeBatch(t.Context(), e, env.JudgeBatchRequest{})
+		})
+		if err != nil {
+			t.Fatalf("JudgeBatch of no rollouts: %v", err)
+		}
+		if len(got.Results) != 0 {
+			t.Errorf("JudgeBatch of no rollouts gave %d results", len(got.Results))
+		}
+	})
+	t.Run("Malformed", func(t tester) {
+		if len(batch) < 3 {
+			t.Skipf("%d rollouts, too few for a malformed one between good ones", len(batch))
+		}
+		const bad = 1
+		rs := slices.Clone(batch[:3])
+		rs[bad].Observations = rs[bad].Observations[:len(rs[bad].Observations)-1]
+		_, err := suite.Call(func() (*env.JudgeBatchResponse, error) {
+			return env.JudgeBatch(t.Context(), e, env.JudgeBatchRequest{Rollouts: rs})
+		})
+		var re *env.RolloutError
+		switch {
+		case err == nil:
+			t.Errorf("JudgeBatch with rollout %d one observation value short returned no error", bad)
+		case errors.Is(err, suite.ErrPanic):
+			t.Errorf("JudgeBatch with a malformed rollout panicked: %v", err)
+		case !errors.As(err, &re) || re.Index != bad:
+			t.Errorf("JudgeBatch with rollout %d one observation value short: the error %q is no *env.RolloutError with Index %d", bad, err, bad)
+		}
+	})
 }
 
 func (s Suite) checkBehave(t tester) {

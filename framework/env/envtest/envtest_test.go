@@ -55,6 +55,9 @@ func TestBrokenEnvsFail(t *testing.T) {
 		{"Miscounts", bugs{collectMiscounts: true}, []string{"Goals", "ResetStep/batch=7", "Collect"}},
 		{"BehaveIgnoresSeed", bugs{behaveIgnoresSeed: true}, []string{"Behave/random"}},
 		{"ConfigAcceptsAll", bugs{configAcceptsAll: true}, []string{"Configure"}},
+		{"BatchReversed", bugs{batchReversed: true}, []string{"JudgeBatch/Mixed"}},
+		{"BatchFirstGoal", bugs{batchFirstGoal: true}, []string{"JudgeBatch/Mixed"}},
+		{"BatchUnindexed", bugs{batchUnindexed: true}, []string{"JudgeBatch/Malformed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +83,9 @@ func TestWithoutCapabilities(t *testing.T) {
 	if _, ok := env.Env(e).(env.Renderer); ok {
 		t.Fatal("bare still renders")
 	}
+	if _, ok := env.Env(e).(env.BatchJudger); ok {
+		t.Fatal("bare still judges batches itself")
+	}
 	rec, rep := newRecorder(t)
 	Suite{New: func(testing.TB) env.Env { return e }}.run(rec)
 	if rec.Failed() {
@@ -90,7 +96,7 @@ func TestWithoutCapabilities(t *testing.T) {
 			t.Errorf("check %s was not skipped for an env without the capability", name)
 		}
 	}
-	if rep.Skipped("Judge") || rep.Skipped("BadInput/Judge/ObservationsWrongLength") {
+	if rep.Skipped("Judge") || rep.Skipped("JudgeBatch/Mixed") || rep.Skipped("JudgeBatch/Malformed") || rep.Skipped("BadInput/Judge/ObservationsWrongLength") {
 		t.Errorf("a mandatory check was skipped")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 // Each bug flag breaks one rule of the contract.
 type line struct {
 	bugs bugs
+	name string // the spec's name; "line" where empty
 
 	mu      sync.Mutex
 	pos     []int
@@ -52,6 +54,9 @@ type bugs struct {
 	goalsNil          bool // Goals returns neither goals nor an error
 	configAcceptsAll  bool // Configure accepts unknown keys
 	behaveIgnoresSeed bool // the random policy draws from a hidden counter
+	batchReversed     bool // JudgeBatch returns its results in reverse order
+	batchFirstGoal    bool // JudgeBatch judges every rollout under the first one's goal
+	batchUnindexed    bool // JudgeBatch's error about a rollout does not say which
 }
 
 // resets counts resets across envs, for the nondeterministic bug.
@@ -65,7 +70,11 @@ const (
 var _ env.Env = (*line)(nil)
 
 func (l *line) Spec(context.Context, env.SpecRequest) (*env.Spec, error) {
-	sp := &env.Spec{Name: "line", ObsDim: 2, ActionSpace: dataset.DiscreteSpace(3), GoalDim: 1, Horizon: lineHorizon,
+	name := l.name
+	if name == "" {
+		name = "line"
+	}
+	sp := &env.Spec{Name: name, ObsDim: 2, ActionSpace: dataset.DiscreteSpace(3), GoalDim: 1, Horizon: lineHorizon,
 		Levels: []string{"near", "far"}, Policies: []string{"expert", "random"}}
 	if l.bugs.noPolicies {
 		sp.Policies = nil
@@ -220,6 +229,29 @@ func (l *line) Judge(_ context.Context, req env.JudgeRequest) (*env.JudgeRespons
 		}
 	}
 	return r, nil
+}
+
+// JudgeBatch judges each rollout as Judge does: the line has a batch method
+// of its own, so that the suite checks one (bare hides it: the loop).
+func (l *line) JudgeBatch(ctx context.Context, req env.JudgeBatchRequest) (*env.JudgeBatchResponse, error) {
+	out := &env.JudgeBatchResponse{Results: make([]env.JudgeResponse, len(req.Rollouts))}
+	for i, r := range req.Rollouts {
+		if l.bugs.batchFirstGoal {
+			r.Goal = req.Rollouts[0].Goal
+		}
+		j, err := l.Judge(ctx, r)
+		if err != nil {
+			if l.bugs.batchUnindexed {
+				return nil, err
+			}
+			return nil, &env.RolloutError{Index: i, Err: err}
+		}
+		out.Results[i] = *j
+	}
+	if l.bugs.batchReversed {
+		slices.Reverse(out.Results)
+	}
+	return out, nil
 }
 
 func (l *line) Behave(_ context.Context, req env.BehaveRequest) (*env.BehaveResponse, error) {

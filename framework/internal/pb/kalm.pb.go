@@ -1025,6 +1025,158 @@ func (x *JudgeResponse) GetSteps() int32 {
 	return 0
 }
 
+// JudgeBatchRequest holds many rollouts to judge in one call; the response
+// has one JudgeResponse per rollout, in order, or says which rollout was at
+// fault (failed) and has none.
+type JudgeBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rollouts      []*JudgeRequest        `protobuf:"bytes,1,rep,name=rollouts,proto3" json:"rollouts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JudgeBatchRequest) Reset() {
+	*x = JudgeBatchRequest{}
+	mi := &file_kalm_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JudgeBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JudgeBatchRequest) ProtoMessage() {}
+
+func (x *JudgeBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JudgeBatchRequest.ProtoReflect.Descriptor instead.
+func (*JudgeBatchRequest) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *JudgeBatchRequest) GetRollouts() []*JudgeRequest {
+	if x != nil {
+		return x.Rollouts
+	}
+	return nil
+}
+
+type JudgeBatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*JudgeResponse       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Failed        *RolloutError          `protobuf:"bytes,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JudgeBatchResponse) Reset() {
+	*x = JudgeBatchResponse{}
+	mi := &file_kalm_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JudgeBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JudgeBatchResponse) ProtoMessage() {}
+
+func (x *JudgeBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JudgeBatchResponse.ProtoReflect.Descriptor instead.
+func (*JudgeBatchResponse) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *JudgeBatchResponse) GetResults() []*JudgeResponse {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *JudgeBatchResponse) GetFailed() *RolloutError {
+	if x != nil {
+		return x.Failed
+	}
+	return nil
+}
+
+// RolloutError is what is wrong with one rollout of a batch, by its index.
+type RolloutError struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutError) Reset() {
+	*x = RolloutError{}
+	mi := &file_kalm_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutError) ProtoMessage() {}
+
+func (x *RolloutError) ProtoReflect() protoreflect.Message {
+	mi := &file_kalm_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutError.ProtoReflect.Descriptor instead.
+func (*RolloutError) Descriptor() ([]byte, []int) {
+	return file_kalm_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RolloutError) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *RolloutError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type BehaveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Policy        string                 `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
@@ -1038,7 +1190,7 @@ type BehaveRequest struct {
 
 func (x *BehaveRequest) Reset() {
 	*x = BehaveRequest{}
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1202,7 @@ func (x *BehaveRequest) String() string {
 func (*BehaveRequest) ProtoMessage() {}
 
 func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[17]
+	mi := &file_kalm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1215,7 @@ func (x *BehaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveRequest.ProtoReflect.Descriptor instead.
 func (*BehaveRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{17}
+	return file_kalm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BehaveRequest) GetPolicy() string {
@@ -1110,7 +1262,7 @@ type BehaveResponse struct {
 
 func (x *BehaveResponse) Reset() {
 	*x = BehaveResponse{}
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1274,7 @@ func (x *BehaveResponse) String() string {
 func (*BehaveResponse) ProtoMessage() {}
 
 func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[18]
+	mi := &file_kalm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1287,7 @@ func (x *BehaveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BehaveResponse.ProtoReflect.Descriptor instead.
 func (*BehaveResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{18}
+	return file_kalm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BehaveResponse) GetActions() []float32 {
@@ -1155,7 +1307,7 @@ type PlausibilityRequest struct {
 
 func (x *PlausibilityRequest) Reset() {
 	*x = PlausibilityRequest{}
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1319,7 @@ func (x *PlausibilityRequest) String() string {
 func (*PlausibilityRequest) ProtoMessage() {}
 
 func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[19]
+	mi := &file_kalm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1332,7 @@ func (x *PlausibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityRequest.ProtoReflect.Descriptor instead.
 func (*PlausibilityRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{19}
+	return file_kalm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PlausibilityRequest) GetObservations() []float32 {
@@ -1209,7 +1361,7 @@ type Share struct {
 
 func (x *Share) Reset() {
 	*x = Share{}
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1373,7 @@ func (x *Share) String() string {
 func (*Share) ProtoMessage() {}
 
 func (x *Share) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[20]
+	mi := &file_kalm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1386,7 @@ func (x *Share) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Share.ProtoReflect.Descriptor instead.
 func (*Share) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{20}
+	return file_kalm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Share) GetName() string {
@@ -1268,7 +1420,7 @@ type PlausibilityResponse struct {
 
 func (x *PlausibilityResponse) Reset() {
 	*x = PlausibilityResponse{}
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1432,7 @@ func (x *PlausibilityResponse) String() string {
 func (*PlausibilityResponse) ProtoMessage() {}
 
 func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[21]
+	mi := &file_kalm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1445,7 @@ func (x *PlausibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlausibilityResponse.ProtoReflect.Descriptor instead.
 func (*PlausibilityResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{21}
+	return file_kalm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PlausibilityResponse) GetShares() []*Share {
@@ -1314,7 +1466,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1478,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[22]
+	mi := &file_kalm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1491,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{22}
+	return file_kalm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RenderRequest) GetObservation() []float32 {
@@ -1372,7 +1524,7 @@ type RenderResponse struct {
 
 func (x *RenderResponse) Reset() {
 	*x = RenderResponse{}
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1536,7 @@ func (x *RenderResponse) String() string {
 func (*RenderResponse) ProtoMessage() {}
 
 func (x *RenderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[23]
+	mi := &file_kalm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1549,7 @@ func (x *RenderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderResponse.ProtoReflect.Descriptor instead.
 func (*RenderResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{23}
+	return file_kalm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RenderResponse) GetPng() []byte {
@@ -1422,7 +1574,7 @@ type CollectRequest struct {
 
 func (x *CollectRequest) Reset() {
 	*x = CollectRequest{}
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1586,7 @@ func (x *CollectRequest) String() string {
 func (*CollectRequest) ProtoMessage() {}
 
 func (x *CollectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[24]
+	mi := &file_kalm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1599,7 @@ func (x *CollectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectRequest.ProtoReflect.Descriptor instead.
 func (*CollectRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{24}
+	return file_kalm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CollectRequest) GetEpisodes() int32 {
@@ -1510,7 +1662,7 @@ type CollectEvent struct {
 
 func (x *CollectEvent) Reset() {
 	*x = CollectEvent{}
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1674,7 @@ func (x *CollectEvent) String() string {
 func (*CollectEvent) ProtoMessage() {}
 
 func (x *CollectEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[25]
+	mi := &file_kalm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1687,7 @@ func (x *CollectEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectEvent.ProtoReflect.Descriptor instead.
 func (*CollectEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{25}
+	return file_kalm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CollectEvent) GetProgress() *Progress {
@@ -1560,7 +1712,7 @@ type SchemaRequest struct {
 
 func (x *SchemaRequest) Reset() {
 	*x = SchemaRequest{}
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1724,7 @@ func (x *SchemaRequest) String() string {
 func (*SchemaRequest) ProtoMessage() {}
 
 func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[26]
+	mi := &file_kalm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1737,7 @@ func (x *SchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaRequest.ProtoReflect.Descriptor instead.
 func (*SchemaRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{26}
+	return file_kalm_proto_rawDescGZIP(), []int{29}
 }
 
 type SchemaResponse struct {
@@ -1597,7 +1749,7 @@ type SchemaResponse struct {
 
 func (x *SchemaResponse) Reset() {
 	*x = SchemaResponse{}
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1761,7 @@ func (x *SchemaResponse) String() string {
 func (*SchemaResponse) ProtoMessage() {}
 
 func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[27]
+	mi := &file_kalm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1774,7 @@ func (x *SchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchemaResponse.ProtoReflect.Descriptor instead.
 func (*SchemaResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{27}
+	return file_kalm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SchemaResponse) GetSchemaJson() []byte {
@@ -1642,7 +1794,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1806,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[28]
+	mi := &file_kalm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1819,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{28}
+	return file_kalm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Source) GetPath() string {
@@ -1700,7 +1852,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1864,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[29]
+	mi := &file_kalm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1877,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{29}
+	return file_kalm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TrainRequest) GetDatasets() []*Source {
@@ -1794,7 +1946,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1958,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[30]
+	mi := &file_kalm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1971,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{30}
+	return file_kalm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Checkpoint) GetStep() int64 {
@@ -1846,7 +1998,7 @@ type TrainResult struct {
 
 func (x *TrainResult) Reset() {
 	*x = TrainResult{}
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +2010,7 @@ func (x *TrainResult) String() string {
 func (*TrainResult) ProtoMessage() {}
 
 func (x *TrainResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[31]
+	mi := &file_kalm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +2023,7 @@ func (x *TrainResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainResult.ProtoReflect.Descriptor instead.
 func (*TrainResult) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{31}
+	return file_kalm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TrainResult) GetCheckpoints() []*Checkpoint {
@@ -1899,7 +2051,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1911,7 +2063,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[32]
+	mi := &file_kalm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1924,7 +2076,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{32}
+	return file_kalm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TrainEvent) GetProgress() *Progress {
@@ -1950,7 +2102,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2114,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[33]
+	mi := &file_kalm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2127,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{33}
+	return file_kalm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LoadRequest) GetCheckpoint() string {
@@ -1994,7 +2146,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2158,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[34]
+	mi := &file_kalm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2171,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{34}
+	return file_kalm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LoadResponse) GetPolicy() string {
@@ -2042,7 +2194,7 @@ type ActRequest struct {
 
 func (x *ActRequest) Reset() {
 	*x = ActRequest{}
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2206,7 @@ func (x *ActRequest) String() string {
 func (*ActRequest) ProtoMessage() {}
 
 func (x *ActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[35]
+	mi := &file_kalm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2219,7 @@ func (x *ActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActRequest.ProtoReflect.Descriptor instead.
 func (*ActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{35}
+	return file_kalm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ActRequest) GetPolicy() string {
@@ -2114,7 +2266,7 @@ type ActResponse struct {
 
 func (x *ActResponse) Reset() {
 	*x = ActResponse{}
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2278,7 @@ func (x *ActResponse) String() string {
 func (*ActResponse) ProtoMessage() {}
 
 func (x *ActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[36]
+	mi := &file_kalm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2291,7 @@ func (x *ActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActResponse.ProtoReflect.Descriptor instead.
 func (*ActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{36}
+	return file_kalm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ActResponse) GetActions() []float32 {
@@ -2166,7 +2318,7 @@ type GroundRequest struct {
 
 func (x *GroundRequest) Reset() {
 	*x = GroundRequest{}
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2330,7 @@ func (x *GroundRequest) String() string {
 func (*GroundRequest) ProtoMessage() {}
 
 func (x *GroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[37]
+	mi := &file_kalm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2343,7 @@ func (x *GroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundRequest.ProtoReflect.Descriptor instead.
 func (*GroundRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{37}
+	return file_kalm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GroundRequest) GetBase() string {
@@ -2269,7 +2421,7 @@ type GroundEvent struct {
 
 func (x *GroundEvent) Reset() {
 	*x = GroundEvent{}
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2433,7 @@ func (x *GroundEvent) String() string {
 func (*GroundEvent) ProtoMessage() {}
 
 func (x *GroundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[38]
+	mi := &file_kalm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2446,7 @@ func (x *GroundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroundEvent.ProtoReflect.Descriptor instead.
 func (*GroundEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{38}
+	return file_kalm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GroundEvent) GetProgress() *Progress {
@@ -2342,7 +2494,7 @@ type GenerateRequest struct {
 
 func (x *GenerateRequest) Reset() {
 	*x = GenerateRequest{}
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2506,7 @@ func (x *GenerateRequest) String() string {
 func (*GenerateRequest) ProtoMessage() {}
 
 func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[39]
+	mi := &file_kalm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2367,7 +2519,7 @@ func (x *GenerateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRequest.ProtoReflect.Descriptor instead.
 func (*GenerateRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{39}
+	return file_kalm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GenerateRequest) GetCheckpoint() string {
@@ -2445,7 +2597,7 @@ type GenerateMessage struct {
 
 func (x *GenerateMessage) Reset() {
 	*x = GenerateMessage{}
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2609,7 @@ func (x *GenerateMessage) String() string {
 func (*GenerateMessage) ProtoMessage() {}
 
 func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[40]
+	mi := &file_kalm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2622,7 @@ func (x *GenerateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateMessage.ProtoReflect.Descriptor instead.
 func (*GenerateMessage) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{40}
+	return file_kalm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GenerateMessage) GetRequest() *GenerateRequest {
@@ -2499,7 +2651,7 @@ type GenerateStep struct {
 
 func (x *GenerateStep) Reset() {
 	*x = GenerateStep{}
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2663,7 @@ func (x *GenerateStep) String() string {
 func (*GenerateStep) ProtoMessage() {}
 
 func (x *GenerateStep) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[41]
+	mi := &file_kalm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2676,7 @@ func (x *GenerateStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateStep.ProtoReflect.Descriptor instead.
 func (*GenerateStep) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{41}
+	return file_kalm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GenerateStep) GetStep() int32 {
@@ -2564,7 +2716,7 @@ type GenerateVerdict struct {
 
 func (x *GenerateVerdict) Reset() {
 	*x = GenerateVerdict{}
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +2728,7 @@ func (x *GenerateVerdict) String() string {
 func (*GenerateVerdict) ProtoMessage() {}
 
 func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[42]
+	mi := &file_kalm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +2741,7 @@ func (x *GenerateVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateVerdict.ProtoReflect.Descriptor instead.
 func (*GenerateVerdict) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{42}
+	return file_kalm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GenerateVerdict) GetDone() []bool {
@@ -2610,7 +2762,7 @@ type GenerateEvent struct {
 
 func (x *GenerateEvent) Reset() {
 	*x = GenerateEvent{}
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2622,7 +2774,7 @@ func (x *GenerateEvent) String() string {
 func (*GenerateEvent) ProtoMessage() {}
 
 func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[43]
+	mi := &file_kalm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2635,7 +2787,7 @@ func (x *GenerateEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateEvent.ProtoReflect.Descriptor instead.
 func (*GenerateEvent) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{43}
+	return file_kalm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GenerateEvent) GetStep() *GenerateStep {
@@ -2662,7 +2814,7 @@ type GenerateResponse struct {
 
 func (x *GenerateResponse) Reset() {
 	*x = GenerateResponse{}
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2826,7 @@ func (x *GenerateResponse) String() string {
 func (*GenerateResponse) ProtoMessage() {}
 
 func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[44]
+	mi := &file_kalm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2839,7 @@ func (x *GenerateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateResponse.ProtoReflect.Descriptor instead.
 func (*GenerateResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{44}
+	return file_kalm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GenerateResponse) GetMetaJson() []byte {
@@ -2719,7 +2871,7 @@ type Episode struct {
 
 func (x *Episode) Reset() {
 	*x = Episode{}
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2731,7 +2883,7 @@ func (x *Episode) String() string {
 func (*Episode) ProtoMessage() {}
 
 func (x *Episode) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[45]
+	mi := &file_kalm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2744,7 +2896,7 @@ func (x *Episode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Episode.ProtoReflect.Descriptor instead.
 func (*Episode) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{45}
+	return file_kalm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Episode) GetGoal() *Goal {
@@ -2808,7 +2960,7 @@ type ExplainRequest struct {
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2820,7 +2972,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[46]
+	mi := &file_kalm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2833,7 +2985,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{46}
+	return file_kalm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ExplainRequest) GetCheckpoint() string {
@@ -2873,7 +3025,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3037,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[47]
+	mi := &file_kalm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3050,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{47}
+	return file_kalm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ExplainResponse) GetTexts() []string {
@@ -2919,7 +3071,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +3083,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[48]
+	mi := &file_kalm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +3096,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{48}
+	return file_kalm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PredictRequest) GetCheckpoint() string {
@@ -2977,7 +3129,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2989,7 +3141,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[49]
+	mi := &file_kalm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3002,7 +3154,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{49}
+	return file_kalm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PredictResponse) GetObservations() []float32 {
@@ -3022,7 +3174,7 @@ type EncodeRequest struct {
 
 func (x *EncodeRequest) Reset() {
 	*x = EncodeRequest{}
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3034,7 +3186,7 @@ func (x *EncodeRequest) String() string {
 func (*EncodeRequest) ProtoMessage() {}
 
 func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[50]
+	mi := &file_kalm_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3047,7 +3199,7 @@ func (x *EncodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeRequest.ProtoReflect.Descriptor instead.
 func (*EncodeRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{50}
+	return file_kalm_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *EncodeRequest) GetCheckpoint() string {
@@ -3074,7 +3226,7 @@ type EncodeResponse struct {
 
 func (x *EncodeResponse) Reset() {
 	*x = EncodeResponse{}
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3086,7 +3238,7 @@ func (x *EncodeResponse) String() string {
 func (*EncodeResponse) ProtoMessage() {}
 
 func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[51]
+	mi := &file_kalm_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3099,7 +3251,7 @@ func (x *EncodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncodeResponse.ProtoReflect.Descriptor instead.
 func (*EncodeResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{51}
+	return file_kalm_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *EncodeResponse) GetDim() int32 {
@@ -3132,7 +3284,7 @@ type LMActRequest struct {
 
 func (x *LMActRequest) Reset() {
 	*x = LMActRequest{}
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3144,7 +3296,7 @@ func (x *LMActRequest) String() string {
 func (*LMActRequest) ProtoMessage() {}
 
 func (x *LMActRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[52]
+	mi := &file_kalm_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3157,7 +3309,7 @@ func (x *LMActRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActRequest.ProtoReflect.Descriptor instead.
 func (*LMActRequest) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{52}
+	return file_kalm_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *LMActRequest) GetCheckpoint() string {
@@ -3225,7 +3377,7 @@ type LMActResponse struct {
 
 func (x *LMActResponse) Reset() {
 	*x = LMActResponse{}
-	mi := &file_kalm_proto_msgTypes[53]
+	mi := &file_kalm_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3389,7 @@ func (x *LMActResponse) String() string {
 func (*LMActResponse) ProtoMessage() {}
 
 func (x *LMActResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kalm_proto_msgTypes[53]
+	mi := &file_kalm_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3402,7 @@ func (x *LMActResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LMActResponse.ProtoReflect.Descriptor instead.
 func (*LMActResponse) Descriptor() ([]byte, []int) {
-	return file_kalm_proto_rawDescGZIP(), []int{53}
+	return file_kalm_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *LMActResponse) GetActions() []float32 {
@@ -3344,7 +3496,15 @@ const file_kalm_proto_rawDesc = "" +
 	"\arewards\x18\x01 \x03(\x02R\arewards\x12\x1c\n" +
 	"\tterminals\x18\x02 \x03(\bR\tterminals\x12\x18\n" +
 	"\asuccess\x18\x03 \x01(\bR\asuccess\x12\x14\n" +
-	"\x05steps\x18\x04 \x01(\x05R\x05steps\"\xfb\x01\n" +
+	"\x05steps\x18\x04 \x01(\x05R\x05steps\"F\n" +
+	"\x11JudgeBatchRequest\x121\n" +
+	"\brollouts\x18\x01 \x03(\v2\x15.kalm.v1.JudgeRequestR\brollouts\"u\n" +
+	"\x12JudgeBatchResponse\x120\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.kalm.v1.JudgeResponseR\aresults\x12-\n" +
+	"\x06failed\x18\x02 \x01(\v2\x15.kalm.v1.RolloutErrorR\x06failed\">\n" +
+	"\fRolloutError\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xfb\x01\n" +
 	"\rBehaveRequest\x12\x16\n" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12\"\n" +
 	"\fobservations\x18\x02 \x03(\x02R\fobservations\x12#\n" +
@@ -3529,14 +3689,16 @@ const file_kalm_proto_rawDesc = "" +
 	"\x0fhistory_lengths\x18\a \x03(\x05R\x0ehistoryLengths\x12 \n" +
 	"\vtemperature\x18\b \x01(\x01R\vtemperature\")\n" +
 	"\rLMActResponse\x12\x18\n" +
-	"\aactions\x18\x01 \x03(\x02R\aactions2\x9d\x05\n" +
+	"\aactions\x18\x01 \x03(\x02R\aactions2\xe4\x05\n" +
 	"\x03Env\x12.\n" +
 	"\x04Spec\x12\x14.kalm.v1.SpecRequest\x1a\x10.kalm.v1.EnvSpec\x12B\n" +
 	"\tConfigure\x12\x19.kalm.v1.ConfigureRequest\x1a\x1a.kalm.v1.ConfigureResponse\x126\n" +
 	"\x05Goals\x12\x15.kalm.v1.GoalsRequest\x1a\x16.kalm.v1.GoalsResponse\x126\n" +
 	"\x05Reset\x12\x15.kalm.v1.ResetRequest\x1a\x16.kalm.v1.ResetResponse\x123\n" +
 	"\x04Step\x12\x14.kalm.v1.StepRequest\x1a\x15.kalm.v1.StepResponse\x126\n" +
-	"\x05Judge\x12\x15.kalm.v1.JudgeRequest\x1a\x16.kalm.v1.JudgeResponse\x129\n" +
+	"\x05Judge\x12\x15.kalm.v1.JudgeRequest\x1a\x16.kalm.v1.JudgeResponse\x12E\n" +
+	"\n" +
+	"JudgeBatch\x12\x1a.kalm.v1.JudgeBatchRequest\x1a\x1b.kalm.v1.JudgeBatchResponse\x129\n" +
 	"\x06Behave\x12\x16.kalm.v1.BehaveRequest\x1a\x17.kalm.v1.BehaveResponse\x12K\n" +
 	"\fPlausibility\x12\x1c.kalm.v1.PlausibilityRequest\x1a\x1d.kalm.v1.PlausibilityResponse\x129\n" +
 	"\x06Render\x12\x16.kalm.v1.RenderRequest\x1a\x17.kalm.v1.RenderResponse\x12;\n" +
@@ -3569,7 +3731,7 @@ func file_kalm_proto_rawDescGZIP() []byte {
 	return file_kalm_proto_rawDescData
 }
 
-var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_kalm_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_kalm_proto_goTypes = []any{
 	(*Goal)(nil),                 // 0: kalm.v1.Goal
 	(*Space)(nil),                // 1: kalm.v1.Space
@@ -3588,132 +3750,140 @@ var file_kalm_proto_goTypes = []any{
 	(*StepResponse)(nil),         // 14: kalm.v1.StepResponse
 	(*JudgeRequest)(nil),         // 15: kalm.v1.JudgeRequest
 	(*JudgeResponse)(nil),        // 16: kalm.v1.JudgeResponse
-	(*BehaveRequest)(nil),        // 17: kalm.v1.BehaveRequest
-	(*BehaveResponse)(nil),       // 18: kalm.v1.BehaveResponse
-	(*PlausibilityRequest)(nil),  // 19: kalm.v1.PlausibilityRequest
-	(*Share)(nil),                // 20: kalm.v1.Share
-	(*PlausibilityResponse)(nil), // 21: kalm.v1.PlausibilityResponse
-	(*RenderRequest)(nil),        // 22: kalm.v1.RenderRequest
-	(*RenderResponse)(nil),       // 23: kalm.v1.RenderResponse
-	(*CollectRequest)(nil),       // 24: kalm.v1.CollectRequest
-	(*CollectEvent)(nil),         // 25: kalm.v1.CollectEvent
-	(*SchemaRequest)(nil),        // 26: kalm.v1.SchemaRequest
-	(*SchemaResponse)(nil),       // 27: kalm.v1.SchemaResponse
-	(*Source)(nil),               // 28: kalm.v1.Source
-	(*TrainRequest)(nil),         // 29: kalm.v1.TrainRequest
-	(*Checkpoint)(nil),           // 30: kalm.v1.Checkpoint
-	(*TrainResult)(nil),          // 31: kalm.v1.TrainResult
-	(*TrainEvent)(nil),           // 32: kalm.v1.TrainEvent
-	(*LoadRequest)(nil),          // 33: kalm.v1.LoadRequest
-	(*LoadResponse)(nil),         // 34: kalm.v1.LoadResponse
-	(*ActRequest)(nil),           // 35: kalm.v1.ActRequest
-	(*ActResponse)(nil),          // 36: kalm.v1.ActResponse
-	(*GroundRequest)(nil),        // 37: kalm.v1.GroundRequest
-	(*GroundEvent)(nil),          // 38: kalm.v1.GroundEvent
-	(*GenerateRequest)(nil),      // 39: kalm.v1.GenerateRequest
-	(*GenerateMessage)(nil),      // 40: kalm.v1.GenerateMessage
-	(*GenerateStep)(nil),         // 41: kalm.v1.GenerateStep
-	(*GenerateVerdict)(nil),      // 42: kalm.v1.GenerateVerdict
-	(*GenerateEvent)(nil),        // 43: kalm.v1.GenerateEvent
-	(*GenerateResponse)(nil),     // 44: kalm.v1.GenerateResponse
-	(*Episode)(nil),              // 45: kalm.v1.Episode
-	(*ExplainRequest)(nil),       // 46: kalm.v1.ExplainRequest
-	(*ExplainResponse)(nil),      // 47: kalm.v1.ExplainResponse
-	(*PredictRequest)(nil),       // 48: kalm.v1.PredictRequest
-	(*PredictResponse)(nil),      // 49: kalm.v1.PredictResponse
-	(*EncodeRequest)(nil),        // 50: kalm.v1.EncodeRequest
-	(*EncodeResponse)(nil),       // 51: kalm.v1.EncodeResponse
-	(*LMActRequest)(nil),         // 52: kalm.v1.LMActRequest
-	(*LMActResponse)(nil),        // 53: kalm.v1.LMActResponse
-	nil,                          // 54: kalm.v1.Goal.ParamsEntry
-	nil,                          // 55: kalm.v1.Progress.MetricsEntry
-	nil,                          // 56: kalm.v1.EnvSpec.ConfigEntry
-	nil,                          // 57: kalm.v1.ConfigureRequest.ConfigEntry
-	nil,                          // 58: kalm.v1.BehaveRequest.ParamsEntry
-	nil,                          // 59: kalm.v1.CollectRequest.ParamsEntry
-	nil,                          // 60: kalm.v1.TrainResult.MetricsEntry
-	nil,                          // 61: kalm.v1.GroundEvent.MetricsEntry
-	nil,                          // 62: kalm.v1.GenerateResponse.MetricsEntry
+	(*JudgeBatchRequest)(nil),    // 17: kalm.v1.JudgeBatchRequest
+	(*JudgeBatchResponse)(nil),   // 18: kalm.v1.JudgeBatchResponse
+	(*RolloutError)(nil),         // 19: kalm.v1.RolloutError
+	(*BehaveRequest)(nil),        // 20: kalm.v1.BehaveRequest
+	(*BehaveResponse)(nil),       // 21: kalm.v1.BehaveResponse
+	(*PlausibilityRequest)(nil),  // 22: kalm.v1.PlausibilityRequest
+	(*Share)(nil),                // 23: kalm.v1.Share
+	(*PlausibilityResponse)(nil), // 24: kalm.v1.PlausibilityResponse
+	(*RenderRequest)(nil),        // 25: kalm.v1.RenderRequest
+	(*RenderResponse)(nil),       // 26: kalm.v1.RenderResponse
+	(*CollectRequest)(nil),       // 27: kalm.v1.CollectRequest
+	(*CollectEvent)(nil),         // 28: kalm.v1.CollectEvent
+	(*SchemaRequest)(nil),        // 29: kalm.v1.SchemaRequest
+	(*SchemaResponse)(nil),       // 30: kalm.v1.SchemaResponse
+	(*Source)(nil),               // 31: kalm.v1.Source
+	(*TrainRequest)(nil),         // 32: kalm.v1.TrainRequest
+	(*Checkpoint)(nil),           // 33: kalm.v1.Checkpoint
+	(*TrainResult)(nil),          // 34: kalm.v1.TrainResult
+	(*TrainEvent)(nil),           // 35: kalm.v1.TrainEvent
+	(*LoadRequest)(nil),          // 36: kalm.v1.LoadRequest
+	(*LoadResponse)(nil),         // 37: kalm.v1.LoadResponse
+	(*ActRequest)(nil),           // 38: kalm.v1.ActRequest
+	(*ActResponse)(nil),          // 39: kalm.v1.ActResponse
+	(*GroundRequest)(nil),        // 40: kalm.v1.GroundRequest
+	(*GroundEvent)(nil),          // 41: kalm.v1.GroundEvent
+	(*GenerateRequest)(nil),      // 42: kalm.v1.GenerateRequest
+	(*GenerateMessage)(nil),      // 43: kalm.v1.GenerateMessage
+	(*GenerateStep)(nil),         // 44: kalm.v1.GenerateStep
+	(*GenerateVerdict)(nil),      // 45: kalm.v1.GenerateVerdict
+	(*GenerateEvent)(nil),        // 46: kalm.v1.GenerateEvent
+	(*GenerateResponse)(nil),     // 47: kalm.v1.GenerateResponse
+	(*Episode)(nil),              // 48: kalm.v1.Episode
+	(*ExplainRequest)(nil),       // 49: kalm.v1.ExplainRequest
+	(*ExplainResponse)(nil),      // 50: kalm.v1.ExplainResponse
+	(*PredictRequest)(nil),       // 51: kalm.v1.PredictRequest
+	(*PredictResponse)(nil),      // 52: kalm.v1.PredictResponse
+	(*EncodeRequest)(nil),        // 53: kalm.v1.EncodeRequest
+	(*EncodeResponse)(nil),       // 54: kalm.v1.EncodeResponse
+	(*LMActRequest)(nil),         // 55: kalm.v1.LMActRequest
+	(*LMActResponse)(nil),        // 56: kalm.v1.LMActResponse
+	nil,                          // 57: kalm.v1.Goal.ParamsEntry
+	nil,                          // 58: kalm.v1.Progress.MetricsEntry
+	nil,                          // 59: kalm.v1.EnvSpec.ConfigEntry
+	nil,                          // 60: kalm.v1.ConfigureRequest.ConfigEntry
+	nil,                          // 61: kalm.v1.BehaveRequest.ParamsEntry
+	nil,                          // 62: kalm.v1.CollectRequest.ParamsEntry
+	nil,                          // 63: kalm.v1.TrainResult.MetricsEntry
+	nil,                          // 64: kalm.v1.GroundEvent.MetricsEntry
+	nil,                          // 65: kalm.v1.GenerateResponse.MetricsEntry
 }
 var file_kalm_proto_depIdxs = []int32{
-	54, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
-	55, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
+	57, // 0: kalm.v1.Goal.params:type_name -> kalm.v1.Goal.ParamsEntry
+	58, // 1: kalm.v1.Progress.metrics:type_name -> kalm.v1.Progress.MetricsEntry
 	1,  // 2: kalm.v1.EnvSpec.action_space:type_name -> kalm.v1.Space
-	56, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
-	57, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
+	59, // 3: kalm.v1.EnvSpec.config:type_name -> kalm.v1.EnvSpec.ConfigEntry
+	60, // 4: kalm.v1.ConfigureRequest.config:type_name -> kalm.v1.ConfigureRequest.ConfigEntry
 	0,  // 5: kalm.v1.ParseGoalsResponse.goals:type_name -> kalm.v1.Goal
 	0,  // 6: kalm.v1.GoalsResponse.goals:type_name -> kalm.v1.Goal
 	0,  // 7: kalm.v1.ResetRequest.goals:type_name -> kalm.v1.Goal
 	0,  // 8: kalm.v1.JudgeRequest.goal:type_name -> kalm.v1.Goal
-	0,  // 9: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
-	58, // 10: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
-	20, // 11: kalm.v1.PlausibilityResponse.shares:type_name -> kalm.v1.Share
-	59, // 12: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
-	2,  // 13: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
-	28, // 14: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
-	30, // 15: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
-	60, // 16: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
-	2,  // 17: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
-	31, // 18: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
-	2,  // 19: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
-	61, // 20: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
-	0,  // 21: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
-	39, // 22: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
-	42, // 23: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
-	41, // 24: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
-	44, // 25: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
-	62, // 26: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
-	0,  // 27: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
-	45, // 28: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
-	3,  // 29: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
-	5,  // 30: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
-	9,  // 31: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
-	11, // 32: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
-	13, // 33: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
-	15, // 34: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
-	17, // 35: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
-	19, // 36: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
-	22, // 37: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
-	24, // 38: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
-	7,  // 39: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
-	26, // 40: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
-	29, // 41: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
-	33, // 42: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
-	35, // 43: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
-	37, // 44: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
-	40, // 45: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
-	46, // 46: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
-	48, // 47: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
-	50, // 48: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
-	52, // 49: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
-	26, // 50: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
-	4,  // 51: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
-	6,  // 52: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
-	10, // 53: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
-	12, // 54: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
-	14, // 55: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
-	16, // 56: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
-	18, // 57: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
-	21, // 58: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
-	23, // 59: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
-	25, // 60: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
-	8,  // 61: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
-	27, // 62: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
-	32, // 63: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
-	34, // 64: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
-	36, // 65: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
-	38, // 66: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
-	43, // 67: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
-	47, // 68: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
-	49, // 69: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
-	51, // 70: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
-	53, // 71: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
-	27, // 72: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
-	51, // [51:73] is the sub-list for method output_type
-	29, // [29:51] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	15, // 9: kalm.v1.JudgeBatchRequest.rollouts:type_name -> kalm.v1.JudgeRequest
+	16, // 10: kalm.v1.JudgeBatchResponse.results:type_name -> kalm.v1.JudgeResponse
+	19, // 11: kalm.v1.JudgeBatchResponse.failed:type_name -> kalm.v1.RolloutError
+	0,  // 12: kalm.v1.BehaveRequest.goals:type_name -> kalm.v1.Goal
+	61, // 13: kalm.v1.BehaveRequest.params:type_name -> kalm.v1.BehaveRequest.ParamsEntry
+	23, // 14: kalm.v1.PlausibilityResponse.shares:type_name -> kalm.v1.Share
+	62, // 15: kalm.v1.CollectRequest.params:type_name -> kalm.v1.CollectRequest.ParamsEntry
+	2,  // 16: kalm.v1.CollectEvent.progress:type_name -> kalm.v1.Progress
+	31, // 17: kalm.v1.TrainRequest.datasets:type_name -> kalm.v1.Source
+	33, // 18: kalm.v1.TrainResult.checkpoints:type_name -> kalm.v1.Checkpoint
+	63, // 19: kalm.v1.TrainResult.metrics:type_name -> kalm.v1.TrainResult.MetricsEntry
+	2,  // 20: kalm.v1.TrainEvent.progress:type_name -> kalm.v1.Progress
+	34, // 21: kalm.v1.TrainEvent.result:type_name -> kalm.v1.TrainResult
+	2,  // 22: kalm.v1.GroundEvent.progress:type_name -> kalm.v1.Progress
+	64, // 23: kalm.v1.GroundEvent.metrics:type_name -> kalm.v1.GroundEvent.MetricsEntry
+	0,  // 24: kalm.v1.GenerateRequest.goals:type_name -> kalm.v1.Goal
+	42, // 25: kalm.v1.GenerateMessage.request:type_name -> kalm.v1.GenerateRequest
+	45, // 26: kalm.v1.GenerateMessage.verdict:type_name -> kalm.v1.GenerateVerdict
+	44, // 27: kalm.v1.GenerateEvent.step:type_name -> kalm.v1.GenerateStep
+	47, // 28: kalm.v1.GenerateEvent.response:type_name -> kalm.v1.GenerateResponse
+	65, // 29: kalm.v1.GenerateResponse.metrics:type_name -> kalm.v1.GenerateResponse.MetricsEntry
+	0,  // 30: kalm.v1.Episode.goal:type_name -> kalm.v1.Goal
+	48, // 31: kalm.v1.ExplainRequest.rollouts:type_name -> kalm.v1.Episode
+	3,  // 32: kalm.v1.Env.Spec:input_type -> kalm.v1.SpecRequest
+	5,  // 33: kalm.v1.Env.Configure:input_type -> kalm.v1.ConfigureRequest
+	9,  // 34: kalm.v1.Env.Goals:input_type -> kalm.v1.GoalsRequest
+	11, // 35: kalm.v1.Env.Reset:input_type -> kalm.v1.ResetRequest
+	13, // 36: kalm.v1.Env.Step:input_type -> kalm.v1.StepRequest
+	15, // 37: kalm.v1.Env.Judge:input_type -> kalm.v1.JudgeRequest
+	17, // 38: kalm.v1.Env.JudgeBatch:input_type -> kalm.v1.JudgeBatchRequest
+	20, // 39: kalm.v1.Env.Behave:input_type -> kalm.v1.BehaveRequest
+	22, // 40: kalm.v1.Env.Plausibility:input_type -> kalm.v1.PlausibilityRequest
+	25, // 41: kalm.v1.Env.Render:input_type -> kalm.v1.RenderRequest
+	27, // 42: kalm.v1.Env.Collect:input_type -> kalm.v1.CollectRequest
+	7,  // 43: kalm.v1.Env.ParseGoals:input_type -> kalm.v1.ParseGoalsRequest
+	29, // 44: kalm.v1.Algo.Schema:input_type -> kalm.v1.SchemaRequest
+	32, // 45: kalm.v1.Algo.Train:input_type -> kalm.v1.TrainRequest
+	36, // 46: kalm.v1.Algo.Load:input_type -> kalm.v1.LoadRequest
+	38, // 47: kalm.v1.Algo.Act:input_type -> kalm.v1.ActRequest
+	40, // 48: kalm.v1.LM.Ground:input_type -> kalm.v1.GroundRequest
+	43, // 49: kalm.v1.LM.Generate:input_type -> kalm.v1.GenerateMessage
+	49, // 50: kalm.v1.LM.Explain:input_type -> kalm.v1.ExplainRequest
+	51, // 51: kalm.v1.LM.Predict:input_type -> kalm.v1.PredictRequest
+	53, // 52: kalm.v1.LM.Encode:input_type -> kalm.v1.EncodeRequest
+	55, // 53: kalm.v1.LM.Act:input_type -> kalm.v1.LMActRequest
+	29, // 54: kalm.v1.LM.Schema:input_type -> kalm.v1.SchemaRequest
+	4,  // 55: kalm.v1.Env.Spec:output_type -> kalm.v1.EnvSpec
+	6,  // 56: kalm.v1.Env.Configure:output_type -> kalm.v1.ConfigureResponse
+	10, // 57: kalm.v1.Env.Goals:output_type -> kalm.v1.GoalsResponse
+	12, // 58: kalm.v1.Env.Reset:output_type -> kalm.v1.ResetResponse
+	14, // 59: kalm.v1.Env.Step:output_type -> kalm.v1.StepResponse
+	16, // 60: kalm.v1.Env.Judge:output_type -> kalm.v1.JudgeResponse
+	18, // 61: kalm.v1.Env.JudgeBatch:output_type -> kalm.v1.JudgeBatchResponse
+	21, // 62: kalm.v1.Env.Behave:output_type -> kalm.v1.BehaveResponse
+	24, // 63: kalm.v1.Env.Plausibility:output_type -> kalm.v1.PlausibilityResponse
+	26, // 64: kalm.v1.Env.Render:output_type -> kalm.v1.RenderResponse
+	28, // 65: kalm.v1.Env.Collect:output_type -> kalm.v1.CollectEvent
+	8,  // 66: kalm.v1.Env.ParseGoals:output_type -> kalm.v1.ParseGoalsResponse
+	30, // 67: kalm.v1.Algo.Schema:output_type -> kalm.v1.SchemaResponse
+	35, // 68: kalm.v1.Algo.Train:output_type -> kalm.v1.TrainEvent
+	37, // 69: kalm.v1.Algo.Load:output_type -> kalm.v1.LoadResponse
+	39, // 70: kalm.v1.Algo.Act:output_type -> kalm.v1.ActResponse
+	41, // 71: kalm.v1.LM.Ground:output_type -> kalm.v1.GroundEvent
+	46, // 72: kalm.v1.LM.Generate:output_type -> kalm.v1.GenerateEvent
+	50, // 73: kalm.v1.LM.Explain:output_type -> kalm.v1.ExplainResponse
+	52, // 74: kalm.v1.LM.Predict:output_type -> kalm.v1.PredictResponse
+	54, // 75: kalm.v1.LM.Encode:output_type -> kalm.v1.EncodeResponse
+	56, // 76: kalm.v1.LM.Act:output_type -> kalm.v1.LMActResponse
+	30, // 77: kalm.v1.LM.Schema:output_type -> kalm.v1.SchemaResponse
+	55, // [55:78] is the sub-list for method output_type
+	32, // [32:55] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_kalm_proto_init() }
@@ -3727,7 +3897,7 @@ func file_kalm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kalm_proto_rawDesc), len(file_kalm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   63,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

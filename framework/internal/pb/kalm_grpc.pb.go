@@ -31,6 +31,7 @@ const (
 	Env_Reset_FullMethodName        = "/kalm.v1.Env/Reset"
 	Env_Step_FullMethodName         = "/kalm.v1.Env/Step"
 	Env_Judge_FullMethodName        = "/kalm.v1.Env/Judge"
+	Env_JudgeBatch_FullMethodName   = "/kalm.v1.Env/JudgeBatch"
 	Env_Behave_FullMethodName       = "/kalm.v1.Env/Behave"
 	Env_Plausibility_FullMethodName = "/kalm.v1.Env/Plausibility"
 	Env_Render_FullMethodName       = "/kalm.v1.Env/Render"
@@ -48,6 +49,10 @@ type EnvClient interface {
 	Reset(ctx context.Context, in *ResetRequest, opts ...grpc.CallOption) (*ResetResponse, error)
 	Step(ctx context.Context, in *StepRequest, opts ...grpc.CallOption) (*StepResponse, error)
 	Judge(ctx context.Context, in *JudgeRequest, opts ...grpc.CallOption) (*JudgeResponse, error)
+	// JudgeBatch judges many rollouts in one call: by the env's own batch
+	// method (env.BatchJudger) or by its Judge on each rollout in turn.
+	// Plugins built before it answer Unimplemented; the host then calls Judge.
+	JudgeBatch(ctx context.Context, in *JudgeBatchRequest, opts ...grpc.CallOption) (*JudgeBatchResponse, error)
 	Behave(ctx context.Context, in *BehaveRequest, opts ...grpc.CallOption) (*BehaveResponse, error)
 	// Optional (env.PlausibilityScorer): Unimplemented where the env has no rules.
 	Plausibility(ctx context.Context, in *PlausibilityRequest, opts ...grpc.CallOption) (*PlausibilityResponse, error)
@@ -126,6 +131,16 @@ func (c *envClient) Judge(ctx context.Context, in *JudgeRequest, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *envClient) JudgeBatch(ctx context.Context, in *JudgeBatchRequest, opts ...grpc.CallOption) (*JudgeBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JudgeBatchResponse)
+	err := c.cc.Invoke(ctx, Env_JudgeBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *envClient) Behave(ctx context.Context, in *BehaveRequest, opts ...grpc.CallOption) (*BehaveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(BehaveResponse)
@@ -195,6 +210,10 @@ type EnvServer interface {
 	Reset(context.Context, *ResetRequest) (*ResetResponse, error)
 	Step(context.Context, *StepRequest) (*StepResponse, error)
 	Judge(context.Context, *JudgeRequest) (*JudgeResponse, error)
+	// JudgeBatch judges many rollouts in one call: by the env's own batch
+	// method (env.BatchJudger) or by its Judge on each rollout in turn.
+	// Plugins built before it answer Unimplemented; the host then calls Judge.
+	JudgeBatch(context.Context, *JudgeBatchRequest) (*JudgeBatchResponse, error)
 	Behave(context.Context, *BehaveRequest) (*BehaveResponse, error)
 	// Optional (env.PlausibilityScorer): Unimplemented where the env has no rules.
 	Plausibility(context.Context, *PlausibilityRequest) (*PlausibilityResponse, error)
@@ -230,6 +249,9 @@ func (UnimplementedEnvServer) Step(context.Context, *StepRequest) (*StepResponse
 }
 func (UnimplementedEnvServer) Judge(context.Context, *JudgeRequest) (*JudgeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Judge not implemented")
+}
+func (UnimplementedEnvServer) JudgeBatch(context.Context, *JudgeBatchRequest) (*JudgeBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method JudgeBatch not implemented")
 }
 func (UnimplementedEnvServer) Behave(context.Context, *BehaveRequest) (*BehaveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Behave not implemented")
@@ -375,6 +397,24 @@ func _Env_Judge_Handler(srv interface{}, ctx context.Context, dec func(interface
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Env_JudgeBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JudgeBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServer).JudgeBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Env_JudgeBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServer).JudgeBatch(ctx, req.(*JudgeBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Env_Behave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(BehaveRequest)
 	if err := dec(in); err != nil {
@@ -488,6 +528,10 @@ var Env_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Judge",
 			Handler:    _Env_Judge_Handler,
+		},
+		{
+			MethodName: "JudgeBatch",
+			Handler:    _Env_JudgeBatch_Handler,
 		},
 		{
 			MethodName: "Behave",
