@@ -438,8 +438,10 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 		hist[i].Observations = append([]float32(nil), init[i*od:(i+1)*od]...)
 	}
 	ad := spec.ActionSpace.Dim
+	// One JudgeBatch per generated step judges every rollout still running.
+	batch := env.JudgeBatchRequest{Rollouts: make([]env.JudgeRequest, 0, len(goals))}
 	judge := func(ctx context.Context, st lm.GenerateStep) (*lm.Verdict, error) {
-		v := &lm.Verdict{Done: make([]bool, len(st.Index))}
+		batch.Rollouts = batch.Rollouts[:0]
 		for k, i := range st.Index {
 			if int(i) < 0 || int(i) >= len(hist) || len(st.Observations) != len(st.Index)*od || len(st.Actions) != len(st.Index)*ad {
 				return nil, fmt.Errorf("imagine: lm %s reported a malformed step %d", job.Stage.Plugins[0].Name, st.Step)
@@ -447,10 +449,19 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 			h := &hist[i]
 			h.Observations = append(h.Observations, st.Observations[k*od:(k+1)*od]...)
 			h.Actions = append(h.Actions, st.Actions[k*ad:(k+1)*ad]...)
-			j, err := e.Judge(ctx, env.JudgeRequest{Goal: goals[i], Observations: h.Observations, Actions: h.Actions})
-			if err != nil {
-				return nil, err
-			}
+			batch.Rollouts = append(batch.Rollouts, env.JudgeRequest{Goal: goals[i], Observations: h.Observations, Actions: h.Actions})
+		}
+		jr, err := env.JudgeBatch(ctx, e, batch)
+		var re *env.RolloutError
+		switch {
+		case errors.As(err, &re) && re.Index >= 0 && re.Index < len(st.Index):
+			i := st.Index[re.Index] // the batch holds the step's rollouts in st.Index's order
+			return nil, fmt.Errorf("imagine: env %s: judging step %d of rollout %d (goal %q): %w", job.Stage.Plugins[1].Name, st.Step, i, goals[i].Text, re.Err)
+		case err != nil:
+			return nil, fmt.Errorf("imagine: env %s: judging step %d: %w", job.Stage.Plugins[1].Name, st.Step, err)
+		}
+		v := &lm.Verdict{Done: make([]bool, len(st.Index))}
+		for k, j := range jr.Results {
 			v.Done[k] = j.Success || slices.Contains(j.Terminals, true)
 		}
 		return v, nil

@@ -29,6 +29,8 @@ type lineEnv struct {
 	pos   []float32
 	t     int
 	done  []bool
+	// badJudge makes Judge reject every rollout of two actions.
+	badJudge bool
 }
 
 var lineSpec = env.Spec{Name: "line", ObsDim: 1, GoalDim: 1, ActionSpace: dataset.DiscreteSpace(2), Horizon: 4,
@@ -85,6 +87,9 @@ func (e *lineEnv) Step(_ context.Context, r env.StepRequest) (*env.StepResponse,
 
 func (e *lineEnv) Judge(_ context.Context, r env.JudgeRequest) (*env.JudgeResponse, error) {
 	t := len(r.Actions)
+	if e.badJudge && t == 2 {
+		return nil, fmt.Errorf("line: judge: this bad judge rejects every rollout of %d actions", t)
+	}
 	j := &env.JudgeResponse{Rewards: make([]float32, t), Terminals: make([]bool, t), Steps: t}
 	for i := range t {
 		if r.Observations[i+1] == r.Goal.Vector[0] {
@@ -222,6 +227,8 @@ func (f *fakePlugins) Launch(_ context.Context, kind plugin.Kind, name string) (
 	switch {
 	case kind == plugin.Env && name == "line":
 		h.Env = &lineEnv{}
+	case kind == plugin.Env && name == "line-badjudge":
+		h.Env = &lineEnv{badJudge: true}
 	case kind == plugin.Algo && (name == "count" || name == "count2"):
 		h.Algo = &countAlgo{name: name}
 	case kind == plugin.Algo && name == "bc":
@@ -348,7 +355,7 @@ func parrotTarget(text string) (float32, error) {
 	return x, nil
 }
 
-func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest, _ lm.Judge) (*lm.GenerateResponse, error) {
+func (parrotLM) Generate(ctx context.Context, r lm.GenerateRequest, judge lm.Judge) (*lm.GenerateResponse, error) {
 	if _, err := os.ReadFile(r.Checkpoint); err != nil {
 		return nil, err
 	}
@@ -356,19 +363,49 @@ func (parrotLM) Generate(_ context.Context, r lm.GenerateRequest, _ lm.Judge) (*
 	if err != nil {
 		return nil, err
 	}
+	defer w.Abort()
+	// Every rollout steps right until its goal position or MaxSteps, all
+	// together, and the judge is asked after each step which are done, as
+	// a real LM's generation does.
+	eps := make([]*dataset.Episode, len(r.Goals))
+	var running []int32
 	for i, g := range r.Goals {
-		pos := r.Observations[i]
-		ep := &dataset.Episode{Goal: g, Observations: []float32{pos}}
-		for pos < g.Vector[0] && len(ep.Actions) < r.MaxSteps {
-			pos++
+		eps[i] = &dataset.Episode{Goal: g, Observations: []float32{r.Observations[i]}}
+		if r.Observations[i] < g.Vector[0] && r.MaxSteps > 0 {
+			running = append(running, int32(i))
+		}
+	}
+	for step := 1; len(running) > 0; step++ {
+		st := lm.GenerateStep{Step: step, Index: running}
+		for _, i := range running {
+			ep := eps[i]
+			pos := ep.Observations[len(ep.Observations)-1] + 1
 			ep.Actions = append(ep.Actions, 1)
 			ep.Observations = append(ep.Observations, pos)
 			ep.Rewards = append(ep.Rewards, 0)
 			ep.Terminals = append(ep.Terminals, false)
 			ep.Timeouts = append(ep.Timeouts, false)
+			st.Observations, st.Actions = append(st.Observations, pos), append(st.Actions, 1)
 		}
+		var done []bool
+		if judge != nil {
+			v, err := judge(ctx, st)
+			if err != nil {
+				return nil, err
+			}
+			done = v.Done
+		}
+		var next []int32
+		for k, i := range running {
+			ep := eps[i]
+			if (done == nil || !done[k]) && ep.Observations[len(ep.Observations)-1] < ep.Goal.Vector[0] && len(ep.Actions) < r.MaxSteps {
+				next = append(next, i)
+			}
+		}
+		running = next
+	}
+	for _, ep := range eps {
 		if err := w.Write(ep); err != nil {
-			w.Abort()
 			return nil, err
 		}
 	}

@@ -394,3 +394,49 @@ func TestImagineKeepSuccess(t *testing.T) {
 		t.Errorf("imagine.keep=best: %v", err)
 	}
 }
+
+// TestImagineJudgeFails: an env whose judge rejects a generated rollout
+// fails the imagine stage with an error naming the step, the rollout and
+// its goal, and so the cells that train on imagined data; the cell without
+// imagined data runs to the end.
+func TestImagineJudgeFails(t *testing.T) {
+	const text = `name: badjudge
+env:
+  plugin: line-badjudge
+dataset:
+  episodes: 30
+  policy: scripted
+algo: bc
+lm:
+  plugin: parrot
+  ground:
+    steps: 5
+  assess:
+    episodes: 20
+imagine:
+  rollouts: 12
+train:
+  steps: 20
+  checkpoint_every: 10
+eval:
+  episodes: 8
+  checkpoints: 2
+seeds: 1
+grid:
+  axes:
+    - key: train.imagined_ratio
+      values: [0, 0.5]
+`
+	r, _ := newRunner(t, t.TempDir())
+	sum, err := r.Run(context.Background(), planFor(t, text))
+	if !errors.Is(err, ErrCellsFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if sum.CellsDone != 1 || sum.CellsFailed != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	want := `imagine: env line-badjudge: judging step 2 of rollout 0 (goal "reach 2"): line: judge: this bad judge rejects every rollout of 2 actions`
+	if !slices.ContainsFunc(sum.Errors, func(e string) bool { return strings.Contains(e, want) }) {
+		t.Errorf("errors %q, want one saying %q", sum.Errors, want)
+	}
+}
