@@ -76,7 +76,9 @@ type Config struct {
 	// checkpoint without the setting) or "states" (its states alone: the
 	// actions, which name the pushed ball and direction, let a small model
 	// name a goal from them and remember the rollouts it grounds on
-	// instead of reading the states; plugins/tinylm/README.md).
+	// instead of reading the states; plugins/tinylm/README.md) or
+	// "pairs" (the pair tokens of its last step alone, with state_pairs:
+	// no states or actions left to remember a rollout by).
 	ExplainReads string `json:"explain_reads,omitempty"`
 	// Dropout is the blocks' residual dropout while grounding (0: none).
 	Dropout float64 `json:"dropout,omitempty"`
@@ -98,6 +100,7 @@ const (
 const (
 	ReadsRollout = "rollout"
 	ReadsStates  = "states"
+	ReadsPairs   = "pairs"
 )
 
 // backward reports whether the explanation task reads rollouts from the end.
@@ -106,7 +109,7 @@ func (c Config) backward() bool { return c.ExplainOrder == OrderBackward }
 // newBuilder makes the sequence builder of a model of shape s grounded
 // with c.
 func (c Config) newBuilder(v vocab, norm *Norm, s Shape, od, ad int) builder {
-	return builder{v: v, norm: norm, shape: s, od: od, ad: ad, backward: c.backward(), statesOnly: c.ExplainReads == ReadsStates}
+	return builder{v: v, norm: norm, shape: s, od: od, ad: ad, backward: c.backward(), statesOnly: c.ExplainReads == ReadsStates, pairsOnly: c.ExplainReads == ReadsPairs}
 }
 
 // DefaultConfig is the configuration grounding uses unless told otherwise.
@@ -149,8 +152,8 @@ func Schema() algo.Schema {
 		{Name: "dropout", Type: algo.TypeFloat, Default: d.Dropout, Help: "residual dropout of the transformer blocks while grounding (0: none)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
 			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
-		{Name: "explain_reads", Type: algo.TypeString, Default: d.ExplainReads, Allowed: []string{ReadsRollout, ReadsStates},
-			Help: "what of a rollout the explanation task reads: rollout (states and actions) or states (the states alone)"},
+		{Name: "explain_reads", Type: algo.TypeString, Default: d.ExplainReads, Allowed: []string{ReadsRollout, ReadsStates, ReadsPairs},
+			Help: "what of a rollout the explanation task reads: rollout (states and actions), states (the states alone) or pairs (the pair tokens of its last step alone; needs state_pairs)"},
 	}}
 }
 
@@ -221,6 +224,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config state_slots 1: want 0 (no slots) or at least 2")
 	case c.StatePairs < 0 || (c.StatePairs > 0 && c.StateSlots < 2):
 		return c, fmt.Errorf("tinylm: config state_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.StatePairs, c.StateSlots)
+	case c.StatePairs == 0 && c.ExplainReads == ReadsPairs:
+		return c, fmt.Errorf("tinylm: config explain_reads %q with state_pairs 0: want state_pairs > 0 (the pair tokens it reads)", c.ExplainReads)
 	case c.Dropout >= 1:
 		return c, fmt.Errorf("tinylm: config dropout %g: want a probability below 1", c.Dropout)
 	case c.LR <= 0 || c.ValFraction >= 0.9 || c.EvalEvery < 1:

@@ -22,7 +22,8 @@
 // hidden state and reading the last state's slots, its weights shared by
 // the slots. With state_pairs as well, the explanation prompt ends with one
 // token per ordered pair of slots of the rollout's last step ([nn.Pairs]);
-// explain_reads: states leaves the actions out of it.
+// explain_reads: states leaves the actions out of it, explain_reads: pairs
+// makes the pair tokens the whole prompt.
 //
 // The goal is drawn from the episode's phrasings each time. The loss is
 // text + 0.5·state + 0.5·action, as the paper's. Goal texts are tokenized by

@@ -37,6 +37,7 @@ func TestRolloutPrompt(t *testing.T) {
 		{order: OrderBackward, reads: ReadsStates, steps: 20, ctx: 16, first: 20, last: 12, states: 9},
 		{order: OrderForward, pairs: 3, steps: 3, ctx: 40, first: 0, last: 3, states: 4},
 		{order: OrderForward, pairs: 3, steps: 8, ctx: 16, first: 0, last: 3, states: 4},
+		{order: OrderForward, reads: ReadsPairs, pairs: 3, steps: 8, ctx: 16, states: 0},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/pairs-%d/%d-steps/context-%d", tc.order, tc.reads, tc.pairs, tc.steps, tc.ctx), func(t *testing.T) {
 			shape := Shape{Vocab: tok.Size() + numExtra, ObsDim: od, Actions: 4, Discrete: true, Context: tc.ctx, Dim: 8, Layers: 1, Heads: 1}
@@ -102,14 +103,14 @@ func TestRolloutPrompt(t *testing.T) {
 			if len(p)+room > tc.ctx {
 				t.Errorf("prompt of %d positions leaves no room for %d tokens in a context of %d", len(p), room, tc.ctx)
 			}
-			if len(states) != tc.states || states[0] != tc.first || states[len(states)-1] != tc.last {
+			if len(states) != tc.states || (tc.states > 0 && (states[0] != tc.first || states[len(states)-1] != tc.last)) {
 				t.Errorf("the prompt's states are steps %v, want %d states from step %d to step %d", states, tc.states, tc.first, tc.last)
 			}
 			if want := shape.pairTokens(); pairs != want {
 				t.Errorf("%d pair tokens, want %d", pairs, want)
 			}
 			wantActions := len(states) - 1
-			if tc.reads == ReadsStates {
+			if tc.reads == ReadsStates || tc.reads == ReadsPairs {
 				wantActions = 0
 			}
 			if actions != wantActions {

@@ -182,8 +182,9 @@ type builder struct {
 	shape  Shape
 	od, ad int
 	// backward: the explanation task reads rollouts from the end;
-	// statesOnly: their states alone (Config.ExplainReads).
-	backward, statesOnly bool
+	// statesOnly: their states alone; pairsOnly: the pair tokens of their
+	// last step alone (Config.ExplainReads).
+	backward, statesOnly, pairsOnly bool
 }
 
 // seq collects one sequence's positions before they are laid into a Batch.
@@ -352,13 +353,15 @@ func (b *builder) rolloutPrompt(s *seq, obs, act []float32, room int) {
 	if b.statesOnly { // a step is one position
 		T = min(n, max(0, b.shape.Context-s.len()-room-b.shape.pairTokens()-2))
 	}
-	if b.backward {
+	switch {
+	case b.pairsOnly:
+	case b.backward:
 		b.state(s, obs[n*od:(n+1)*od])
 		for t := n - 1; t >= n-T; t-- {
 			step(t)
 			b.state(s, obs[t*od:(t+1)*od])
 		}
-	} else {
+	default:
 		b.state(s, obs[:od])
 		for t := 0; t < T; t++ {
 			step(t)
