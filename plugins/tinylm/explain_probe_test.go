@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,8 @@ var (
 	probeSet      = flag.String("probe.set", "", "TestExplainProbe: settings over quick's, k=v,k=v")
 	probeData     = flag.String("probe.data", "", "TestExplainProbe: directory to keep the collected rollouts in between runs")
 	probeCkpt     = flag.String("probe.ckpt", "", "TestExplainProbe: explain with this checkpoint instead of grounding")
+	probeOut      = flag.String("probe.out", "", "TestExplainProbe: directory to ground into and keep (default a temporary one)")
+	probeOneText  = flag.Bool("probe.onetext", false, "TestExplainProbe: ground on one fixed phrasing per goal (drawn once per relation) instead of the rollouts' own")
 )
 
 // TestExplainProbe measures explanation on CLEVR in process, without the
@@ -73,6 +76,10 @@ func TestExplainProbe(t *testing.T) {
 	trainDir := fmt.Sprintf("train-%d", *probeEpisodes)
 	eps := collect(trainDir, *probeEpisodes, env.SeedFor(0, "collect", 0))
 	held := collect("heldout-300", 300, 99)
+	if *probeOneText {
+		trainDir += "-onetext"
+		eps = oneText(t, filepath.Join(base, trainDir), eps)
+	}
 	probeEnds(t, eps)
 	l := New()
 	ck := *probeCkpt
@@ -94,8 +101,12 @@ func TestExplainProbe(t *testing.T) {
 				tasks = append(tasks, lm.Task(s))
 			}
 		}
+		out := *probeOut
+		if out == "" {
+			out = t.TempDir()
+		}
 		res, err := l.Ground(ctx, lm.GroundRequest{Datasets: []string{filepath.Join(base, trainDir)}, Tasks: tasks, Steps: *probeSteps,
-			OutDir: t.TempDir(), Seed: 0, Config: cfg}, func(p lm.Progress) {
+			OutDir: out, Seed: 0, Config: cfg}, func(p lm.Progress) {
 			if p.Step%1000 == 0 || p.Step == p.Total {
 				t.Logf("step %d/%d: %v", p.Step, p.Total, p.Metrics)
 			}
@@ -107,6 +118,41 @@ func TestExplainProbe(t *testing.T) {
 	}
 	probeExplain(t, l, e, ck, "grounded on", eps[:min(len(eps), 300)])
 	probeExplain(t, l, e, ck, "held out", held)
+}
+
+// oneText writes eps to dir with each goal's texts replaced by one
+// phrasing per relation, drawn once, and returns the rewritten episodes.
+func oneText(t *testing.T, dir string, eps []*dataset.Episode) []*dataset.Episode {
+	r, err := dataset.Open(filepath.Join(filepath.Dir(dir), strings.TrimSuffix(filepath.Base(dir), "-onetext")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := r.Meta()
+	r.Close()
+	os.RemoveAll(dir)
+	w, err := dataset.Create(dir, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	phrase := map[string]string{}
+	for _, task := range clevr.AllTasks(clevr.LevelTrain, 5) {
+		phrase[task.String()] = clevr.Language{}.Texts(&task, 1, rng)[0]
+	}
+	for _, ep := range eps {
+		task, err := clevr.TaskOf(ep.Goal, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep.Goal.Text, ep.Goal.Texts = phrase[task.String()], nil
+		if err := w.Write(ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return eps
 }
 
 // probeEnds logs how many relations become true at a rollout's last step:
@@ -150,12 +196,18 @@ func probeEnds(t *testing.T, eps []*dataset.Episode) {
 }
 
 func probeExplain(t *testing.T, l *LM, e *clevr.Env, ck, name string, eps []*dataset.Episode) {
-	ctx := context.Background()
-	ex, err := l.Explain(ctx, lm.ExplainRequest{Checkpoint: ck, Rollouts: eps})
+	ex, err := l.Explain(context.Background(), lm.ExplainRequest{Checkpoint: ck, Rollouts: eps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := e.ParseGoals(ctx, env.ParseGoalsRequest{Texts: ex.Texts})
+	scoreTexts(t, e, context.Background(), name, eps, ex.Texts)
+}
+
+// scoreTexts parses texts, the explanations of eps, with the env and logs
+// how many name the label exactly, up to orientation, hold at the end and
+// agree with the label (the judge ends the rollout at the same step).
+func scoreTexts(t *testing.T, e *clevr.Env, ctx context.Context, name string, eps []*dataset.Episode, texts []string) {
+	p, err := e.ParseGoals(ctx, env.ParseGoalsRequest{Texts: texts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,5 +242,5 @@ func probeExplain(t *testing.T, l *LM, e *clevr.Env, ck, name string, eps []*dat
 	}
 	f := func(k int) float64 { return 100 * float64(k) / float64(len(eps)) }
 	t.Logf("%d rollouts %s: parsed %.1f %%, exact label %.1f %%, up to orientation %.1f %%, holds %.1f %%, agrees %.1f %%; e.g. %q for %q",
-		len(eps), name, f(parsed), f(exact), f(mirror), f(holds), f(agrees), ex.Texts[0], eps[0].Goal.Text)
+		len(eps), name, f(parsed), f(exact), f(mirror), f(holds), f(agrees), texts[0], eps[0].Goal.Text)
 }
