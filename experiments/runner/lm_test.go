@@ -400,35 +400,9 @@ func TestImagineKeepSuccess(t *testing.T) {
 // its goal, and so the cells that train on imagined data; the cell without
 // imagined data runs to the end.
 func TestImagineJudgeFails(t *testing.T) {
-	const text = `name: badjudge
-env:
-  plugin: line-badjudge
-dataset:
-  episodes: 30
-  policy: scripted
-algo: bc
-lm:
-  plugin: parrot
-  ground:
-    steps: 5
-  assess:
-    episodes: 20
-imagine:
-  rollouts: 12
-train:
-  steps: 20
-  checkpoint_every: 10
-eval:
-  episodes: 8
-  checkpoints: 2
-seeds: 1
-grid:
-  axes:
-    - key: train.imagined_ratio
-      values: [0, 0.5]
-`
+	plan := lmPlan(t, "env.plugin=line-badjudge", "seeds=1", "grid.axes=[{key: train.imagined_ratio, values: [0, 0.5]}]")
 	r, _ := newRunner(t, t.TempDir())
-	sum, err := r.Run(context.Background(), planFor(t, text))
+	sum, err := r.Run(context.Background(), plan)
 	if !errors.Is(err, ErrCellsFailed) {
 		t.Fatalf("err = %v", err)
 	}
