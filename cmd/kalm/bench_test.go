@@ -177,3 +177,78 @@ func BenchmarkBoundaryEvaluation(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBoundaryJudge is the imagine stage's judging: 256 CLEVR
+// rollouts (the random behaviour policy, so most run to the horizon) judged
+// after every step, each running rollout with its whole history: in-process,
+// through the plugin with one Judge call per rollout (the imagine stage
+// before JudgeBatch), and through the plugin with one JudgeBatch per step.
+func BenchmarkBoundaryJudge(b *testing.B) {
+	ctx := context.Background()
+	envs := benchEnvs(b)
+	in := envs["inprocess"]
+	spec, err := in.Spec(ctx, env.SpecRequest{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 256
+	gr, err := in.Goals(ctx, env.GoalsRequest{Level: "train", N: n, Seed: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eps, err := env.Rollout(ctx, in, *spec, gr.Goals, 3, nil, func(ctx context.Context, k int, obs []float32) ([]float32, error) {
+		r, err := in.Behave(ctx, env.BehaveRequest{Policy: "random", Observations: obs, Goals: gr.Goals, Seed: uint64(k)})
+		if err != nil {
+			return nil, err
+		}
+		return r.Actions, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	od, ad := spec.ObsDim, spec.ActionSpace.Dim
+	each := func(ctx context.Context, e env.Env, req env.JudgeBatchRequest) error {
+		for _, r := range req.Rollouts {
+			if _, err := e.Judge(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	batched := func(ctx context.Context, e env.Env, req env.JudgeBatchRequest) error {
+		_, err := env.JudgeBatch(ctx, e, req)
+		return err
+	}
+	for _, m := range []struct {
+		name  string
+		e     env.Env
+		judge func(context.Context, env.Env, env.JudgeBatchRequest) error
+	}{
+		{"inprocess", in, each},
+		{"plugin/per-rollout", envs["plugin"], each},
+		{"plugin/batched", envs["plugin"], batched},
+	} {
+		b.Run(m.name, func(b *testing.B) {
+			judged := 0
+			var req env.JudgeBatchRequest
+			for b.Loop() {
+				for t := 1; ; t++ {
+					req.Rollouts = req.Rollouts[:0]
+					for _, ep := range eps {
+						if ep.Len() >= t {
+							req.Rollouts = append(req.Rollouts, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations[:(t+1)*od], Actions: ep.Actions[:t*ad]})
+						}
+					}
+					if len(req.Rollouts) == 0 {
+						break
+					}
+					if err := m.judge(ctx, m.e, req); err != nil {
+						b.Fatal(err)
+					}
+					judged += len(req.Rollouts)
+				}
+			}
+			b.ReportMetric(float64(judged)/b.Elapsed().Seconds(), "judged/s")
+		})
+	}
+}
