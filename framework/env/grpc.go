@@ -127,32 +127,51 @@ func (c *Client) Judge(ctx context.Context, req JudgeRequest) (*JudgeResponse, e
 	return &j, nil
 }
 
-// JudgeBatch judges every rollout in one RPC. Against a plugin built before
-// the RPC existed it falls back to one Judge call per rollout.
+// judgeChunk bounds the observation and action bytes one JudgeBatch RPC
+// carries, well inside the message cap; a larger batch (10,000 rollouts of
+// long histories) goes in several calls. A variable for the tests.
+var judgeChunk = plugin.MaxMessageSize / 4
+
+// JudgeBatch judges every rollout in one RPC (several for a batch above
+// judgeChunk). Against a plugin built before the RPC existed it falls back
+// to one Judge call per rollout.
 func (c *Client) JudgeBatch(ctx context.Context, req JudgeBatchRequest) (*JudgeBatchResponse, error) {
 	if c.noBatch.Load() {
 		return judgeEach(ctx, c, req)
 	}
-	in := &pb.JudgeBatchRequest{Rollouts: make([]*pb.JudgeRequest, len(req.Rollouts))}
-	for i, ro := range req.Rollouts {
-		in.Rollouts[i] = judgeToPB(ro)
+	out := &JudgeBatchResponse{Results: make([]JudgeResponse, 0, len(req.Rollouts))}
+	for start := 0; ; {
+		end, size := start, 0
+		for end < len(req.Rollouts) {
+			ro := req.Rollouts[end]
+			size += 4 * (len(ro.Observations) + len(ro.Actions))
+			if end > start && size > judgeChunk {
+				break
+			}
+			end++
+		}
+		in := &pb.JudgeBatchRequest{Rollouts: make([]*pb.JudgeRequest, end-start)}
+		for i, ro := range req.Rollouts[start:end] {
+			in.Rollouts[i] = judgeToPB(ro)
+		}
+		r, err := c.c.JudgeBatch(ctx, in)
+		if start == 0 && status.Code(err) == codes.Unimplemented {
+			c.noBatch.Store(true)
+			return judgeEach(ctx, c, req)
+		}
+		if err != nil {
+			return nil, plugin.Error(err)
+		}
+		if f := r.Failed; f != nil {
+			return nil, &RolloutError{Index: start + int(f.Index), Err: &plugin.RemoteError{Code: codes.Unknown.String(), Msg: f.Message}}
+		}
+		for _, j := range r.Results {
+			out.Results = append(out.Results, verdictFromPB(j))
+		}
+		if start = end; start == len(req.Rollouts) {
+			return out, nil
+		}
 	}
-	r, err := c.c.JudgeBatch(ctx, in)
-	if status.Code(err) == codes.Unimplemented {
-		c.noBatch.Store(true)
-		return judgeEach(ctx, c, req)
-	}
-	if err != nil {
-		return nil, plugin.Error(err)
-	}
-	if f := r.Failed; f != nil {
-		return nil, &RolloutError{Index: int(f.Index), Err: &plugin.RemoteError{Code: codes.Unknown.String(), Msg: f.Message}}
-	}
-	out := &JudgeBatchResponse{Results: make([]JudgeResponse, len(r.Results))}
-	for i, j := range r.Results {
-		out.Results[i] = verdictFromPB(j)
-	}
-	return out, nil
 }
 
 func judgeToPB(req JudgeRequest) *pb.JudgeRequest {

@@ -41,6 +41,17 @@ func (e *tally) Judge(_ context.Context, r JudgeRequest) (*JudgeResponse, error)
 	return j, nil
 }
 
+// batching is tally with a batch method of its own, which counts its calls.
+type batching struct {
+	*tally
+	batches *atomic.Int64
+}
+
+func (e batching) JudgeBatch(ctx context.Context, req JudgeBatchRequest) (*JudgeBatchResponse, error) {
+	e.batches.Add(1)
+	return judgeEach(ctx, e.tally, req)
+}
+
 // oldPlugin serves an env as a plugin binary built before JudgeBatch
 // existed does: the RPC answers Unimplemented.
 type oldPlugin struct{ Plugin }
@@ -77,27 +88,37 @@ func TestJudgeBatchOverGRPC(t *testing.T) {
 		{Goal: goal(3), Observations: []float32{0, 1}, Actions: []float32{1}},
 		{Goal: goal(1), Observations: []float32{0, 1, 1, 1}, Actions: []float32{1, 0, 0}},
 	}
-	bad := append([]JudgeRequest(nil), good...)
-	bad[1].Observations = []float32{0}
+	bad := append(append([]JudgeRequest(nil), good...), good...)
+	bad[4].Observations = []float32{0}
 	for _, tt := range []struct {
 		name   string
-		plugin func(Env) goplugin.Plugin
+		plugin func(*tally, *atomic.Int64) goplugin.Plugin
+		chunk  int   // judgeChunk: bytes of observations and actions per RPC
+		rpcs   int64 // JudgeBatch calls the env sees for one batch of good, where it counts them
 	}{
-		{"current", func(e Env) goplugin.Plugin { return &Plugin{Impl: e} }},
-		{"old", func(e Env) goplugin.Plugin { return &oldPlugin{Plugin{Impl: e}} }},
+		{"current", func(e *tally, _ *atomic.Int64) goplugin.Plugin { return &Plugin{Impl: e} }, judgeChunk, 0},
+		{"current/own-batch", func(e *tally, n *atomic.Int64) goplugin.Plugin { return &Plugin{Impl: batching{e, n}} }, judgeChunk, 1},
+		{"current/chunked", func(e *tally, n *atomic.Int64) goplugin.Plugin { return &Plugin{Impl: batching{e, n}} }, 16, 3}, // 12–28 bytes a rollout: one per RPC
+		{"old", func(e *tally, _ *atomic.Int64) goplugin.Plugin { return &oldPlugin{Plugin{Impl: e}} }, judgeChunk, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &tally{}
-			c := dial(t, tt.plugin(e))
+			defer func(c int) { judgeChunk = c }(judgeChunk)
+			judgeChunk = tt.chunk
+			e, rpcs := &tally{}, &atomic.Int64{}
+			c := dial(t, tt.plugin(e, rpcs))
 			ctx := context.Background()
 			for range 2 { // the old plugin's second batch goes straight to Judge
 				e.judges.Store(0)
+				rpcs.Store(0)
 				got, err := JudgeBatch(ctx, c, JudgeBatchRequest{Rollouts: good})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if e.judges.Load() != int64(len(good)) {
 					t.Errorf("the env saw %d Judge calls for %d rollouts", e.judges.Load(), len(good))
+				}
+				if rpcs.Load() != tt.rpcs {
+					t.Errorf("the env's JudgeBatch was called %d times, want %d", rpcs.Load(), tt.rpcs)
 				}
 				for i, r := range good {
 					want, err := c.Judge(ctx, r)
@@ -114,10 +135,10 @@ func TestJudgeBatchOverGRPC(t *testing.T) {
 			}
 			_, err := c.JudgeBatch(ctx, JudgeBatchRequest{Rollouts: bad})
 			var re *RolloutError
-			if !errors.As(err, &re) || re.Index != 1 {
-				t.Fatalf("malformed rollout 1: %v, want a *RolloutError with Index 1", err)
+			if !errors.As(err, &re) || re.Index != 4 {
+				t.Fatalf("malformed rollout 4: %v, want a *RolloutError with Index 4", err)
 			}
-			if want := "rollout 1: tally: judge: 1 observations for 1 actions, want 2"; err.Error() != want {
+			if want := "rollout 4: tally: judge: 1 observations for 1 actions, want 2"; err.Error() != want {
 				t.Errorf("error %q, want %q", err, want)
 			}
 			if c.noBatch.Load() != (tt.name == "old") {
