@@ -8,6 +8,9 @@
 // optional capability, a small interface the host checks for: [Configurer],
 // [Parser], [Renderer] and [PlausibilityScorer]; across a process boundary a
 // missing one answers [ErrNoParser], [ErrNoRender] or [ErrNoPlausibility].
+// [BatchJudger] is a speed-up only: [JudgeBatch] labels many rollouts in one
+// call to any Env (one RPC to a plugin, which loops over Judge where the env
+// has no batch method of its own).
 //
 // A plugin author never imports go-plugin or gRPC. The host reaches an Env in
 // another process through the same interface (see package registry), so code
