@@ -489,42 +489,71 @@ func imagineStage(ctx context.Context, job *Job) (*Output, error) {
 	n, succ, kept := 0, 0, 0
 	plaus := map[string]float64{} // sums of the per-rollout shares by name (paper Tables 4–5)
 	scorer, _ := e.(env.PlausibilityScorer)
+	// The finished rollouts are labelled whole, one JudgeBatch per chunk.
+	const chunk = 256
+	eps := make([]*dataset.Episode, 0, chunk)
+	label := func() error {
+		if len(eps) == 0 {
+			return nil
+		}
+		batch.Rollouts = batch.Rollouts[:0]
+		for _, ep := range eps {
+			batch.Rollouts = append(batch.Rollouts, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
+		}
+		jr, err := env.JudgeBatch(ctx, e, batch)
+		var re *env.RolloutError
+		switch {
+		case errors.As(err, &re) && re.Index >= 0 && re.Index < len(eps):
+			return fmt.Errorf("imagine: env %s: judging rollout %d (goal %q): %w", job.Stage.Plugins[1].Name, n+re.Index, eps[re.Index].Goal.Text, re.Err)
+		case err != nil:
+			return fmt.Errorf("imagine: env %s: judging rollouts %d to %d: %w", job.Stage.Plugins[1].Name, n, n+len(eps)-1, err)
+		}
+		for k, ep := range eps {
+			j := &jr.Results[k]
+			ep.Rewards, ep.Terminals, ep.Success = j.Rewards, j.Terminals, j.Success
+			if len(ep.Timeouts) != len(ep.Rewards) {
+				ep.Timeouts = make([]bool, len(ep.Rewards))
+			}
+			if scorer != nil {
+				pl, err := scorer.Plausibility(ctx, env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
+				switch {
+				case errors.Is(err, env.ErrNoPlausibility):
+					scorer = nil // the env has no rules: its rollouts are judged, not scored
+				case err != nil:
+					return err
+				default:
+					for _, sh := range pl.Shares {
+						plaus[sh.Name] += sh.Value
+					}
+				}
+			}
+			n++
+			if j.Success {
+				succ++
+			}
+			if cfg.Keep != experiments.KeepSuccess || j.Success {
+				if err := w.Write(ep); err != nil {
+					return err
+				}
+				kept++
+			}
+			job.Progress(n, cfg.Rollouts, nil)
+		}
+		eps = eps[:0]
+		return nil
+	}
 	for ep, err := range r.All() {
 		if err != nil {
 			return nil, err
 		}
-		j, err := e.Judge(ctx, env.JudgeRequest{Goal: ep.Goal, Observations: ep.Observations, Actions: ep.Actions})
-		if err != nil {
-			return nil, err
-		}
-		ep.Rewards, ep.Terminals, ep.Success = j.Rewards, j.Terminals, j.Success
-		if len(ep.Timeouts) != len(ep.Rewards) {
-			ep.Timeouts = make([]bool, len(ep.Rewards))
-		}
-		if scorer != nil {
-			pl, err := scorer.Plausibility(ctx, env.PlausibilityRequest{Observations: ep.Observations, Actions: ep.Actions})
-			switch {
-			case errors.Is(err, env.ErrNoPlausibility):
-				scorer = nil // the env has no rules: its rollouts are judged, not scored
-			case err != nil:
-				return nil, err
-			default:
-				for _, sh := range pl.Shares {
-					plaus[sh.Name] += sh.Value
-				}
-			}
-		}
-		n++
-		if j.Success {
-			succ++
-		}
-		if cfg.Keep != experiments.KeepSuccess || j.Success {
-			if err := w.Write(ep); err != nil {
+		if eps = append(eps, ep); len(eps) == chunk {
+			if err := label(); err != nil {
 				return nil, err
 			}
-			kept++
 		}
-		job.Progress(n, cfg.Rollouts, nil)
+	}
+	if err := label(); err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("lm %s generated no rollouts", job.Stage.Plugins[0].Name)
