@@ -2,6 +2,7 @@ package env
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -47,7 +48,7 @@ func judgeEach(ctx context.Context, e Env, req JudgeBatchRequest) (*JudgeBatchRe
 	for i, ro := range req.Rollouts {
 		r, err := e.Judge(ctx, ro)
 		if err == nil && r == nil {
-			err = fmt.Errorf("judge returned neither labels nor an error")
+			err = errors.New("judge returned neither labels nor an error")
 		}
 		if err != nil {
 			return nil, &RolloutError{Index: i, Err: err}
