@@ -29,7 +29,8 @@ func TestParseConfig(t *testing.T) {
 		{"pairs", map[string]any{"state_slots": 5, "state_pairs": 16, "explain_reads": "states", "select": "last"}, ""},
 		{"pairs without slots", map[string]any{"state_pairs": 16}, "config state_pairs 16 with state_slots 0: want 0, or a positive width with state_slots of at least 2"},
 		{"explain_reads", map[string]any{"explain_reads": "actions"}, "config explain_reads = actions (string): want one of rollout, states, pairs"},
-		{"pairs alone", map[string]any{"state_slots": 5, "state_pairs": 16, "explain_reads": "pairs"}, ""},
+		{"pairs alone", map[string]any{"state_slots": 5, "state_pairs": 16, "explain_reads": "pairs", "input_pairs": 8}, ""},
+		{"input pairs without slots", map[string]any{"input_pairs": 8}, "config input_pairs 8 with state_slots 0: want 0, or a positive width with state_slots of at least 2"},
 		{"reads pairs without pairs", map[string]any{"explain_reads": "pairs"}, `config explain_reads "pairs" with state_pairs 0: want state_pairs > 0`},
 		{"select", map[string]any{"select": "first"}, "config select = first (string): want one of best, last"},
 	} {

@@ -22,10 +22,10 @@ import (
 // a training checkpoint the AdamW moments and the best parameters so far.
 const (
 	magic         = "KALM-TINYLM\n"
-	FormatVersion = 3
+	FormatVersion = 4
 	// oldestFormat is the oldest version this tinylm still reads: version
-	// 2 is version 3 without pair tokens, version 1 also without state
-	// slots (their shapes have none).
+	// 3 is version 4 without input pairs, version 2 also without pair
+	// tokens, version 1 also without state slots (their shapes have none).
 	oldestFormat = 1
 )
 

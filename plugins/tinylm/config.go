@@ -64,6 +64,11 @@ type Config struct {
 	// step made true is one function learnt for every pair, and attention
 	// can point at the pair (0: no pair tokens).
 	StatePairs int `json:"state_pairs,omitempty"`
+	// InputPairs, with StateSlots, adds to every state's input that many
+	// features per ordered pair of slots, found by one MLP shared by the
+	// pairs and projected to the model's width (0: the state enters
+	// through its linear projection alone).
+	InputPairs int `json:"input_pairs,omitempty"`
 	// ExplainOrder is the order the explanation task reads a rollout in:
 	// "forward" (s0 a0 … s_T; the default, and a checkpoint without the
 	// setting) or "backward" (s_T a_T−1 s_T−1 … s0: the end, where the
@@ -149,6 +154,7 @@ func Schema() algo.Schema {
 		{Name: "state_slots", Type: algo.TypeInt, Default: d.StateSlots, Help: "split the state into this many equal entity slots and predict next states with an interaction network over them, weights shared by the slots (0: a linear state head)"},
 		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
 		{Name: "state_pairs", Type: algo.TypeInt, Default: d.StatePairs, Help: "with state_slots, features per pair token: the explanation prompt ends with a token for every ordered pair of slots, read from the rollout's last two states by an MLP shared by the pairs (0: no pair tokens)"},
+		{Name: "input_pairs", Type: algo.TypeInt, Default: d.InputPairs, Help: "with state_slots, features per ordered pair of slots added to every state's input by an MLP shared by the pairs (0: the linear projection alone)"},
 		{Name: "dropout", Type: algo.TypeFloat, Default: d.Dropout, Help: "residual dropout of the transformer blocks while grounding (0: none)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
 			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
@@ -224,6 +230,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config state_slots 1: want 0 (no slots) or at least 2")
 	case c.StatePairs < 0 || (c.StatePairs > 0 && c.StateSlots < 2):
 		return c, fmt.Errorf("tinylm: config state_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.StatePairs, c.StateSlots)
+	case c.InputPairs < 0 || (c.InputPairs > 0 && c.StateSlots < 2):
+		return c, fmt.Errorf("tinylm: config input_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.InputPairs, c.StateSlots)
 	case c.StatePairs == 0 && c.ExplainReads == ReadsPairs:
 		return c, fmt.Errorf("tinylm: config explain_reads %q with state_pairs 0: want state_pairs > 0 (the pair tokens it reads)", c.ExplainReads)
 	case c.Dropout >= 1:
@@ -291,6 +299,8 @@ func setInt(c *Config, k string, v int) {
 		c.SlotHidden = v
 	case "state_pairs":
 		c.StatePairs = v
+	case "input_pairs":
+		c.InputPairs = v
 	}
 }
 

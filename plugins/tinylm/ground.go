@@ -127,7 +127,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 		if od%cfg.StateSlots != 0 {
 			return nil, fmt.Errorf("tinylm: ground: config state_slots %d does not divide the %d numbers of env %s's observation into equal slots", cfg.StateSlots, od, meta.Env)
 		}
-		shape.Slots, shape.SlotHidden, shape.Pairs = cfg.StateSlots, cfg.SlotHidden, cfg.StatePairs
+		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs = cfg.StateSlots, cfg.SlotHidden, cfg.StatePairs, cfg.InputPairs
 		if shape.SlotHidden == 0 {
 			shape.SlotHidden = 2 * cfg.Dim
 		}

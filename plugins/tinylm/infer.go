@@ -47,13 +47,16 @@ func (m *Model) hold() {
 	for _, b := range m.Blocks {
 		b.Hold()
 	}
-	for _, l := range []*nn.Linear{m.ObsIn, m.PairTok, m.ActIn, m.TokOut, m.ObsOut, m.ActOut} {
+	for _, l := range []*nn.Linear{m.ObsIn, m.InTok, m.PairTok, m.ActIn, m.TokOut, m.ObsOut, m.ActOut} {
 		if l != nil {
 			l.Hold()
 		}
 	}
 	if m.PairIn != nil {
 		m.PairIn.MLP.Hold()
+	}
+	if m.InPairsEnc != nil {
+		m.InPairsEnc.MLP.Hold()
 	}
 	if m.SlotOut != nil {
 		m.SlotOut.Edge.Hold()
@@ -91,10 +94,8 @@ func (d *decoder) feed(seqs []int, in []input) nn.Mat {
 			av = append(av, v.vec...)
 		}
 	}
-	var so, ao nn.Mat
-	if len(d.obs) > 0 {
-		so = m.ObsIn.Forward(nn.View(d.obs, len(d.obs)/m.Shape.ObsDim, m.Shape.ObsDim))
-	}
+	so := m.stateIn(d.obs)
+	var ao nn.Mat
 	if len(av) > 0 {
 		ao = m.ActIn.Forward(nn.View(av, len(av)/m.Shape.ActDim, m.Shape.ActDim))
 	}

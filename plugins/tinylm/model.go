@@ -37,6 +37,11 @@ type Shape struct {
 	// explanation prompt ends with one token per ordered pair of slots
 	// ([nn.Pairs] over the rollout's last two states); 0: none.
 	Pairs int `json:"pairs,omitempty"`
+	// InPairs, with Slots, adds to every state's input a projection of
+	// InPairs features per ordered pair of its slots ([nn.Pairs] over the
+	// state), so relations between entities enter the model as features
+	// instead of through one linear projection; 0: none.
+	InPairs int `json:"in_pairs,omitempty"`
 }
 
 // pairTokens is the number of pair tokens in an explanation prompt.
@@ -67,6 +72,8 @@ func (s Shape) check() error {
 		return fmt.Errorf("tinylm: state_slots %d (slot width %d) for observations of %d numbers: want 0, or at least 2 slots that divide them equally and a positive width", s.Slots, s.SlotHidden, s.ObsDim)
 	case s.Pairs < 0 || (s.Pairs > 0 && s.Slots < 2):
 		return fmt.Errorf("tinylm: state_pairs %d with state_slots %d: want 0, or a positive width with at least 2 state slots", s.Pairs, s.Slots)
+	case s.InPairs < 0 || (s.InPairs > 0 && s.Slots < 2):
+		return fmt.Errorf("tinylm: input_pairs %d with state_slots %d: want 0, or a positive width with at least 2 state slots", s.InPairs, s.Slots)
 	}
 	return nil
 }
@@ -83,6 +90,10 @@ type Model struct {
 	WPE   *nn.Param  // [Context, Dim] position embedding
 	Type  *nn.Param  // [3, Dim] text, state, action (and pair: [4, Dim])
 	ObsIn *nn.Linear // ObsDim → Dim
+	// With Shape.InPairs a state's input also has InTok of the features
+	// InPairsEnc finds in the state's pairs of slots.
+	InPairsEnc *nn.Pairs
+	InTok      *nn.Linear // pairTokens·InPairs → Dim
 	// With Shape.Pairs a pair token's input is PairTok of the pair's
 	// features from PairIn plus the pair's row of PairEmb.
 	PairIn  *nn.Pairs
@@ -102,9 +113,11 @@ type Model struct {
 	params []*nn.Param
 
 	// training buffers
-	x, dx []float32
-	obsIn []float32
-	dPair []float32
+	x, dx  []float32
+	obsIn  []float32
+	dPair  []float32
+	state  []float32 // the states' inputs of the last stateIn
+	dState []float32
 }
 
 // NewModel builds a model initialised as GPT-2 (weights N(0, 0.02²), the
@@ -129,6 +142,14 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	nn.Normal(rng, m.WPE.Value, 0.01)
 	nn.Normal(rng, m.Type.Value, 0.02)
 	m.ObsIn = nn.NewLinear(rng, "obs_in", s.ObsDim, d, nn.Identity)
+	if s.InPairs > 0 {
+		p, err := nn.NewPairs(rng, "in_pairs.", s.Slots, s.ObsDim/s.Slots, 4*s.InPairs, s.InPairs)
+		if err != nil {
+			return nil, err
+		}
+		m.InPairsEnc = p
+		m.InTok = nn.NewLinear(rng, "in_tok", p.Width(), d, nn.Identity)
+	}
 	if s.Pairs > 0 {
 		p, err := nn.NewPairs(rng, "pair_in.", s.Slots, 2*s.ObsDim/s.Slots, 4*s.Pairs, s.Pairs)
 		if err != nil {
@@ -178,6 +199,10 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	}
 	m.params = []*nn.Param{m.WTE, m.WPE, m.Type}
 	m.params = append(m.params, m.ObsIn.Params()...)
+	if m.InPairsEnc != nil {
+		m.params = append(m.params, m.InPairsEnc.Params()...)
+		m.params = append(m.params, m.InTok.Params()...)
+	}
 	if m.PairIn != nil {
 		m.params = append(m.params, m.PairIn.Params()...)
 		m.params = append(m.params, m.PairTok.Params()...)
@@ -277,11 +302,7 @@ func growI32(b []int32, n int) []int32 {
 func (m *Model) embed(b *Batch, x []float32) {
 	d := m.Shape.Dim
 	clear(x)
-	ns := len(b.Obs) / m.Shape.ObsDim
-	var obsOut nn.Mat
-	if ns > 0 {
-		obsOut = m.ObsIn.Forward(nn.View(b.Obs, ns, m.Shape.ObsDim))
-	}
+	obsOut := m.stateIn(b.Obs)
 	var actOut nn.Mat
 	if !m.Shape.Discrete && len(b.Act) > 0 {
 		actOut = m.ActIn.Forward(nn.View(b.Act, len(b.Act)/m.Shape.ActDim, m.Shape.ActDim))
@@ -328,6 +349,27 @@ func (m *Model) pairInput(dst []float32, pairOut nn.Mat, i int) {
 	for j, v := range pairOut.Row(i) {
 		dst[j] = v + emb[j]
 	}
+}
+
+// stateIn makes the inputs of the normalised states in obs ([n, ObsDim]),
+// [n, Dim] (an empty Mat for none): ObsIn's projection, plus with InPairs
+// the projection of the states' pair features. The result is owned by the
+// model until its next stateIn.
+func (m *Model) stateIn(obs []float32) nn.Mat {
+	od := m.Shape.ObsDim
+	n := len(obs) / od
+	if n == 0 {
+		return nn.Mat{}
+	}
+	out := m.ObsIn.Forward(nn.View(obs, n, od))
+	if m.InTok == nil {
+		return out
+	}
+	m.state = nn.Grow(m.state, len(out.Data))
+	s := m.state[:len(out.Data)]
+	copy(s, out.Data)
+	addTo(s, m.InTok.Forward(m.InPairsEnc.Forward(nn.View(obs, n, od))).Data)
+	return nn.View(s, n, m.Shape.Dim)
 }
 
 // pairsIn makes the inputs of every pair token of the transitions in
@@ -394,6 +436,14 @@ func (m *Model) embedBackward(b *Batch, dx []float32) {
 	if np > 0 {
 		df := m.PairTok.Backward(nn.View(dPair, np, d), true, true)
 		m.PairIn.Backward(nn.View(df.Data, np/m.Shape.pairTokens(), m.PairIn.Width()))
+	}
+	if ns > 0 && m.InTok != nil {
+		// Linear.Backward may overwrite its dy: InTok gets a copy.
+		m.dState = nn.Grow(m.dState, ns*d)
+		dIn := nn.View(m.dState[:ns*d], ns, d)
+		copy(dIn.Data, dObs)
+		df := m.InTok.Backward(dIn, true, true)
+		m.InPairsEnc.Backward(df)
 	}
 	if ns > 0 {
 		m.ObsIn.Backward(nn.View(dObs, ns, d), true, false)

@@ -119,18 +119,18 @@ func overfit(t *testing.T, slots int) {
 
 // TestDecodeMatchesFullForward: the incremental decoder's hidden states are
 // the full forward pass's, position by position, with and without pair
-// tokens.
+// tokens, and with pair features in the state inputs.
 func TestDecodeMatchesFullForward(t *testing.T) {
-	for _, pairs := range []int{0, 3} {
-		t.Run(fmt.Sprintf("pairs=%d", pairs), func(t *testing.T) { decodeMatchesFullForward(t, pairs) })
+	for _, c := range []struct{ pairs, inPairs int }{{0, 0}, {3, 0}, {3, 2}} {
+		t.Run(fmt.Sprintf("pairs=%d,in_pairs=%d", c.pairs, c.inPairs), func(t *testing.T) { decodeMatchesFullForward(t, c.pairs, c.inPairs) })
 	}
 }
 
-func decodeMatchesFullForward(t *testing.T, pairs int) {
+func decodeMatchesFullForward(t *testing.T, pairs, inPairs int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	shape := Shape{Vocab: 20, ObsDim: 4, Actions: 5, Discrete: true, Context: 12, Dim: 16, Layers: 2, Heads: 2}
 	if pairs > 0 {
-		shape.Slots, shape.SlotHidden, shape.Pairs = 2, 6, pairs
+		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs = 2, 6, pairs, inPairs
 	}
 	m, err := NewModel(shape, rng)
 	if err != nil {
@@ -202,19 +202,25 @@ func decodeMatchesFullForward(t *testing.T, pairs int) {
 // central differences, for every parameter tensor.
 // With state slots the state head is an interaction network, whose many
 // ReLUs a step of 1e-2 would cross: there the step is 1e-3. With pairs the
-// explanation's sequences end their rollout with pair tokens.
+// explanation's sequences end their rollout with pair tokens. With input
+// pairs every state's input has pair features too (step 1e-4: their ReLUs
+// add kinks).
 func TestGradients(t *testing.T) {
-	for _, c := range []struct{ slots, pairs int }{{0, 0}, {2, 0}, {2, 3}} {
-		t.Run(fmt.Sprintf("slots=%d,pairs=%d", c.slots, c.pairs), func(t *testing.T) { gradients(t, c.slots, c.pairs) })
+	for _, c := range []struct{ slots, pairs, inPairs int }{{0, 0, 0}, {2, 0, 0}, {2, 3, 0}, {2, 0, 2}} {
+		t.Run(fmt.Sprintf("slots=%d,pairs=%d,in_pairs=%d", c.slots, c.pairs, c.inPairs), func(t *testing.T) { gradients(t, c.slots, c.pairs, c.inPairs) })
 	}
 }
 
-func gradients(t *testing.T, slots, pairs int) {
+func gradients(t *testing.T, slots, pairs, inPairs int) {
 	rng := rand.New(rand.NewPCG(4, 2))
 	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 18, Dim: 8, Layers: 1, Heads: 2}
 	h := 1e-2
 	if slots > 0 {
-		shape.Slots, shape.SlotHidden, shape.Pairs, h = slots, 6, pairs, 1e-3
+		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs, h = slots, 6, pairs, inPairs, 1e-3
+	}
+	if inPairs > 0 {
+		// The pair features' ReLUs put kinks closer still.
+		h = 1e-4
 	}
 	m, err := NewModel(shape, rng)
 	if err != nil {
@@ -263,7 +269,13 @@ func gradients(t *testing.T, slots, pairs int) {
 					down := loss()
 					p.Value[i] = old
 					num := (up - down) / (2 * h)
-					if g := float64(p.Grad[i]); math.Abs(g-num) > 2e-2*math.Max(1, math.Abs(num)) {
+					tol := 2e-2 * math.Max(1, math.Abs(num))
+					if strings.HasPrefix(p.Name, "in_") {
+						// The input pair features' gradients are ~1e-3:
+						// a relative bound catches one left out.
+						tol = math.Min(tol, 0.1*math.Abs(num)+3e-4)
+					}
+					if g := float64(p.Grad[i]); math.Abs(g-num) > tol {
 						t.Errorf("%s[%d]: gradient %g, numerical %g", p.Name, i, g, num)
 					}
 				}
