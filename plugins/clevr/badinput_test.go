@@ -72,7 +72,7 @@ func TestBadInputIsAnError(t *testing.T) {
 	for name, cfg := range map[string]map[string]string{
 		"unknown key":    {"gravity": "1"},
 		"bad number":     {"dt": "fast"},
-		"bad model":      {"model": "mujoco"},
+		"bad model":      {"model": "bullet"},
 		"bad preset":     {"preset": "paper"},
 		"too many balls": {"num_balls": "6"},
 		"zero texts":     {"texts_per_goal": "0"},
