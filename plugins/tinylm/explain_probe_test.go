@@ -59,19 +59,7 @@ func TestExplainProbe(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r, err := dataset.Open(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		var eps []*dataset.Episode
-		for ep, err := range r.All() {
-			if err != nil {
-				t.Fatal(err)
-			}
-			eps = append(eps, ep)
-		}
-		return eps
+		return readEpisodes(t, dir)
 	}
 	trainDir := fmt.Sprintf("train-%d", *probeEpisodes)
 	eps := collect(trainDir, *probeEpisodes, env.SeedFor(0, "collect", 0))
@@ -118,6 +106,23 @@ func TestExplainProbe(t *testing.T) {
 	}
 	probeExplain(t, l, e, ck, "grounded on", eps[:min(len(eps), 300)])
 	probeExplain(t, l, e, ck, "held out", held)
+}
+
+// readEpisodes reads every episode of the dataset in dir.
+func readEpisodes(t *testing.T, dir string) []*dataset.Episode {
+	r, err := dataset.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var eps []*dataset.Episode
+	for ep, err := range r.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	return eps
 }
 
 // oneText writes eps to dir with each goal's texts replaced by one

@@ -50,21 +50,7 @@ func TestExplainRerank(t *testing.T) {
 		cands, candIDs = append(cands, text), append(candIDs, ids)
 	}
 	b := m.h.Config.newBuilder(m.v, m.norm, m.model.Shape, m.od, m.ad)
-	read := func(name string) []*dataset.Episode {
-		r, err := dataset.Open(filepath.Join(*probeData, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		var eps []*dataset.Episode
-		for ep, err := range r.All() {
-			if err != nil {
-				t.Fatal(err)
-			}
-			eps = append(eps, ep)
-		}
-		return eps
-	}
+	read := func(name string) []*dataset.Episode { return readEpisodes(t, filepath.Join(*probeData, name)) }
 	for _, set := range []struct {
 		name string
 		eps  []*dataset.Episode
