@@ -93,7 +93,7 @@ type Model struct {
 	// With Shape.InPairs a state's input also has InTok of the features
 	// InPairsEnc finds in the state's pairs of slots.
 	InPairsEnc *nn.Pairs
-	InTok      *nn.Linear // pairTokens·InPairs → Dim
+	InTok      *nn.Linear // Slots·(Slots−1)·InPairs → Dim
 	// With Shape.Pairs a pair token's input is PairTok of the pair's
 	// features from PairIn plus the pair's row of PairEmb.
 	PairIn  *nn.Pairs

@@ -338,7 +338,7 @@ func (b *builder) goalToRollout(s *seq, ep *episode, text []int32) {
 // rolloutPrompt: BOS R2G s0 a0 … sT [pairs] SEP, or backward BOS R2G sT
 // aT−1 … s0 [pairs] SEP, the rollout cut to leave room for text (backward:
 // its start cut); [pairs] are the pair tokens of the last step
-// (Shape.Pairs).
+// (Shape.Pairs); pairsOnly: BOS R2G pairs SEP.
 func (b *builder) rolloutPrompt(s *seq, obs, act []float32, room int) {
 	s.text(bpe.BOS)
 	s.text(b.v.extra(tokR2G))
@@ -354,7 +354,7 @@ func (b *builder) rolloutPrompt(s *seq, obs, act []float32, room int) {
 		T = min(n, max(0, b.shape.Context-s.len()-room-b.shape.pairTokens()-2))
 	}
 	switch {
-	case b.pairsOnly:
+	case b.pairsOnly: // the pair tokens below are the whole prompt
 	case b.backward:
 		b.state(s, obs[n*od:(n+1)*od])
 		for t := n - 1; t >= n-T; t-- {
