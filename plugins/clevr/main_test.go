@@ -3,7 +3,6 @@ package clevr
 import (
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,22 +39,11 @@ func TestConformanceSubprocess(t *testing.T) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{EnvName}, StartTimeout: 20 * time.Second})
 	defer reg.Close()
-	var (
-		once   sync.Once
-		client *env.Client
-		err    error
-	)
-	envtest.Run(t, func(tb testing.TB) env.Env {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), EnvName, plugin.Env)
-			if err == nil {
-				client, err = in.Env()
-			}
-		})
+	envtest.Run(t, envtest.Once(func() (env.Env, error) {
+		in, err := reg.Launch(t.Context(), EnvName, plugin.Env)
 		if err != nil {
-			tb.Fatalf("launch: %v", err)
+			return nil, err
 		}
-		return client
-	})
+		return in.Env()
+	}))
 }

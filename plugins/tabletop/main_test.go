@@ -5,7 +5,6 @@ package tabletop
 import (
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,23 +36,12 @@ func TestConformanceSubprocess(t *testing.T) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{EnvName}, StartTimeout: 20 * time.Second})
 	defer reg.Close()
-	var (
-		once   sync.Once
-		client *env.Client
-		err    error
-	)
 	// Smaller batches and fewer episodes than the defaults: every step is 20 MuJoCo steps.
-	envtest.Suite{Batches: []int{1, 7, 16}, Episodes: 4, New: func(tb testing.TB) env.Env {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), EnvName, plugin.Env)
-			if err == nil {
-				client, err = in.Env()
-			}
-		})
+	envtest.Suite{Batches: []int{1, 7, 16}, Episodes: 4, New: envtest.Once(func() (env.Env, error) {
+		in, err := reg.Launch(t.Context(), EnvName, plugin.Env)
 		if err != nil {
-			tb.Fatalf("launch: %v", err)
+			return nil, err
 		}
-		return client
-	}}.Run(t)
+		return in.Env()
+	})}.Run(t)
 }

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -39,6 +40,24 @@ type Suite struct {
 func Run(t *testing.T, newEnv func(tb testing.TB) env.Env) {
 	t.Helper()
 	Suite{New: newEnv}.Run(t)
+}
+
+// Once returns a Suite.New that calls launch when a check first asks for
+// an env and hands every check that one env: one plugin subprocess serves
+// the whole suite. A launch error fails each check that asks.
+func Once(launch func() (env.Env, error)) func(tb testing.TB) env.Env {
+	var (
+		once sync.Once
+		e    env.Env
+		err  error
+	)
+	return func(tb testing.TB) env.Env {
+		once.Do(func() { e, err = launch() })
+		if err != nil {
+			tb.Fatalf("envtest: launch: %v", err)
+		}
+		return e
+	}
 }
 
 // Run runs the suite, each check a subtest of t.

@@ -3,7 +3,6 @@ package envtest
 import (
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,24 +43,13 @@ func runSubprocess(t *testing.T, rec tester, name string) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: names, StartTimeout: 20 * time.Second})
 	t.Cleanup(func() { reg.Close() })
-	var (
-		once   sync.Once
-		client *env.Client
-		err    error
-	)
-	Suite{New: func(tb testing.TB) env.Env {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), name, plugin.Env)
-			if err == nil {
-				client, err = in.Env()
-			}
-		})
+	Suite{New: Once(func() (env.Env, error) {
+		in, err := reg.Launch(t.Context(), name, plugin.Env)
 		if err != nil {
-			tb.Fatalf("launch %s: %v", name, err)
+			return nil, err
 		}
-		return client
-	}}.run(rec)
+		return in.Env()
+	})}.run(rec)
 }
 
 // TestSubprocess runs the suite over the line served by a plugin
