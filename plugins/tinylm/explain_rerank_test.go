@@ -21,7 +21,7 @@ var probeRerank = flag.Bool("probe.rerank", false, "TestExplainRerank: score eve
 // (rollout → goal), and their sum. Opt-in, with a checkpoint grounded by
 // TestExplainProbe -probe.out DIR and the same -probe.data:
 //
-//	go test ./plugins/tinylm -run ExplainRerank -v -probe.rerank -probe.ckpt DIR/tinylm.ckpt -probe.data D
+//	go test ./plugins/tinylm -run ExplainRerank -v -probe.rerank -probe.ckpt DIR/model.tinylm -probe.data D
 func TestExplainRerank(t *testing.T) {
 	if !*probeRerank || *probeCkpt == "" || *probeData == "" {
 		t.Skip("set -probe.rerank, -probe.ckpt and -probe.data to run")
@@ -57,13 +57,13 @@ func TestExplainRerank(t *testing.T) {
 	}{{"grounded on", read("train-2000")[:300]}, {"held out", read("heldout-300")}} {
 		var pick [3][]string // by actions, by text, by both
 		for _, ep := range set.eps {
-			e := episode{obs: ep.Observations, act: ep.Actions}
+			ro := episode{obs: ep.Observations, act: ep.Actions}
 			act, txt := make([]float64, len(cands)), make([]float64, len(cands))
 			seqs := make([]seq, len(cands))
 			var batch Batch
 			// log p(actions | goal): goal → rollout, teacher forced.
 			for i := range cands {
-				b.goalToRollout(&seqs[i], &e, candIDs[i])
+				b.goalToRollout(&seqs[i], &ro, candIDs[i])
 			}
 			b.lay(&batch, seqs)
 			h := m.model.Hidden(&batch)
@@ -74,7 +74,7 @@ func TestExplainRerank(t *testing.T) {
 			// log p(goal text | rollout): rollout → goal, teacher forced.
 			for i := range seqs {
 				seqs[i].reset()
-				b.rolloutToGoal(&seqs[i], &e, candIDs[i])
+				b.rolloutToGoal(&seqs[i], &ro, candIDs[i])
 			}
 			b.lay(&batch, seqs)
 			h = m.model.Hidden(&batch)
@@ -82,16 +82,15 @@ func TestExplainRerank(t *testing.T) {
 			for r, row := range batch.TokRow {
 				txt[int(row)/batch.T] += logSoftmaxAt(logits.Row(r), int(batch.TokY[r]))
 			}
-			best := [3]int{}
-			for i := range cands {
-				for k, v := range [3]float64{act[i], txt[i], act[i] + txt[i]} {
-					if v > [3]float64{act[best[k]], txt[best[k]], act[best[k]] + txt[best[k]]}[k] {
-						best[k] = i
+			score := func(k, i int) float64 { return [3]float64{act[i], txt[i], act[i] + txt[i]}[k] }
+			for k := range pick {
+				best := 0
+				for i := range cands {
+					if score(k, i) > score(k, best) {
+						best = i
 					}
 				}
-			}
-			for k := range pick {
-				pick[k] = append(pick[k], cands[best[k]])
+				pick[k] = append(pick[k], cands[best])
 			}
 		}
 		for k, name := range []string{"actions given the goal", "the goal given the rollout", "both"} {
