@@ -521,9 +521,10 @@ func assessStage(ctx context.Context, job *Job) (*Output, error) {
 }
 
 // dynamicsErrors returns the L2 distance between the LM's predicted and
-// the real next observation of every transition of eps.
+// the real next observation of every transition of eps, each given with
+// the observation before it (the first step: itself).
 func dynamicsErrors(ctx context.Context, m lm.LM, ckpt string, eps []*dataset.Episode) ([]float64, error) {
-	var obs, next, acts []float32
+	var obs, prev, next, acts []float32
 	od, ad := 0, 0
 	for _, ep := range eps {
 		T := ep.Len()
@@ -532,6 +533,8 @@ func dynamicsErrors(ctx context.Context, m lm.LM, ckpt string, eps []*dataset.Ep
 		}
 		od, ad = len(ep.Observations)/(T+1), len(ep.Actions)/T
 		obs = append(obs, ep.Observations[:T*od]...)
+		prev = append(prev, ep.Observations[:od]...)
+		prev = append(prev, ep.Observations[:(T-1)*od]...)
 		next = append(next, ep.Observations[od:]...)
 		acts = append(acts, ep.Actions...)
 	}
@@ -543,7 +546,7 @@ func dynamicsErrors(ctx context.Context, m lm.LM, ckpt string, eps []*dataset.Ep
 	for start := 0; start < n; start += predictBatch {
 		end := min(start+predictBatch, n)
 		in := obs[start*od : end*od]
-		r, err := m.Predict(ctx, lm.PredictRequest{Checkpoint: ckpt, Observations: in, Actions: acts[start*ad : end*ad]})
+		r, err := m.Predict(ctx, lm.PredictRequest{Checkpoint: ckpt, Observations: in, Actions: acts[start*ad : end*ad], Previous: prev[start*od : end*od]})
 		if err != nil {
 			return nil, fmt.Errorf("predict: %w", err)
 		}

@@ -156,7 +156,7 @@ func (c *Client) Explain(ctx context.Context, req ExplainRequest) (*ExplainRespo
 }
 
 func (c *Client) Predict(ctx context.Context, req PredictRequest) (*PredictResponse, error) {
-	r, err := c.c.Predict(ctx, &pb.PredictRequest{Checkpoint: req.Checkpoint, Observations: req.Observations, Actions: req.Actions})
+	r, err := c.c.Predict(ctx, &pb.PredictRequest{Checkpoint: req.Checkpoint, Observations: req.Observations, Actions: req.Actions, Previous: req.Previous})
 	if err != nil {
 		return nil, plugin.Error(err)
 	}
@@ -293,7 +293,7 @@ func (s *server) Explain(ctx context.Context, r *pb.ExplainRequest) (*pb.Explain
 }
 
 func (s *server) Predict(ctx context.Context, r *pb.PredictRequest) (*pb.PredictResponse, error) {
-	res, err := s.impl.Predict(ctx, PredictRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Actions: r.Actions})
+	res, err := s.impl.Predict(ctx, PredictRequest{Checkpoint: r.Checkpoint, Observations: r.Observations, Actions: r.Actions, Previous: r.Previous})
 	if err != nil {
 		return nil, plugin.Status(err)
 	}

@@ -144,11 +144,16 @@ type ExplainResponse struct {
 	Texts []string
 }
 
-// PredictRequest holds a batch of transitions to predict.
+// PredictRequest holds a batch of transitions to predict. Previous, when
+// set, holds the observation before each of Observations ([N, ObsDim]; on
+// an episode's first step, the observation itself): a model may read the
+// last step's change, which a state of positions alone does not show. A
+// model that does not read it ignores it.
 type PredictRequest struct {
 	Checkpoint   string
 	Observations []float32 // [N, ObsDim]
 	Actions      []float32 // [N, ActionDim]
+	Previous     []float32 // [N, ObsDim] or nil
 }
 
 // PredictResponse holds the predicted next observations, [N, ObsDim].

@@ -33,6 +33,9 @@ func TestParseConfig(t *testing.T) {
 		{"input pairs without slots", map[string]any{"input_pairs": 8}, "config input_pairs 8 with state_slots 0: want 0, or a positive width with state_slots of at least 2"},
 		{"reads pairs without pairs", map[string]any{"explain_reads": "pairs"}, `config explain_reads "pairs" with state_pairs 0: want state_pairs > 0`},
 		{"select", map[string]any{"select": "first"}, "config select = first (string): want one of best, last"},
+		{"history", map[string]any{"state_slots": 5, "state_history": true}, ""},
+		{"history without slots", map[string]any{"state_history": true}, "config state_history with state_slots 0: want state_slots of at least 2"},
+		{"history type", map[string]any{"state_slots": 5, "state_history": "yes"}, "config state_history = yes (string): want true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(tc.in)

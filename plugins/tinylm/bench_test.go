@@ -62,7 +62,7 @@ func benchBatches(rng *rand.Rand) (*builder, map[lm.Task]*Batch) {
 				for t := 0; t < 24; t++ {
 					b.predictAction(s, e.act[t:t+1])
 					b.action(s, e.act[t:t+1])
-					b.predictState(s, e.obs[(t+1)*10:(t+2)*10], e.obs[t*10:(t+1)*10])
+					b.predictState(s, e.obs[(t+1)*10:(t+2)*10], e.obs[t*10:(t+1)*10], e.obs[max(t-1, 0)*10:max(t, 1)*10])
 					b.state(s, e.obs[(t+1)*10:(t+2)*10])
 				}
 			case lm.RolloutToGoal:
@@ -80,7 +80,7 @@ func benchBatches(rng *rand.Rand) (*builder, map[lm.Task]*Batch) {
 				}
 				b.predictText(s, 2)
 			case lm.Dynamics:
-				b.dynamics(s, e.obs[:10], e.act[:1], e.obs[10:20])
+				b.dynamics(s, e.obs[:10], e.obs[:10], e.act[:1], e.obs[10:20])
 			case lm.Consequence:
 				// BOS CON s0 goal SEP: 16 positions padded to 24 by a longer goal.
 				long := append(append([]int32(nil), text...), text[:8]...)

@@ -69,6 +69,11 @@ type Config struct {
 	// pairs and projected to the model's width (0: the state enters
 	// through its linear projection alone).
 	InputPairs int `json:"input_pairs,omitempty"`
+	// StateHistory, with StateSlots, has the state head read each slot's
+	// change over the previous step beside its value (the velocity a
+	// state of positions hides; Predict reads it from the request's
+	// previous observations).
+	StateHistory bool `json:"state_history,omitempty"`
 	// ExplainOrder is the order the explanation task reads a rollout in:
 	// "forward" (s0 a0 … s_T; the default, and a checkpoint without the
 	// setting) or "backward" (s_T a_T−1 s_T−1 … s0: the end, where the
@@ -155,6 +160,7 @@ func Schema() algo.Schema {
 		{Name: "slot_hidden", Type: algo.TypeInt, Default: d.SlotHidden, Help: "width of the state_slots interaction network (0: 2·dim)"},
 		{Name: "state_pairs", Type: algo.TypeInt, Default: d.StatePairs, Help: "with state_slots, features per pair token: the explanation prompt ends with a token for every ordered pair of slots, read from the rollout's last two states by an MLP shared by the pairs (0: no pair tokens)"},
 		{Name: "input_pairs", Type: algo.TypeInt, Default: d.InputPairs, Help: "with state_slots, features per ordered pair of slots added to every state's input by an MLP shared by the pairs (0: the linear projection alone)"},
+		{Name: "state_history", Type: algo.TypeBool, Default: d.StateHistory, Help: "with state_slots, the state head also reads each slot's change over the previous step (the velocity a state of positions hides)"},
 		{Name: "dropout", Type: algo.TypeFloat, Default: d.Dropout, Help: "residual dropout of the transformer blocks while grounding (0: none)"},
 		{Name: "explain_order", Type: algo.TypeString, Default: d.ExplainOrder, Allowed: []string{OrderBackward, OrderForward},
 			Help: "order the explanation task reads a rollout in: forward (s0 first) or backward (its end, where the goal is reached, first, and kept when the context cuts the rollout)"},
@@ -191,6 +197,15 @@ func ParseConfig(m map[string]any) (Config, error) {
 				return c, bad("a non-negative number")
 			}
 			setFloat(&c, k, f)
+		case algo.TypeBool:
+			b, ok := v.(bool)
+			if !ok {
+				return c, bad("true or false")
+			}
+			switch k {
+			case "state_history":
+				c.StateHistory = b
+			}
 		case algo.TypeString:
 			str, ok := v.(string)
 			if !ok || (len(p.Allowed) > 0 && !contains(p.Allowed, str)) {
@@ -232,6 +247,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, fmt.Errorf("tinylm: config state_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.StatePairs, c.StateSlots)
 	case c.InputPairs < 0 || (c.InputPairs > 0 && c.StateSlots < 2):
 		return c, fmt.Errorf("tinylm: config input_pairs %d with state_slots %d: want 0, or a positive width with state_slots of at least 2", c.InputPairs, c.StateSlots)
+	case c.StateHistory && c.StateSlots < 2:
+		return c, fmt.Errorf("tinylm: config state_history with state_slots %d: want state_slots of at least 2 (the slots whose changes the state head reads)", c.StateSlots)
 	case c.StatePairs == 0 && c.ExplainReads == ReadsPairs:
 		return c, fmt.Errorf("tinylm: config explain_reads %q with state_pairs 0: want state_pairs > 0 (the pair tokens it reads)", c.ExplainReads)
 	case c.Dropout >= 1:

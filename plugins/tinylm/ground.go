@@ -127,7 +127,7 @@ func newTrainer(req lm.GroundRequest) (*trainer, error) {
 		if od%cfg.StateSlots != 0 {
 			return nil, fmt.Errorf("tinylm: ground: config state_slots %d does not divide the %d numbers of env %s's observation into equal slots", cfg.StateSlots, od, meta.Env)
 		}
-		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs = cfg.StateSlots, cfg.SlotHidden, cfg.StatePairs, cfg.InputPairs
+		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs, shape.History = cfg.StateSlots, cfg.SlotHidden, cfg.StatePairs, cfg.InputPairs, cfg.StateHistory
 		if shape.SlotHidden == 0 {
 			shape.SlotHidden = 2 * cfg.Dim
 		}
@@ -519,7 +519,7 @@ func (t *trainer) stateErrors() (oneStep, inContext float64) {
 		if T == 0 {
 			return false
 		}
-		t.b.dynamics(s, ep.obs[step*od:(step+1)*od], ep.act[step*ad:(step+1)*ad], ep.obs[(step+1)*od:(step+2)*od])
+		t.b.transition(s, ep, step)
 		step++
 		if step == T {
 			step = 0

@@ -42,6 +42,20 @@ type Shape struct {
 	// state), so relations between entities enter the model as features
 	// instead of through one linear projection; 0: none.
 	InPairs int `json:"in_pairs,omitempty"`
+	// History, with Slots, has the state head read each slot's change
+	// over the previous step beside its value: the velocity a state of
+	// positions does not show.
+	History bool `json:"history,omitempty"`
+}
+
+// baseWidth is the width of what the state head reads of the state a
+// target changes: its normalised slots, and with History their last
+// changes (see appendBase).
+func (s Shape) baseWidth() int {
+	if s.History {
+		return 2 * s.ObsDim
+	}
+	return s.ObsDim
 }
 
 // pairTokens is the number of pair tokens in an explanation prompt.
@@ -74,6 +88,8 @@ func (s Shape) check() error {
 		return fmt.Errorf("tinylm: state_pairs %d with state_slots %d: want 0, or a positive width with at least 2 state slots", s.Pairs, s.Slots)
 	case s.InPairs < 0 || (s.InPairs > 0 && s.Slots < 2):
 		return fmt.Errorf("tinylm: input_pairs %d with state_slots %d: want 0, or a positive width with at least 2 state slots", s.InPairs, s.Slots)
+	case s.History && s.Slots < 2:
+		return fmt.Errorf("tinylm: state_history with state_slots %d: want at least 2 state slots", s.Slots)
 	}
 	return nil
 }
@@ -177,7 +193,7 @@ func NewModel(s Shape, rng *rand.Rand) (*Model, error) {
 	m.LNF = nn.NewLayerNorm("ln_f", d)
 	m.TokOut = nn.NewLinear(rng, "tok_out", d, s.Vocab, nn.Identity)
 	if s.Slots > 1 {
-		in, err := nn.NewInteraction(rng, "slot_out.", s.Slots, s.ObsDim/s.Slots, d, s.SlotHidden, s.ObsDim/s.Slots)
+		in, err := nn.NewInteraction(rng, "slot_out.", s.Slots, s.baseWidth()/s.Slots, d, s.SlotHidden, s.ObsDim/s.Slots)
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +285,7 @@ type Batch struct {
 	TokY   []int32
 	ObsRow []int32   // state targets
 	ObsY   []float32 // [len(ObsRow), ObsDim]
-	ObsB   []float32 // [len(ObsRow), ObsDim] the normalised state each target changes (the slot head reads it)
+	ObsB   []float32 // [len(ObsRow), Shape.baseWidth()] what the slot head reads of the state each target changes (appendBase)
 	ActRow []int32   // action targets
 	ActY   []int32   // discrete
 	ActYC  []float32 // continuous [len(ActRow), ActDim]
@@ -552,7 +568,7 @@ func (m *Model) stateLayer(b *Batch) outLayer {
 	if m.SlotOut == nil {
 		return linearOut(m.ObsOut)
 	}
-	base := nn.View(b.ObsB, len(b.ObsRow), m.Shape.ObsDim)
+	base := nn.View(b.ObsB, len(b.ObsRow), m.Shape.baseWidth())
 	return outLayer{forward: func(in nn.Mat) nn.Mat { return m.SlotOut.Forward(in, base) }, backward: m.SlotOut.Backward}
 }
 
@@ -566,13 +582,13 @@ func gatherRows(h nn.Mat, rows []int32) nn.Mat {
 }
 
 // stateOut is the state head on hidden states h ([rows, Dim]) that predict
-// the states after base (normalised inputs, [rows, ObsDim]): the change of
-// each, scaled as Norm.out reads it (a fresh matrix).
+// the states after base ([rows, Shape.baseWidth()], as appendBase writes
+// it): the change of each, scaled as Norm.out reads it (a fresh matrix).
 func (m *Model) stateOut(h nn.Mat, base []float32) nn.Mat {
 	if m.SlotOut == nil {
 		return head(m.ObsOut, h)
 	}
-	out := m.SlotOut.Forward(h, nn.View(base, h.Rows, m.Shape.ObsDim))
+	out := m.SlotOut.Forward(h, nn.View(base, h.Rows, m.Shape.baseWidth()))
 	return nn.Mat{Rows: out.Rows, Cols: out.Cols, Data: append([]float32(nil), out.Data...)}
 }
 

@@ -288,14 +288,38 @@ func (b *builder) action(s *seq, a []float32) {
 	s.act = append(s.act, a...)
 }
 
-// predictState makes the output at the last position predict next, from base.
-func (b *builder) predictState(s *seq, next, base []float32) {
+// predictState makes the output at the last position predict next, from
+// base, the state after prev (base itself where nothing came before).
+func (b *builder) predictState(s *seq, next, base, prev []float32) {
 	s.obsAt = append(s.obsAt, int32(s.len()-1))
 	n := len(s.obsY)
 	s.obsY = append(s.obsY, make([]float32, b.od)...)
 	b.norm.target(s.obsY[n:], next, base)
-	s.obsB = append(s.obsB, make([]float32, b.od)...)
-	b.norm.in(s.obsB[n:], base)
+	s.obsB = appendBase(s.obsB, b.norm, b.shape, base, prev)
+}
+
+// appendBase appends what the state head reads of base, the state after
+// prev: its normalised value, and with Shape.History every slot's value
+// followed by the slot's change from prev, scaled as a predicted change.
+func appendBase(dst []float32, norm *Norm, s Shape, base, prev []float32) []float32 {
+	n := len(dst)
+	dst = append(dst, make([]float32, s.baseWidth())...)
+	if !s.History {
+		norm.in(dst[n:], base)
+		return dst
+	}
+	w := s.ObsDim / s.Slots
+	cur := make([]float32, s.ObsDim)
+	norm.in(cur, base)
+	for i := range s.Slots {
+		o := dst[n+2*i*w : n+2*(i+1)*w]
+		copy(o, cur[i*w:(i+1)*w])
+		for k := range w {
+			j := i*w + k
+			o[w+k] = (base[j] - prev[j]) / norm.Delta[j]
+		}
+	}
+	return dst
 }
 
 func (b *builder) predictAction(s *seq, a []float32) {
@@ -330,7 +354,7 @@ func (b *builder) goalToRollout(s *seq, ep *episode, text []int32) {
 		a := ep.act[t*ad : (t+1)*ad]
 		b.predictAction(s, a)
 		b.action(s, a)
-		b.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od])
+		b.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od])
 		b.state(s, ep.obs[(t+1)*od:(t+2)*od])
 	}
 }
@@ -384,13 +408,20 @@ func (b *builder) rolloutToGoal(s *seq, ep *episode, text []int32) {
 	b.predictText(s, bpe.EOS)
 }
 
-// dynamics: BOS DYN s_t a_t, a_t's position predicting s_t+1.
-func (b *builder) dynamics(s *seq, st, a, next []float32) {
+// dynamics: BOS DYN s_t a_t, a_t's position predicting s_t+1 (the state
+// head reading s_t−1 too with Shape.History; s_t on a first step).
+func (b *builder) dynamics(s *seq, st, prev, a, next []float32) {
 	s.text(bpe.BOS)
 	s.text(b.v.extra(tokDYN))
 	b.state(s, st)
 	b.action(s, a)
-	b.predictState(s, next, st)
+	b.predictState(s, next, st, prev)
+}
+
+// transition is step t of ep as the dynamics task reads it.
+func (b *builder) transition(s *seq, ep *episode, t int) {
+	od, ad := b.od, b.ad
+	b.dynamics(s, ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od], ep.act[t*ad:(t+1)*ad], ep.obs[(t+1)*od:(t+2)*od])
 }
 
 // consequence: BOS CON s0 goal SEP, SEP's position predicting s_T.
@@ -402,7 +433,7 @@ func (b *builder) consequence(s *seq, s0, sT []float32, text []int32) {
 		s.text(id)
 	}
 	s.text(b.v.extra(tokSEP))
-	b.predictState(s, sT, s0)
+	b.predictState(s, sT, s0, s0)
 }
 
 // lay packs sequences into a right-padded Batch.
@@ -474,8 +505,7 @@ func (b *builder) sample(out *Batch, seqs []seq, c *corpus, pool []int, task lm.
 				b.consequence(s, ep.obs[:od], ep.obs[:od], text)
 				continue
 			}
-			t := rng.IntN(T)
-			b.dynamics(s, ep.obs[t*od:(t+1)*od], ep.act[t*ad:(t+1)*ad], ep.obs[(t+1)*od:(t+2)*od])
+			b.transition(s, ep, rng.IntN(T))
 		case lm.Consequence:
 			T := ep.steps(ad)
 			b.consequence(s, ep.obs[:od], ep.obs[T*od:(T+1)*od], text)

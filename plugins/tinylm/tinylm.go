@@ -277,10 +277,11 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 			in[i] = m.actionInput(a)
 		}
 		hs := d.feed(active, in)
-		bases := make([]float32, 0, len(active)*od)
+		bases := make([]float32, 0, len(active)*m.model.Shape.baseWidth())
 		for _, r := range active {
-			ep := eps[r]
-			bases = append(bases, m.stateInput(ep.Observations[len(ep.Observations)-od:]).vec...)
+			obs := eps[r].Observations
+			n := len(obs) / od
+			bases = appendBase(bases, m.norm, m.model.Shape, obs[(n-1)*od:], obs[max(n-2, 0)*od:max(n-1, 1)*od])
 		}
 		out := m.model.stateOut(hs, bases)
 		next := make([]float32, len(active)*od)
@@ -412,7 +413,9 @@ func (m *model) rolloutPrompt(obs, act []float32, room int) []input {
 	return s.inputs(&b)
 }
 
-// Predict predicts next observations: BOS DYN s a, the state head at a.
+// Predict predicts next observations: BOS DYN s a, the state head at a
+// (reading the change from the previous observation with state_history;
+// none where the request has no previous observations).
 func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictResponse, error) {
 	m, err := l.lock(req.Checkpoint)
 	if err != nil {
@@ -430,6 +433,13 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 	if err := m.h.Actions.Check(req.Actions); err != nil {
 		return nil, fmt.Errorf("tinylm: predict: %w", err)
 	}
+	prev := req.Observations
+	if req.Previous != nil {
+		if err := m.checkObs("predict: previous observations", req.Previous, n); err != nil {
+			return nil, err
+		}
+		prev = req.Previous
+	}
 	out := &lm.PredictResponse{Observations: make([]float32, n*od)}
 	const chunk = 256
 	for lo := 0; lo < n; lo += chunk {
@@ -441,9 +451,10 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 				m.actionInput(req.Actions[r*ad:(r+1)*ad]))
 		}
 		d := m.decoder(len(prompts))
-		bases := make([]float32, 0, len(prompts)*od)
-		for _, p := range prompts {
-			bases = append(bases, p[2].vec...)
+		bases := make([]float32, 0, len(prompts)*m.model.Shape.baseWidth())
+		for i := range prompts {
+			r := lo + i
+			bases = appendBase(bases, m.norm, m.model.Shape, req.Observations[r*od:(r+1)*od], prev[r*od:(r+1)*od])
 		}
 		y := m.model.stateOut(d.prefill(prompts), bases)
 		for i := range prompts {

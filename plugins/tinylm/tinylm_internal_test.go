@@ -39,15 +39,18 @@ func groundToy(t *testing.T, steps int, cfg map[string]any) (*LM, string) {
 // the grounded model generates them exactly, explains them with one of the
 // goal's phrasings and predicts the dynamics.
 // With state_slots the state head is the interaction network (two slots of
-// one number each here).
+// one number each here), with state_history reading the last change too.
 func TestOverfit(t *testing.T) {
-	for _, slots := range []int{0, 2} {
-		t.Run(fmt.Sprintf("state_slots=%d", slots), func(t *testing.T) { overfit(t, slots) })
+	for _, c := range []struct {
+		slots   int
+		history bool
+	}{{0, false}, {2, false}, {2, true}} {
+		t.Run(fmt.Sprintf("state_slots=%d,history=%v", c.slots, c.history), func(t *testing.T) { overfit(t, c.slots, c.history) })
 	}
 }
 
-func overfit(t *testing.T, slots int) {
-	l, ck := groundToy(t, 400, map[string]any{"eval_every": 100, "patience": 0, "state_slots": slots})
+func overfit(t *testing.T, slots int, history bool) {
+	l, ck := groundToy(t, 400, map[string]any{"eval_every": 100, "patience": 0, "state_slots": slots, "state_history": history})
 	dirs := []string{"left", "right", "up", "down"}
 	move := [][2]float32{{-0.1, 0}, {0.1, 0}, {0, 0.1}, {0, -0.1}}
 	var goals []dataset.Goal
@@ -205,15 +208,21 @@ func decodeMatchesFullForward(t *testing.T, pairs, inPairs int) {
 // explanation's sequences end their rollout with pair tokens. With input
 // pairs every state's input has pair features too (step 1e-4: their ReLUs
 // add kinks).
+// With history the state head reads the slots' last changes too.
 func TestGradients(t *testing.T) {
-	for _, c := range []struct{ slots, pairs, inPairs int }{{0, 0, 0}, {2, 0, 0}, {2, 3, 0}, {2, 0, 2}} {
-		t.Run(fmt.Sprintf("slots=%d,pairs=%d,in_pairs=%d", c.slots, c.pairs, c.inPairs), func(t *testing.T) { gradients(t, c.slots, c.pairs, c.inPairs) })
+	for _, c := range []struct {
+		slots, pairs, inPairs int
+		history               bool
+	}{{0, 0, 0, false}, {2, 0, 0, false}, {2, 3, 0, false}, {2, 0, 2, false}, {2, 0, 0, true}} {
+		t.Run(fmt.Sprintf("slots=%d,pairs=%d,in_pairs=%d,history=%v", c.slots, c.pairs, c.inPairs, c.history), func(t *testing.T) {
+			gradients(t, c.slots, c.pairs, c.inPairs, c.history)
+		})
 	}
 }
 
-func gradients(t *testing.T, slots, pairs, inPairs int) {
+func gradients(t *testing.T, slots, pairs, inPairs int, history bool) {
 	rng := rand.New(rand.NewPCG(4, 2))
-	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 18, Dim: 8, Layers: 1, Heads: 2}
+	shape := Shape{Vocab: 12, ObsDim: 2, Actions: 3, Discrete: true, Context: 18, Dim: 8, Layers: 1, Heads: 2, History: history}
 	h := 1e-2
 	if slots > 0 {
 		shape.Slots, shape.SlotHidden, shape.Pairs, shape.InPairs, h = slots, 6, pairs, inPairs, 1e-3
@@ -305,7 +314,7 @@ func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand)
 				a := ep.act[t : t+1]
 				bl.predictAction(s, a)
 				bl.action(s, a)
-				bl.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od])
+				bl.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od])
 				bl.state(s, ep.obs[(t+1)*od:(t+2)*od])
 			}
 		case lm.RolloutToGoal:
@@ -324,7 +333,7 @@ func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand)
 			s.text(10)
 			bl.state(s, ep.obs[:od])
 			bl.action(s, ep.act[:1])
-			bl.predictState(s, ep.obs[od:2*od], ep.obs[:od])
+			bl.predictState(s, ep.obs[od:2*od], ep.obs[:od], ep.obs[:od])
 		case lm.Consequence:
 			s.text(11)
 			bl.state(s, ep.obs[:od])
@@ -333,7 +342,7 @@ func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand)
 			}
 			s.text(8)
 			T := ep.steps(1)
-			bl.predictState(s, ep.obs[T*od:(T+1)*od], ep.obs[:od])
+			bl.predictState(s, ep.obs[T*od:(T+1)*od], ep.obs[:od], ep.obs[:od])
 		}
 	}
 	var b Batch
@@ -511,5 +520,104 @@ func TestSelect(t *testing.T) {
 	}
 	if p := last.model.Params()[0]; slices.Equal(p.Value, best.model.Params()[0].Value) {
 		t.Errorf("select last ends with the best step's %s (step %d of %d)", p.Name, bs, steps)
+	}
+}
+
+// TestGenerationReadsAsGrounding: the states Generate imagines are what the
+// state head answers in a full forward pass over the goal→rollout sequence
+// grounding builds from the generated rollout, so that generation reads
+// what grounding taught (the state and, with state_history, its last
+// change).
+func TestGenerationReadsAsGrounding(t *testing.T) {
+	for _, c := range []struct {
+		slots   int
+		history bool
+	}{{0, false}, {2, false}, {2, true}} {
+		t.Run(fmt.Sprintf("state_slots=%d,history=%v", c.slots, c.history), func(t *testing.T) {
+			l, ck := groundToy(t, 30, map[string]any{"state_slots": c.slots, "state_history": c.history})
+			goals := []dataset.Goal{{Level: "train", Text: "go left", Vector: []float32{0}}, {Level: "train", Text: "go up", Vector: []float32{2}}}
+			obs := []float32{0.2, 0.1, -0.3, 0.4}
+			out := filepath.Join(t.TempDir(), "gen")
+			if _, err := l.Generate(context.Background(), lm.GenerateRequest{Checkpoint: ck, Goals: goals, Observations: obs, MaxSteps: 5, Temperature: 1, Seed: 4, Out: out}, nil); err != nil {
+				t.Fatal(err)
+			}
+			r, err := dataset.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			m, err := l.lock(ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Unlock()
+			bl := builder{v: m.v, norm: m.norm, shape: m.model.Shape, od: m.od, ad: m.ad}
+			seqs := make([]seq, len(goals))
+			eps := make([]episode, len(goals))
+			for i, g := range goals {
+				text, err := m.encodeGoal(i, g.Text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ep, err := r.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				eps[i] = episode{obs: ep.Observations, act: ep.Actions}
+				bl.goalToRollout(&seqs[i], &eps[i], text)
+			}
+			var b Batch
+			bl.lay(&b, seqs)
+			y := m.model.predictStates(&b)
+			od, row := m.od, 0
+			want := make([]float32, od)
+			for i, ep := range eps {
+				for s := range ep.steps(1) {
+					m.norm.out(want, y.Row(row), ep.obs[s*od:(s+1)*od])
+					row++
+					got := ep.obs[(s+1)*od : (s+2)*od]
+					for k := range want {
+						if math.Abs(float64(got[k]-want[k])) > 1e-4 {
+							t.Fatalf("rollout %d step %d: generated %v, the grounding sequence's state head %v", i, s, got, want)
+						}
+					}
+				}
+			}
+			if row != len(y.Data)/od || row == 0 {
+				t.Fatalf("compared %d states of %d", row, len(y.Data)/od)
+			}
+		})
+	}
+}
+
+// TestPredictReadsPrevious: with state_history Predict reads the change
+// from the request's previous observations (none given: no change); without
+// it they are ignored; previous observations of the wrong size are an error.
+func TestPredictReadsPrevious(t *testing.T) {
+	obs, acts := []float32{0.1, 0.1, 0.3, 0.2}, []float32{1, 2}
+	moved := []float32{0.0, 0.1, 0.3, 0.1}
+	for _, history := range []bool{false, true} {
+		t.Run(fmt.Sprintf("history=%v", history), func(t *testing.T) {
+			l, ck := groundToy(t, 30, map[string]any{"state_slots": 2, "state_history": history})
+			predict := func(prev []float32) []float32 {
+				t.Helper()
+				p, err := l.Predict(context.Background(), lm.PredictRequest{Checkpoint: ck, Observations: obs, Actions: acts, Previous: prev})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Observations
+			}
+			none, still, after := predict(nil), predict(obs), predict(moved)
+			if !slices.Equal(none, still) {
+				t.Errorf("no previous observations: %v; the observations themselves: %v", none, still)
+			}
+			if history == slices.Equal(none, after) {
+				t.Errorf("history %v: after a move %v, without one %v", history, after, none)
+			}
+			_, err := l.Predict(context.Background(), lm.PredictRequest{Checkpoint: ck, Observations: obs, Actions: acts, Previous: moved[:3]})
+			if err == nil || !strings.Contains(err.Error(), "previous observations: 3 observation values for 2 rows of dim 2, want 4") {
+				t.Errorf("previous observations of the wrong size: %v", err)
+			}
+		})
 	}
 }

@@ -3065,6 +3065,7 @@ type PredictRequest struct {
 	Checkpoint    string                 `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	Observations  []float32              `protobuf:"fixed32,2,rep,packed,name=observations,proto3" json:"observations,omitempty"`
 	Actions       []float32              `protobuf:"fixed32,3,rep,packed,name=actions,proto3" json:"actions,omitempty"`
+	Previous      []float32              `protobuf:"fixed32,4,rep,packed,name=previous,proto3" json:"previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3116,6 +3117,13 @@ func (x *PredictRequest) GetObservations() []float32 {
 func (x *PredictRequest) GetActions() []float32 {
 	if x != nil {
 		return x.Actions
+	}
+	return nil
+}
+
+func (x *PredictRequest) GetPrevious() []float32 {
+	if x != nil {
+		return x.Previous
 	}
 	return nil
 }
@@ -3660,13 +3668,14 @@ const file_kalm_proto_rawDesc = "" +
 	"\x04seed\x18\x03 \x01(\x04R\x04seed\x12 \n" +
 	"\vtemperature\x18\x04 \x01(\x01R\vtemperature\"'\n" +
 	"\x0fExplainResponse\x12\x14\n" +
-	"\x05texts\x18\x01 \x03(\tR\x05texts\"n\n" +
+	"\x05texts\x18\x01 \x03(\tR\x05texts\"\x8a\x01\n" +
 	"\x0ePredictRequest\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\tR\n" +
 	"checkpoint\x12\"\n" +
 	"\fobservations\x18\x02 \x03(\x02R\fobservations\x12\x18\n" +
-	"\aactions\x18\x03 \x03(\x02R\aactions\"5\n" +
+	"\aactions\x18\x03 \x03(\x02R\aactions\x12\x1a\n" +
+	"\bprevious\x18\x04 \x03(\x02R\bprevious\"5\n" +
 	"\x0fPredictResponse\x12\"\n" +
 	"\fobservations\x18\x01 \x03(\x02R\fobservations\"E\n" +
 	"\rEncodeRequest\x12\x1e\n" +
