@@ -62,7 +62,7 @@ func benchBatches(rng *rand.Rand) (*builder, map[lm.Task]*Batch) {
 				for t := 0; t < 24; t++ {
 					b.predictAction(s, e.act[t:t+1])
 					b.action(s, e.act[t:t+1])
-					b.predictState(s, e.obs[(t+1)*10:(t+2)*10], e.obs[t*10:(t+1)*10], e.obs[max(t-1, 0)*10:max(t, 1)*10])
+					b.predictState(s, e.obs[(t+1)*10:(t+2)*10], e.obs[t*10:(t+1)*10], before(e.obs, t, 10))
 					b.state(s, e.obs[(t+1)*10:(t+2)*10])
 				}
 			case lm.RolloutToGoal:

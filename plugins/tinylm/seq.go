@@ -309,17 +309,21 @@ func appendBase(dst []float32, norm *Norm, s Shape, base, prev []float32) []floa
 		return dst
 	}
 	w := s.ObsDim / s.Slots
-	cur := make([]float32, s.ObsDim)
-	norm.in(cur, base)
 	for i := range s.Slots {
 		o := dst[n+2*i*w : n+2*(i+1)*w]
-		copy(o, cur[i*w:(i+1)*w])
 		for k := range w {
 			j := i*w + k
+			o[k] = (base[j] - norm.Mean[j]) / norm.Std[j]
 			o[w+k] = (base[j] - prev[j]) / norm.Delta[j]
 		}
 	}
 	return dst
+}
+
+// before is the state before state t of obs (state t itself for t = 0).
+func before(obs []float32, t, od int) []float32 {
+	t = max(t-1, 0)
+	return obs[t*od : (t+1)*od]
 }
 
 func (b *builder) predictAction(s *seq, a []float32) {
@@ -354,7 +358,7 @@ func (b *builder) goalToRollout(s *seq, ep *episode, text []int32) {
 		a := ep.act[t*ad : (t+1)*ad]
 		b.predictAction(s, a)
 		b.action(s, a)
-		b.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od])
+		b.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], before(ep.obs, t, od))
 		b.state(s, ep.obs[(t+1)*od:(t+2)*od])
 	}
 }
@@ -421,7 +425,7 @@ func (b *builder) dynamics(s *seq, st, prev, a, next []float32) {
 // transition is step t of ep as the dynamics task reads it.
 func (b *builder) transition(s *seq, ep *episode, t int) {
 	od, ad := b.od, b.ad
-	b.dynamics(s, ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od], ep.act[t*ad:(t+1)*ad], ep.obs[(t+1)*od:(t+2)*od])
+	b.dynamics(s, ep.obs[t*od:(t+1)*od], before(ep.obs, t, od), ep.act[t*ad:(t+1)*ad], ep.obs[(t+1)*od:(t+2)*od])
 }
 
 // consequence: BOS CON s0 goal SEP, SEP's position predicting s_T.

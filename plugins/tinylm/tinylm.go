@@ -281,7 +281,7 @@ func (m *model) generate(ctx context.Context, req lm.GenerateRequest, texts [][]
 		for _, r := range active {
 			obs := eps[r].Observations
 			n := len(obs) / od
-			bases = appendBase(bases, m.norm, m.model.Shape, obs[(n-1)*od:], obs[max(n-2, 0)*od:max(n-1, 1)*od])
+			bases = appendBase(bases, m.norm, m.model.Shape, obs[(n-1)*od:], before(obs, n-1, od))
 		}
 		out := m.model.stateOut(hs, bases)
 		next := make([]float32, len(active)*od)

@@ -314,7 +314,7 @@ func buildWithoutTokenizer(bl *builder, c *corpus, task lm.Task, rng *rand.Rand)
 				a := ep.act[t : t+1]
 				bl.predictAction(s, a)
 				bl.action(s, a)
-				bl.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], ep.obs[max(t-1, 0)*od:max(t, 1)*od])
+				bl.predictState(s, ep.obs[(t+1)*od:(t+2)*od], ep.obs[t*od:(t+1)*od], before(ep.obs, t, od))
 				bl.state(s, ep.obs[(t+1)*od:(t+2)*od])
 			}
 		case lm.RolloutToGoal:
