@@ -31,8 +31,22 @@ func TestMain(m *testing.M) {
 var small = map[string]any{"dim": 32, "layers": 1, "heads": 2, "vocab": 80, "prior": "none", "warmup": 5, "lr": 0.003,
 	"eval_every": 10, "batch": 8, "dyn_batch": 16}
 
+// TestConformance runs the suite on the small model, and on it with the
+// slot head reading the last change (state_history), whose Predict reads
+// previous observations.
 func TestConformance(t *testing.T) {
-	lmtest.Suite{New: func(testing.TB) lm.LM { return New() }, Config: small, Steps: 30}.Run(t)
+	history := map[string]any{"state_slots": 2, "state_history": true}
+	for k, v := range small {
+		history[k] = v
+	}
+	for _, c := range []struct {
+		name   string
+		config map[string]any
+	}{{"small", small}, {"state_history", history}} {
+		t.Run(c.name, func(t *testing.T) {
+			lmtest.Suite{New: func(testing.TB) lm.LM { return New() }, Config: c.config, Steps: 30}.Run(t)
+		})
+	}
 }
 
 // TestConformanceSubprocess runs the suite through a real plugin process.

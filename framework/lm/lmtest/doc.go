@@ -34,7 +34,8 @@
 //   - GenerateSeeded: the same request gives the same rollouts, greedily and
 //     sampling with a temperature.
 //   - Explain: one non-empty text per rollout.
-//   - Predict: one finite next observation per transition.
+//   - Predict: one finite next observation per transition; each
+//     observation given as its own previous one answers as none given.
 //   - Encode: Dim ≥ 1, one finite vector per text, the same twice.
 //   - Act: one valid action per goal, with and without a history.
 //   - BadInput: an empty dataset, datasets of two specs, a missing dataset,

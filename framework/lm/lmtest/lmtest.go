@@ -661,6 +661,17 @@ func (s Suite) checkPredict(t tester, f *fixture) {
 	if i, ok := nonFinite(out); ok {
 		t.Errorf("Predict: value %d is %g", i, out[i])
 	}
+	// Previous observations equal to the observations (an episode's first
+	// step) answer as none given.
+	r, err := suite.Call(func() (*lm.PredictResponse, error) {
+		return m.Predict(t.Context(), lm.PredictRequest{Checkpoint: f.ckpt, Observations: obs, Actions: acts, Previous: obs})
+	})
+	if err != nil {
+		t.Fatalf("Predict given previous observations: %v", err)
+	}
+	if i, ok := differ(out, r.Observations, s.Tolerance); ok {
+		t.Errorf("Predict given each observation as its previous one answers %v at value %d, given none %v", r.Observations[min(i, len(r.Observations)-1)], i, out[i])
+	}
 }
 
 func (s Suite) checkEncode(t tester, f *fixture) {

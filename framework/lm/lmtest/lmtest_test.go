@@ -91,6 +91,7 @@ func TestBrokenBackendsFail(t *testing.T) {
 		{"Unseeded", bugs{unseeded: true}, []string{"discrete/GenerateSeeded/temperature=1", "continuous/GenerateSeeded/temperature=1"}},
 		{"ExplainEmpty", bugs{explainEmpty: true}, []string{"discrete/Explain"}},
 		{"PredictShort", bugs{predictShort: true}, []string{"discrete/Predict"}},
+		{"PreviousNilZero", bugs{previousNilZero: true}, []string{"discrete/Predict", "continuous/Predict"}},
 		{"EncodeUnstable", bugs{encodeUnstable: true}, []string{"discrete/Encode", "discrete/Resume"}},
 		{"ActOutOfRange", bugs{actOutOfRange: true}, []string{"discrete/Act/NoHistory", "discrete/Act/History", "continuous/Act/NoHistory"}},
 		{"AcceptEmptyDataset", bugs{acceptEmptyDataset: true}, []string{"discrete/BadInput/Ground/EmptyDataset"}},

@@ -41,6 +41,7 @@ type bugs struct {
 	unseeded             bool // sampling draws from a hidden counter
 	explainEmpty         bool // Explain gives empty texts
 	predictShort         bool // Predict drops the last value
+	previousNilZero      bool // Predict reads absent previous observations as zeros
 	encodeUnstable       bool // Encode adds a hidden counter
 	actOutOfRange        bool // Act answers action 3
 	acceptEmptyDataset   bool // Ground grounds on nothing
@@ -428,6 +429,15 @@ func (l *memo) Predict(_ context.Context, req lm.PredictRequest) (*lm.PredictRes
 	out := &lm.PredictResponse{}
 	for i := range n {
 		out.Observations = append(out.Observations, m.next(req.Observations[i*od:(i+1)*od], req.Actions[i*ad:(i+1)*ad], [2]int{-1, -1})...)
+	}
+	if l.bugs.previousNilZero {
+		prev := req.Previous
+		if prev == nil {
+			prev = make([]float32, len(req.Observations))
+		}
+		for i, v := range req.Observations {
+			out.Observations[i] += 0.5 * (v - prev[i])
+		}
 	}
 	if l.bugs.predictShort {
 		out.Observations = out.Observations[:len(out.Observations)-1]
