@@ -329,6 +329,13 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 				f()
 			}
 		}
+		if lmInfo != nil {
+			for _, k := range sortedKeys(s.LM.Config) {
+				once(fmt.Sprintf("lm.config %s %s %s", lmInfo.Name, k, valueString(s.LM.Config[k])), func() {
+					checkSettings(errs, at, lmInfo, map[string]any{k: s.LM.Config[k]}, "lm.config.", "a setting of lm "+lmInfo.Name, "")
+				})
+			}
+		}
 		if cc, ok := cat.(ConfigChecker); ok && len(s.Env.Config) > 0 {
 			cfg := envConfig(s.Env.Config)
 			b, _ := canonicalJSON(cfg)
@@ -402,6 +409,13 @@ func (e *Experiment) Plan(ctx context.Context, cat Catalog) (*Plan, error) {
 }
 
 func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyper map[string]any, from string) {
+	checkSettings(errs, at, info, hyper, "hyper."+info.Name+".", "a hyper-parameter of algo "+info.Name, from)
+}
+
+// checkSettings checks values, found at prefix+key, against the plugin's
+// schema: each key must be one of its settings (what names them in the
+// error) and each value of the setting's type; from ends each message.
+func checkSettings(errs *FieldErrors, at func(string) string, info *PluginInfo, values map[string]any, prefix, what, from string) {
 	if info.Schema == nil {
 		return
 	}
@@ -409,19 +423,19 @@ func checkHyper(errs *FieldErrors, at func(string) string, info *PluginInfo, hyp
 	for _, prm := range info.Schema.Params {
 		names = append(names, prm.Name)
 	}
-	for _, k := range sortedKeys(hyper) {
-		path := "hyper." + info.Name + "." + k
+	for _, k := range sortedKeys(values) {
+		path := prefix + k
 		prm, ok := info.Schema.Lookup(k)
 		if !ok {
-			errs.add(at(path), path, hyper[k], fmt.Sprintf("is not a hyper-parameter of algo %s%s%s", info.Name, from, suggest.DidYouMean(k, names)), strings.Join(names, ", "))
+			errs.add(at(path), path, values[k], fmt.Sprintf("is not %s%s%s", what, from, suggest.DidYouMean(k, names)), strings.Join(names, ", "))
 			continue
 		}
-		if msg := checkParam(prm, hyper[k]); msg != "" {
+		if msg := checkParam(prm, values[k]); msg != "" {
 			allowed := string(prm.Type)
 			if len(prm.Allowed) > 0 {
 				allowed = strings.Join(prm.Allowed, ", ")
 			}
-			errs.add(at(path), path, hyper[k], msg+from, allowed)
+			errs.add(at(path), path, values[k], msg+from, allowed)
 		}
 	}
 }
