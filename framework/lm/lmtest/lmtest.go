@@ -669,8 +669,11 @@ func (s Suite) checkPredict(t tester, f *fixture) {
 	if err != nil {
 		t.Fatalf("Predict given previous observations: %v", err)
 	}
+	if len(r.Observations) != len(out) {
+		t.Fatalf("Predict of %d transitions given previous observations gave %d values, want %d", n, len(r.Observations), len(out))
+	}
 	if i, ok := differ(out, r.Observations, s.Tolerance); ok {
-		t.Errorf("Predict given each observation as its previous one answers %v at value %d, given none %v", r.Observations[min(i, len(r.Observations)-1)], i, out[i])
+		t.Errorf("Predict given each observation as its previous one answers %g at value %d, given none %g", r.Observations[i], i, out[i])
 	}
 }
 
