@@ -412,10 +412,17 @@ func (l *LM) Predict(ctx context.Context, req lm.PredictRequest) (*lm.PredictRes
 	if err := lib.Spec.Actions.Check(req.Actions); err != nil {
 		return nil, fmt.Errorf("openai: predict: %w", err)
 	}
+	if req.Previous != nil {
+		if err := lib.checkObs("predict: previous observations", req.Previous, n); err != nil {
+			return nil, err
+		}
+	}
 	obs, err := askRows(ctx, c, lib, n, od, func(i int) (string, openaiapi.Query, float64, int64) {
-		return fmt.Sprintf("predict, transition %d of %d", i, n),
-			openaiapi.Query{Task: openaiapi.TaskPredict, State: req.Observations[i*od : (i+1)*od], Action: req.Actions[i*ad : (i+1)*ad]},
-			0, itemSeed(0, i)
+		q := openaiapi.Query{Task: openaiapi.TaskPredict, State: req.Observations[i*od : (i+1)*od], Action: req.Actions[i*ad : (i+1)*ad]}
+		if req.Previous != nil {
+			q.Previous = req.Previous[i*od : (i+1)*od]
+		}
+		return fmt.Sprintf("predict, transition %d of %d", i, n), q, 0, itemSeed(0, i)
 	}, func(r *openaiapi.PredictReply) ([]float32, error) { return r.State, lib.Spec.CheckState(r.State) })
 	if err != nil {
 		return nil, err

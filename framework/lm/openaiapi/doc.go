@@ -16,10 +16,13 @@
 //	{"task":"generate","goal":"go to cell 3","state":[1,3],"steps":8}
 //	{"task":"explain","states":[[1,3],[2,3]],"actions":[[2]]}
 //	{"task":"predict","state":[1,3],"action":[2]}
+//	{"task":"predict","state":[1,3],"action":[2],"previous":[0,3]}
 //	{"task":"act","goal":"go to cell 3","states":[[1,3],[2,3]],"actions":[[2]]}
 //
 // States are observation vectors; actions are vectors too (one element, the
-// action's index, for a discrete action space). An act query's states are
+// action's index, for a discrete action space). A predict query's previous
+// state, when given, is the one before its state (lm.PredictRequest's
+// Previous). An act query's states are
 // the history and the current state, one more than its actions. The replies
 // ([GenerateReply], [ExplainReply], [PredictReply], [ActReply]):
 //

@@ -28,6 +28,9 @@ type Query struct {
 	States  [][]float32 `json:"states,omitempty"`
 	Actions [][]float32 `json:"actions,omitempty"`
 	Steps   int         `json:"steps,omitempty"`
+	// Previous is, for predict, the state before State (none: State is
+	// an episode's first), for a model that reads the last change.
+	Previous []float32 `json:"previous,omitempty"`
 }
 
 // Line is the query as the last line of a user message.

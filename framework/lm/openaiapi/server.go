@@ -380,15 +380,29 @@ func runBatch(batch []*pending, call func([]*pending) ([]any, error)) {
 
 func (s *Server) runPredict(batch []*pending) {
 	runBatch(batch, func(b []*pending) ([]any, error) {
-		var obs, acts []float32
+		var obs, acts, prev []float32
+		withPrev := false
 		for _, p := range b {
 			if len(p.q.State) == 0 || len(p.q.Action) == 0 {
 				return nil, badRequest("predict: the query needs a state and an action")
 			}
+			if len(p.q.Previous) > 0 && len(p.q.Previous) != len(p.q.State) {
+				return nil, badRequest("predict: the query's previous state has %d values, its state %d", len(p.q.Previous), len(p.q.State))
+			}
+			withPrev = withPrev || len(p.q.Previous) > 0
 			obs = append(obs, p.q.State...)
 			acts = append(acts, p.q.Action...)
 		}
-		r, err := s.cfg.LM.Predict(context.Background(), lm.PredictRequest{Checkpoint: s.cfg.Checkpoint, Observations: obs, Actions: acts})
+		if withPrev { // a query without one is a first step: its own state
+			for _, p := range b {
+				if len(p.q.Previous) > 0 {
+					prev = append(prev, p.q.Previous...)
+				} else {
+					prev = append(prev, p.q.State...)
+				}
+			}
+		}
+		r, err := s.cfg.LM.Predict(context.Background(), lm.PredictRequest{Checkpoint: s.cfg.Checkpoint, Observations: obs, Actions: acts, Previous: prev})
 		if err != nil {
 			return nil, lmError("predict", err)
 		}

@@ -133,6 +133,8 @@ func TestServer(t *testing.T) {
 			return r
 		}(), 400, `does not name the query's task`},
 		{"bad action", "POST", "/chat/completions", "k3y", chat(openaiapi.Query{Task: "predict", State: []float32{1, 3}, Action: []float32{7}}), 400, "predict: "},
+		{"predict after a step", "POST", "/chat/completions", "k3y", chat(openaiapi.Query{Task: "predict", State: []float32{1, 3}, Action: []float32{2}, Previous: []float32{0, 3}}), 200, `\"state\":[`},
+		{"bad previous", "POST", "/chat/completions", "k3y", chat(openaiapi.Query{Task: "predict", State: []float32{1, 3}, Action: []float32{2}, Previous: []float32{1}}), 400, "the query's previous state has 1 values, its state 2"},
 		{"empty goal", "POST", "/chat/completions", "k3y", chat(openaiapi.Query{Task: "generate", State: []float32{0, 3}, Steps: 2}), 400, "generate: "},
 		{"stream", "POST", "/chat/completions", "k3y", func() openaiapi.ChatRequest {
 			r := chat(openaiapi.Query{Task: "predict", State: []float32{1, 3}, Action: []float32{2}})
