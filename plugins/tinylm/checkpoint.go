@@ -22,10 +22,11 @@ import (
 // a training checkpoint the AdamW moments and the best parameters so far.
 const (
 	magic         = "KALM-TINYLM\n"
-	FormatVersion = 4
+	FormatVersion = 5
 	// oldestFormat is the oldest version this tinylm still reads: version
-	// 3 is version 4 without input pairs, version 2 also without pair
-	// tokens, version 1 also without state slots (their shapes have none).
+	// 4 is version 5 without state history, version 3 also without input
+	// pairs, version 2 also without pair tokens, version 1 also without
+	// state slots (their shapes have none).
 	oldestFormat = 1
 )
 
