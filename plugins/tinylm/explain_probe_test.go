@@ -65,8 +65,8 @@ func TestExplainProbe(t *testing.T) {
 	eps := collect(trainDir, *probeEpisodes, env.SeedFor(0, "collect", 0))
 	held := collect("heldout-300", 300, 99)
 	if *probeOneText {
+		eps = oneText(t, filepath.Join(base, trainDir), filepath.Join(base, trainDir+"-onetext"), eps)
 		trainDir += "-onetext"
-		eps = oneText(t, filepath.Join(base, trainDir), eps)
 	}
 	probeEnds(t, eps)
 	l := New()
@@ -125,10 +125,11 @@ func readEpisodes(t *testing.T, dir string) []*dataset.Episode {
 	return eps
 }
 
-// oneText writes eps to dir with each goal's texts replaced by one
-// phrasing per relation, drawn once, and returns the rewritten episodes.
-func oneText(t *testing.T, dir string, eps []*dataset.Episode) []*dataset.Episode {
-	r, err := dataset.Open(filepath.Join(filepath.Dir(dir), strings.TrimSuffix(filepath.Base(dir), "-onetext")))
+// oneText writes eps, read from the dataset in src, to dir with each
+// goal's texts replaced by one phrasing per relation, drawn once, and
+// returns the rewritten episodes.
+func oneText(t *testing.T, src, dir string, eps []*dataset.Episode) []*dataset.Episode {
+	r, err := dataset.Open(src)
 	if err != nil {
 		t.Fatal(err)
 	}

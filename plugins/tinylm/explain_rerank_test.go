@@ -3,6 +3,7 @@ package tinylm
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -19,7 +20,8 @@ var probeRerank = flag.Bool("probe.rerank", false, "TestExplainRerank: score eve
 // its own likelihoods: of the rollout's actions given the goal (goal →
 // rollout, inverse planning), of the goal's text given the rollout
 // (rollout → goal), and their sum. Opt-in, with a checkpoint grounded by
-// TestExplainProbe -probe.out DIR and the same -probe.data:
+// TestExplainProbe -probe.out DIR and the same -probe.data and
+// -probe.episodes:
 //
 //	go test ./plugins/tinylm -run ExplainRerank -v -probe.rerank -probe.ckpt DIR/model.tinylm -probe.data D
 func TestExplainRerank(t *testing.T) {
@@ -51,10 +53,11 @@ func TestExplainRerank(t *testing.T) {
 	}
 	b := m.h.Config.newBuilder(m.v, m.norm, m.model.Shape, m.od, m.ad)
 	read := func(name string) []*dataset.Episode { return readEpisodes(t, filepath.Join(*probeData, name)) }
+	grounded := read(fmt.Sprintf("train-%d", *probeEpisodes))
 	for _, set := range []struct {
 		name string
 		eps  []*dataset.Episode
-	}{{"grounded on", read("train-2000")[:300]}, {"held out", read("heldout-300")}} {
+	}{{"grounded on", grounded[:min(300, len(grounded))]}, {"held out", read("heldout-300")}} {
 		var pick [3][]string // by actions, by text, by both
 		for _, ep := range set.eps {
 			ro := episode{obs: ep.Observations, act: ep.Actions}
