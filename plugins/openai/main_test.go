@@ -110,24 +110,13 @@ func TestConformanceSubprocess(t *testing.T) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{"openai"}, StartTimeout: 20 * time.Second})
 	defer reg.Close()
-	var (
-		once   sync.Once
-		client lm.LM
-		err    error
-	)
-	newLM := func(tb testing.TB) lm.LM {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), "openai", plugin.LM)
-			if err == nil {
-				client, err = in.LM()
-			}
-		})
+	newLM := lmtest.Once(func() (lm.LM, error) {
+		in, err := reg.Launch(t.Context(), "openai", plugin.LM)
 		if err != nil {
-			tb.Fatalf("launch: %v", err)
+			return nil, err
 		}
-		return client
-	}
+		return in.LM()
+	})
 	for _, k := range []dataset.Kind{dataset.Discrete, dataset.Continuous} {
 		lmtest.Suite{Config: serve(t, k).config(nil), Steps: 12, Spaces: []dataset.Kind{k}, New: newLM}.Run(t)
 	}

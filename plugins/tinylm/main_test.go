@@ -3,7 +3,6 @@ package tinylm
 import (
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,22 +55,11 @@ func TestConformanceSubprocess(t *testing.T) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{"tinylm"}, StartTimeout: 20 * time.Second})
 	defer reg.Close()
-	var (
-		once   sync.Once
-		client lm.LM
-		err    error
-	)
-	lmtest.Suite{Config: small, Steps: 30, New: func(tb testing.TB) lm.LM {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), "tinylm", plugin.LM)
-			if err == nil {
-				client, err = in.LM()
-			}
-		})
+	lmtest.Suite{Config: small, Steps: 30, New: lmtest.Once(func() (lm.LM, error) {
+		in, err := reg.Launch(t.Context(), "tinylm", plugin.LM)
 		if err != nil {
-			tb.Fatalf("launch: %v", err)
+			return nil, err
 		}
-		return client
-	}}.Run(t)
+		return in.LM()
+	})}.Run(t)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -42,6 +43,24 @@ type Suite struct {
 func Run(t *testing.T, newLM func(tb testing.TB) lm.LM) {
 	t.Helper()
 	Suite{New: newLM}.Run(t)
+}
+
+// Once returns a Suite.New that calls launch when a check first asks for
+// a backend and hands every check that one backend: one plugin subprocess
+// serves the whole suite. A launch error fails each check that asks.
+func Once(launch func() (lm.LM, error)) func(tb testing.TB) lm.LM {
+	var (
+		once sync.Once
+		m    lm.LM
+		err  error
+	)
+	return func(tb testing.TB) lm.LM {
+		once.Do(func() { m, err = launch() })
+		if err != nil {
+			tb.Fatalf("lmtest: launch: %v", err)
+		}
+		return m
+	}
 }
 
 // Run runs the suite, each check a subtest of t.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,24 +38,13 @@ func TestMemoSubprocess(t *testing.T) {
 	}
 	reg := registry.New(registry.Config{Self: []string{os.Args[0]}, Builtins: []string{"memo"}, StartTimeout: 20 * time.Second})
 	defer reg.Close()
-	var (
-		once   sync.Once
-		client lm.LM
-		err    error
-	)
-	Run(t, func(tb testing.TB) lm.LM {
-		once.Do(func() {
-			var in *registry.Instance
-			in, err = reg.Launch(t.Context(), "memo", plugin.LM)
-			if err == nil {
-				client, err = in.LM()
-			}
-		})
+	Run(t, Once(func() (lm.LM, error) {
+		in, err := reg.Launch(t.Context(), "memo", plugin.LM)
 		if err != nil {
-			tb.Fatalf("launch: %v", err)
+			return nil, err
 		}
-		return client
-	})
+		return in.LM()
+	}))
 }
 
 // TestMemoRecorded runs the suite over the correct backend through the
