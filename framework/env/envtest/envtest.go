@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -46,18 +45,7 @@ func Run(t *testing.T, newEnv func(tb testing.TB) env.Env) {
 // an env and hands every check that one env: one plugin subprocess serves
 // the whole suite. A launch error fails each check that asks.
 func Once(launch func() (env.Env, error)) func(tb testing.TB) env.Env {
-	var (
-		once sync.Once
-		e    env.Env
-		err  error
-	)
-	return func(tb testing.TB) env.Env {
-		once.Do(func() { e, err = launch() })
-		if err != nil {
-			tb.Fatalf("envtest: launch: %v", err)
-		}
-		return e
-	}
+	return suite.Once("envtest", launch)
 }
 
 // Run runs the suite, each check a subtest of t.

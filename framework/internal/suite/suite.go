@@ -1,7 +1,7 @@
 // Package suite runs conformance suites as subtests over either a real
 // *testing.T or a Recorder, which records failures instead of reporting them
 // so that a suite can check that a deliberately broken implementation fails.
-// envtest and algotest share it.
+// envtest, algotest and lmtest share it.
 package suite
 
 import (
@@ -190,5 +190,24 @@ func Rejects[R any](t Tester, what string, f func() (R, error)) {
 		t.Errorf("%s returned no error", what)
 	case errors.Is(err, ErrPanic):
 		t.Errorf("%s panicked instead of returning an error: %v", what, err)
+	}
+}
+
+// Once returns a suite's New: it calls launch when a check first asks for
+// the implementation and hands every check that one, so that one plugin
+// subprocess serves a whole suite. A launch error fails each check that
+// asks, named by who (the suite's package).
+func Once[T any](who string, launch func() (T, error)) func(tb testing.TB) T {
+	var (
+		once sync.Once
+		impl T
+		err  error
+	)
+	return func(tb testing.TB) T {
+		once.Do(func() { impl, err = launch() })
+		if err != nil {
+			tb.Fatalf("%s: launch: %v", who, err)
+		}
+		return impl
 	}
 }

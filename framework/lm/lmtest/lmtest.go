@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/kalm-go/kalm/framework/dataset"
@@ -49,18 +48,7 @@ func Run(t *testing.T, newLM func(tb testing.TB) lm.LM) {
 // a backend and hands every check that one backend: one plugin subprocess
 // serves the whole suite. A launch error fails each check that asks.
 func Once(launch func() (lm.LM, error)) func(tb testing.TB) lm.LM {
-	var (
-		once sync.Once
-		m    lm.LM
-		err  error
-	)
-	return func(tb testing.TB) lm.LM {
-		once.Do(func() { m, err = launch() })
-		if err != nil {
-			tb.Fatalf("lmtest: launch: %v", err)
-		}
-		return m
-	}
+	return suite.Once("lmtest", launch)
 }
 
 // Run runs the suite, each check a subtest of t.
